@@ -1,0 +1,81 @@
+package modbus
+
+// ExceptionCode is the second byte of an exception response PDU [AP §7]. The
+// code itself is an error, as syscall.Errno is, so
+// errors.Is(err, modbus.IllegalDataAddress) works through any wrapping.
+type ExceptionCode uint8
+
+// Exception codes [AP §7]. 07 (NAK) and 09 are not defined for responses.
+const (
+	IllegalFunction                    ExceptionCode = 0x01
+	IllegalDataAddress                 ExceptionCode = 0x02
+	IllegalDataValue                   ExceptionCode = 0x03
+	ServerDeviceFailure                ExceptionCode = 0x04
+	Acknowledge                        ExceptionCode = 0x05
+	ServerDeviceBusy                   ExceptionCode = 0x06
+	MemoryParityError                  ExceptionCode = 0x08
+	GatewayPathUnavailable             ExceptionCode = 0x0A
+	GatewayTargetDeviceFailedToRespond ExceptionCode = 0x0B
+)
+
+var exceptionNames = map[ExceptionCode]string{
+	IllegalFunction:                    "illegal function",
+	IllegalDataAddress:                 "illegal data address",
+	IllegalDataValue:                   "illegal data value",
+	ServerDeviceFailure:                "server device failure",
+	Acknowledge:                        "acknowledge",
+	ServerDeviceBusy:                   "server device busy",
+	MemoryParityError:                  "memory parity error",
+	GatewayPathUnavailable:             "gateway path unavailable",
+	GatewayTargetDeviceFailedToRespond: "gateway target device failed to respond",
+}
+
+// String returns the code in the form "02 illegal data address".
+func (c ExceptionCode) String() string {
+	if n, ok := exceptionNames[c]; ok {
+		return hex2(uint8(c)) + " " + n
+	}
+	return hex2(uint8(c)) + " unknown exception"
+}
+
+// Error implements error.
+func (c ExceptionCode) Error() string { return "modbus: exception " + c.String() }
+
+// ExceptionError is an exception response: the device answered, and refused.
+// It unwraps to its Code.
+type ExceptionError struct {
+	Function FunctionCode // the request's function code (bit 7 clear)
+	Code     ExceptionCode
+}
+
+func (e *ExceptionError) Error() string {
+	return "modbus: exception " + e.Code.String() + " for " + e.Function.String()
+}
+
+// Unwrap returns the exception code.
+func (e *ExceptionError) Unwrap() error { return e.Code }
+
+// NewException returns the exception response PDU for a request with
+// function code fc: fc|0x80, code [AP §7].
+func NewException(fc FunctionCode, code ExceptionCode) PDU {
+	return exceptionPDU{fc: fc &^ exceptionBit, code: code}
+}
+
+type exceptionPDU struct {
+	fc   FunctionCode
+	code ExceptionCode
+}
+
+func (e exceptionPDU) Function() FunctionCode { return e.fc | exceptionBit }
+
+func (e exceptionPDU) AppendPDU(dst []byte) ([]byte, error) {
+	return append(dst, uint8(e.fc)|exceptionBit, uint8(e.code)), nil
+}
+
+// decodeException decodes an exception response PDU (exactly 2 bytes).
+func decodeException(pdu []byte) (*ExceptionError, error) {
+	if len(pdu) != 2 {
+		return nil, pduLenError(FunctionCode(pdu[0]), len(pdu), "exactly 2")
+	}
+	return &ExceptionError{Function: FunctionCode(pdu[0] &^ exceptionBit), Code: ExceptionCode(pdu[1])}, nil
+}

@@ -1,0 +1,116 @@
+package modbus
+
+import "encoding/binary"
+
+// Request is a request PDU. Decoded requests alias the bytes they came from.
+type Request interface {
+	PDU
+	// Validate checks the field values a server can judge without knowing
+	// its tables, in the spec's per-function order (MODBUS-NOTES §2.2): it
+	// returns a *RequestError carrying the exception code a server answers
+	// with, or nil. Clients call it before sending, so an invalid request
+	// never reaches the wire.
+	Validate() error
+	// decodeResponse decodes a normal response to this request (function
+	// code already checked) and checks it against the request.
+	decodeResponse(pdu []byte) (PDU, error)
+}
+
+// DecodeRequest decodes one request PDU (function code first). It returns
+//   - a *FrameError when the PDU's length is not exactly what its function
+//     code and its own count fields imply (structurally malformed);
+//   - a *RequestError when the structure is sound but a value that fixes the
+//     structure is illegal (answer with its Code);
+//   - a *Raw request for a function code without a typed PDU (user-defined,
+//     serial-line only, unknown, or FC 43 with a MEI type other than 14), so a
+//     server can answer 01 or handle it.
+//
+// Field values are not judged: call Validate next, then check addresses.
+func DecodeRequest(pdu []byte) (Request, error) {
+	if len(pdu) == 0 {
+		return nil, pduError(0, "function code", ErrShortFrame, "empty pdu")
+	}
+	switch fc := FunctionCode(pdu[0]); fc {
+	case FuncReadCoils, FuncReadDiscreteInputs:
+		return decodeReadBits(pdu)
+	case FuncReadHoldingRegisters, FuncReadInputRegisters:
+		return decodeReadRegisters(pdu)
+	case FuncWriteSingleCoil:
+		return decodeWriteSingleCoil(pdu)
+	case FuncWriteSingleRegister:
+		return decodeWriteSingleRegister(pdu)
+	case FuncWriteMultipleCoils:
+		return decodeWriteMultipleCoils(pdu)
+	case FuncWriteMultipleRegisters:
+		return decodeWriteMultipleRegisters(pdu)
+	case FuncReadFileRecord:
+		return decodeReadFileRecord(pdu)
+	case FuncWriteFileRecord:
+		return decodeWriteFileRecord(pdu)
+	case FuncMaskWriteRegister:
+		return decodeMaskWriteRegister(pdu)
+	case FuncReadWriteMultipleRegisters:
+		return decodeReadWriteRegisters(pdu)
+	case FuncReadFIFOQueue:
+		return decodeReadFIFOQueue(pdu)
+	case FuncEncapsulatedInterface:
+		if len(pdu) >= 2 && pdu[1] == MEITypeReadDeviceID {
+			return decodeReadDeviceID(pdu)
+		}
+		if len(pdu) < 2 {
+			return nil, pduLenError(fc, len(pdu), "at least 2")
+		}
+	}
+	return &Raw{FC: FunctionCode(pdu[0]), Data: pdu[1:]}, nil
+}
+
+// DecodeResponse decodes the response PDU to req. An exception response is
+// returned as a *ExceptionError error. A function code that is neither the
+// request's nor its exception form, a body of the wrong length, or counts
+// that disagree with the request give a *FrameError. The result aliases pdu.
+func DecodeResponse(req Request, pdu []byte) (PDU, error) {
+	if len(pdu) == 0 {
+		return nil, pduError(0, "function code", ErrShortFrame, "empty pdu")
+	}
+	fc := req.Function()
+	switch got := FunctionCode(pdu[0]); got {
+	case fc:
+		return req.decodeResponse(pdu)
+	case fc | exceptionBit:
+		e, err := decodeException(pdu)
+		if err != nil {
+			return nil, err
+		}
+		return nil, e
+	default:
+		return nil, pduError(0, "function code", ErrUnexpectedFunction,
+			"response function code 0x"+hex2(uint8(got))+", request was 0x"+hex2(uint8(fc)))
+	}
+}
+
+// appendU16 appends big-endian 16-bit values.
+func appendU16(dst []byte, vs ...uint16) []byte {
+	for _, v := range vs {
+		dst = append(dst, byte(v>>8), byte(v))
+	}
+	return dst
+}
+
+func u16(b []byte, off int) uint16 { return binary.BigEndian.Uint16(b[off:]) }
+
+// rangeEnd returns address+quantity in int arithmetic, so 0xFFFF+2 does not wrap.
+func rangeEnd(address, quantity uint16) int { return int(address) + int(quantity) }
+
+// checkQuantity returns a *RequestError when q is outside 1..max.
+func checkQuantity(fc FunctionCode, field string, q uint16, max int) error {
+	if q < 1 || int(q) > max {
+		return valueError(fc, field, itoa(int(q))+" out of range 1.."+itoa(max))
+	}
+	return nil
+}
+
+// echoMismatch reports a response that should echo the request but differs.
+func echoMismatch(fc FunctionCode, offset int, field string, got, want uint16) error {
+	return pduError(offset, field, ErrInconsistent, fc.String()+" response "+field+" "+itoa(int(got))+
+		", request had "+itoa(int(want)))
+}
