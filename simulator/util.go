@@ -1,0 +1,5 @@
+package simulator
+
+import "strconv"
+
+func itoa(v int) string { return strconv.Itoa(v) }
