@@ -73,6 +73,7 @@ func TestGoldenFrames(t *testing.T) {
 				if got[0] != 0x01 || got[1] != 0x00 {
 					t.Fatalf("after a foreign protocol id, got % X, want the answer to tid 0x0100", got)
 				}
+				waitFor(t, 2*time.Second, "response counted", func() bool { return s.Stats().Responses == 1 })
 				if st := s.Stats(); st.ForeignProtocol != 1 || st.Responses != 1 {
 					t.Fatalf("stats = %+v, want 1 foreign frame and 1 response", st)
 				}

@@ -132,3 +132,8 @@ func adu(tid uint16, unit uint8, p modbus.PDU) []byte {
 	}
 	return b
 }
+
+func nopLogger() *zerolog.Logger {
+	l := zerolog.Nop()
+	return &l
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string             { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestUsage(t *testing.T) {
+	cases := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{"help", []string{"--help"}, 0, "Usage: plcsim", ""},
+		{"unknown flag", []string{"--nope"}, 2, "", "unknown flag: --nope"},
+		{"bad action", []string{"--on-malformed", "explode"}, 2, "", "want reset or close"},
+		{"bad policy", []string{"--malformed-pdu", "x"}, 2, "", "want strict or exception"},
+		{"bad unit", []string{"--unit-ids", "1,300"}, 2, "", "not a unit id"},
+		{"bad size", []string{"--coils", "70000"}, 2, "", "outside 1..65536"},
+		{"argument", []string{"extra"}, 2, "", "unexpected argument"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb syncBuf
+			code := run(context.Background(), tc.args, &out, &errb)
+			if code != tc.wantCode || !strings.Contains(out.String(), tc.wantOut) || !strings.Contains(errb.String(), tc.wantErr) {
+				t.Fatalf("run(%q) = %d\nstdout: %s\nstderr: %s", tc.args, code, out.String(), errb.String())
+			}
+		})
+	}
+}
+
+// TestServeAndStop starts plcsim on a free loopback port, finds the real
+// address in its readiness line, talks to it, and stops it with the context
+// (as SIGINT does): it must exit 0 after a graceful close.
+func TestServeAndStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuf
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json"}, &out, &errb) }()
+	var addr string
+	deadline := time.Now().Add(5 * time.Second)
+	for addr == "" && time.Now().Before(deadline) {
+		for _, line := range strings.Split(errb.String(), "\n") {
+			var rec struct {
+				Message string `json:"message"`
+				Addr    string `json:"addr"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "plcsim ready" {
+				addr = rec.Addr
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if addr == "" || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("no readiness line with a real address:\n%s", errb.String())
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1})
+	buf := make([]byte, 11)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(buf); err != nil || !bytes.Equal(buf, []byte{0, 1, 0, 0, 0, 5, 1, 3, 2, 0, 0}) {
+		t.Fatalf("read: % X, %v", buf, err)
+	}
+	cancel()
+	// The simulator half-closes: we see EOF, then close our side.
+	one := make([]byte, 1)
+	if n, err := c.Read(one); n != 0 || err == nil || !strings.Contains(err.Error(), "EOF") {
+		t.Fatalf("after shutdown: read %d, %v; want EOF", n, err)
+	}
+	c.Close()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d, want 0\n%s", code, errb.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("plcsim did not stop")
+	}
+	if !strings.Contains(errb.String(), "plcsim stopped") {
+		t.Fatalf("no stop line:\n%s", errb.String())
+	}
+	if out.String() != "" {
+		t.Fatalf("stdout must stay empty, got %q", out.String())
+	}
+}
