@@ -69,7 +69,7 @@ func decodeBitsResponse(pdu []byte, quantity int) (*BitsResponse, error) {
 		return nil, pduLenError(FunctionCode(pdu[0]), len(pdu), "at least 2")
 	}
 	bc := int(pdu[1])
-	if err := pduLenExact(pdu, 2+bc); err != nil {
+	if err := pduLenCount(pdu, 2, 1); err != nil {
 		return nil, err
 	}
 	if want := (quantity + 7) / 8; bc != want {
@@ -175,7 +175,7 @@ func decodeWriteMultipleCoils(pdu []byte) (*WriteMultipleCoils, error) {
 	if len(pdu) < 6 {
 		return nil, pduLenError(FuncWriteMultipleCoils, len(pdu), "at least 6")
 	}
-	if err := pduLenExact(pdu, 6+int(pdu[5])); err != nil {
+	if err := pduLenCount(pdu, 6, 5); err != nil {
 		return nil, err
 	}
 	return &WriteMultipleCoils{Address: u16(pdu, 1), Quantity: u16(pdu, 3), Values: pdu[6:]}, nil

@@ -57,17 +57,15 @@ func pduError(offset int, field string, sentinel error, reason string) *FrameErr
 	return &FrameError{Where: "pdu", Offset: offset, Field: field, Reason: reason, Err: sentinel}
 }
 
-// pduLenError reports a PDU whose length does not fit its function code.
+// pduLenError reports a PDU too short for its function code: the offset is
+// the first missing byte.
 func pduLenError(fc FunctionCode, got int, want string) *FrameError {
-	sentinel := ErrShortFrame
-	if w, err := strconv.Atoi(want); err == nil && got > w {
-		sentinel = ErrLongFrame
-	}
-	return pduError(got, "pdu length", sentinel,
+	return pduError(got, "pdu length", ErrShortFrame,
 		fc.String()+" pdu is "+strconv.Itoa(got)+" bytes, want "+want)
 }
 
-// pduLenExact checks an exact PDU length.
+// pduLenExact checks an exact PDU length. A long PDU is reported at its first
+// extra byte.
 func pduLenExact(pdu []byte, want int) error {
 	if len(pdu) == want {
 		return nil
@@ -78,6 +76,18 @@ func pduLenExact(pdu []byte, want int) error {
 		fe.Err = ErrLongFrame
 	}
 	return fe
+}
+
+// pduLenCount checks a PDU whose length is fixed plus the byte count at
+// countOff, and says which count implied the length it wanted.
+func pduLenCount(pdu []byte, fixed, countOff int) error {
+	count := int(pdu[countOff])
+	err := pduLenExact(pdu, fixed+count)
+	if fe, ok := err.(*FrameError); ok {
+		fe.Reason += " (" + strconv.Itoa(fixed) + " + byte count " + strconv.Itoa(count) +
+			" at byte " + strconv.Itoa(countOff) + ")"
+	}
+	return err
 }
 
 // RequestError is a well-formed request whose field values the spec forbids

@@ -74,8 +74,8 @@ func (e exceptionPDU) AppendPDU(dst []byte) ([]byte, error) {
 
 // decodeException decodes an exception response PDU (exactly 2 bytes).
 func decodeException(pdu []byte) (*ExceptionError, error) {
-	if len(pdu) != 2 {
-		return nil, pduLenError(FunctionCode(pdu[0]), len(pdu), "exactly 2")
+	if err := pduLenExact(pdu, 2); err != nil {
+		return nil, err
 	}
 	return &ExceptionError{Function: FunctionCode(pdu[0] &^ exceptionBit), Code: ExceptionCode(pdu[1])}, nil
 }

@@ -81,7 +81,7 @@ func decodeReadFileRecord(pdu []byte) (Request, error) {
 		return nil, pduLenError(fc, len(pdu), "at least 2")
 	}
 	bc := int(pdu[1])
-	if err := pduLenExact(pdu, 2+bc); err != nil {
+	if err := pduLenCount(pdu, 2, 1); err != nil {
 		return nil, err
 	}
 	if bc < minReadFileBC || bc > maxReadFileBC || bc%fileSubReqLen != 0 {
@@ -100,7 +100,7 @@ func (r *ReadFileRecord) decodeResponse(pdu []byte) (PDU, error) {
 	if len(pdu) < 2 {
 		return nil, pduLenError(fc, len(pdu), "at least 2")
 	}
-	if err := pduLenExact(pdu, 2+int(pdu[1])); err != nil {
+	if err := pduLenCount(pdu, 2, 1); err != nil {
 		return nil, err
 	}
 	rsp := &ReadFileRecordResponse{SubResponses: make([]FileRecordData, 0, len(r.SubRequests))}
@@ -116,6 +116,10 @@ func (r *ReadFileRecord) decodeResponse(pdu []byte) (PDU, error) {
 		}
 		if off+1+n > len(pdu) {
 			return nil, pduError(off, "sub-response length", ErrShortFrame, "group "+itoa(i+1)+" runs past the pdu")
+		}
+		if ref := pdu[off+1]; ref != FileRecordRefType {
+			return nil, pduError(off+1, "reference type", ErrInconsistent, "group "+itoa(i+1)+" reference type "+
+				itoa(int(ref))+", want 6")
 		}
 		rsp.SubResponses = append(rsp.SubResponses, FileRecordData{RefType: pdu[off+1], Data: pdu[off+2 : off+1+n]})
 		off += 1 + n
@@ -213,7 +217,7 @@ func decodeWriteFileRecord(pdu []byte) (Request, error) {
 	if len(pdu) < 2 {
 		return nil, pduLenError(fc, len(pdu), "at least 2")
 	}
-	if err := pduLenExact(pdu, 2+int(pdu[1])); err != nil {
+	if err := pduLenCount(pdu, 2, 1); err != nil {
 		return nil, err
 	}
 	r := &WriteFileRecord{}

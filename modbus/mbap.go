@@ -43,8 +43,8 @@ func AppendHeader(dst []byte, h Header) []byte {
 }
 
 // AppendADU appends one complete ADU, MBAP header plus PDU and nothing more.
-// The header's Length is computed; its Protocol is written as given (0 for
-// Modbus). With a dst of capacity MaxADULen it does not allocate.
+// The header's Length is computed and its Protocol is 0 (Modbus). On error dst
+// is returned unchanged. With a dst of capacity MaxADULen it does not allocate.
 func AppendADU(dst []byte, tid uint16, unit uint8, p PDU) ([]byte, error) {
 	start := len(dst)
 	dst = AppendHeader(dst, Header{TID: tid, UnitID: unit})
@@ -53,9 +53,12 @@ func AppendADU(dst []byte, tid uint16, unit uint8, p PDU) ([]byte, error) {
 		return dst[:start], err
 	}
 	n := len(dst) - start - MBAPHeaderLen
-	if n < 1 || n > MaxPDULen {
-		return dst[:start], pduError(0, "pdu length", ErrLongFrame,
-			"pdu of "+itoa(n)+" bytes, want 1.."+itoa(MaxPDULen))
+	switch {
+	case n < 1:
+		return dst[:start], pduError(0, "function code", ErrShortFrame, "empty pdu")
+	case n > MaxPDULen:
+		return dst[:start], pduError(MaxPDULen, "pdu length", ErrLongFrame,
+			p.Function().String()+" pdu is "+itoa(n)+" bytes, more than "+itoa(MaxPDULen))
 	}
 	binary.BigEndian.PutUint16(dst[start+4:], uint16(n+1))
 	return dst, nil
@@ -122,7 +125,7 @@ func ReadADU(r io.Reader, buf []byte) (Header, []byte, error) {
 		if n == 0 {
 			return Header{}, nil, err
 		}
-		return Header{}, nil, cutShort(n, "mbap header", "stream ended after "+itoa(n)+" of 7 header bytes", err)
+		return Header{}, nil, cutShort(n, "mbap header", itoa(n)+" of 7 header bytes", err)
 	}
 	h, err := DecodeHeader(buf[:MBAPHeaderLen])
 	if err != nil {
@@ -133,14 +136,20 @@ func ReadADU(r io.Reader, buf []byte) (Header, []byte, error) {
 	if err != nil {
 		got := MBAPHeaderLen + m
 		return h, buf[:got], cutShort(got, "pdu",
-			"stream ended after "+itoa(got)+" of "+itoa(total)+" bytes announced by length "+itoa(int(h.Length)), err)
+			itoa(got)+" of "+itoa(total)+" bytes announced by length "+itoa(int(h.Length)), err)
 	}
 	return h, buf[:total], nil
 }
 
-func cutShort(offset int, field, reason string, err error) *FrameError {
+// cutShort reports a frame cut at offset: by the end of the stream, or by a
+// read error (a deadline, a reset) that the *FrameError wraps.
+func cutShort(offset int, field, have string, err error) *FrameError {
+	what := "read failed after "
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return &FrameError{Where: "adu", Offset: offset, Field: field, Reason: reason, Err: err}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		what = "stream ended after "
+	}
+	return &FrameError{Where: "adu", Offset: offset, Field: field, Reason: what + have, Err: err}
 }

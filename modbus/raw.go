@@ -12,7 +12,8 @@ func (r *Raw) Function() FunctionCode { return r.FC }
 
 func (r *Raw) AppendPDU(dst []byte) ([]byte, error) {
 	if 1+len(r.Data) > MaxPDULen {
-		return dst, pduError(MaxPDULen, "pdu length", ErrLongFrame, itoa(1+len(r.Data))+" bytes, more than "+itoa(MaxPDULen))
+		return dst, pduError(MaxPDULen, "pdu length", ErrLongFrame, r.FC.String()+" pdu is "+itoa(1+len(r.Data))+
+			" bytes, more than "+itoa(MaxPDULen))
 	}
 	return append(append(dst, byte(r.FC)), r.Data...), nil
 }

@@ -70,7 +70,7 @@ func decodeRegistersResponse(pdu []byte, quantity int) (*RegistersResponse, erro
 		return nil, pduLenError(FunctionCode(pdu[0]), len(pdu), "at least 2")
 	}
 	bc := int(pdu[1])
-	if err := pduLenExact(pdu, 2+bc); err != nil {
+	if err := pduLenCount(pdu, 2, 1); err != nil {
 		return nil, err
 	}
 	if bc != 2*quantity {
@@ -158,7 +158,7 @@ func decodeWriteMultipleRegisters(pdu []byte) (*WriteMultipleRegisters, error) {
 	if len(pdu) < 6 {
 		return nil, pduLenError(FuncWriteMultipleRegisters, len(pdu), "at least 6")
 	}
-	if err := pduLenExact(pdu, 6+int(pdu[5])); err != nil {
+	if err := pduLenCount(pdu, 6, 5); err != nil {
 		return nil, err
 	}
 	return &WriteMultipleRegisters{Address: u16(pdu, 1), Quantity: u16(pdu, 3), Values: pdu[6:]}, nil
@@ -264,7 +264,7 @@ func decodeReadWriteRegisters(pdu []byte) (*ReadWriteRegisters, error) {
 	if len(pdu) < 10 {
 		return nil, pduLenError(FuncReadWriteMultipleRegisters, len(pdu), "at least 10")
 	}
-	if err := pduLenExact(pdu, 10+int(pdu[9])); err != nil {
+	if err := pduLenCount(pdu, 10, 9); err != nil {
 		return nil, err
 	}
 	return &ReadWriteRegisters{ReadAddress: u16(pdu, 1), ReadQuantity: u16(pdu, 3),

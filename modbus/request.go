@@ -26,10 +26,34 @@ type Request interface {
 //     server can answer 01 or handle it.
 //
 // Field values are not judged: call Validate next, then check addresses.
+// On error the request is nil.
 func DecodeRequest(pdu []byte) (Request, error) {
-	if len(pdu) == 0 {
-		return nil, pduError(0, "function code", ErrShortFrame, "empty pdu")
+	if err := checkPDUSize(pdu); err != nil {
+		return nil, err
 	}
+	req, err := decodeRequest(pdu)
+	if err != nil {
+		// The per-code decoders return typed pointers: a nil one must not
+		// become a non-nil Request.
+		return nil, err
+	}
+	return req, nil
+}
+
+// checkPDUSize refuses an empty PDU and one longer than MaxPDULen, which no
+// valid ADU can carry [AP §4.1], whatever its own count fields say.
+func checkPDUSize(pdu []byte) error {
+	if len(pdu) == 0 {
+		return pduError(0, "function code", ErrShortFrame, "empty pdu")
+	}
+	if len(pdu) > MaxPDULen {
+		return pduError(MaxPDULen, "pdu length", ErrLongFrame, FunctionCode(pdu[0]).String()+" pdu is "+
+			itoa(len(pdu))+" bytes, more than "+itoa(MaxPDULen))
+	}
+	return nil
+}
+
+func decodeRequest(pdu []byte) (Request, error) {
 	switch fc := FunctionCode(pdu[0]); fc {
 	case FuncReadCoils, FuncReadDiscreteInputs:
 		return decodeReadBits(pdu)
@@ -67,15 +91,20 @@ func DecodeRequest(pdu []byte) (Request, error) {
 // DecodeResponse decodes the response PDU to req. An exception response is
 // returned as a *ExceptionError error. A function code that is neither the
 // request's nor its exception form, a body of the wrong length, or counts
-// that disagree with the request give a *FrameError. The result aliases pdu.
+// that disagree with the request give a *FrameError, and the PDU is nil. The
+// result aliases pdu.
 func DecodeResponse(req Request, pdu []byte) (PDU, error) {
-	if len(pdu) == 0 {
-		return nil, pduError(0, "function code", ErrShortFrame, "empty pdu")
+	if err := checkPDUSize(pdu); err != nil {
+		return nil, err
 	}
 	fc := req.Function()
 	switch got := FunctionCode(pdu[0]); got {
 	case fc:
-		return req.decodeResponse(pdu)
+		rsp, err := req.decodeResponse(pdu)
+		if err != nil {
+			return nil, err // not a typed nil in a non-nil PDU
+		}
+		return rsp, nil
 	case fc | exceptionBit:
 		e, err := decodeException(pdu)
 		if err != nil {
@@ -84,7 +113,8 @@ func DecodeResponse(req Request, pdu []byte) (PDU, error) {
 		return nil, e
 	default:
 		return nil, pduError(0, "function code", ErrUnexpectedFunction,
-			"response function code 0x"+hex2(uint8(got))+", request was 0x"+hex2(uint8(fc)))
+			"response function code 0x"+hex2(uint8(got))+" ("+got.String()+"), request was 0x"+
+				hex2(uint8(fc))+" ("+fc.String()+")")
 	}
 }
 
