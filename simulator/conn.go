@@ -95,6 +95,7 @@ func (c *conn) serve() {
 			continue
 		}
 		s.stats.requests.Add(1)
+		s.stats.byFunction[adu[modbus.MBAPHeaderLen]].Add(1)
 		var ok bool
 		if out, ok = c.transact(h, adu[modbus.MBAPHeaderLen:], out); !ok {
 			return

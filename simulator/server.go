@@ -38,7 +38,12 @@ type counters struct {
 	conns                                                          atomic.Int64
 	accepted, refused, requests, responses, exceptions, framing    atomic.Uint64
 	malformed, foreign, resets, peerEOF, peerResets, faultsApplied atomic.Uint64
+	byFunction                                                     [256]atomic.Uint64
 }
+
+// FunctionRequests returns how many requests with function code fc arrived
+// (protocol id 0, whatever the answer).
+func (s *Server) FunctionRequests(fc uint8) uint64 { return s.stats.byFunction[fc].Load() }
 
 // Server is a strict Modbus TCP server over a simulated data model. It is safe
 // for concurrent use; each connection is served by its own goroutine.
