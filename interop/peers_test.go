@@ -3,11 +3,13 @@ package interop_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -62,3 +64,5 @@ func runPeer(t *testing.T, timeout time.Duration, name string, args ...string) r
 	}
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
+
+func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
