@@ -86,8 +86,9 @@ func (c *capture) probe(d time.Duration) bool {
 		}
 		local := nc.LocalAddr().(*net.TCPAddr).Port
 		nc.Close()
-		// tshark prints "PORT → PORT [SYN]"; wait for this probe's own SYN.
-		mark := strconv.Itoa(local) + " → " + c.port
+		// tshark prints "PORT → PORT [SYN]" (the arrow depends on the
+		// locale); wait for a packet of this probe's own connection.
+		mark := " " + strconv.Itoa(local) + " "
 		timeout := time.After(500 * time.Millisecond)
 		for waiting := true; waiting; {
 			select {
