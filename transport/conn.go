@@ -1,0 +1,300 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+// Conn is one persistent Modbus TCP connection to one PLC, safe for
+// concurrent use. It re-dials by itself when the link is lost; see Dial.
+type Conn struct {
+	addr   string
+	opts   Options
+	log    zerolog.Logger
+	dialer net.Dialer
+
+	ctx    context.Context // cancelled by Close: stops dialling and waiting
+	cancel context.CancelFunc
+	sem    chan struct{} // one slot per request allowed in flight
+	tid    atomic.Uint32 // last transaction id handed out
+
+	mu        sync.Mutex
+	link      *link         // nil while the link is down
+	linkUp    chan struct{} // closed when the next link is installed
+	closed    bool
+	closeDone chan struct{}
+
+	state atomic.Int32
+	stats counters
+	wg    sync.WaitGroup // supervisor and readers
+}
+
+// Dial connects to addr ("host:port") and returns a Conn ready for
+// requests. It fails if the first connection attempt fails; later losses
+// are recovered in the background with Options.Backoff.
+func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	c := &Conn{
+		addr:      addr,
+		opts:      opts,
+		log:       opts.Logger.With().Str("remote", addr).Logger(),
+		sem:       make(chan struct{}, opts.MaxInFlight),
+		linkUp:    make(chan struct{}),
+		closeDone: make(chan struct{}),
+	}
+	c.dialer.KeepAlive = -1
+	if opts.KeepAlive > 0 {
+		c.dialer.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: opts.KeepAlive,
+			Interval: opts.KeepAlive, Count: 3}
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.setState(StateConnecting)
+	nc, err := c.dial(ctx)
+	if err != nil {
+		c.cancel()
+		c.setState(StateClosed)
+		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
+	}
+	l := c.install(nc)
+	c.setState(StateConnected)
+	c.wg.Add(1)
+	go c.supervise(l)
+	return c, nil
+}
+
+// dial makes one connection attempt, bounded by ctx and DialTimeout.
+func (c *Conn) dial(ctx context.Context) (*net.TCPConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	nc, err := c.dialer.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		nc.Close()
+		return nil, errors.New("not a TCP connection")
+	}
+	// Go sets TCP_NODELAY by default; say so, since one ADU per segment
+	// without Nagle delay is what the guide asks for [IG §4.3.2].
+	if err := tc.SetNoDelay(true); err != nil {
+		tc.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// Addr returns the address the Conn dials.
+func (c *Conn) Addr() string { return c.addr }
+
+// State returns the current state.
+func (c *Conn) State() State { return State(c.state.Load()) }
+
+// setState records s and tells OnStateChange. State changes happen in
+// Dial, then in the supervisor, then in Close, never concurrently, so the
+// callback sees them in order.
+func (c *Conn) setState(s State) {
+	c.state.Store(int32(s))
+	if c.opts.OnStateChange != nil {
+		c.opts.OnStateChange(s)
+	}
+}
+
+// Send validates req, sends it to unit and returns the decoded response. A
+// request the codec refuses never reaches the wire. An exception response
+// is an error wrapping *modbus.ExceptionError. Every error is an *OpError.
+//
+// Without a ctx deadline, Options.Timeout applies. When the ctx ends first,
+// the error wraps ctx.Err() and the connection stays usable: a late answer
+// is dropped when it comes.
+func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus.PDU, error) {
+	op := req.Function().String()
+	if err := req.Validate(); err != nil {
+		return nil, &OpError{Op: op, Addr: c.addr, Err: err}
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	adu, err := modbus.AppendADU((*bp)[:0], 0, unit, req)
+	if err != nil {
+		return nil, &OpError{Op: op, Addr: c.addr, Err: err}
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
+	c.stats.requests.Add(1)
+	start := time.Now()
+	r := c.transact(ctx, req, adu)
+	c.logTransaction(unit, req, r, time.Since(start))
+	if r.err != nil {
+		if ctx.Err() != nil && errors.Is(r.err, ctx.Err()) {
+			c.stats.timeouts.Add(1)
+		}
+		return nil, &OpError{Op: op, Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err}
+	}
+	return r.pdu, nil
+}
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, modbus.MaxADULen)
+	return &b
+}}
+
+// transact takes an in-flight slot and runs the request, sending it again
+// after a lost link when Options allow.
+func (c *Conn) transact(ctx context.Context, req modbus.Request, adu []byte) result {
+	select {
+	case c.sem <- struct{}{}:
+		defer func() { <-c.sem }()
+	case <-ctx.Done():
+		return result{err: ctx.Err()}
+	case <-c.ctx.Done():
+		return result{err: ErrClosed}
+	}
+	var sent bool
+	retries := 0
+	for {
+		l, err := c.awaitLink(ctx, retries > 0)
+		if err != nil {
+			return result{err: err, sent: sent}
+		}
+		r := l.exchange(ctx, req, adu)
+		if r.down && !r.sent && ctx.Err() == nil {
+			continue // the link died before a byte went out: wait for the next one
+		}
+		r.sent = r.sent || sent
+		sent = r.sent
+		if !r.down || retries >= c.opts.Retries || ctx.Err() != nil ||
+			(r.sent && !idempotent(req) && !c.opts.RetryWrites) {
+			return r
+		}
+		retries++
+		c.stats.retries.Add(1)
+		c.log.Debug().Uint16("tid", r.tid).Stringer("fc", req.Function()).Int("attempt", retries).
+			Err(r.err).Msg("retrying after lost link")
+	}
+}
+
+// awaitLink returns the current link, waiting within ctx while it is down
+// (unless FailFast and this is not a retry).
+func (c *Conn) awaitLink(ctx context.Context, retry bool) (*link, error) {
+	for {
+		c.mu.Lock()
+		closed, l, up := c.closed, c.link, c.linkUp
+		c.mu.Unlock()
+		switch {
+		case closed:
+			return nil, ErrClosed
+		case l != nil:
+			return l, nil
+		case c.opts.FailFast && !retry:
+			return nil, ErrNotConnected
+		}
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrNotConnected, ctx.Err())
+		case <-c.ctx.Done():
+			return nil, ErrClosed
+		}
+	}
+}
+
+func (c *Conn) logTransaction(unit uint8, req modbus.Request, r result, elapsed time.Duration) {
+	e := c.log.Debug()
+	if !e.Enabled() {
+		return
+	}
+	e.Uint16("tid", r.tid).Uint8("unit_id", unit).Stringer("fc", req.Function()).
+		Dur("elapsed", elapsed).Bool("sent", r.sent).Err(r.err).Msg("transaction")
+}
+
+// install makes nc the current link and starts its reader; it returns nil
+// (and closes nc) if the Conn was closed meanwhile.
+func (c *Conn) install(nc *net.TCPConn) *link {
+	l := newLink(c, nc)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		nc.Close()
+		return nil
+	}
+	c.link = l
+	close(c.linkUp)
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go l.readLoop()
+	c.log.Info().Str("local", nc.LocalAddr().String()).Msg("connected")
+	return l
+}
+
+// detach forgets l if it is the current link, so requests wait for the next.
+func (c *Conn) detach(l *link) {
+	c.mu.Lock()
+	if c.link == l {
+		c.link = nil
+		c.linkUp = make(chan struct{})
+	}
+	c.mu.Unlock()
+}
+
+// Close refuses new requests, half-closes the write side, lets answers to
+// requests in flight arrive until the peer's FIN (at most Options.Timeout),
+// then closes. Requests still waiting fail with ErrClosed. Close returns
+// after every goroutine the Conn started has exited; later calls return nil.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		<-c.closeDone
+		return nil
+	}
+	c.closed = true
+	l := c.link
+	c.mu.Unlock()
+	c.cancel()
+	if l != nil {
+		l.shutdown()
+	}
+	c.wg.Wait()
+	c.setState(StateClosed)
+	close(c.closeDone)
+	return nil
+}
+
+// Stats is a snapshot of a Conn's counters.
+type Stats struct {
+	Requests     uint64 // Send calls that passed validation
+	Responses    uint64 // answers matched to a request, exceptions included
+	Exceptions   uint64 // exception answers
+	Timeouts     uint64 // requests ended by their ctx (deadline or cancel)
+	StaleDropped uint64 // answers that matched no waiting request, dropped
+	LinkDowns    uint64 // links lost (EOF, reset, write or framing error)
+	Reconnects   uint64 // links re-established after a loss
+	Retries      uint64 // requests sent again after a lost link
+}
+
+type counters struct {
+	requests, responses, exceptions, timeouts, stale, downs, reconnects, retries atomic.Uint64
+}
+
+// Stats returns the counters.
+func (c *Conn) Stats() Stats {
+	s := &c.stats
+	return Stats{Requests: s.requests.Load(), Responses: s.responses.Load(), Exceptions: s.exceptions.Load(),
+		Timeouts: s.timeouts.Load(), StaleDropped: s.stale.Load(), LinkDowns: s.downs.Load(),
+		Reconnects: s.reconnects.Load(), Retries: s.retries.Load()}
+}

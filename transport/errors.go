@@ -1,0 +1,72 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+var (
+	// ErrClosed: the Conn was closed before or while the request ran.
+	ErrClosed = errors.New("transport: connection closed")
+	// ErrNotConnected: the link was down and the request could not wait for
+	// it (FailFast), or its ctx ended while it waited. In the second case
+	// the error also matches ctx.Err().
+	ErrNotConnected = errors.New("transport: not connected")
+	// ErrTooManyStale: more consecutive answers matched no waiting request
+	// than any number of timed-out requests can explain; the link is dropped.
+	ErrTooManyStale = errors.New("transport: too many answers with unknown transaction ids")
+	// errPeerClosed wraps io.EOF when the peer closes the link between frames.
+	errPeerClosed = &peerClosedError{}
+)
+
+type peerClosedError struct{}
+
+func (*peerClosedError) Error() string { return "connection closed by peer: EOF" }
+func (*peerClosedError) Unwrap() error { return io.EOF }
+
+// OpError is the error of one request. Sent tells whether the request may
+// have reached the device: a write with Sent false provably did not happen,
+// so it is safe to send again.
+type OpError struct {
+	Op   string // the function, e.g. "read holding registers"
+	Addr string // remote address as dialled
+	TID  uint16 // transaction id of the last attempt (0 if none was assigned)
+	Sent bool   // some or all of the request's bytes were written
+	Err  error
+}
+
+func (e *OpError) Error() string {
+	return "transport: " + e.Op + " " + e.prep() + " " + e.Addr + ": " + e.Err.Error()
+}
+
+func (e *OpError) prep() string {
+	if len(e.Op) >= 4 && e.Op[:4] == "read" {
+		return "from"
+	}
+	return "to"
+}
+
+// Unwrap returns the cause: a *modbus.ExceptionError, a *modbus.FrameError,
+// a *modbus.RequestError, ctx.Err(), ErrClosed, ErrNotConnected or a
+// network error.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Timeout reports whether the request failed because its deadline passed.
+func (e *OpError) Timeout() bool { return errors.Is(e.Err, context.DeadlineExceeded) }
+
+// idempotent reports whether sending req twice is harmless: reads, which
+// may be retried after a reconnect without the caller opting in.
+func idempotent(req modbus.Request) bool {
+	switch req.Function() {
+	case modbus.FuncReadCoils, modbus.FuncReadDiscreteInputs, modbus.FuncReadHoldingRegisters,
+		modbus.FuncReadInputRegisters, modbus.FuncReadFileRecord, modbus.FuncReadFIFOQueue:
+		return true
+	case modbus.FuncEncapsulatedInterface:
+		_, ok := req.(*modbus.ReadDeviceID)
+		return ok
+	}
+	return false
+}

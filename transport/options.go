@@ -1,0 +1,135 @@
+package transport
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Defaults applied by withDefaults to zero fields of Options.
+const (
+	DefaultTimeout     = time.Second
+	DefaultDialTimeout = 5 * time.Second
+	DefaultKeepAlive   = 15 * time.Second
+	// MaxInFlightLimit caps pipelining: the TCP guide lets a client keep
+	// several transactions outstanding on one connection [IG §4.2.1], and
+	// 16 is what common servers accept.
+	MaxInFlightLimit = 16
+)
+
+// Options configures a Conn. The zero value is valid: one request in flight,
+// 1 s per request, 5 s per dial, keepalive every 15 s, no retries, silent.
+type Options struct {
+	// Timeout bounds a request whose ctx has no deadline. It also bounds how
+	// long the rest of a frame may take once its first byte has arrived, and
+	// how long Close waits for the peer's FIN. Default 1 s.
+	Timeout time.Duration
+	// DialTimeout bounds each connection attempt. Default 5 s.
+	DialTimeout time.Duration
+	// KeepAlive is the TCP keepalive period, so a PLC behind a pulled cable
+	// is noticed on an idle link. Default 15 s; negative turns keepalive off.
+	KeepAlive time.Duration
+	// MaxInFlight is how many requests may be outstanding on the connection
+	// at once (pipelining). Default 1, at most 16.
+	MaxInFlight int
+	// Retries is how many times a request that failed because the link went
+	// down is sent again on the next link. Reads (FC 1-4, 20, 24, 43) and
+	// requests that provably never reached the wire qualify; other writes
+	// only with RetryWrites. Timeouts and exceptions are never retried.
+	// Default 0.
+	Retries int
+	// RetryWrites opts in to retrying writes that may have reached the
+	// device, which may then execute them twice.
+	RetryWrites bool
+	// FailFast makes a request fail at once with ErrNotConnected while the
+	// link is down, instead of waiting for the reconnect within its ctx. A
+	// retry always waits within its ctx.
+	FailFast bool
+	// Backoff returns the wait before reconnect attempt n (n >= 1). Default:
+	// exponential from 50 ms to 5 s, with jitter.
+	Backoff func(attempt int) time.Duration
+	// Logger receives link events (info/warn), one line per transaction
+	// (debug) and every frame in hex (trace). Nil means silent.
+	Logger *zerolog.Logger
+	// OnStateChange is called on every state change, in order, from the
+	// Conn's own goroutines. It must not block.
+	OnStateChange func(State)
+}
+
+// withDefaults returns o with zero fields set to their defaults.
+func (o Options) withDefaults() Options {
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = DefaultKeepAlive
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = 1
+	}
+	if o.Backoff == nil {
+		o.Backoff = DefaultBackoff
+	}
+	if o.Logger == nil {
+		nop := zerolog.Nop()
+		o.Logger = &nop
+	}
+	return o
+}
+
+// validate rejects values no default can fix.
+func (o Options) validate() error {
+	switch {
+	case o.Timeout < 0:
+		return errors.New("transport: options: negative Timeout")
+	case o.DialTimeout < 0:
+		return errors.New("transport: options: negative DialTimeout")
+	case o.MaxInFlight < 0 || o.MaxInFlight > MaxInFlightLimit:
+		return errors.New("transport: options: MaxInFlight " + strconv.Itoa(o.MaxInFlight) +
+			" outside 1.." + strconv.Itoa(MaxInFlightLimit))
+	case o.Retries < 0:
+		return errors.New("transport: options: negative Retries")
+	}
+	return nil
+}
+
+// DefaultBackoff waits 50 ms before the first reconnect attempt and doubles
+// up to 5 s, each wait drawn from [d/2, d] so that many clients of one PLC do
+// not reconnect in step.
+func DefaultBackoff(attempt int) time.Duration {
+	const base, limit = 50 * time.Millisecond, 5 * time.Second
+	d := limit
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt <= 7 {
+		d = min(base<<(attempt-1), limit)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// State is the life stage of a Conn.
+type State int32
+
+const (
+	StateConnecting   State = iota // first dial in progress
+	StateConnected                 // a link is up
+	StateReconnecting              // the link went down; re-dialling with backoff
+	StateClosed                    // Close was called, or the first dial failed
+)
+
+var stateNames = [...]string{"connecting", "connected", "reconnecting", "closed"}
+
+// String returns "connecting", "connected", "reconnecting" or "closed".
+func (s State) String() string {
+	if s >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "state(" + strconv.Itoa(int(s)) + ")"
+}

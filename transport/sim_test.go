@@ -1,0 +1,205 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
+)
+
+// The tests below run against the real simulator and its fault knobs; the
+// fakes in fault_test.go cover what a well-behaved server cannot do.
+
+func startSim(t *testing.T) *simtest.Server {
+	t.Helper()
+	return simtest.Start(t, simulator.Config{Logger: testLogger(t, zerolog.InfoLevel)})
+}
+
+func readHolding(t *testing.T, c *Conn, addr, n uint16) ([]uint16, error) {
+	t.Helper()
+	rsp, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(addr, n))
+	if err != nil {
+		return nil, err
+	}
+	return rsp.(*modbus.RegistersResponse).Registers(), nil
+}
+
+func TestSimFaults(t *testing.T) {
+	tests := []struct {
+		name      string
+		action    simulator.FaultAction
+		delay     time.Duration
+		exception modbus.ExceptionCode
+		retries   int
+		wantErr   error // for the faulted request; nil = it succeeds
+		wantStale uint64
+		wantDown  bool
+	}{
+		{name: "split byte by byte", action: simulator.FaultSplit},
+		{name: "duplicate answer", action: simulator.FaultDuplicate, wantStale: 1},
+		{name: "late answer", action: simulator.FaultDelay, delay: 300 * time.Millisecond,
+			wantErr: context.DeadlineExceeded, wantStale: 1},
+		{name: "wrong tid", action: simulator.FaultWrongTID, wantErr: context.DeadlineExceeded, wantStale: 1},
+		{name: "dropped request", action: simulator.FaultDrop, wantErr: context.DeadlineExceeded},
+		{name: "busy", action: simulator.FaultException, exception: modbus.ServerDeviceBusy,
+			wantErr: modbus.ServerDeviceBusy},
+		{name: "close FIN", action: simulator.FaultCloseFIN, wantErr: errPeerClosed, wantDown: true},
+		{name: "close FIN, retried", action: simulator.FaultCloseFIN, retries: 1, wantDown: true},
+		{name: "close RST, retried", action: simulator.FaultCloseRST, retries: 1, wantDown: true},
+		{name: "cut mid-frame", action: simulator.FaultCutMidFrame, wantErr: modbus.ErrShortFrame, wantDown: true},
+		{name: "cut mid-frame, retried", action: simulator.FaultCutMidFrame, retries: 1, wantDown: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := startSim(t)
+			sim.SetHoldingRegisters(10, 111, 222)
+			sim.SetFaults(simulator.FaultRule{Function: modbus.FuncReadHoldingRegisters, Count: 1,
+				Action: tt.action, Delay: tt.delay, Exception: tt.exception})
+			o := testOptions(t)
+			o.Retries = tt.retries
+			c := dial(t, sim.Addr, o)
+			timeout := waitTimeout
+			if errors.Is(tt.wantErr, context.DeadlineExceeded) {
+				timeout = 100 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), timeout)
+			defer cancel()
+			_, err := c.Send(ctx, 1, modbus.NewReadHoldingRegisters(10, 2))
+			if tt.wantErr == nil && err != nil || !errors.Is(err, tt.wantErr) {
+				if !(errors.Is(tt.wantErr, modbus.ErrShortFrame) && isEOFish(err)) {
+					t.Fatalf("faulted Send = %v, want %v", err, tt.wantErr)
+				}
+			}
+			regs, err := readHolding(t, c, 10, 2)
+			if err != nil || regs[0] != 111 || regs[1] != 222 {
+				t.Fatalf("next read = %v, %v; want [111 222]", regs, err)
+			}
+			if tt.wantStale > 0 {
+				waitStale(t, c, tt.wantStale)
+			}
+			if s := c.Stats(); (s.LinkDowns > 0) != tt.wantDown {
+				t.Errorf("Stats = %+v, want link down %v", s, tt.wantDown)
+			}
+		})
+	}
+}
+
+// waitStale waits until the conn has dropped n stale answers (a late
+// duplicate may arrive after the next request's answer).
+func waitStale(t *testing.T, c *Conn, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for c.Stats().StaleDropped < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("StaleDropped = %d, want %d", c.Stats().StaleDropped, n)
+		}
+		// one more round trip: the stale frame, sent earlier, is read first
+		if _, err := readHolding(t, c, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSimRestart: plcsim restarts on the same port with the same data; the
+// client recovers on the next request with no user action.
+func TestSimRestart(t *testing.T) {
+	sim := startSim(t)
+	sim.SetHoldingRegisters(0, 42)
+	o := testOptions(t)
+	o.Retries = 1
+	st := states(&o)
+	c := dial(t, sim.Addr, o)
+	if _, err := readHolding(t, c, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	sim.Restart(t)
+	regs, err := readHolding(t, c, 0, 1)
+	if err != nil || regs[0] != 42 {
+		t.Fatalf("read after restart = %v, %v; want [42]", regs, err)
+	}
+	waitState(t, st, StateReconnecting)
+	if s := c.Stats(); s.Reconnects != 1 {
+		t.Errorf("Stats.Reconnects = %d, want 1", s.Reconnects)
+	}
+}
+
+// TestSimIdleTimeout: plcsim closes idle connections; the client re-dials
+// in the background and the next request works.
+func TestSimIdleTimeout(t *testing.T) {
+	sim := simtest.Start(t, simulator.Config{IdleTimeout: 100 * time.Millisecond,
+		Logger: testLogger(t, zerolog.InfoLevel)})
+	o := testOptions(t)
+	o.Retries = 1 // the new link may itself idle out just as the request goes
+	st := states(&o)
+	c := dial(t, sim.Addr, o)
+	if _, err := readHolding(t, c, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, st, StateReconnecting)
+	waitState(t, st, StateConnected)
+	if _, err := readHolding(t, c, 0, 1); err != nil {
+		t.Fatalf("read after the idle close = %v", err)
+	}
+}
+
+// TestSimSessionNoReset: a 10,000-request session on one connection, then
+// Close: no errors, one connection, and plcsim sees our FIN, no reset.
+func TestSimSessionNoReset(t *testing.T) {
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	sim := simtest.Start(t, simulator.Config{Logger: testLogger(t, zerolog.WarnLevel)})
+	o := testOptions(t)
+	o.Logger = nil
+	o.MaxInFlight = 4
+	c := dial(t, sim.Addr, o)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range n / 4 {
+				req := &modbus.WriteSingleRegister{Address: uint16(g), Value: uint16(i)}
+				if _, err := c.Send(t.Context(), 1, req); err != nil {
+					t.Errorf("request %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := sim.Stats()
+	if s.Accepted != 1 || s.Requests != uint64(n) || s.Responses != uint64(n) {
+		t.Errorf("simulator Stats = %+v, want 1 connection, %d requests answered", s, n)
+	}
+	if s.PeerResets != 0 || s.Resets != 0 || s.PeerEOF != 1 {
+		t.Errorf("simulator Stats = %+v, want our FIN (PeerEOF 1) and no reset either way", s)
+	}
+	if cs := c.Stats(); cs.LinkDowns != 0 || cs.StaleDropped != 0 || cs.Timeouts != 0 {
+		t.Errorf("Conn Stats = %+v, want a clean session", cs)
+	}
+}
+
+// TestSimPaddedFrameRefused: the codec cannot be talked into sending the
+// padded 256-byte frame of the ECONNRESET story: a raw PDU over 253 bytes is
+// refused before anything goes out.
+func TestSimPaddedFrameRefused(t *testing.T) {
+	sim := startSim(t)
+	c := dial(t, sim.Addr, testOptions(t))
+	_, err := c.Send(t.Context(), 1, &modbus.Raw{FC: modbus.FuncWriteSingleRegister, Data: make([]byte, 253)})
+	if err == nil || opError(t, err).Sent {
+		t.Fatalf("Send of a 254-byte PDU = %v, want refused unsent", err)
+	}
+	if s := sim.Stats(); s.Requests != 0 || s.FramingFaults != 0 {
+		t.Errorf("simulator Stats = %+v, want nothing received", s)
+	}
+}

@@ -1,0 +1,72 @@
+package transport
+
+import "time"
+
+// supervise owns reconnection: it waits for the current link to go down,
+// then re-dials with backoff until a link is up again or the Conn closes.
+// Reconnect lives here and nowhere else.
+func (c *Conn) supervise(l *link) {
+	defer c.wg.Done()
+	attempt := 0
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-l.done:
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		c.stats.downs.Add(1)
+		c.log.Warn().Err(l.cause()).Msg("link down")
+		c.setState(StateReconnecting)
+		if l.served.Load() {
+			attempt = 0 // the link was useful: try again at once
+		}
+		if l = c.redial(&attempt); l == nil {
+			return
+		}
+		c.stats.reconnects.Add(1)
+		c.setState(StateConnected)
+	}
+}
+
+// redial dials until it succeeds, waiting Backoff(attempt) before every
+// attempt but the first after a useful link. It returns nil when the Conn
+// closes.
+func (c *Conn) redial(attempt *int) *link {
+	for {
+		if *attempt > 0 {
+			d := c.opts.Backoff(*attempt)
+			c.log.Info().Int("attempt", *attempt).Dur("backoff", d).Msg("reconnect backoff")
+			if !c.pause(d) {
+				return nil
+			}
+		}
+		*attempt++
+		nc, err := c.dial(c.ctx)
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return nil
+			}
+			c.log.Warn().Int("attempt", *attempt).Err(err).Msg("dial failed")
+			continue
+		}
+		return c.install(nc)
+	}
+}
+
+// pause waits d unless the Conn closes first; it reports whether to go on.
+func (c *Conn) pause(d time.Duration) bool {
+	if d <= 0 {
+		return c.ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
