@@ -48,14 +48,9 @@ func (s *Server) start(t testing.TB, keep *simulator.Server) {
 			t.Fatal(err)
 		}
 	}
-	var ln net.Listener
-	var err error
-	for range 50 { // the port may linger briefly after a restart
-		if ln, err = net.Listen("tcp", s.cfg.Listen); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Go listeners set SO_REUSEADDR, so a restart can bind the same port
+	// at once even while old connections linger in TIME_WAIT.
+	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		t.Fatalf("simtest: listen %s: %v", s.cfg.Listen, err)
 	}
