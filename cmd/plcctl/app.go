@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+
+	"github.com/plcctl/plcctl/plc"
+)
+
+// app is one run of plcctl: where output goes, the parsed shared flags, the
+// logger and, once dialled, the one connection every request uses.
+type app struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	opts           sharedOptions
+	log            zerolog.Logger
+
+	client     *plc.Client // nil until connect; kept open by shell and watch
+	clientAddr string
+	inShell    bool
+	shellOpts  sharedOptions // in the shell: the defaults for every line
+	connLevel  atomic.Int32  // log level of the shell's connection, set per line
+}
+
+// run is plcctl without the process: it parses args, runs one command and
+// returns the exit code. All output goes to stdout (data) and stderr
+// (logs, progress, errors).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// The transport logs from its own goroutines and bench draws progress
+	// from another: serialize stderr for writers that are not safe for that.
+	a := &app{stdout: stdout, stderr: &lockedWriter{w: stderr}, stdin: os.Stdin, log: zerolog.Nop()}
+	defer a.close()
+	return a.dispatch(ctx, args)
+}
+
+// dispatch runs "[shared flags] COMMAND [flags] ARGS" (a command line, or a
+// shell line) and returns its exit code.
+func (a *app) dispatch(ctx context.Context, args []string) int {
+	var scratch sharedOptions
+	global := scratch.newFlagSet("plcctl")
+	global.SetInterspersed(false)
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			a.writeHelp(a.stdout)
+			return exitOK
+		}
+		fmt.Fprintf(a.stderr, "plcctl: %v\n", err)
+		a.shortUsage(a.stderr)
+		return exitUsage
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		fmt.Fprintln(a.stderr, "plcctl: no command given")
+		a.shortUsage(a.stderr)
+		return exitUsage
+	}
+	globalArgs := args[:len(args)-len(rest)]
+	if rest[0] == "help" {
+		return a.help(rest[1:])
+	}
+	return a.exec(ctx, rest[0], append(append([]string{}, globalArgs...), rest[1:]...))
+}
+
+// help implements "plcctl help [COMMAND]".
+func (a *app) help(args []string) int {
+	if len(args) == 0 {
+		a.writeHelp(a.stdout)
+		return exitOK
+	}
+	c := a.lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(a.stderr, "plcctl help: unknown command %q\n", args[0])
+		a.shortUsage(a.stderr)
+		return exitUsage
+	}
+	c.writeHelp(a.stdout)
+	return exitOK
+}
+
+// exec parses args with the named command's flag set and runs it, printing
+// errors and mapping them to the exit code.
+func (a *app) exec(ctx context.Context, name string, args []string) int {
+	c := a.lookup(name)
+	if c == nil {
+		fmt.Fprintf(a.stderr, "plcctl: unknown command %q\n", name)
+		a.shortUsage(a.stderr)
+		return exitUsage
+	}
+	err := a.parse(c, args)
+	if errors.Is(err, pflag.ErrHelp) {
+		c.writeHelp(a.stdout)
+		return exitOK
+	}
+	if err == nil {
+		err = c.run(ctx, c.flags.Args())
+	}
+	return a.report(c, err)
+}
+
+// parse parses the command line into c's flags and sets up logging.
+func (a *app) parse(c *command, args []string) error {
+	a.opts = a.defaults()
+	if a.inShell {
+		a.opts = a.shellOpts // the shell's own flags are the defaults of each line
+	}
+	if err := parseFlags(c.flags, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return &usageError{msg: err.Error()}
+	}
+	if !c.flags.Changed("address") && !a.inShell {
+		if env := os.Getenv(addressEnv); env != "" {
+			a.opts.address = env
+		}
+	}
+	if err := a.opts.check(); err != nil {
+		return err
+	}
+	if a.inShell {
+		for _, f := range []string{"address", "timeout", "retries"} {
+			if c.flags.Changed(f) {
+				return usagef("--%s is fixed for the shell's connection; give it to shell itself", f)
+			}
+		}
+	}
+	a.log = a.newLogger()
+	return nil
+}
+
+// defaults returns the shared options at their flag defaults.
+func (a *app) defaults() sharedOptions {
+	var o sharedOptions
+	o.addSharedFlags(pflag.NewFlagSet("defaults", pflag.ContinueOnError))
+	return o
+}
+
+// report prints err and returns its exit code.
+func (a *app) report(c *command, err error) int {
+	code := exitCode(err)
+	var st exitStatus
+	switch {
+	case err == nil, errors.As(err, &st): // nothing to say, or already said
+	case code == exitUsage:
+		fmt.Fprintf(a.stderr, "plcctl %s: %v\n", c.name, err)
+		c.shortUsage(a.stderr)
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(a.stderr, "plcctl: %v (no answer within %v)\n", err, a.opts.timeout)
+	default:
+		fmt.Fprintf(a.stderr, "plcctl: %v\n", err)
+	}
+	return code
+}
+
+// newLogger builds the stderr logger from --log-level, --log-format and
+// --trace (trace is the level at which transport logs every frame).
+func (a *app) newLogger() zerolog.Logger {
+	a.connLevel.Store(int32(a.logLevel()))
+	return zerolog.New(a.logWriter()).Level(a.logLevel()).With().Timestamp().Logger()
+}
+
+// logLevel is the level --log-level and --trace ask for.
+func (a *app) logLevel() zerolog.Level {
+	if a.opts.trace {
+		return zerolog.TraceLevel
+	}
+	level, err := zerolog.ParseLevel(strings.ToLower(a.opts.logLevel))
+	if err != nil { // check has refused it already
+		return zerolog.WarnLevel
+	}
+	return level
+}
+
+// logWriter is stderr, through a console writer when --log-format asks.
+func (a *app) logWriter() io.Writer {
+	if a.opts.logFormat == "console" || a.opts.logFormat == "auto" && isTerminal(a.stderr) {
+		return zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: "15:04:05.000", NoColor: !isTerminal(a.stderr)}
+	}
+	return a.stderr
+}
+
+// connLogger is the logger of the shell's connection, which outlives the
+// line that opened it: its level follows each line's --log-level and
+// --trace (a.connLevel) instead of being fixed when it was dialled.
+func (a *app) connLogger() zerolog.Logger {
+	return zerolog.New(levelSwitch{w: a.logWriter(), level: &a.connLevel}).Level(zerolog.TraceLevel).
+		With().Timestamp().Logger()
+}
+
+// levelSwitch drops events below a level that can change while in use.
+type levelSwitch struct {
+	w     io.Writer
+	level *atomic.Int32
+}
+
+func (s levelSwitch) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+func (s levelSwitch) WriteLevel(l zerolog.Level, p []byte) (int, error) {
+	if l < zerolog.Level(s.level.Load()) {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
+
+// connect returns the client for the current unit, dialling once per run
+// (the shell and watch keep using it).
+func (a *app) connect(ctx context.Context) (*plc.Client, error) {
+	if a.client != nil {
+		return a.client.WithUnit(a.opts.unit), nil
+	}
+	log := a.log
+	if a.inShell {
+		log = a.connLogger()
+	}
+	c, err := a.dial(ctx, 1, log)
+	if err != nil {
+		return nil, err
+	}
+	a.client, a.clientAddr = c, normalizeAddress(a.opts.address)
+	return c.WithUnit(a.opts.unit), nil // Options.UnitID 0 would mean the default, 1
+}
+
+// dial opens a new connection with up to inFlight requests outstanding.
+func (a *app) dial(ctx context.Context, inFlight int, log zerolog.Logger) (*plc.Client, error) {
+	opts := plc.Options{UnitID: a.opts.unit}
+	opts.Timeout = a.opts.timeout
+	opts.DialTimeout = a.opts.timeout
+	opts.Retries = a.opts.retries
+	opts.MaxInFlight = inFlight
+	opts.Logger = &log
+	return plc.Dial(ctx, normalizeAddress(a.opts.address), opts)
+}
+
+// close closes the connection, if one was made.
+func (a *app) close() {
+	if a.client == nil {
+		return
+	}
+	if err := a.client.Close(); err != nil {
+		a.log.Debug().Err(err).Msg("close")
+	}
+	a.client = nil
+}
+
+// normalizeAddress adds the default port 502 when HOST has none.
+func normalizeAddress(s string) string {
+	if _, _, err := net.SplitHostPort(s); err == nil {
+		return s
+	}
+	if strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "[") { // bare IPv6
+		return net.JoinHostPort(s, "502")
+	}
+	return net.JoinHostPort(strings.Trim(s, "[]"), "502")
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w any) bool {
+	if l, ok := w.(*lockedWriter); ok {
+		w = l.w
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// now is the clock, replaceable in tests.
+var now = time.Now

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plc"
+	"github.com/plcctl/plcctl/transport"
+)
+
+// benchResult is bench's summary, the one JSON object it prints.
+type benchResult struct {
+	Function     string  `json:"function"` // "bench"
+	Target       string  `json:"target"`   // read-holding-registers or write-registers
+	Address      uint16  `json:"address"`
+	Count        int     `json:"count"`
+	Unit         uint8   `json:"unit"`
+	InFlight     int     `json:"in_flight"`
+	Requests     int     `json:"requests"`
+	Errors       int     `json:"errors"`
+	Timeouts     int     `json:"timeouts"`
+	Exceptions   int     `json:"exceptions"`
+	Reconnects   uint64  `json:"reconnects"`
+	ElapsedS     float64 `json:"elapsed_s"`
+	RequestsPerS float64 `json:"requests_per_s"`
+	MinMs        float64 `json:"min_ms"`
+	AvgMs        float64 `json:"avg_ms"`
+	P50Ms        float64 `json:"p50_ms"`
+	P90Ms        float64 `json:"p90_ms"`
+	P99Ms        float64 `json:"p99_ms"`
+	MaxMs        float64 `json:"max_ms"`
+}
+
+// benchRun is the shared state of the workers.
+type benchRun struct {
+	cl       *plc.Client
+	addr     uint16
+	regs     []uint16 // written back by --function write
+	count    uint16
+	write    bool
+	next     atomic.Int64
+	done     atomic.Int64
+	lat      []time.Duration // per request; 0 for a failed one
+	errs     []error
+	requests int
+}
+
+func (a *app) benchCommand() *command {
+	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench"),
+		summary: "Measure throughput and latency on one connection"}
+	requests := c.flags.Int("requests", 1000, "total requests `N`")
+	inFlight := c.flags.Int("in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
+	function := c.flags.String("function", "read", "read (read holding registers) or write (write them back)")
+	c.long = `Sends N requests for COUNT holding registers (default 1) at ADDR (default 0) over one
+new connection, K at a time (the device must accept pipelined requests for K > 1).
+--function write first reads the registers, then writes the same values back with
+function 16, so the device's data is unchanged. A progress bar is drawn on stderr when it
+is a terminal. Prints requests/s, latency min/avg/p50/p90/p99/max, errors and reconnects;
+JSON prints the summary as one object.
+
+Exit status: 0 unless every request failed.`
+	c.example = []string{"bench", "bench --requests 10000 --in-flight 8 100 10", "bench --function write -o json 100 10"}
+	c.notes = []string{addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if *function != "read" && *function != "write" {
+			return usagef("--function %q: want read or write", *function)
+		}
+		b := &benchRun{count: 1, write: *function == "write", requests: *requests}
+		if err := a.parseBench(b, *inFlight, args); err != nil {
+			return err
+		}
+		return a.bench(ctx, b, *inFlight)
+	}
+	return c
+}
+
+// parseBench checks the counts and parses [ADDR [COUNT]] into b.
+func (a *app) parseBench(b *benchRun, inFlight int, args []string) error {
+	if b.requests < 1 || inFlight < 1 || inFlight > transport.MaxInFlightLimit {
+		return usagef("--requests must be at least 1 and --in-flight 1..%d", transport.MaxInFlightLimit)
+	}
+	if len(args) > 2 {
+		return usagef("want [ADDR [COUNT]], got %d arguments", len(args))
+	}
+	var err error
+	if len(args) > 0 {
+		if b.addr, err = a.parseAddress(args[0], holdingRegisters); err != nil {
+			return err
+		}
+	}
+	if len(args) > 1 {
+		limit := modbus.MaxReadRegisters
+		if b.write {
+			limit = modbus.MaxWriteRegisters
+		}
+		n, err := parseCount(args[1], limit)
+		if err != nil {
+			return err
+		}
+		b.count = uint16(n)
+	}
+	return nil
+}
+
+func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
+	cl, err := a.dial(ctx, inFlight, a.log)
+	if err != nil {
+		return &opError{cmd: "bench", err: err}
+	}
+	defer cl.Close()
+	b.cl = cl.WithUnit(a.opts.unit)
+	if b.write {
+		if b.regs, err = b.cl.ReadHoldingRegisters(ctx, b.addr, b.count); err != nil {
+			return &opError{cmd: "bench", span: a.span(b.addr, int(b.count)), err: err}
+		}
+	}
+	b.lat, b.errs = make([]time.Duration, b.requests), make([]error, b.requests)
+	stop := a.benchProgress(b)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range inFlight {
+		wg.Add(1)
+		go func() { defer wg.Done(); b.work(ctx) }()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stop()
+	res := a.benchSummary(b, inFlight, elapsed)
+	if err := a.printBench(res); err != nil {
+		return err
+	}
+	if res.Errors == res.Requests {
+		return &opError{cmd: "bench", span: a.span(b.addr, int(b.count)), err: firstError(b.errs)}
+	}
+	return nil
+}
+
+// work sends requests until all are taken.
+func (b *benchRun) work(ctx context.Context) {
+	for {
+		i := int(b.next.Add(1) - 1)
+		if i >= b.requests || ctx.Err() != nil {
+			return
+		}
+		t := time.Now()
+		var err error
+		if b.write {
+			err = b.cl.WriteRegisters(ctx, b.addr, b.regs)
+		} else {
+			_, err = b.cl.ReadHoldingRegisters(ctx, b.addr, b.count)
+		}
+		if err != nil {
+			b.errs[i] = err
+		} else {
+			b.lat[i] = max(time.Since(t), 1)
+		}
+		b.done.Add(1)
+	}
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return errors.New("interrupted")
+}
+
+// benchProgress draws a progress bar on a terminal stderr until stop.
+func (a *app) benchProgress(b *benchRun) (stop func()) {
+	if !isTerminal(a.stderr) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(a.stderr, "\r\x1b[K")
+				return
+			case <-t.C:
+				n := int(b.done.Load())
+				const width = 40
+				bar := strings.Repeat("=", n*width/b.requests) + strings.Repeat(" ", width-n*width/b.requests)
+				fmt.Fprintf(a.stderr, "\r[%s] %d/%d  %.0f req/s", bar, n, b.requests, float64(n)/time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (a *app) benchSummary(b *benchRun, inFlight int, elapsed time.Duration) *benchResult {
+	target := "read-holding-registers"
+	if b.write {
+		target = "write-registers"
+	}
+	res := &benchResult{Function: "bench", Target: target, Address: b.addr, Count: int(b.count), Unit: a.opts.unit,
+		InFlight: inFlight, ElapsedS: elapsed.Seconds(), Reconnects: b.cl.Conn().Stats().Reconnects}
+	var ok latencies
+	res.Requests = int(b.done.Load())
+	for i, err := range b.errs {
+		var exc *modbus.ExceptionError
+		switch {
+		case err == nil && b.lat[i] > 0:
+			ok = append(ok, b.lat[i])
+		case err == nil:
+		case errors.As(err, &exc):
+			res.Errors++
+			res.Exceptions++
+		case errors.Is(err, context.DeadlineExceeded):
+			res.Errors++
+			res.Timeouts++
+		default:
+			res.Errors++
+		}
+	}
+	if elapsed > 0 {
+		res.RequestsPerS = float64(res.Requests) / elapsed.Seconds()
+	}
+	s := ok.summary()
+	res.MinMs, res.AvgMs, res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs = s.Min, s.Avg, s.P50, s.P90, s.P99, s.Max
+	return res
+}
+
+func (a *app) printBench(r *benchResult) error {
+	switch a.opts.output {
+	case "json":
+		return writeJSON(a.stdout, r)
+	case "csv":
+		return writeCSV(a.stdout, [][]string{
+			{"target", "address", "count", "in_flight", "requests", "errors", "elapsed_s", "requests_per_s", "min_ms", "avg_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "reconnects"},
+			{r.Target, fmt.Sprint(r.Address), fmt.Sprint(r.Count), fmt.Sprint(r.InFlight), fmt.Sprint(r.Requests), fmt.Sprint(r.Errors),
+				fmt.Sprintf("%.3f", r.ElapsedS), fmt.Sprintf("%.1f", r.RequestsPerS), fmt.Sprint(r.MinMs), fmt.Sprint(r.AvgMs),
+				fmt.Sprint(r.P50Ms), fmt.Sprint(r.P90Ms), fmt.Sprint(r.P99Ms), fmt.Sprint(r.MaxMs), fmt.Sprint(r.Reconnects)}})
+	}
+	regs := "registers"
+	if r.Count == 1 {
+		regs = "register"
+	}
+	_, err := fmt.Fprintf(a.stdout, `%d %s requests of %d %s at %s, %d in flight, %s unit %d
+elapsed     %.3f s
+throughput  %.1f requests/s
+latency     min %.3f  avg %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms
+errors      %d (%d timeouts, %d exceptions)
+reconnects  %d
+`, r.Requests, r.Target, r.Count, regs, a.span(r.Address, r.Count), r.InFlight, normalizeAddress(a.opts.address), r.Unit,
+		r.ElapsedS, r.RequestsPerS, r.MinMs, r.AvgMs, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs, r.Errors, r.Timeouts, r.Exceptions, r.Reconnects)
+	return err
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plc"
+)
+
+func (a *app) readFIFOCommand() *command {
+	c := &command{name: "read-fifo", args: "ADDR", flags: a.opts.newFlagSet("read-fifo"),
+		summary: "Read the FIFO queue whose pointer register is ADDR (function 24)"}
+	tf := addTypeFlags(c.flags)
+	c.long = "ADDR is the FIFO pointer register. Prints the queued values (at most 31 registers) with\ntheir position in the queue; reading does not empty the queue."
+	c.example = []string{"read-fifo 1246", "read-fifo 1246 --type hex"}
+	c.notes = []string{addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) != 1 {
+			return usagef("want ADDR, got %d arguments", len(args))
+		}
+		t, o, err := tf.parse()
+		if err != nil {
+			return err
+		}
+		addr, err := a.parseAddress(args[0], holdingRegisters)
+		if err != nil {
+			return err
+		}
+		cl, err := a.connect(ctx)
+		if err != nil {
+			return &opError{cmd: c.name, err: err}
+		}
+		regs, err := cl.ReadFIFOQueue(ctx, addr)
+		if err != nil {
+			return &opError{cmd: c.name, span: a.span(addr, 1), err: err}
+		}
+		vals, err := plc.Decode(t, o, regs)
+		if err != nil {
+			return &opError{cmd: c.name, span: a.span(addr, 1), err: err}
+		}
+		v := newRegisterValues(c.name, a.opts.unit, addr, t, o, vals)
+		v.indexed = true
+		return a.printValues(v)
+	}
+	return c
+}
+
+var deviceIDLevels = map[string]uint8{"basic": modbus.DeviceIDBasic, "regular": modbus.DeviceIDRegular,
+	"extended": modbus.DeviceIDExtended, "individual": modbus.DeviceIDIndividual}
+
+var objectNames = []string{"VendorName", "ProductCode", "MajorMinorRevision", "VendorUrl", "ProductName",
+	"ModelName", "UserApplicationName"}
+
+var objectKeys = []string{"vendor_name", "product_code", "major_minor_revision", "vendor_url", "product_name",
+	"model_name", "user_application_name"}
+
+type deviceObject struct {
+	ID    uint8  `json:"id"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type deviceIDResult struct {
+	Function   string         `json:"function"`
+	Unit       uint8          `json:"unit"`
+	Level      string         `json:"level"`
+	Conformity uint8          `json:"conformity"`
+	Objects    []deviceObject `json:"objects"`
+}
+
+func (a *app) readDeviceIDCommand() *command {
+	c := &command{name: "read-device-id", flags: a.opts.newFlagSet("read-device-id"),
+		summary: "Read the device identification objects (function 43 / MEI 14)"}
+	level := c.flags.String("level", "basic", "`LEVEL`: basic (objects 0-2), regular (0-6), extended (also 0x80-0xFF), individual (one object)")
+	object := c.flags.String("object", "0", "object `ID` to read with --level individual, decimal or 0x")
+	c.long = "Stream levels follow the device's paging until every object is read. Objects 0-6 are\nVendorName, ProductCode, MajorMinorRevision, VendorUrl, ProductName, ModelName and\nUserApplicationName; 0x80-0xFF are private. JSON carries the conformity level the\ndevice reports (e.g. 129 = 0x81: basic, individual access supported)."
+	c.example = []string{"read-device-id", "read-device-id --level regular -o json", "read-device-id --level individual --object 0x04"}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) != 0 {
+			return usagef("read-device-id takes no arguments, got %d", len(args))
+		}
+		code, ok := deviceIDLevels[strings.ToLower(*level)]
+		if !ok {
+			return usagef("--level %q: want basic, regular, extended or individual", *level)
+		}
+		id, err := parseUint(*object, 255)
+		if err != nil {
+			return usagef("--object %q: %v", *object, err)
+		}
+		if c.flags.Changed("object") && code != modbus.DeviceIDIndividual {
+			return usagef("--object needs --level individual")
+		}
+		cl, err := a.connect(ctx)
+		if err != nil {
+			return &opError{cmd: c.name, err: err}
+		}
+		res := &deviceIDResult{Function: c.name, Unit: a.opts.unit, Level: strings.ToLower(*level)}
+		objs, err := a.deviceObjects(ctx, cl, code, uint8(id), res)
+		if err != nil {
+			return &opError{cmd: c.name, span: res.Level, err: err}
+		}
+		res.Objects = objs
+		return a.printDeviceID(res)
+	}
+	return c
+}
+
+// deviceObjects reads the objects for code (stream access, paged by the
+// client) or the one object id (individual access).
+func (a *app) deviceObjects(ctx context.Context, cl *plc.Client, code, id uint8, res *deviceIDResult) ([]deviceObject, error) {
+	var raw []modbus.DeviceObject
+	if code == modbus.DeviceIDIndividual {
+		pdu, err := cl.Do(ctx, &modbus.ReadDeviceID{Code: code, ObjectID: id})
+		if err != nil {
+			return nil, err
+		}
+		rsp, ok := pdu.(*modbus.DeviceIDResponse)
+		if !ok {
+			return nil, fmt.Errorf("unexpected response %T", pdu)
+		}
+		res.Conformity, raw = rsp.Conformity, rsp.Objects
+	} else {
+		d, err := cl.ReadDeviceID(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		res.Conformity, raw = d.Conformity, d.Objects
+	}
+	objs := make([]deviceObject, 0, len(raw))
+	for _, o := range raw {
+		objs = append(objs, deviceObject{ID: o.ID, Name: objectName(o.ID, objectKeys), Value: string(o.Value)})
+	}
+	return objs, nil
+}
+
+func objectName(id uint8, names []string) string {
+	if int(id) < len(names) {
+		return names[id]
+	}
+	return fmt.Sprintf("0x%02X", id)
+}
+
+func (a *app) printDeviceID(res *deviceIDResult) error {
+	switch a.opts.output {
+	case "json":
+		return writeJSON(a.stdout, res)
+	case "csv":
+		rows := [][]string{{"id", "name", "value"}}
+		for _, o := range res.Objects {
+			rows = append(rows, []string{strconv.Itoa(int(o.ID)), o.Name, o.Value})
+		}
+		return writeCSV(a.stdout, rows)
+	}
+	rows := make([][2]string, 0, len(res.Objects))
+	for _, o := range res.Objects {
+		v := o.Value
+		if strconv.Quote(v) != `"`+v+`"` {
+			v = strconv.Quote(v)
+		}
+		rows = append(rows, [2]string{objectName(o.ID, objectNames), v})
+	}
+	return writeTableLeft(a.stdout, rows)
+}
+
+// writeTableLeft writes "KEY  VALUE" lines, keys left-aligned.
+func writeTableLeft(w interface{ Write([]byte) (int, error) }, rows [][2]string) error {
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	var sb strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&sb, "%-*s  %s\n", width, r[0], r[1])
+	}
+	_, err := w.Write([]byte(sb.String()))
+	return err
+}
+
+func (a *app) rawCommand() *command {
+	c := &command{name: "raw", args: "FC [HEXBYTES...]", flags: a.opts.newFlagSet("raw"),
+		summary: "Send any function code with the given data bytes and print the answer PDU"}
+	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	c.long = "FC is decimal or 0x-prefixed (1..127). HEXBYTES are the data bytes after the function\ncode, in hex; spaces, colons and several arguments are allowed. The answer PDU\n(function code first) is printed in hex; an exception answer exits 3.\n\n" + dryRunHelp
+	c.example = []string{"raw 3 00 6B 00 03            # read holding registers 107..109", "raw 0x41 --dry-run 01 02    # a user-defined function"}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) < 1 {
+			return usagef("want FC [HEXBYTES...]")
+		}
+		fc, err := parseUint(args[0], 255)
+		if err != nil {
+			return usagef("function code %q: %v", args[0], err)
+		}
+		data, err := parseHexBytes(args[1:])
+		if err != nil {
+			return err
+		}
+		req := &modbus.Raw{FC: modbus.FunctionCode(fc), Data: data}
+		if err := req.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+		if *dry {
+			return a.printFrame(c.name, req)
+		}
+		cl, err := a.connect(ctx)
+		if err != nil {
+			return &opError{cmd: c.name, err: err}
+		}
+		answer, err := cl.Raw(ctx, req.FC, data)
+		if err != nil {
+			return &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err}
+		}
+		return a.printRaw(req, answer)
+	}
+	return c
+}
+
+// printRaw prints the request and answer PDUs.
+func (a *app) printRaw(req *modbus.Raw, answer []byte) error {
+	reqPDU, _ := req.AppendPDU(nil)
+	rspPDU := append([]byte{byte(req.FC)}, answer...)
+	switch a.opts.output {
+	case "json":
+		return writeJSON(a.stdout, struct {
+			Function string `json:"function"`
+			Unit     uint8  `json:"unit"`
+			FC       uint8  `json:"fc"`
+			Request  string `json:"request"`
+			Response string `json:"response"`
+		}{"raw", a.opts.unit, uint8(req.FC), spacedHex(reqPDU), spacedHex(rspPDU)})
+	case "csv":
+		return writeCSV(a.stdout, [][]string{{"fc", "request", "response"},
+			{strconv.Itoa(int(req.FC)), spacedHex(reqPDU), spacedHex(rspPDU)}})
+	}
+	_, err := fmt.Fprintln(a.stdout, spacedHex(rspPDU))
+	return err
+}
+
+// parseHexBytes joins args and decodes them as hex, ignoring spaces, colons
+// and a 0x prefix.
+func parseHexBytes(args []string) ([]byte, error) {
+	s := strings.Join(args, "")
+	s = strings.NewReplacer(" ", "", ":", "", "0x", "", "0X", "").Replace(s)
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, usagef("data %q: want hex bytes such as 00 6B 00 03", strings.Join(args, " "))
+	}
+	return b, nil
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+// pingEvent is one line of ping's JSON output.
+type pingEvent struct {
+	Event string  `json:"event"` // reply, exception, lost
+	Seq   int     `json:"seq"`
+	Time  string  `json:"time"`
+	RTTms float64 `json:"rtt_ms"`
+	Error string  `json:"error,omitempty"`
+
+	rtt time.Duration
+}
+
+// pingSummary is ping's last JSON line.
+type pingSummary struct {
+	Event    string  `json:"event"` // summary
+	Address  string  `json:"address"`
+	Unit     uint8   `json:"unit"`
+	Sent     int     `json:"sent"`
+	Answered int     `json:"answered"`
+	LossPct  float64 `json:"loss_pct"`
+	MinMs    float64 `json:"min_ms"`
+	AvgMs    float64 `json:"avg_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+}
+
+func (a *app) pingCommand() *command {
+	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping"),
+		summary: "Measure round trips to the device, like ping(8)"}
+	count := c.flags.Int("count", 0, "stop after `N` requests (0: until Ctrl-C)")
+	rate := c.flags.Float64("rate", 1, "requests per second")
+	c.long = `Each request reads one holding register at ADDR (default 0) over one connection, without
+retries. An exception answer counts as answered (the device is alive, it just refused the
+address). Prints one line per request, then sent, answered, loss and round-trip
+min/avg/max/p99. JSON prints one object per request ({"event":"reply"|"exception"|"lost",
+...}) and a last {"event":"summary",...}.
+
+Exit status: 0 if at least one request was answered, else 1.`
+	c.example = []string{"ping -a 192.168.1.20", "ping --count 10 --rate 5 -o json"}
+	c.notes = []string{addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) > 1 {
+			return usagef("want at most ADDR, got %d arguments", len(args))
+		}
+		if *rate <= 0 || *count < 0 {
+			return usagef("--rate must be positive and --count 0 or more")
+		}
+		var addr uint16
+		if len(args) == 1 {
+			var err error
+			if addr, err = a.parseAddress(args[0], holdingRegisters); err != nil {
+				return err
+			}
+		}
+		a.opts.retries = 0 // a lost request is a loss, not a retry
+		return a.ping(ctx, addr, *count, time.Duration(float64(time.Second) / *rate))
+	}
+	return c
+}
+
+func (a *app) ping(ctx context.Context, addr uint16, count int, interval time.Duration) error {
+	var rtts latencies
+	sent, answered := 0, 0
+	var lastErr error
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for count == 0 || sent < count {
+		sent++
+		ev, err := a.pingOnce(ctx, addr, sent)
+		if ctx.Err() != nil {
+			sent--
+			break
+		}
+		if ev.Event != "lost" {
+			answered++
+			rtts = append(rtts, ev.rtt)
+		} else {
+			lastErr = err
+		}
+		a.printPing(ev)
+		if count != 0 && sent >= count {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	a.printPingSummary(sent, answered, rtts)
+	if answered == 0 {
+		if lastErr == nil {
+			lastErr = errors.New("no request sent")
+		}
+		return &opError{cmd: "ping", err: lastErr}
+	}
+	return nil
+}
+
+// pingOnce sends request seq and classifies the answer.
+func (a *app) pingOnce(ctx context.Context, addr uint16, seq int) (pingEvent, error) {
+	start := now()
+	ev := pingEvent{Seq: seq, Time: start.Format(timeLayout), Event: "reply"}
+	cl, err := a.connect(ctx)
+	if err == nil {
+		_, err = cl.ReadHoldingRegisters(ctx, addr, 1)
+	}
+	rtt := time.Since(start)
+	var exc *modbus.ExceptionError
+	switch {
+	case err == nil:
+	case errors.As(err, &exc):
+		ev.Event, ev.Error = "exception", "exception "+exc.Code.String()
+	default:
+		ev.Event, ev.Error = "lost", err.Error()
+	}
+	if ev.Event != "lost" {
+		ev.rtt, ev.RTTms = rtt, ms(rtt)
+	}
+	return ev, err
+}
+
+func (a *app) printPing(ev pingEvent) {
+	switch a.opts.output {
+	case "json":
+		_ = writeJSON(a.stdout, ev)
+	case "csv":
+		var rows [][]string
+		if ev.Seq == 1 {
+			rows = append(rows, []string{"seq", "time", "event", "rtt_ms", "error"})
+		}
+		rows = append(rows, []string{strconv.Itoa(ev.Seq), ev.Time, ev.Event, strconv.FormatFloat(ev.RTTms, 'f', 3, 64), ev.Error})
+		_ = writeCSV(a.stdout, rows)
+	default:
+		target := fmt.Sprintf("%s unit %d", a.clientAddrOr(), a.opts.unit)
+		switch ev.Event {
+		case "lost":
+			fmt.Fprintf(a.stdout, "no answer from %s: seq=%d %s\n", target, ev.Seq, ev.Error)
+		case "exception":
+			fmt.Fprintf(a.stdout, "answer from %s: seq=%d time=%.3f ms (%s)\n", target, ev.Seq, ev.RTTms, ev.Error)
+		default:
+			fmt.Fprintf(a.stdout, "answer from %s: seq=%d time=%.3f ms\n", target, ev.Seq, ev.RTTms)
+		}
+	}
+}
+
+func (a *app) printPingSummary(sent, answered int, rtts latencies) {
+	s := rtts.summary()
+	loss := 0.0
+	if sent > 0 {
+		loss = float64(sent-answered) * 100 / float64(sent)
+	}
+	sum := pingSummary{Event: "summary", Address: a.clientAddrOr(), Unit: a.opts.unit, Sent: sent, Answered: answered,
+		LossPct: loss, MinMs: s.Min, AvgMs: s.Avg, MaxMs: s.Max, P99Ms: s.P99}
+	switch a.opts.output {
+	case "json":
+		_ = writeJSON(a.stdout, sum)
+		return
+	case "csv": // the rows are the data; the summary goes with the logs
+		a.log.Info().Int("sent", sent).Int("answered", answered).Float64("loss_pct", loss).
+			Float64("min_ms", s.Min).Float64("avg_ms", s.Avg).Float64("max_ms", s.Max).Float64("p99_ms", s.P99).Msg("ping summary")
+		return
+	}
+	fmt.Fprintf(a.stdout, "--- %s unit %d ping ---\n%d sent, %d answered, %.1f%% loss\n", sum.Address, sum.Unit, sent, answered, loss)
+	if answered > 0 {
+		fmt.Fprintf(a.stdout, "round-trip min/avg/max/p99 = %.3f/%.3f/%.3f/%.3f ms\n", s.Min, s.Avg, s.Max, s.P99)
+	}
+}

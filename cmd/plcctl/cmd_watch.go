@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// watchRecord is one round of watch in JSON: the read's object plus time and
+// round, or an error in place of values. reconnected marks the first round
+// after the link was lost and re-established (the gap).
+type watchRecord struct {
+	Time        string `json:"time"`
+	Round       int    `json:"round"`
+	*values            // function, unit, address, count, type, word_order, values
+	Error       string `json:"error,omitempty"`
+	Reconnected bool   `json:"reconnected,omitempty"`
+}
+
+// watchState is what watch remembers between rounds.
+type watchState struct {
+	op        *readOp
+	interval  time.Duration
+	round     int
+	downs     uint64    // link losses seen so far
+	failed    int       // consecutive failed rounds
+	gapStart  time.Time // first failed round of the current gap
+	lastGap   string    // "15:04:01..15:04:05, 4 rounds" for the live table
+	last      *values   // last good values (the live table keeps them during a gap)
+	lines     int       // lines drawn last round (live table)
+	csvHeader bool
+}
+
+func (a *app) watchCommand() *command {
+	c := &command{name: "watch", aliases: []string{"poll"}, args: "READ-COMMAND [flags] ARGS",
+		flags: a.opts.newFlagSet("watch"), summary: "Repeat a read at an interval over one connection"}
+	c.flags.SetInterspersed(false)
+	interval := c.flags.Duration("interval", time.Second, "time between rounds")
+	count := c.flags.Int("count", 0, "stop after `N` rounds (0: until Ctrl-C)")
+	c.long = `READ-COMMAND is read-coils, read-discrete-inputs, read-holding-registers or
+read-input-registers, with its own flags and arguments after it. Every round uses the
+same connection. On a terminal, text output redraws a live table (changed values
+highlighted); piped, it prints "TIME ADDRESS VALUE" lines per round, and lines starting
+with # for failed rounds and reconnections. JSON prints one object per round: the read's
+object plus "time" and "round"; a failed round has "error" instead of values, and the
+first round after the link was re-established has "reconnected": true. If the device
+restarts, watch keeps polling: failed rounds mark the gap, and the connection is
+re-established by itself. Watch flags go before READ-COMMAND.
+
+Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
+	c.example = []string{"watch read-holding-registers 100 10", "watch --interval 500ms --count 20 read-input-registers 0 4 --type float32",
+		"poll -o json read-coils 0 16 > coils.jsonl"}
+	c.run = func(ctx context.Context, args []string) error {
+		if *interval <= 0 {
+			return usagef("--interval %v: want a positive duration", *interval)
+		}
+		if *count < 0 {
+			return usagef("--count %d: want 0 or more", *count)
+		}
+		op, err := a.prepareInner(c.name, args)
+		if err != nil {
+			return err
+		}
+		return a.watch(ctx, &watchState{op: op, interval: *interval}, *count)
+	}
+	return c
+}
+
+// prepareInner parses the read command watch repeats; its flags may include
+// shared flags, which then apply to the whole watch.
+func (a *app) prepareInner(outer string, args []string) (*readOp, error) {
+	if len(args) == 0 {
+		return nil, usagef("want a read command, e.g. %s read-holding-registers 0 10", outer)
+	}
+	saved := a.opts
+	inner := a.lookup(args[0])
+	a.opts = saved
+	if inner == nil || inner.prepareRead == nil {
+		return nil, usagef("%q is not a read command: want read-coils, read-discrete-inputs, read-holding-registers or read-input-registers", args[0])
+	}
+	if err := parseFlags(inner.flags, args[1:]); err != nil {
+		return nil, usagef("%s: %v", inner.name, err)
+	}
+	if err := a.opts.check(); err != nil {
+		return nil, err
+	}
+	a.log = a.newLogger()
+	return inner.prepareRead(inner.flags.Args())
+}
+
+// watch runs the rounds until count is reached or ctx ends.
+func (a *app) watch(ctx context.Context, w *watchState, count int) error {
+	tick := time.NewTicker(w.interval)
+	defer tick.Stop()
+	var lastErr error
+	for count == 0 || w.round < count {
+		w.round++
+		lastErr = a.watchRound(ctx, w)
+		if ctx.Err() != nil {
+			return nil // Ctrl-C: a normal end
+		}
+		if count != 0 && w.round >= count {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+	return lastErr
+}
+
+// watchRound reads once and shows the result.
+func (a *app) watchRound(ctx context.Context, w *watchState) error {
+	t := now()
+	cl, err := a.connect(ctx)
+	if err != nil {
+		err = &opError{cmd: w.op.cmd, err: err}
+	}
+	var v *values
+	if err == nil {
+		v, err = a.doRead(ctx, cl, w.op)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	reconnected := false
+	if a.client != nil {
+		downs := a.client.Conn().Stats().LinkDowns
+		reconnected = err == nil && downs > w.downs
+		w.downs = downs
+	}
+	if err == nil && w.failed > 0 {
+		reconnected = true
+	}
+	a.showRound(w, t, v, err, reconnected)
+	if err != nil {
+		if w.failed == 0 {
+			w.gapStart = t
+		}
+		w.failed++
+	} else {
+		if reconnected {
+			w.lastGap = gapText(w, t)
+		}
+		w.failed, w.last = 0, v
+	}
+	return err
+}
+
+// gapText describes the gap that ended at t.
+func gapText(w *watchState, t time.Time) string {
+	if w.failed == 0 {
+		return "link re-established at " + t.Format("15:04:05") + " (no round lost)"
+	}
+	return fmt.Sprintf("gap %s..%s, %d rounds lost", w.gapStart.Format("15:04:05"), t.Format("15:04:05"), w.failed)
+}
+
+// showRound prints one round in the --output format.
+func (a *app) showRound(w *watchState, t time.Time, v *values, err error, reconnected bool) {
+	switch {
+	case a.opts.output == "json":
+		a.watchJSON(w, t, v, err, reconnected)
+	case a.opts.output == "csv":
+		a.watchCSV(w, t, v, err)
+	case isTerminal(a.stdout):
+		a.watchTable(w, t, v, err, reconnected)
+	default:
+		a.watchLines(w, t, v, err, reconnected)
+	}
+}
+
+func (a *app) watchJSON(w *watchState, t time.Time, v *values, err error, reconnected bool) {
+	rec := watchRecord{Time: t.Format(timeLayout), Round: w.round, values: v, Reconnected: reconnected}
+	if err != nil {
+		op := w.op
+		rec.values = &values{Function: op.cmd, Unit: a.opts.unit, Address: op.addr, Count: op.n}
+		rec.Error = err.Error()
+	}
+	if werr := writeJSON(a.stdout, rec); werr != nil {
+		a.log.Error().Err(werr).Msg("write")
+	}
+}
+
+func (a *app) watchCSV(w *watchState, t time.Time, v *values, err error) {
+	var rows [][]string
+	if !w.csvHeader {
+		rows = append(rows, []string{"time", "round", "address", "value", "error"})
+		w.csvHeader = true
+	}
+	ts, round := t.Format(timeLayout), strconv.Itoa(w.round)
+	if err != nil {
+		rows = append(rows, []string{ts, round, "", "", err.Error()})
+	} else {
+		for i := range v.raw {
+			rows = append(rows, []string{ts, round, strconv.Itoa(int(v.Address) + i*v.step), v.csv(i), ""})
+		}
+	}
+	_ = writeCSV(a.stdout, rows)
+}
+
+// watchLines prints "TIME ADDRESS VALUE" lines, # lines for gaps.
+func (a *app) watchLines(w *watchState, t time.Time, v *values, err error, reconnected bool) {
+	var sb strings.Builder
+	ts := t.Format(timeLayout)
+	if err != nil {
+		fmt.Fprintf(&sb, "# %s round %d failed: %v\n", ts, w.round, err)
+	} else {
+		if reconnected {
+			fmt.Fprintf(&sb, "# %s %s\n", ts, gapText(w, t))
+		}
+		for i := range v.raw {
+			fmt.Fprintf(&sb, "%s  %s  %s\n", ts, a.key(v, i), v.text(i))
+		}
+	}
+	fmt.Fprint(a.stdout, sb.String())
+}
+
+// watchTable redraws the live table in place on a terminal.
+func (a *app) watchTable(w *watchState, t time.Time, v *values, err error, reconnected bool) {
+	var sb strings.Builder
+	if w.lines > 0 {
+		fmt.Fprintf(&sb, "\x1b[%dA\r\x1b[J", w.lines) // back to the top of the last table, clear below
+	}
+	op := w.op
+	fmt.Fprintf(&sb, "%s %s  %s unit %d  every %v  round %d  %s\n", op.cmd, a.span(op.addr, op.items),
+		a.clientAddrOr(), a.opts.unit, w.interval, w.round, t.Format("15:04:05"))
+	lines := 1
+	switch {
+	case err != nil:
+		fmt.Fprintf(&sb, "\x1b[1mno answer (%d rounds): %v\x1b[0m\n", w.failed+1, err)
+	case reconnected:
+		fmt.Fprintf(&sb, "%s\n", gapText(w, t))
+	case w.lastGap != "":
+		fmt.Fprintf(&sb, "last %s\n", w.lastGap)
+	default:
+		sb.WriteString("ok\n")
+	}
+	lines++
+	shown := v
+	if shown == nil {
+		shown = w.last
+	}
+	if shown != nil {
+		lines += a.tableRows(&sb, shown, w.last, err != nil)
+	}
+	w.lines = lines
+	fmt.Fprint(a.stdout, sb.String())
+}
+
+// tableRows writes the live table rows, highlighting values that changed
+// since prev, dimming all of them when stale.
+func (a *app) tableRows(sb *strings.Builder, v, prev *values, stale bool) int {
+	width := 0
+	for i := range v.raw {
+		width = max(width, len(a.key(v, i)))
+	}
+	for i := range v.raw {
+		val := v.text(i)
+		switch {
+		case stale:
+			val = "\x1b[2m" + val + "\x1b[0m"
+		case prev != nil && prev != v && i < len(prev.raw) && prev.text(i) != v.text(i):
+			val = "\x1b[7m" + val + "\x1b[0m"
+		}
+		fmt.Fprintf(sb, "%*s  %s\n", width, a.key(v, i), val)
+	}
+	return len(v.raw)
+}
+
+func (a *app) clientAddrOr() string {
+	if a.clientAddr != "" {
+		return a.clientAddr
+	}
+	return normalizeAddress(a.opts.address)
+}

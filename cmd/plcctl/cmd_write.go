@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plc"
+)
+
+const dryRunHelp = `--dry-run prints the exact request frame (MBAP header with transaction id 1, then the
+PDU, in hex) on stdout and exits without connecting. Values are checked against
+--type before anything is sent: a value that does not fit is a usage error (exit 2).`
+
+// writeSpec is a checked write: the request exactly as it will be sent, how
+// to send it with the client API, and what to print once it succeeded.
+type writeSpec struct {
+	cmd   string
+	span  string // items as the user numbers them
+	req   modbus.Request
+	send  func(ctx context.Context, c *plc.Client) error
+	noun  string // "register", "coil": text output says "wrote 3 registers at 100..102"
+	count int    // items written
+	quiet bool   // the caller prints the result (read-write-registers)
+
+	result *values    // json and csv output
+	object any        // json output when result is nil
+	rows   [][]string // csv output when result is nil
+}
+
+// runWrite validates w's request, then prints its frame (--dry-run) or
+// sends it and prints the result.
+func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
+	if err := w.req.Validate(); err != nil {
+		return usagef("%s %s: %v", w.cmd, w.span, err)
+	}
+	if dryRun {
+		return a.printFrame(w.cmd, w.req)
+	}
+	c, err := a.connect(ctx)
+	if err != nil {
+		return &opError{cmd: w.cmd, err: err}
+	}
+	if err := w.send(ctx, c); err != nil {
+		return &opError{cmd: w.cmd, span: w.span, err: err}
+	}
+	if w.quiet {
+		return nil
+	}
+	return a.printWritten(w)
+}
+
+// printFrame prints the ADU that req would travel in.
+func (a *app) printFrame(cmd string, req modbus.Request) error {
+	adu, err := modbus.AppendADU(nil, 1, a.opts.unit, req)
+	if err != nil {
+		return usagef("%s: %v", cmd, err)
+	}
+	switch a.opts.output {
+	case "json":
+		return writeJSON(a.stdout, struct {
+			Function string `json:"function"`
+			Unit     uint8  `json:"unit"`
+			DryRun   bool   `json:"dry_run"`
+			ADU      string `json:"adu"`
+		}{cmd, a.opts.unit, true, spacedHex(adu)})
+	case "csv":
+		return writeCSV(a.stdout, [][]string{{"function", "unit", "adu"}, {cmd, fmt.Sprint(a.opts.unit), spacedHex(adu)}})
+	}
+	_, err = fmt.Fprintln(a.stdout, spacedHex(adu))
+	return err
+}
+
+// printWritten prints what a successful write wrote: a line of text, or the
+// written values as JSON or CSV.
+func (a *app) printWritten(w *writeSpec) error {
+	switch {
+	case a.opts.output == "text":
+		noun := w.noun
+		if w.count != 1 {
+			noun += "s"
+		}
+		_, err := fmt.Fprintf(a.stdout, "wrote %d %s at %s\n", w.count, noun, w.span)
+		return err
+	case w.result != nil:
+		return a.printValues(w.result)
+	case a.opts.output == "json":
+		return writeJSON(a.stdout, w.object)
+	}
+	return writeCSV(a.stdout, w.rows)
+}
+
+func (a *app) writeCoilCommand() *command {
+	c := &command{name: "write-coil", args: "ADDR on|off", flags: a.opts.newFlagSet("write-coil"),
+		summary: "Write one coil (function 5)"}
+	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	c.long = "ON is on, 1 or true; OFF is off, 0 or false.\n\n" + dryRunHelp
+	c.example = []string{"write-coil 12 on", "write-coil --dry-run ref:00013 off"}
+	c.notes = []string{addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) != 2 {
+			return usagef("want ADDR on|off, got %d arguments", len(args))
+		}
+		addr, err := a.parseAddress(args[0], coils)
+		if err != nil {
+			return err
+		}
+		on, err := parseBit(args[1])
+		if err != nil {
+			return err
+		}
+		return a.runWrite(ctx, &writeSpec{cmd: c.name, span: a.span(addr, 1), noun: "coil", count: 1,
+			req:    modbus.NewWriteSingleCoil(addr, on),
+			send:   func(ctx context.Context, cl *plc.Client) error { return cl.WriteCoil(ctx, addr, on) },
+			result: newBitValues(c.name, a.opts.unit, addr, []bool{on})}, *dry)
+	}
+	return c
+}
+
+func (a *app) writeCoilsCommand() *command {
+	c := &command{name: "write-coils", args: "ADDR V...", flags: a.opts.newFlagSet("write-coils"),
+		summary: "Write consecutive coils from ADDR (function 15)"}
+	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	c.long = "Each V is on, off, 1, 0, true or false; a run of 0 and 1 digits such as 10110 gives one\ncoil per digit. At most 1968 coils per request.\n\n" + dryRunHelp
+	c.example = []string{"write-coils 0 on off on", "write-coils 16 10110011"}
+	c.notes = []string{addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) < 2 {
+			return usagef("want ADDR and at least one value")
+		}
+		addr, err := a.parseAddress(args[0], coils)
+		if err != nil {
+			return err
+		}
+		var bits []bool
+		for _, s := range args[1:] {
+			b, err := parseBits(s)
+			if err != nil {
+				return err
+			}
+			bits = append(bits, b...)
+		}
+		if int(addr)+len(bits) > 65536 {
+			return usagef("%d coils from %s run past the last address", len(bits), args[0])
+		}
+		return a.runWrite(ctx, &writeSpec{cmd: c.name, span: a.span(addr, len(bits)), noun: "coil", count: len(bits),
+			req:    modbus.NewWriteMultipleCoils(addr, bits),
+			send:   func(ctx context.Context, cl *plc.Client) error { return cl.WriteCoils(ctx, addr, bits) },
+			result: newBitValues(c.name, a.opts.unit, addr, bits)}, *dry)
+	}
+	return c
+}
+
+func (a *app) writeRegisterCommand() *command {
+	c := &command{name: "write-register", args: "ADDR VALUE", flags: a.opts.newFlagSet("write-register"),
+		summary: "Write one holding register (function 6)"}
+	tf := addTypeFlags(c.flags)
+	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	c.long = "VALUE is decimal, or hex, binary or octal with 0x, 0b or 0o; --type uint16, int16, hex or\nbits (use write-registers for wider types). Negative numbers need no quoting.\n\n" + dryRunHelp
+	c.example = []string{"write-register 100 42", "write-register 100 -42 --type int16", "write-register --dry-run 100 0xBEEF"}
+	c.notes = []string{addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) != 2 {
+			return usagef("want ADDR VALUE, got %d arguments", len(args))
+		}
+		t, o, err := tf.parse()
+		if err != nil {
+			return err
+		}
+		if t.Registers() != 1 || t == plc.String {
+			return usagef("--type %s needs more than one register: use write-registers", t)
+		}
+		addr, err := a.parseAddress(args[0], holdingRegisters)
+		if err != nil {
+			return err
+		}
+		regs, vals, err := encodeValues(t, o, args[1:])
+		if err != nil {
+			return err
+		}
+		return a.runWrite(ctx, &writeSpec{cmd: c.name, span: a.span(addr, 1), noun: "register", count: 1,
+			req:    &modbus.WriteSingleRegister{Address: addr, Value: regs[0]},
+			send:   func(ctx context.Context, cl *plc.Client) error { return cl.WriteRegister(ctx, addr, regs[0]) },
+			result: newRegisterValues(c.name, a.opts.unit, addr, t, o, vals)}, *dry)
+	}
+	return c
+}
+
+func (a *app) writeRegistersCommand() *command {
+	c := &command{name: "write-registers", args: "ADDR V...", flags: a.opts.newFlagSet("write-registers"),
+		summary: "Write consecutive holding registers from ADDR (function 16)"}
+	tf := addTypeFlags(c.flags)
+	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	c.long = "Each V is one value of --type, laid out by --word-order; with --type string the\narguments are joined into one string. At most 123 registers per request.\n\n" + dryRunHelp
+	c.example = []string{"write-registers 100 1 2 3", "write-registers 200 123.456 -1.5 --type float32 --word-order CDAB",
+		"write-registers 300 PLC-01 --type string"}
+	c.notes = []string{typeHelp, addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) < 2 {
+			return usagef("want ADDR and at least one value")
+		}
+		t, o, err := tf.parse()
+		if err != nil {
+			return err
+		}
+		addr, err := a.parseAddress(args[0], holdingRegisters)
+		if err != nil {
+			return err
+		}
+		regs, vals, err := encodeValues(t, o, args[1:])
+		if err != nil {
+			return err
+		}
+		if int(addr)+len(regs) > 65536 {
+			return usagef("%d registers from %s run past the last address", len(regs), args[0])
+		}
+		res := newRegisterValues(c.name, a.opts.unit, addr, t, o, vals)
+		if t == plc.String {
+			res.Count = len(regs)
+		}
+		return a.runWrite(ctx, &writeSpec{cmd: c.name, span: a.span(addr, len(regs)), noun: "register", count: len(regs),
+			req:    modbus.NewWriteMultipleRegisters(addr, regs),
+			send:   func(ctx context.Context, cl *plc.Client) error { return cl.WriteRegisters(ctx, addr, regs) },
+			result: res}, *dry)
+	}
+	return c
+}
+
+func (a *app) maskWriteCommand() *command {
+	c := &command{name: "mask-write-register", args: "ADDR AND OR", flags: a.opts.newFlagSet("mask-write-register"),
+		summary: "Change bits of one holding register (function 22)"}
+	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	c.long = "The device sets register = (register AND AND) OR (OR AND NOT AND): bits set in AND\nare kept, the others are taken from OR. Masks are 16-bit, decimal or 0x/0b.\n\n" + dryRunHelp
+	c.example = []string{"mask-write-register 4 0xFFFC 0x0001    # set bit 0, clear bit 1, keep the rest"}
+	c.notes = []string{addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) != 3 {
+			return usagef("want ADDR AND OR, got %d arguments", len(args))
+		}
+		addr, err := a.parseAddress(args[0], holdingRegisters)
+		if err != nil {
+			return err
+		}
+		masks, _, err := encodeValues(plc.Uint16, plc.ABCD, args[1:])
+		if err != nil {
+			return err
+		}
+		and, or := masks[0], masks[1]
+		w := &writeSpec{cmd: c.name, span: a.span(addr, 1), noun: "register", count: 1,
+			req:  &modbus.MaskWriteRegister{Address: addr, AndMask: and, OrMask: or},
+			send: func(ctx context.Context, cl *plc.Client) error { return cl.MaskWriteRegister(ctx, addr, and, or) },
+			object: struct {
+				Function string `json:"function"`
+				Unit     uint8  `json:"unit"`
+				Address  uint16 `json:"address"`
+				AndMask  uint16 `json:"and_mask"`
+				OrMask   uint16 `json:"or_mask"`
+			}{c.name, a.opts.unit, addr, and, or},
+			rows: [][]string{{"address", "and_mask", "or_mask"}, {fmt.Sprint(addr), fmt.Sprint(and), fmt.Sprint(or)}}}
+		return a.runWrite(ctx, w, *dry)
+	}
+	return c
+}
+
+func (a *app) readWriteCommand() *command {
+	c := &command{name: "read-write-registers", args: "RADDR RCOUNT WADDR V...", flags: a.opts.newFlagSet("read-write-registers"),
+		summary: "Write holding registers, then read holding registers, in one transaction (function 23)"}
+	tf := addTypeFlags(c.flags)
+	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	c.long = "The device writes V... at WADDR first, then reads RCOUNT values from RADDR; --type\napplies to both. At most 125 registers read and 121 written.\n\n" + dryRunHelp
+	c.example = []string{"read-write-registers 0 4 10 7 8"}
+	c.notes = []string{typeHelp, addressHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		return a.readWrite(ctx, c, tf, *dry, args)
+	}
+	return c
+}
+
+func (a *app) readWrite(ctx context.Context, c *command, tf *typeFlags, dry bool, args []string) error {
+	if len(args) < 4 {
+		return usagef("want RADDR RCOUNT WADDR and at least one value")
+	}
+	t, o, err := tf.parse()
+	if err != nil {
+		return err
+	}
+	raddr, err := a.parseAddress(args[0], holdingRegisters)
+	if err != nil {
+		return err
+	}
+	n, err := parseCount(args[1], modbus.MaxReadRegisters)
+	if err != nil {
+		return err
+	}
+	rregs := n * t.Registers()
+	waddr, err := a.parseAddress(args[2], holdingRegisters)
+	if err != nil {
+		return err
+	}
+	regs, _, err := encodeValues(t, o, args[3:])
+	if err != nil {
+		return err
+	}
+	var got []uint16
+	w := &writeSpec{cmd: c.name, span: a.span(waddr, len(regs)) + " then " + a.span(raddr, rregs), quiet: true,
+		req: modbus.NewReadWriteRegisters(raddr, uint16(rregs), waddr, regs),
+		send: func(ctx context.Context, cl *plc.Client) (err error) {
+			got, err = cl.ReadWriteRegisters(ctx, raddr, uint16(rregs), waddr, regs)
+			return err
+		}}
+	if err := a.runWrite(ctx, w, dry); err != nil || dry {
+		return err
+	}
+	vals, err := plc.Decode(t, o, got)
+	if err != nil {
+		return &opError{cmd: c.name, span: w.span, err: err}
+	}
+	res := newRegisterValues(c.name, a.opts.unit, raddr, t, o, vals)
+	if t == plc.String {
+		res.Count = rregs
+	}
+	return a.printValues(res)
+}
+
+// encodeValues parses texts as values of t: registers to send and the
+// values to report. A value that does not fit is a usage error.
+func encodeValues(t plc.Type, o plc.WordOrder, texts []string) ([]uint16, []any, error) {
+	regs, err := plc.EncodeText(t, o, texts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	vals, err := plc.Decode(t, o, regs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t == plc.String {
+		vals = []any{strings.Join(texts, "")}
+	}
+	return regs, vals, nil
+}
+
+// parseBit parses one coil value.
+func parseBit(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "on", "1", "true":
+		return true, nil
+	case "off", "0", "false":
+		return false, nil
+	}
+	return false, usagef("coil value %q: want on, off, 1, 0, true or false", s)
+}
+
+// parseBits parses a coil value or a run of 0/1 digits.
+func parseBits(s string) ([]bool, error) {
+	if len(s) > 1 && strings.Trim(s, "01") == "" {
+		bits := make([]bool, len(s))
+		for i := range s {
+			bits[i] = s[i] == '1'
+		}
+		return bits, nil
+	}
+	b, err := parseBit(s)
+	return []bool{b}, err
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"github.com/rs/zerolog"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// command is one subcommand: its own flag set (shared flags included) and a
+// run function that gets the positional arguments.
+type command struct {
+	name    string
+	aliases []string
+	args    string   // positional synopsis, e.g. "ADDR [COUNT]"
+	summary string   // one line, no final period
+	long    string   // what it does, printed by --help
+	example []string // command lines, without "plcctl "
+	notes   []string // shared explanations printed after the flags (types, addresses)
+	flags   *pflag.FlagSet
+	run     func(ctx context.Context, args []string) error
+
+	// prepareRead is set on the read commands, so watch can repeat them.
+	prepareRead func(args []string) (*readOp, error)
+}
+
+// sharedOptions are the flags every command accepts, before or after its
+// name. Their defaults are fixed (so --help is stable); PLCCTL_ADDRESS is
+// applied after parsing when --address was not given.
+type sharedOptions struct {
+	address   string
+	unit      uint8
+	timeout   time.Duration
+	retries   int
+	output    string
+	oneBased  bool
+	trace     bool
+	logLevel  string
+	logFormat string
+}
+
+const (
+	defaultAddress = "127.0.0.1:502"
+	addressEnv     = "PLCCTL_ADDRESS"
+	sharedMark     = "shared" // flag annotation: printed under "Shared flags"
+)
+
+// addSharedFlags adds the shared flags to fs, bound to o.
+func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.address, "address", "a", defaultAddress, "device `HOST[:PORT]`, port 502 if omitted (env "+addressEnv+")")
+	fs.Uint8VarP(&o.unit, "unit", "u", 1, "unit identifier `ID`, 0..255")
+	fs.DurationVarP(&o.timeout, "timeout", "t", time.Second, "connect and per-request timeout")
+	fs.IntVar(&o.retries, "retries", 1, "resend a read `N` times after the link dropped (reads only)")
+	fs.StringVarP(&o.output, "output", "o", "text", "`FORMAT` of stdout: text, json (one object per line) or csv")
+	fs.BoolVar(&o.oneBased, "one-based", false, "ADDR is a 1-based register number (1 = protocol address 0)")
+	fs.BoolVar(&o.trace, "trace", false, "print every frame sent and received, in hex, on stderr")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "stderr log `LEVEL`: trace, debug, info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", "auto", "stderr log `FORMAT`: auto (console on a terminal), console, json")
+	fs.VisitAll(func(f *pflag.Flag) { _ = fs.SetAnnotation(f.Name, sharedMark, []string{"true"}) })
+}
+
+// check validates the shared flags that pflag cannot.
+func (o *sharedOptions) check() error {
+	switch o.output {
+	case "text", "json", "csv":
+	default:
+		return usagef("--output %q: want text, json or csv", o.output)
+	}
+	switch o.logFormat {
+	case "auto", "console", "json":
+	default:
+		return usagef("--log-format %q: want auto, console or json", o.logFormat)
+	}
+	if _, err := zerolog.ParseLevel(strings.ToLower(o.logLevel)); err != nil || o.logLevel == "" {
+		return usagef("--log-level %q: want trace, debug, info, warn or error", o.logLevel)
+	}
+	if o.timeout <= 0 {
+		return usagef("--timeout %v: want a positive duration", o.timeout)
+	}
+	if o.retries < 0 {
+		return usagef("--retries %d: want 0 or more", o.retries)
+	}
+	return nil
+}
+
+// newFlagSet returns a flag set for a command with the shared flags added.
+func (o *sharedOptions) newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.SortFlags = false
+	saved := *o // defining a flag stores its default: keep the values parsed so far
+	o.addSharedFlags(fs)
+	*o = saved
+	return fs
+}
+
+// synopsis is the one-line usage of c.
+func (c *command) synopsis() string {
+	s := "plcctl " + c.name + " [flags]"
+	if c.args != "" {
+		s += " " + c.args
+	}
+	return s
+}
+
+// writeHelp prints the full help of c: synopsis, text, own flags, shared
+// flags, exit codes.
+func (c *command) writeHelp(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", c.synopsis(), c.summary)
+	if len(c.aliases) > 0 {
+		fmt.Fprintf(w, "Alias: %s.\n", strings.Join(c.aliases, ", "))
+	}
+	if c.long != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(c.long, "\n"))
+	}
+	if len(c.example) > 0 {
+		fmt.Fprintf(w, "\nExamples:\n")
+		for _, e := range c.example {
+			fmt.Fprintf(w, "  plcctl %s\n", e)
+		}
+	}
+	own, shared := splitFlags(c.flags)
+	if own.HasFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", own.FlagUsagesWrapped(0))
+	}
+	fmt.Fprintf(w, "\nShared flags:\n%s", shared.FlagUsagesWrapped(0))
+	for _, n := range c.notes {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(n, "\n"))
+	}
+	fmt.Fprintf(w, "\n%s", exitCodesHelp)
+}
+
+// shortUsage is printed on stderr after a usage error.
+func (c *command) shortUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\nRun 'plcctl help %s' for details.\n", c.synopsis(), c.name)
+}
+
+// splitFlags separates a command's own flags from the shared ones, for help.
+func splitFlags(fs *pflag.FlagSet) (own, shared *pflag.FlagSet) {
+	own = pflag.NewFlagSet("own", pflag.ContinueOnError)
+	shared = pflag.NewFlagSet("shared", pflag.ContinueOnError)
+	own.SortFlags, shared.SortFlags = false, false
+	fs.VisitAll(func(f *pflag.Flag) {
+		if _, ok := f.Annotations[sharedMark]; ok {
+			shared.AddFlag(f)
+		} else {
+			own.AddFlag(f)
+		}
+	})
+	return own, shared
+}
+
+// negativeNumber matches arguments such as -42, -1.5, -0x10 and -Inf.
+var negativeNumber = regexp.MustCompile(`^-([0-9]|\.[0-9]|(?i:inf|nan)$)`)
+
+// parseFlags parses args with fs, taking negative numbers as positional
+// arguments (pflag would read "-42" as shorthand flags), unless they are the
+// value of the flag before them ("--rate -1") or follow "--".
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	const mark = "\x00neg"
+	var saved []string
+	in := make([]string, len(args))
+	for i, s := range args {
+		in[i] = s
+		if s == "--" {
+			copy(in[i:], args[i:])
+			break
+		}
+		if negativeNumber.MatchString(s) && (i == 0 || !takesValue(fs, args[i-1])) {
+			in[i] = mark + strconv.Itoa(len(saved))
+			saved = append(saved, s)
+		}
+	}
+	err := fs.Parse(in)
+	for i, s := range fs.Args() {
+		if n, ok := strings.CutPrefix(s, mark); ok {
+			k, _ := strconv.Atoi(n)
+			fs.Args()[i] = saved[k]
+		}
+	}
+	return err
+}
+
+// takesValue reports whether arg is a flag of fs that consumes the next
+// argument as its value.
+func takesValue(fs *pflag.FlagSet, arg string) bool {
+	var f *pflag.Flag
+	switch {
+	case strings.HasPrefix(arg, "--") && !strings.Contains(arg, "="):
+		f = fs.Lookup(arg[2:])
+	case len(arg) == 2 && arg[0] == '-':
+		f = fs.ShorthandLookup(arg[1:])
+	}
+	return f != nil && f.NoOptDefVal == ""
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/plcctl/plcctl/plc"
+)
+
+// values is the result of reading or writing items: the JSON object of
+// every read and write command, one per line. Keys are stable snake_case;
+// address is always the 0-based protocol address.
+type values struct {
+	Function  string `json:"function"`
+	Unit      uint8  `json:"unit"`
+	Address   uint16 `json:"address"`
+	Count     int    `json:"count"`
+	Type      string `json:"type,omitempty"`       // registers only
+	WordOrder string `json:"word_order,omitempty"` // when not ABCD
+	Values    []any  `json:"values"`               // bool for bits, numbers, strings for hex/bits/string
+
+	typ     plc.Type
+	isBits  bool // coils or discrete inputs: Values holds bool
+	step    int  // registers (or items) per value, for the address column
+	indexed bool // FIFO: the key column is the position in the queue
+	raw     []any
+}
+
+// newRegisterValues builds the result for typed register values.
+func newRegisterValues(fn string, unit uint8, addr uint16, t plc.Type, o plc.WordOrder, vals []any) *values {
+	v := &values{Function: fn, Unit: unit, Address: addr, Count: len(vals), Type: t.String(),
+		typ: t, step: t.Registers(), raw: vals}
+	if o != plc.ABCD {
+		v.WordOrder = o.String()
+	}
+	for _, x := range vals {
+		v.Values = append(v.Values, jsonValue(t, x))
+	}
+	return v
+}
+
+// newBitValues builds the result for coils or discrete inputs.
+func newBitValues(fn string, unit uint8, addr uint16, bits []bool) *values {
+	v := &values{Function: fn, Unit: unit, Address: addr, Count: len(bits), isBits: true, step: 1}
+	for _, b := range bits {
+		v.Values = append(v.Values, b)
+		v.raw = append(v.raw, b)
+	}
+	return v
+}
+
+// jsonValue is x as JSON carries it: numbers stay numbers, except NaN and
+// infinities (strings "NaN", "+Inf", "-Inf"); hex and bits are strings.
+func jsonValue(t plc.Type, x any) any {
+	switch f := x.(type) {
+	case float32:
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return strconv.FormatFloat(float64(f), 'g', -1, 32)
+		}
+	case float64:
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return strconv.FormatFloat(f, 'g', -1, 64)
+		}
+	case uint16:
+		if t == plc.Hex || t == plc.Bits {
+			return plc.FormatValue(t, x)
+		}
+	}
+	return x
+}
+
+// text returns value i as text output shows it.
+func (v *values) text(i int) string {
+	if v.isBits {
+		if v.raw[i].(bool) {
+			return "1"
+		}
+		return "0"
+	}
+	s := plc.FormatValue(v.typ, v.raw[i])
+	if v.typ == plc.String && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		s = strconv.Quote(s)
+	}
+	return s
+}
+
+// key returns the first column of row i: the address as the user numbers it,
+// or the queue position.
+func (a *app) key(v *values, i int) string {
+	if v.indexed {
+		return strconv.Itoa(i)
+	}
+	return strconv.Itoa(a.display(int(v.Address) + i*v.step))
+}
+
+// printValues writes a read result in the --output format.
+func (a *app) printValues(v *values) error {
+	switch a.opts.output {
+	case "json":
+		return writeJSON(a.stdout, v)
+	case "csv":
+		rows := [][]string{{"address", "value"}}
+		if v.indexed {
+			rows[0][0] = "index"
+		}
+		for i := range v.raw {
+			k := strconv.Itoa(int(v.Address) + i*v.step)
+			if v.indexed {
+				k = strconv.Itoa(i)
+			}
+			rows = append(rows, []string{k, v.csv(i)})
+		}
+		return writeCSV(a.stdout, rows)
+	}
+	rows := make([][2]string, len(v.raw))
+	for i := range v.raw {
+		rows[i] = [2]string{a.key(v, i), v.text(i)}
+	}
+	return writeTable(a.stdout, rows)
+}
+
+// csv returns value i as a CSV field: as text, but strings unquoted.
+func (v *values) csv(i int) string {
+	if v.typ == plc.String && !v.isBits {
+		return plc.FormatValue(v.typ, v.raw[i])
+	}
+	return v.text(i)
+}
+
+// writeTable writes "KEY  VALUE" lines, keys right-aligned.
+func writeTable(w io.Writer, rows [][2]string) error {
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	var sb strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&sb, "%*s  %s\n", width, r[0], r[1])
+	}
+	_, err := io.WriteString(w, sb.String())
+	return err
+}
+
+// writeJSON writes v as one line of JSON.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// writeCSV writes rows, the first being the header.
+func writeCSV(w io.Writer, rows [][]string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.WriteAll(rows); err != nil {
+		return err
+	}
+	return cw.Error()
+}
+
+// spacedHex formats b as "00 01 FF", as the golden frames do.
+func spacedHex(b []byte) string {
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		fmt.Fprintf(&sb, "%02X", c)
+	}
+	return sb.String()
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plc"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
+)
+
+// transcript runs each command line against addr and returns
+// "$ plcctl ARGS" followed by its stdout, for a golden file.
+func transcript(t *testing.T, addr string, lines ...string) string {
+	t.Helper()
+	var sb strings.Builder
+	for _, l := range lines {
+		args, err := splitWords(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.WriteString("$ plcctl " + l + "\n")
+		sb.WriteString(mustRun(t, append(args, "-a", addr)...))
+	}
+	return sb.String()
+}
+
+// identity is a fixed device identification, so the golden output does
+// not follow changes to plcsim's own.
+var identity = simulator.Identity{Objects: map[uint8]string{
+	modbus.ObjectVendorName: "ACME", modbus.ObjectProductCode: "PLC-9000", modbus.ObjectMajorMinorRevision: "2.11",
+	modbus.ObjectProductName: "Test PLC", 0x80: "private",
+}}
+
+// loadFixture fills the simulator with the values the golden outputs show.
+func loadFixture(t *testing.T, s *simtest.Server) {
+	t.Helper()
+	s.SetHoldingRegisters(100, 1, 2, 3)
+	f, _ := plc.Encode(plc.Float32, plc.CDAB, float32(123.456), float32(-1.5))
+	s.SetHoldingRegisters(200, f...)
+	s.SetHoldingRegisters(300, plc.EncodeString("PLC-01", false)...)
+	s.SetHoldingRegisters(400, 0x00FF, 0x8001)
+	i, _ := plc.Encode(plc.Int32, plc.ABCD, int32(123456789), int32(-2))
+	s.SetHoldingRegisters(500, i...)
+	s.SetInputRegisters(9, 0xFFFE, 10)
+	s.SetCoils(20, true, false, true, true, false, false, true, true, true, false)
+	s.SetDiscreteInputs(196, true, false, true)
+	s.SetFIFO(50, 440, 4740)
+	s.SetFileRecord(4, 1, 0x0DFE, 0x0020)
+}
+
+func TestOutputReadsGolden(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{Identity: identity})
+	loadFixture(t, s)
+	lines := []string{}
+	for _, o := range []string{"text", "json", "csv"} {
+		lines = append(lines,
+			"-o "+o+" read-holding-registers 100 3",
+			"-o "+o+" read-holding-registers 200 2 --type float32 --word-order CDAB",
+			"-o "+o+" read-holding-registers 300 3 --type string",
+			"-o "+o+" read-holding-registers 400 2 --type hex",
+			"-o "+o+" read-coils 20 10",
+		)
+	}
+	lines = append(lines,
+		"read-holding-registers 400 2 --type bits",
+		"-o json read-holding-registers 400 2 --type bits",
+		"read-holding-registers 500 2 --type int32",
+		"read-holding-registers 500 1 --type uint64",
+		"read-input-registers 9 2 --type int16",
+		"read-input-registers ref:30010 2 --type int16",
+		"--one-based read-holding-registers 101 3",
+		"read-holding-registers --one-based ref:40101 3",
+		"read-discrete-inputs 196 3",
+		"-o json read-discrete-inputs 196 3",
+		"read-holding-registers 98 6 --type uint16",
+	)
+	checkGolden(t, "output/reads.txt", transcript(t, s.Addr, lines...))
+}
+
+func TestOutputOtherGolden(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{Identity: identity})
+	loadFixture(t, s)
+	var lines []string
+	for _, o := range []string{"text", "json", "csv"} {
+		lines = append(lines,
+			"-o "+o+" read-fifo 50",
+			"-o "+o+" read-file-record 4 1 2",
+			"-o "+o+" read-device-id --level extended",
+			"-o "+o+" raw 3 00 64 00 02",
+			"-o "+o+" write-registers 600 1.5 -2 --type float32",
+			"-o "+o+" write-coils 30 1 0 1",
+			"-o "+o+" write-register 610 -3 --type int16",
+			"-o "+o+" mask-write-register 100 0xFFFC 0x0001",
+			"-o "+o+" read-write-registers 100 2 700 9 8",
+			"-o "+o+" write-registers --dry-run 100 1 2 3",
+		)
+	}
+	lines = append(lines,
+		"read-device-id --level individual --object 1",
+		"write-coil 5 on",
+		"write-file-record 4 7 0x06AF 0x04BE 0x100D",
+		"-o json write-file-record 4 7 0x06AF 0x04BE 0x100D",
+		"read-file-record 4 7 3 --type hex",
+		"write-coil --dry-run 172 on",
+		"write-register --dry-run -u 17 1 3",
+		"write-coils --dry-run 19 1011001110",
+		"mask-write-register --dry-run 4 0x00F2 0x0025",
+		"read-write-registers --dry-run 3 6 14 0x00FF 0x00FF 0x00FF",
+		"write-file-record --dry-run 4 7 0x06AF 0x04BE 0x100D",
+		"raw --dry-run 0x41 01 02",
+		"-o json write-registers --dry-run 0 PLC-01 --type string",
+	)
+	checkGolden(t, "output/other.txt", transcript(t, s.Addr, lines...))
+}
