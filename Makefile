@@ -45,7 +45,7 @@ bench:
 # with SIGINT (graceful close), and show the simulator's own account.
 demo: build
 	@set -e; log="$$(mktemp)"; \
-	$(BIN)/plcsim --listen 127.0.0.1:0 --log-format json 2>"$$log" & pid=$$!; \
+	$(BIN)/plcsim --listen 127.0.0.1:0 --holding-registers 1000 --log-format json 2>"$$log" & pid=$$!; \
 	trap 'kill -INT $$pid 2>/dev/null || true; rm -f "$$log"' EXIT; \
 	for i in $$(seq 1 100); do \
 		addr="$$(sed -n 's/.*"addr":"\([^"]*\)".*"plcsim ready".*/\1/p' "$$log" | head -1)"; \

@@ -37,8 +37,17 @@ func (a *app) parseAddress(s string, tbl table) (uint16, error) {
 	if ref, ok := cutPrefixFold(s, refPrefix); ok {
 		return parseReference(s, ref, tbl)
 	}
-	n, err := parseUint(s, 65536)
+	max := uint64(65535)
+	if a.opts.oneBased {
+		max = 65536
+	}
+	n, err := parseUint(s, max)
 	if err != nil {
+		if !a.opts.oneBased {
+			if v, err2 := parseUint(s, 65536); err2 == nil && v == 65536 {
+				return 0, usagef("address %d: protocol addresses are 0..65535 (did you mean --one-based?)", v)
+			}
+		}
 		return 0, usagef("address %q: %v", s, err)
 	}
 	if a.opts.oneBased {
@@ -46,9 +55,6 @@ func (a *app) parseAddress(s string, tbl table) (uint16, error) {
 			return 0, usagef("address 0: --one-based numbers start at 1")
 		}
 		return uint16(n - 1), nil
-	}
-	if n > 65535 {
-		return 0, usagef("address %d: protocol addresses are 0..65535 (did you mean --one-based?)", n)
 	}
 	if len(s) == 5 && s[0] == byte('0'+tbl) && tbl >= inputRegisters {
 		a.log.Warn().Str("addr", s).Msgf("%s is protocol address %s; for Modicon %s %s write %s%s",
