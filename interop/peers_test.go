@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/rs/zerolog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,3 +67,8 @@ func runPeer(t *testing.T, timeout time.Duration, name string, args ...string) r
 }
 
 func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
+
+func nopLogger() *zerolog.Logger {
+	l := zerolog.Nop()
+	return &l
+}

@@ -34,7 +34,7 @@ type values struct {
 
 // newRegisterValues builds the result for typed register values.
 func newRegisterValues(fn string, unit uint8, addr uint16, t plc.Type, o plc.WordOrder, vals []any) *values {
-	v := &values{Function: fn, Unit: unit, Address: addr, Count: len(vals), Type: t.String(),
+	v := &values{Function: fn, Unit: unit, Address: addr, Count: len(vals), Type: t.String(), Values: []any{},
 		typ: t, step: t.Registers(), raw: vals}
 	if o != plc.ABCD {
 		v.WordOrder = o.String()
@@ -47,7 +47,7 @@ func newRegisterValues(fn string, unit uint8, addr uint16, t plc.Type, o plc.Wor
 
 // newBitValues builds the result for coils or discrete inputs.
 func newBitValues(fn string, unit uint8, addr uint16, bits []bool) *values {
-	v := &values{Function: fn, Unit: unit, Address: addr, Count: len(bits), isBits: true, step: 1}
+	v := &values{Function: fn, Unit: unit, Address: addr, Count: len(bits), isBits: true, step: 1, Values: []any{}}
 	for _, b := range bits {
 		v.Values = append(v.Values, b)
 		v.raw = append(v.raw, b)
