@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plc"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
 )
@@ -131,6 +132,18 @@ func (c *capture) count(filter string) int {
 		c.t.Fatalf("tshark -r -Y %q: %v", filter, err)
 	}
 	return len(strings.Fields(string(out)))
+}
+
+// values returns every value of field (all occurrences) over the packets
+// matching filter.
+func (c *capture) values(filter, field string) []string {
+	c.t.Helper()
+	out, err := exec.Command("tshark", "-r", c.file, "-o", "mbtcp.tcp.port:"+c.port,
+		"-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", "separator=,", "-e", field).Output()
+	if err != nil {
+		c.t.Fatalf("tshark -r -Y %q -e %s: %v", filter, field, err)
+	}
+	return strings.FieldsFunc(string(out), func(r rune) bool { return r == ',' || r == '\n' || r == ' ' })
 }
 
 // distinct returns the distinct values of field over the packets matching
@@ -319,5 +332,64 @@ func TestWirePlcctlSession(t *testing.T) {
 	responses := c.count("mbtcp && tcp.srcport == " + port)
 	if requests < 1014 || responses != requests {
 		t.Fatalf("Wireshark saw %d Modbus requests and %d responses, want >= 1014 each and equal", requests, responses)
+	}
+}
+
+// TestWireClient10000 captures a 10,000-request session of the plc client
+// (one connection, pipelined, then Close) against plcsim: not one RST, and
+// plcsim saw our FIN.
+func TestWireClient10000(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{Logger: nopLogger()})
+	port := s.Addr[strings.LastIndexByte(s.Addr, ':')+1:]
+	c := startCapture(t, s.Addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	opts := plc.Options{}
+	opts.MaxInFlight = 4
+	cl, err := plc.Dial(ctx, s.Addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10000
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		go func(w int) {
+			for i := w; i < n; i += 4 {
+				if i%2 == 0 {
+					if _, err := cl.ReadHoldingRegisters(ctx, uint16(i%100), 10); err != nil {
+						errs <- err
+						return
+					}
+				} else if err := cl.WriteRegister(ctx, uint16(i%100), uint16(i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	c.stop()
+	for _, f := range []string{filterRST, filterMalformed, filterExpertErr} {
+		if k := c.count(f); k != 0 {
+			t.Fatalf("%d packets match %q, want 0", k, f)
+		}
+	}
+	// Count ADUs, not packets: a segment may carry several.
+	if got := len(c.values("mbtcp && tcp.srcport == "+port, "mbtcp.trans_id")); got != n {
+		t.Fatalf("Wireshark decoded %d responses, want %d", got, n)
+	}
+	if streams := c.distinct("mbtcp", "tcp.stream"); len(streams) != 1 {
+		t.Fatalf("Modbus traffic on %d connections, want 1", len(streams))
+	}
+	if st := s.Stats(); st.Requests != n || st.PeerResets != 0 || st.Resets != 0 || st.PeerEOF < 1 {
+		t.Fatalf("plcsim stats %+v", st)
 	}
 }
