@@ -175,3 +175,63 @@ func TestBinaryInterrupt(t *testing.T) {
 		t.Fatal("watch did not stop on SIGINT")
 	}
 }
+
+// inTerminal runs plcctl under script(1), which gives it a pseudo-terminal
+// on stdin, stdout and stderr, and returns everything the terminal showed.
+// script is in bsdutils, which every Debian system has.
+func inTerminal(t *testing.T, stdin string, argv ...string) string {
+	t.Helper()
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) not found: apt-get install bsdutils")
+	}
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	cmd := exec.Command(script, "-qefc", strings.Join(quoted, " "), "/dev/null")
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), "TERM=xterm", "COLUMNS=100", "LINES=40")
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("plcctl under a terminal did not finish:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("plcctl %v under a terminal: %v\n%s", argv, err, out)
+	}
+	return string(out)
+}
+
+// TestTerminalModes runs the terminal-only behaviour on a real
+// pseudo-terminal: watch's live table redraws in place (cursor movement, no
+// scrolling lines), bench draws a progress bar, and shell shows its prompt.
+func TestTerminalModes(t *testing.T) {
+	plcctl, plcsim := buildBinaries(t)
+	addr := spawnPlcsim(t, plcsim)
+	t.Run("watch live table", func(t *testing.T) {
+		out := inTerminal(t, "", plcctl, "-a", addr, "watch", "--count", "3", "--interval", "50ms", "read-holding-registers", "0", "2")
+		// Each round moves the cursor back up over the table and clears
+		// to the end of the screen before drawing the next one.
+		if strings.Count(out, "\x1b[4A\r\x1b[J") != 2 || !strings.Contains(out, "round 3") {
+			t.Fatalf("watch on a terminal did not redraw its table in place:\n%q", out)
+		}
+	})
+	t.Run("bench progress", func(t *testing.T) {
+		out := inTerminal(t, "", plcctl, "-a", addr, "bench", "--requests", "3000")
+		if !strings.Contains(out, "\r[=") || !strings.Contains(out, "requests/s") {
+			t.Fatalf("bench on a terminal drew no progress:\n%q", out)
+		}
+	})
+	t.Run("interactive shell", func(t *testing.T) {
+		out := inTerminal(t, "write-register 7 77\rread-holding-registers 7\rexit\r", plcctl, "-a", addr, "shell", "--history", "")
+		if !strings.Contains(out, "77") || !strings.Contains(out, "wrote 1 register at 7") {
+			t.Fatalf("interactive shell:\n%q", out)
+		}
+	})
+}
