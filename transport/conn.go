@@ -67,7 +67,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		c.setState(StateClosed)
 		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
 	}
-	l := c.install(nc)
+	l := c.install(nc, false)
 	c.setState(StateConnected)
 	c.wg.Add(1)
 	go c.supervise(l)
@@ -92,6 +92,12 @@ func (c *Conn) dial(ctx context.Context) (*net.TCPConn, error) {
 	if err := tc.SetNoDelay(true); err != nil {
 		tc.Close()
 		return nil, err
+	}
+	if c.opts.UserTimeout > 0 {
+		if err := setUserTimeout(tc, c.opts.UserTimeout); err != nil {
+			// Not fatal: DeadAfterTimeouts and keepalive still watch the link.
+			c.log.Warn().Err(err).Msg("cannot set TCP_USER_TIMEOUT")
+		}
 	}
 	return tc, nil
 }
@@ -140,7 +146,7 @@ func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus
 	r := c.transact(ctx, req, adu)
 	c.logTransaction(unit, req, r, time.Since(start))
 	if r.err != nil {
-		if ctx.Err() != nil && errors.Is(r.err, ctx.Err()) {
+		if isCtxErr(r.err) {
 			c.stats.timeouts.Add(1)
 		}
 		return nil, &OpError{Op: op, Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err}
@@ -223,14 +229,18 @@ func (c *Conn) logTransaction(unit uint8, req modbus.Request, r result, elapsed 
 }
 
 // install makes nc the current link and starts its reader; it returns nil
-// (and closes nc) if the Conn was closed meanwhile.
-func (c *Conn) install(nc *net.TCPConn) *link {
+// (and closes nc) if the Conn was closed meanwhile. A link that replaces a
+// lost one is counted in Stats.Reconnects before any request can use it.
+func (c *Conn) install(nc *net.TCPConn, reconnect bool) *link {
 	l := newLink(c, nc)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		nc.Close()
 		return nil
+	}
+	if reconnect {
+		c.stats.reconnects.Add(1)
 	}
 	c.link = l
 	close(c.linkUp)
@@ -241,14 +251,16 @@ func (c *Conn) install(nc *net.TCPConn) *link {
 	return l
 }
 
-// detach forgets l if it is the current link, so requests wait for the next.
-func (c *Conn) detach(l *link) {
+// detach forgets l if it is the current link, so requests wait for the
+// next. It reports whether the Conn is still open (Close not called).
+func (c *Conn) detach(l *link) (open bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.link == l {
 		c.link = nil
 		c.linkUp = make(chan struct{})
 	}
-	c.mu.Unlock()
+	return !c.closed
 }
 
 // Close refuses new requests, half-closes the write side, lets answers to
@@ -275,26 +287,31 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// Stats is a snapshot of a Conn's counters.
+// Stats is a snapshot of a Conn's counters. They only grow. See the
+// package documentation for when LinkDowns and Reconnects change relative
+// to State and OnStateChange.
 type Stats struct {
 	Requests     uint64 // Send calls that passed validation
 	Responses    uint64 // answers matched to a request, exceptions included
 	Exceptions   uint64 // exception answers
 	Timeouts     uint64 // requests ended by their ctx (deadline or cancel)
 	StaleDropped uint64 // answers that matched no waiting request, dropped
-	LinkDowns    uint64 // links lost (EOF, reset, write or framing error)
+	LinkDowns    uint64 // links lost for any reason but Close, DeadLinks included
+	DeadLinks    uint64 // links dropped after DeadAfterTimeouts silent timeouts in a row
 	Reconnects   uint64 // links re-established after a loss
 	Retries      uint64 // requests sent again after a lost link
 }
 
 type counters struct {
-	requests, responses, exceptions, timeouts, stale, downs, reconnects, retries atomic.Uint64
+	requests, responses, exceptions, timeouts, stale, downs, dead, reconnects, retries atomic.Uint64
 }
 
-// Stats returns the counters.
+// Stats returns the counters. Each is read atomically, the set is not: a
+// snapshot taken during a reconnect may show LinkDowns but not yet the
+// matching Reconnects.
 func (c *Conn) Stats() Stats {
 	s := &c.stats
 	return Stats{Requests: s.requests.Load(), Responses: s.responses.Load(), Exceptions: s.exceptions.Load(),
 		Timeouts: s.timeouts.Load(), StaleDropped: s.stale.Load(), LinkDowns: s.downs.Load(),
-		Reconnects: s.reconnects.Load(), Retries: s.retries.Load()}
+		DeadLinks: s.dead.Load(), Reconnects: s.reconnects.Load(), Retries: s.retries.Load()}
 }

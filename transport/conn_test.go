@@ -235,8 +235,12 @@ func TestOptions(t *testing.T) {
 	}
 	d := Options{}.withDefaults()
 	if d.Timeout != time.Second || d.DialTimeout != 5*time.Second || d.KeepAlive != 15*time.Second ||
+		d.UserTimeout != 45*time.Second || d.DeadAfterTimeouts != 3 ||
 		d.MaxInFlight != 1 || d.Backoff == nil || d.Logger == nil {
 		t.Errorf("withDefaults() = %+v", d)
+	}
+	if d := (Options{UserTimeout: -1, DeadAfterTimeouts: -1}).withDefaults(); d.UserTimeout != -1 || d.DeadAfterTimeouts != -1 {
+		t.Errorf("withDefaults() turned negative UserTimeout, DeadAfterTimeouts back on: %+v", d)
 	}
 }
 

@@ -42,9 +42,53 @@
 // The unit id of an answer is not checked: a server directly on TCP may
 // put anything there [IG §4.4.1.3]; answers are paired by transaction id.
 //
+// A link can also die without a byte or an error arriving: a pulled cable,
+// a PLC whose Modbus task hung. Three things notice it, whichever first:
+//   - TCP keepalive (Options.KeepAlive), on an idle link;
+//   - TCP_USER_TIMEOUT (Options.UserTimeout, Linux), when data we wrote stays
+//     unacknowledged: the kernel ends the connection, the reader sees
+//     ETIMEDOUT;
+//   - Options.DeadAfterTimeouts: that many requests in a row timed out with
+//     no frame at all arriving while they waited. The link is dropped with
+//     ErrLinkDead (which requests still waiting on it get) and re-dialled.
+//     Any frame, even a late answer, resets the count, so a slow PLC is not
+//     cut off unless it answers later than DeadAfterTimeouts times the
+//     request timeout. Cancelled requests do not count.
+//
+// Transaction ids come from one 16-bit counter per Conn. An id is not
+// handed out while a request waits for it, nor while the late answer of a
+// request that gave up on it may still come (up to 1024 such ids per link),
+// so a late answer can never be taken for a newer request's, even after the
+// counter wraps. Answers on a link that is gone are never read, so ids
+// cannot collide across links.
+//
 // While the link is down a request waits for the next one within its ctx,
 // or fails at once with ErrNotConnected when Options.FailFast is set; it is
 // never queued beyond its ctx. A request that was written when the link
 // went down is sent again only if Options.Retries allows and it is a read,
 // or OpError.Sent was false, or Options.RetryWrites is set.
+//
+// # Watching the link
+//
+// State, OnStateChange and Stats tell a poller (plcctl watch) when service
+// had a gap, in this order for each loss:
+//  1. The link is lost (anything above but Close). Stats.LinkDowns is
+//     incremented (and Stats.DeadLinks, for DeadAfterTimeouts) before any
+//     request hears of the loss.
+//  2. The supervisor calls OnStateChange(StateReconnecting), once per loss
+//     however many dials it then takes.
+//  3. A new link is up: Stats.Reconnects is incremented before any request
+//     can use it.
+//  4. OnStateChange(StateConnected).
+//
+// So while the Conn is open, LinkDowns-Reconnects is 1 during a gap and 0
+// otherwise, and a poller that sees Reconnects (or LinkDowns) change between
+// two rounds knows a gap lay between them, even one too short to fail a
+// request. State returns the last state given to OnStateChange; it trails
+// the counters by the supervisor's wake-up, so a request may fail from a
+// lost link an instant before State says StateReconnecting. OnStateChange
+// is called by Dial, then the supervisor, then Close, one call at a time, in
+// order; it must not block or call Close. Dial reports StateConnecting then
+// StateConnected, or StateClosed if it fails. Close counts no loss: it ends
+// with one OnStateChange(StateClosed) after every goroutine has exited.
 package transport

@@ -18,6 +18,10 @@ var (
 	// ErrTooManyStale: more consecutive answers matched no waiting request
 	// than any number of timed-out requests can explain; the link is dropped.
 	ErrTooManyStale = errors.New("transport: too many answers with unknown transaction ids")
+	// ErrLinkDead: Options.DeadAfterTimeouts requests in a row timed out
+	// with nothing at all arriving on the link, so it was dropped and is
+	// being re-dialled. Requests still waiting on that link fail with it.
+	ErrLinkDead = errors.New("transport: link dead: requests timed out with no answer")
 	// errPeerClosed wraps io.EOF when the peer closes the link between frames.
 	errPeerClosed = &peerClosedError{}
 )
@@ -50,8 +54,8 @@ func (e *OpError) prep() string {
 }
 
 // Unwrap returns the cause: a *modbus.ExceptionError, a *modbus.FrameError,
-// a *modbus.RequestError, ctx.Err(), ErrClosed, ErrNotConnected or a
-// network error.
+// a *modbus.RequestError, ctx.Err(), ErrClosed, ErrNotConnected, ErrLinkDead
+// or a network error.
 func (e *OpError) Unwrap() error { return e.Err }
 
 // Timeout reports whether the request failed because its deadline passed.

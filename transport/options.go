@@ -14,6 +14,11 @@ const (
 	DefaultTimeout     = time.Second
 	DefaultDialTimeout = 5 * time.Second
 	DefaultKeepAlive   = 15 * time.Second
+	// MinUserTimeout is the floor of the default UserTimeout.
+	MinUserTimeout = 10 * time.Second
+	// DefaultDeadAfterTimeouts is how many requests in a row may time out
+	// on a link that receives nothing before it is declared dead.
+	DefaultDeadAfterTimeouts = 3
 	// MaxInFlightLimit caps pipelining: the TCP guide lets a client keep
 	// several transactions outstanding on one connection [IG §4.2.1], and
 	// 16 is what common servers accept.
@@ -21,7 +26,9 @@ const (
 )
 
 // Options configures a Conn. The zero value is valid: one request in flight,
-// 1 s per request, 5 s per dial, keepalive every 15 s, no retries, silent.
+// 1 s per request, 5 s per dial, keepalive every 15 s, unacknowledged data
+// tolerated for 45 s, a link declared dead after 3 silent timeouts in a row,
+// no retries, silent.
 type Options struct {
 	// Timeout bounds a request whose ctx has no deadline. It also bounds how
 	// long the rest of a frame may take once its first byte has arrived, and
@@ -32,6 +39,26 @@ type Options struct {
 	// KeepAlive is the TCP keepalive period, so a PLC behind a pulled cable
 	// is noticed on an idle link. Default 15 s; negative turns keepalive off.
 	KeepAlive time.Duration
+	// UserTimeout is how long data we wrote may stay unacknowledged by the
+	// peer's TCP before the kernel gives up on the connection
+	// (TCP_USER_TIMEOUT, RFC 5482). Keepalive alone does not help while
+	// requests are in flight: it only probes an idle link, and without this
+	// the kernel retransmits for about 15 minutes. With keepalive on, it
+	// also replaces the probe count: an idle link is dropped at the first
+	// unanswered probe after UserTimeout of silence. Default
+	// max(10 s, 3*KeepAlive) (45 s with the default KeepAlive; 10 s with
+	// keepalive off); negative leaves the system default. Linux only;
+	// ignored elsewhere.
+	UserTimeout time.Duration
+	// DeadAfterTimeouts declares a link dead after this many requests in a
+	// row timed out (ctx deadline, not cancel) without any frame arriving
+	// on the link while they waited: a PLC behind a pulled cable, or one
+	// whose Modbus task hung with its TCP stack still up. The link is then
+	// closed and the supervisor re-dials, as after any other loss (counted
+	// in Stats.DeadLinks and Stats.LinkDowns). Any frame received, even a
+	// late answer, resets the count, so a slow but alive PLC is not cut
+	// off. Default 3; negative never declares a link dead this way.
+	DeadAfterTimeouts int
 	// MaxInFlight is how many requests may be outstanding on the connection
 	// at once (pipelining). Default 1, at most 16.
 	MaxInFlight int
@@ -54,8 +81,9 @@ type Options struct {
 	// Logger receives link events (info/warn), one line per transaction
 	// (debug) and every frame in hex (trace). Nil means silent.
 	Logger *zerolog.Logger
-	// OnStateChange is called on every state change, in order, from the
-	// Conn's own goroutines. It must not block.
+	// OnStateChange is called on every state change, one call at a time,
+	// in order (see "Watching the link" in the package documentation). It
+	// must not block or call Close.
 	OnStateChange func(State)
 }
 
@@ -69,6 +97,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KeepAlive == 0 {
 		o.KeepAlive = DefaultKeepAlive
+	}
+	if o.UserTimeout == 0 {
+		o.UserTimeout = max(MinUserTimeout, 3*o.KeepAlive)
+	}
+	if o.DeadAfterTimeouts == 0 {
+		o.DeadAfterTimeouts = DefaultDeadAfterTimeouts
 	}
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = 1

@@ -17,7 +17,6 @@ func (c *Conn) supervise(l *link) {
 		if c.ctx.Err() != nil {
 			return
 		}
-		c.stats.downs.Add(1)
 		c.log.Warn().Err(l.cause()).Msg("link down")
 		c.setState(StateReconnecting)
 		if l.served.Load() {
@@ -26,7 +25,6 @@ func (c *Conn) supervise(l *link) {
 		if l = c.redial(&attempt); l == nil {
 			return
 		}
-		c.stats.reconnects.Add(1)
 		c.setState(StateConnected)
 	}
 }
@@ -52,7 +50,7 @@ func (c *Conn) redial(attempt *int) *link {
 			c.log.Warn().Int("attempt", *attempt).Err(err).Msg("dial failed")
 			continue
 		}
-		return c.install(nc)
+		return c.install(nc, true)
 	}
 }
 
