@@ -50,6 +50,12 @@ Bad input is handled on purpose, counted and logged with the exact reason:
   the same unless --malformed-pdu exception; field values the spec forbids get
   the spec's exception code; a protocol id other than 0 is discarded silently.
 
+--fault injects faults to test clients against: delay (a late answer when
+longer than the client's timeout), drop, duplicate, split (one byte per write),
+wrong-tid, exception, close-fin, close-rst, cut-mid-frame. Each --fault is a
+rule; the first rule matching a request applies. Keys: action, fc, after,
+count, delay, exception. Example: --fault action=delay,delay=3s,fc=3,count=1
+
 It logs one readiness line, "plcsim ready", naming the real address (use
 --listen 127.0.0.1:0 for a free port). SIGINT/SIGTERM stop it gracefully:
 it stops accepting, half-closes every connection, drains, closes, exits 0.
@@ -74,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		discrete     = fs.Int("discrete-inputs", simulator.DefaultTableSize, "number of discrete inputs")
 		holding      = fs.Int("holding-registers", simulator.DefaultTableSize, "number of holding registers")
 		input        = fs.Int("input-registers", simulator.DefaultTableSize, "number of input registers")
+		faults       = fs.StringArray("fault", nil, "inject a fault, repeatable; e.g. action=delay,delay=2s,fc=3,after=10,count=1 (see README)")
 		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served (plus 0 and 255); others get exception 0B. Empty serves every unit id")
 		logLevel     = fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		logFormat    = fs.String("log-format", "auto", "log format: auto (console on a terminal, else json), console, json")
@@ -105,6 +112,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err == nil {
 		cfg.UnitIDs, err = parseUnitIDs(*unitIDs)
+	}
+	for _, f := range *faults {
+		if err != nil {
+			break
+		}
+		var r simulator.FaultRule
+		if r, err = simulator.ParseFaultRule(f); err == nil {
+			cfg.Faults = append(cfg.Faults, r)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)

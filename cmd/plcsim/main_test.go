@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ func TestUsage(t *testing.T) {
 		{"bad unit", []string{"--unit-ids", "1,300"}, 2, "", "not a unit id"},
 		{"bad size", []string{"--coils", "70000"}, 2, "", "outside 1..65536"},
 		{"argument", []string{"extra"}, 2, "", "unexpected argument"},
+		{"bad fault", []string{"--fault", "action=delay"}, 2, "", "needs delay=DURATION"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,4 +105,52 @@ func TestServeAndStop(t *testing.T) {
 	if out.String() != "" {
 		t.Fatalf("stdout must stay empty, got %q", out.String())
 	}
+}
+
+// TestFaultFlag: plcsim --fault applies its rule on the wire.
+func TestFaultFlag(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuf
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json",
+			"--fault", "action=exception,exception=6,fc=3,count=1"}, &out, &errb)
+	}()
+	addr := waitReady(t, &errb)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	for i, want := range [][]byte{
+		{0, 1, 0, 0, 0, 3, 1, 0x83, 0x06},    // first FC 3: the fault
+		{0, 1, 0, 0, 0, 5, 1, 0x03, 2, 0, 0}, // count=1: served normally after
+	} {
+		c.Write([]byte{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1})
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("request %d: % X, %v; want % X", i, got, err, want)
+		}
+	}
+	cancel()
+	<-done
+}
+
+// waitReady returns the address from plcsim's readiness line.
+func waitReady(t *testing.T, errb *syncBuf) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(errb.String(), "\n") {
+			var rec struct{ Message, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "plcsim ready" {
+				return rec.Addr
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no readiness line:\n%s", errb.String())
+	return ""
 }
