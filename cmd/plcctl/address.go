@@ -48,6 +48,9 @@ func (a *app) parseAddress(s string, tbl table) (uint16, error) {
 				return 0, usagef("address %d: protocol addresses are 0..65535 (did you mean --one-based?)", v)
 			}
 		}
+		if a.opts.oneBased {
+			return 0, usagef("address %q: want a register number 1..65536 (--one-based)", s)
+		}
 		return 0, usagef("address %q: %v", s, err)
 	}
 	if a.opts.oneBased {
@@ -74,7 +77,7 @@ func parseReference(s, digits string, tbl table) (uint16, error) {
 		return 0, usagef("reference %q: the first digit must be 0 (coil), 1 (discrete input), 3 (input register) or 4 (holding register)", s)
 	}
 	if got != tbl {
-		return 0, usagef("reference %q names a %s; this command addresses %ss (%s%dxxxx)", s, name, tableNames[tbl], refPrefix, tbl)
+		return 0, usagef("reference %q names %s %s; this command addresses %ss (%s%dxxxx)", s, article(name), name, tableNames[tbl], refPrefix, tbl)
 	}
 	n, _ := strconv.Atoi(digits[1:])
 	max := 9999
@@ -85,6 +88,22 @@ func parseReference(s, digits string, tbl table) (uint16, error) {
 		return 0, usagef("reference %q: number %d outside 1..%d", s, n, max)
 	}
 	return uint16(n - 1), nil
+}
+
+// article is "a" or "an" for name.
+func article(name string) string {
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// plural is "1 value", "2 values".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // display is how the user numbers protocol address addr.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,7 +76,7 @@ func (a *app) dispatch(ctx context.Context, args []string) int {
 
 // help implements "plcctl help [COMMAND]".
 func (a *app) help(args []string) int {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "help" {
 		a.writeHelp(a.stdout)
 		return exitOK
 	}
@@ -122,6 +124,9 @@ func (a *app) parse(c *command, args []string) error {
 	}
 	if !c.flags.Changed("address") && !a.inShell {
 		if env := os.Getenv(addressEnv); env != "" {
+			if err := checkAddress(env); err != nil {
+				return usagef("%s: %v", addressEnv, err)
+			}
 			a.opts.address = env
 		}
 	}
@@ -251,6 +256,43 @@ func (a *app) close() {
 		a.log.Debug().Err(err).Msg("close")
 	}
 	a.client = nil
+}
+
+// checkAddress refuses an --address that cannot name one device: empty, an
+// empty host or port, a port that is not a number 1..65535, unbalanced
+// brackets, or colons that are neither HOST:PORT nor an IPv6 literal. Such
+// an address would otherwise be dialled as something else (":502" is this
+// machine, "host:" port 0) or fail as a connection error, not a usage error.
+func checkAddress(s string) error {
+	bad := func(why string) error {
+		return usagef("--address %q: %s; want HOST, HOST:PORT, an IPv6 address or [IPv6]:PORT", s, why)
+	}
+	if s == "" {
+		return bad("empty")
+	}
+	if strings.ContainsAny(s, " \t/") {
+		return bad("not a host name or IP address")
+	}
+	if strings.Count(s, "[") != strings.Count(s, "]") || strings.Count(s, "[") > 1 ||
+		strings.Contains(s, "[") && !strings.HasPrefix(s, "[") {
+		return bad("unbalanced brackets")
+	}
+	host, port, err := net.SplitHostPort(normalizeAddress(s))
+	if err != nil {
+		return bad("cannot split host and port")
+	}
+	if host == "" {
+		return bad("no host")
+	}
+	if strings.Contains(host, ":") {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return bad("not an IPv6 address")
+		}
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return bad(fmt.Sprintf("port %q is not a number 1..65535", port))
+	}
+	return nil
 }
 
 // normalizeAddress adds the default port 502 when HOST has none.

@@ -54,8 +54,8 @@ type benchRun struct {
 func (a *app) benchCommand() *command {
 	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench"),
 		summary: "Measure throughput and latency on one connection"}
-	requests := c.flags.Int("requests", 1000, "total requests `N`")
-	inFlight := c.flags.Int("in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
+	requests := intFlag(c.flags, "requests", 1000, "total requests `N`")
+	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
 	function := c.flags.String("function", "read", "read (read holding registers) or write (write them back)")
 	c.long = `Sends N requests for COUNT holding registers (default 1) at ADDR (default 0) over one
 new connection, K at a time (the device must accept pipelined requests for K > 1).
@@ -105,6 +105,9 @@ func (a *app) parseBench(b *benchRun, inFlight int, args []string) error {
 		}
 		b.count = uint16(n)
 	}
+	if int(b.addr)+int(b.count) > 65536 {
+		return usagef("count %d from address %s runs past the last address 65535", b.count, args[0])
+	}
 	return nil
 }
 
@@ -135,7 +138,7 @@ func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
 	if err := a.printBench(res); err != nil {
 		return err
 	}
-	if res.Errors == res.Requests {
+	if res.Errors == res.Requests { // every request failed, or Ctrl-C before any answer
 		return &opError{cmd: "bench", span: a.span(b.addr, int(b.count)), err: firstError(b.errs)}
 	}
 	return nil
@@ -155,6 +158,9 @@ func (b *benchRun) work(ctx context.Context) {
 		} else {
 			_, err = b.cl.ReadHoldingRegisters(ctx, b.addr, b.count)
 		}
+		if err != nil && ctx.Err() != nil {
+			return // interrupted (Ctrl-C): neither an answer nor an error of the device
+		}
 		if err != nil {
 			b.errs[i] = err
 		} else {
@@ -170,7 +176,7 @@ func firstError(errs []error) error {
 			return err
 		}
 	}
-	return errors.New("interrupted")
+	return errors.New("interrupted before any answer")
 }
 
 // benchProgress draws a progress bar on a terminal stderr until stop.

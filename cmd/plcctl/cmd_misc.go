@@ -190,9 +190,9 @@ func (a *app) rawCommand() *command {
 		if len(args) < 1 {
 			return usagef("want FC [HEXBYTES...]")
 		}
-		fc, err := parseUint(args[0], 255)
-		if err != nil {
-			return usagef("function code %q: %v", args[0], err)
+		fc, err := parseUint(args[0], 127)
+		if err != nil || fc == 0 {
+			return usagef("function code %q: not a request function code (want 1..127, decimal or 0x)", args[0])
 		}
 		data, err := parseHexBytes(args[1:])
 		if err != nil {

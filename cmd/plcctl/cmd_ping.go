@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -18,7 +19,8 @@ type pingEvent struct {
 	RTTms float64 `json:"rtt_ms"`
 	Error string  `json:"error,omitempty"`
 
-	rtt time.Duration
+	rtt  time.Duration
+	sent bool // the request went out on a connection
 }
 
 // pingSummary is ping's last JSON line.
@@ -38,7 +40,7 @@ type pingSummary struct {
 func (a *app) pingCommand() *command {
 	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping"),
 		summary: "Measure round trips to the device, like ping(8)"}
-	count := c.flags.Int("count", 0, "stop after `N` requests (0: until Ctrl-C)")
+	count := intFlag(c.flags, "count", 0, "stop after `N` requests (0: until Ctrl-C)")
 	rate := c.flags.Float64("rate", 1, "requests per second")
 	c.long = `Each request reads one holding register at ADDR (default 0) over one connection, without
 retries. An exception answer counts as answered (the device is alive, it just refused the
@@ -53,8 +55,11 @@ Exit status: 0 if at least one request was answered, else 1.`
 		if len(args) > 1 {
 			return usagef("want at most ADDR, got %d arguments", len(args))
 		}
-		if *rate <= 0 || *count < 0 {
-			return usagef("--rate must be positive and --count 0 or more")
+		// NaN, Inf and rates whose interval rounds to 0 or overflows would
+		// make the ticker panic: refuse them like any other bad value.
+		interval := float64(time.Second) / *rate
+		if !(*rate > 0) || math.IsInf(*rate, 0) || !(interval >= 1) || interval > float64(24*time.Hour) {
+			return usagef("--rate %v: want requests per second, from 1/86400 (one a day) to 1e9", *rate)
 		}
 		var addr uint16
 		if len(args) == 1 {
@@ -64,7 +69,7 @@ Exit status: 0 if at least one request was answered, else 1.`
 			}
 		}
 		a.opts.retries = 0 // a lost request is a loss, not a retry
-		return a.ping(ctx, addr, *count, time.Duration(float64(time.Second) / *rate))
+		return a.ping(ctx, addr, *count, time.Duration(interval))
 	}
 	return c
 }
@@ -78,8 +83,15 @@ func (a *app) ping(ctx context.Context, addr uint16, count int, interval time.Du
 	for count == 0 || sent < count {
 		sent++
 		ev, err := a.pingOnce(ctx, addr, sent)
-		if ctx.Err() != nil {
-			sent--
+		if ctx.Err() != nil && ev.Event == "lost" {
+			// Ctrl-C during the request: like ping(8), a request that
+			// was on the wire counts as sent and unanswered; one that
+			// never left (still dialling) does not count.
+			if !ev.sent {
+				sent--
+			} else if lastErr == nil {
+				lastErr = errors.New("interrupted before any answer")
+			}
 			break
 		}
 		if ev.Event != "lost" {
@@ -116,6 +128,7 @@ func (a *app) pingOnce(ctx context.Context, addr uint16, seq int) (pingEvent, er
 	ev := pingEvent{Seq: seq, Time: start.Format(timeLayout), Event: "reply"}
 	cl, err := a.connect(ctx)
 	if err == nil {
+		ev.sent = true
 		_, err = cl.ReadHoldingRegisters(ctx, addr, 1)
 	}
 	rtt := time.Since(start)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plc"
 )
 
@@ -116,7 +117,7 @@ func (a *app) prepareRead(c *command, tbl table, tf *typeFlags, args []string) (
 	}
 	op.items = op.n * width
 	if op.items > room {
-		return nil, usagef("count %d from address %s runs past the last address (room for %d values)", op.n, args[0], room/width)
+		return nil, usagef("count %d from address %s runs past the last address (room for %s)", op.n, args[0], plural(room/width, "value"))
 	}
 	return op, nil
 }
@@ -134,10 +135,8 @@ func (a *app) doRead(ctx context.Context, c *plc.Client, op *readOp) (*values, e
 		bits, err = c.ReadCoils(ctx, op.addr, n)
 	case discreteInputs:
 		bits, err = c.ReadDiscreteInputs(ctx, op.addr, n)
-	case holdingRegisters:
-		regs, err = c.ReadHoldingRegisters(ctx, op.addr, n)
-	case inputRegisters:
-		regs, err = c.ReadInputRegisters(ctx, op.addr, n)
+	case holdingRegisters, inputRegisters:
+		regs, err = readWholeValues(ctx, c, op)
 	}
 	if err != nil {
 		return nil, &opError{cmd: op.cmd, span: a.span(op.addr, op.items), err: err}
@@ -154,4 +153,26 @@ func (a *app) doRead(ctx context.Context, c *plc.Client, op *readOp) (*values, e
 		v.Count = op.items
 	}
 	return v, nil
+}
+
+// readWholeValues reads op's registers in requests that each carry whole
+// values of op.typ: 124 registers per request for 32- and 64-bit types
+// instead of 125, so that no value is assembled from two transactions (a
+// torn value, half from one moment of the PLC and half from the next).
+func readWholeValues(ctx context.Context, c *plc.Client, op *readOp) ([]uint16, error) {
+	read := c.ReadHoldingRegisters
+	if op.tbl == inputRegisters {
+		read = c.ReadInputRegisters
+	}
+	width := max(op.typ.Registers(), 1)
+	chunk := modbus.MaxReadRegisters / width * width
+	regs := make([]uint16, 0, op.items)
+	for off := 0; off < op.items; off += chunk {
+		r, err := read(ctx, op.addr+uint16(off), uint16(min(chunk, op.items-off)))
+		if err != nil {
+			return nil, err
+		}
+		regs = append(regs, r...)
+	}
+	return regs, nil
 }

@@ -36,7 +36,8 @@ comment. Built in: help [COMMAND], history, exit (or quit, Ctrl-D).
 All commands share one connection, opened at the first command that needs it. Shared
 flags given to shell are the defaults for every line; a line may change --unit,
 --output, --one-based, --trace and logging, but not --address, --timeout or --retries.
-Ctrl-C stops the running command (e.g. watch), not the shell.
+At the prompt, Ctrl-C stops the running command (e.g. watch), not the shell; in a
+script it stops the script: the lines after it are not run, and the exit status is 1.
 
 Exit status: 0 if every command succeeded, else the exit code of the last one that
 failed (with --stop-on-error: the first).`
@@ -77,14 +78,29 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	status := exitOK
-	for n := 1; sc.Scan() && ctx.Err() == nil; n++ {
-		code, quit := a.shellLine(ctx, sc.Text(), nil)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF") // a byte order mark from a Windows editor
+		}
+		code, quit := exitOK, false
+		if ctx.Err() == nil {
+			code, quit = a.shellLine(ctx, line, nil)
+		}
+		if ctx.Err() != nil {
+			// Ctrl-C (or SIGTERM) ends a script: the lines after this one
+			// are not run, and the script did not succeed, even if the
+			// interrupted command (a watch) ends cleanly.
+			fmt.Fprintf(a.stderr, "plcctl shell: interrupted at line %d; the lines after it were not run\n", n)
+			return exitStatus(exitFailure)
+		}
 		if quit {
 			break
 		}
 		if code != exitOK {
 			status = code
-			a.log.Debug().Int("line", n).Int("exit", code).Msg("shell command failed")
+			// The error above names the command, not where it is in the script.
+			fmt.Fprintf(a.stderr, "plcctl shell: line %d failed (exit %d): %s\n", n, code, strings.TrimSpace(line))
 			if stopOnError {
 				break
 			}
@@ -166,6 +182,19 @@ func (a *app) interactiveShell(ctx context.Context, tty *os.File, historyFile st
 // interruptibleLine runs one line; SIGINT cancels it, SIGTERM also ends
 // the shell (quit).
 func (a *app) interruptibleLine(base context.Context, sigs <-chan os.Signal, line string, ed *lineEditor) (code int, quit bool) {
+	// A signal that arrived while no command ran (a second Ctrl-C just
+	// after the first ended a watch, a kill -INT at the prompt) must not
+	// cancel this line; a SIGTERM that waited ends the shell now.
+	for drained := false; !drained; {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGTERM {
+				return exitOK, true
+			}
+		default:
+			drained = true
+		}
+	}
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	stop, term := make(chan struct{}), make(chan bool, 1)

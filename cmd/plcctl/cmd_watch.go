@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/plcctl/plcctl/plc"
 )
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -40,7 +44,7 @@ func (a *app) watchCommand() *command {
 		flags: a.opts.newFlagSet("watch"), summary: "Repeat a read at an interval over one connection"}
 	c.flags.SetInterspersed(false)
 	interval := c.flags.Duration("interval", time.Second, "time between rounds")
-	count := c.flags.Int("count", 0, "stop after `N` rounds (0: until Ctrl-C)")
+	count := intFlag(c.flags, "count", 0, "stop after `N` rounds (0: until Ctrl-C)")
 	c.long = `READ-COMMAND is read-coils, read-discrete-inputs, read-holding-registers or
 read-input-registers, with its own flags and arguments after it. Every round uses the
 same connection. On a terminal, text output redraws a live table (changed values
@@ -84,6 +88,13 @@ func (a *app) prepareInner(outer string, args []string) (*readOp, error) {
 	}
 	if err := parseFlags(inner.flags, args[1:]); err != nil {
 		return nil, usagef("%s: %v", inner.name, err)
+	}
+	if a.inShell { // as for any shell line: the shell's one connection is fixed
+		for _, f := range []string{"address", "timeout", "retries"} {
+			if inner.flags.Changed(f) {
+				return nil, usagef("--%s is fixed for the shell's connection; give it to shell itself", f)
+			}
+		}
 	}
 	if err := a.opts.check(); err != nil {
 		return nil, err
@@ -178,8 +189,14 @@ func (a *app) showRound(w *watchState, t time.Time, v *values, err error, reconn
 func (a *app) watchJSON(w *watchState, t time.Time, v *values, err error, reconnected bool) {
 	rec := watchRecord{Time: t.Format(timeLayout), Round: w.round, values: v, Reconnected: reconnected}
 	if err != nil {
-		op := w.op
+		op := w.op // the same keys as a good round, values null
 		rec.values = &values{Function: op.cmd, Unit: a.opts.unit, Address: op.addr, Count: op.n}
+		if op.tbl == holdingRegisters || op.tbl == inputRegisters {
+			rec.values.Type = op.typ.String()
+			if op.order != plc.ABCD {
+				rec.values.WordOrder = op.order.String()
+			}
+		}
 		rec.Error = err.Error()
 	}
 	if werr := writeJSON(a.stdout, rec); werr != nil {
@@ -233,7 +250,7 @@ func (a *app) watchTable(w *watchState, t time.Time, v *values, err error, recon
 	lines := 1
 	switch {
 	case err != nil:
-		fmt.Fprintf(&sb, "\x1b[1mno answer (%d rounds): %v\x1b[0m\n", w.failed+1, err)
+		fmt.Fprintf(&sb, "\x1b[1mno answer (%s): %v\x1b[0m\n", plural(w.failed+1, "round"), err)
 	case reconnected:
 		fmt.Fprintf(&sb, "%s\n", gapText(w, t))
 	case w.lastGap != "":
@@ -249,9 +266,35 @@ func (a *app) watchTable(w *watchState, t time.Time, v *values, err error, recon
 	if shown != nil {
 		lines += a.tableRows(&sb, shown, w.last, err != nil)
 	}
+	if cols := terminalColumns(a.stdout); cols > 0 {
+		lines = screenRows(sb.String(), cols) // long lines wrap: go back over every row drawn
+	}
 	w.lines = lines
 	fmt.Fprint(a.stdout, sb.String())
 }
+
+// terminalColumns is the width of the live table's terminal, replaceable in tests.
+var terminalColumns = termColumns
+
+// screenRows counts the terminal rows that text (lines ending in "\n" after
+// an optional cursor-movement prefix) takes on a terminal cols wide: a line
+// longer than the terminal wraps onto more rows, and redrawing in place must
+// move the cursor back over all of them. Escape sequences take no room.
+func screenRows(text string, cols int) int {
+	rows := 0
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if !strings.HasSuffix(line, "\n") {
+			continue
+		}
+		n := utf8.RuneCountInString(ansiEscape.ReplaceAllString(strings.TrimSuffix(line, "\n"), ""))
+		rows += max(1, (n+cols-1)/cols)
+	}
+	return rows
+}
+
+// ansiEscape matches what the live table writes that takes no room: CSI
+// sequences and carriage returns.
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]|\r")
 
 // tableRows writes the live table rows, highlighting values that changed
 // since prev, dimming all of them when stale.

@@ -33,7 +33,7 @@ type writeSpec struct {
 // sends it and prints the result.
 func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 	if err := w.req.Validate(); err != nil {
-		return usagef("%s %s: %v", w.cmd, w.span, err)
+		return usagef("at %s: %v", w.span, err) // report names the command
 	}
 	if dryRun {
 		return a.printFrame(w.cmd, w.req)
@@ -55,7 +55,7 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 func (a *app) printFrame(cmd string, req modbus.Request) error {
 	adu, err := modbus.AppendADU(nil, 1, a.opts.unit, req)
 	if err != nil {
-		return usagef("%s: %v", cmd, err)
+		return usagef("%v", err)
 	}
 	switch a.opts.output {
 	case "json":
@@ -326,6 +326,9 @@ func (a *app) readWrite(ctx context.Context, c *command, tf *typeFlags, dry bool
 // encodeValues parses texts as values of t: registers to send and the
 // values to report. A value that does not fit is a usage error.
 func encodeValues(t plc.Type, o plc.WordOrder, texts []string) ([]uint16, []any, error) {
+	if t == plc.String && strings.Join(texts, "") == "" {
+		return nil, nil, usagef("empty string: nothing to write (write NULs as --type hex 0)")
+	}
 	regs, err := plc.EncodeText(t, o, texts...)
 	if err != nil {
 		return nil, nil, err

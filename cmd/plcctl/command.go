@@ -54,9 +54,11 @@ const (
 // addSharedFlags adds the shared flags to fs, bound to o.
 func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.address, "address", "a", defaultAddress, "device `HOST[:PORT]`, port 502 if omitted (env "+addressEnv+")")
-	fs.Uint8VarP(&o.unit, "unit", "u", 1, "unit identifier `ID`, 0..255")
+	o.unit = 1
+	fs.VarP(numFlag[uint8]{&o.unit, 255}, "unit", "u", "unit identifier `ID`, 0..255")
 	fs.DurationVarP(&o.timeout, "timeout", "t", time.Second, "connect and per-request timeout")
-	fs.IntVar(&o.retries, "retries", 1, "resend a read `N` times after the link dropped (reads only)")
+	o.retries = 1
+	fs.Var(numFlag[int]{&o.retries, maxFlagInt}, "retries", "resend a read `N` times after the link dropped (reads only)")
 	fs.StringVarP(&o.output, "output", "o", "text", "`FORMAT` of stdout: text, json (one object per line) or csv")
 	fs.BoolVar(&o.oneBased, "one-based", false, "ADDR is a 1-based register number (1 = protocol address 0)")
 	fs.BoolVar(&o.trace, "trace", false, "print every frame sent and received, in hex, on stderr")
@@ -65,8 +67,47 @@ func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
 	fs.VisitAll(func(f *pflag.Flag) { _ = fs.SetAnnotation(f.Name, sharedMark, []string{"true"}) })
 }
 
+// numFlag is an integer flag read like ADDR: decimal, or hexadecimal with
+// 0x, from 0 to max. pflag's own integer flags read a leading 0 as octal, so
+// "-u 010" would address unit 8 and "-u 08" would be refused.
+type numFlag[T uint8 | int] struct {
+	p   *T
+	max uint64
+}
+
+const maxFlagInt = 1<<31 - 1
+
+func (f numFlag[T]) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.FormatUint(uint64(*f.p), 10)
+}
+
+func (f numFlag[T]) Set(s string) error {
+	n, err := parseUint(s, f.max)
+	if err != nil {
+		return err
+	}
+	*f.p = T(n)
+	return nil
+}
+
+func (f numFlag[T]) Type() string { return "uint" }
+
+// intFlag defines an integer flag of fs read by numFlag.
+func intFlag(fs *pflag.FlagSet, name string, def int, usage string) *int {
+	p := new(int)
+	*p = def
+	fs.Var(numFlag[int]{p, maxFlagInt}, name, usage)
+	return p
+}
+
 // check validates the shared flags that pflag cannot.
 func (o *sharedOptions) check() error {
+	if err := checkAddress(o.address); err != nil {
+		return err
+	}
 	switch o.output {
 	case "text", "json", "csv":
 	default:

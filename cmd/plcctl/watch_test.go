@@ -300,7 +300,7 @@ func TestWatchLiveTable(t *testing.T) {
 		"read-holding-registers 10..11  127.0.0.1:502 unit 1  every 1s  round 1  15:04:05\nok\n10  1\n11  0\n",
 		"\x1b[4A\r\x1b[J",     // back over the 4 lines of round 1
 		"11  \x1b[7m1\x1b[0m", // changed value highlighted
-		"no answer (1 rounds): unexpected EOF",
+		"no answer (1 round): unexpected EOF",
 		"10  \x1b[2m1\x1b[0m", // stale during the gap
 	} {
 		if !strings.Contains(got, want) {
