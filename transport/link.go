@@ -220,13 +220,16 @@ func (l *link) write(ctx context.Context, tid uint16, adu []byte) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err // select picks at random among ready cases
 	}
+	// Log the frame before writing it: the reader goroutine may log the
+	// answer before Write returns, and a trace must read tx, then rx.
+	l.c.log.Trace().Uint16("tid", tid).Hex("tx", adu).Msg("frame")
 	stop := watchDeadline(ctx, l.nc)
 	n, err := l.nc.Write(adu)
 	stop()
 	if err == nil {
-		l.c.log.Trace().Uint16("tid", tid).Hex("tx", adu).Msg("frame")
 		return n, nil
 	}
+	l.c.log.Trace().Uint16("tid", tid).Int("written", n).Err(err).Msg("frame not sent")
 	timeout := isDeadline(err)
 	if n > 0 || !timeout {
 		l.fail(fmt.Errorf("write: %w", err))
