@@ -108,14 +108,18 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	s := c.s
 	fc := modbus.FunctionCode(pdu[0])
 	rule := s.fault(fc)
-	var oc outcome
+	// Structure first: a malformed PDU means the stream cannot be trusted,
+	// whichever unit it names. Then the unit (gateway mode), an injected
+	// exception, field values, and only then execution.
+	req, oc := s.check(pdu)
 	switch {
+	case oc.malformed != nil:
 	case len(s.cfg.UnitIDs) > 0 && !s.servesUnit(h.UnitID):
 		oc = exception(fc, modbus.GatewayTargetDeviceFailedToRespond, "no device at unit id "+itoa(int(h.UnitID)))
 	case rule.Action == FaultException:
 		oc = exception(fc, rule.Exception, "fault rule")
-	default:
-		oc = s.handle(pdu)
+	case req != nil:
+		oc = s.execute(req)
 	}
 	if oc.malformed != nil {
 		s.stats.malformed.Add(1)
@@ -131,12 +135,12 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 		// Not a request at all; the exception form of 0x80+ cannot be encoded.
 		oc = exception(fc&0x7F, modbus.IllegalFunction, "function code 0x"+hexByte(uint8(fc))+" is not a request")
 	}
-	if e := s.log.Debug(); e.Enabled() {
-		e = e.Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc))
-		if oc.reason != "" {
-			e = e.Str("exception", oc.reason)
-		}
-		e.Msg("transaction")
+	if oc.reason != "" {
+		// Every refused request is logged with the exact reason.
+		s.log.Info().Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).
+			Str("reason", oc.reason).Msg("answered with an exception")
+	} else if e := s.log.Debug(); e.Enabled() {
+		e.Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).Msg("transaction")
 	}
 	out, err := modbus.AppendADU(out[:0], h.TID, h.UnitID, oc.rsp)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
@@ -150,5 +152,34 @@ func TestFramingFaults(t *testing.T) {
 				t.Fatalf("log lacks %q:\n%s", tc.wantLog, buf.String())
 			}
 		})
+	}
+}
+
+// TestMalformedBeforeUnit: in gateway mode a malformed PDU addressed to a
+// unit that is not served is still a malformed PDU (reset), not an 0B answer:
+// the stream's structure is judged before its routing.
+func TestMalformedBeforeUnit(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{UnitIDs: []uint8{5}})
+	c := dialRaw(t, s.Addr)
+	b := make([]byte, 256)
+	copy(b, fc6) // unit 1, not served
+	b[5] = 250
+	c.write(b)
+	if err := c.readUntilError(2 * time.Second); !isReset(err) {
+		t.Fatalf("read error %v, want ECONNRESET", err)
+	}
+	waitFor(t, 2*time.Second, "malformed counted", func() bool { return s.Stats().MalformedPDUs == 1 })
+}
+
+// TestExceptionsLoggedAtInfo: a refused request is logged with its reason at
+// the default level, not only at debug.
+func TestExceptionsLoggedAtInfo(t *testing.T) {
+	buf := &syncBuffer{}
+	l := zerolog.New(buf).Level(zerolog.InfoLevel)
+	s := simtest.Start(t, simulator.Config{Logger: &l, HoldingRegisters: 10})
+	c := dialRaw(t, s.Addr)
+	c.roundTrip(adu(1, 1, modbus.NewReadHoldingRegisters(8, 5)))
+	if !strings.Contains(buf.String(), "items 8..12 outside table of 10") {
+		t.Fatalf("no reason logged at info:\n%s", buf.String())
 	}
 }

@@ -21,28 +21,46 @@ func exception(fc modbus.FunctionCode, code modbus.ExceptionCode, reason string)
 // function code (01), PDU structure (malformed), field values (03, from
 // Validate), then addresses (02) and execution.
 func (s *Server) handle(pdu []byte) outcome {
+	req, oc := s.check(pdu)
+	if req == nil {
+		return oc
+	}
+	return s.execute(req)
+}
+
+// check decodes and validates a request PDU. It returns the request when it
+// may be executed, else the outcome to send instead: a malformed PDU, or an
+// exception for an unsupported function or an illegal field value.
+func (s *Server) check(pdu []byte) (modbus.Request, outcome) {
 	fc := modbus.FunctionCode(pdu[0])
 	req, err := modbus.DecodeRequest(pdu)
 	var fe *modbus.FrameError
 	var re *modbus.RequestError
 	switch {
 	case errors.As(err, &fe):
-		return outcome{malformed: err}
+		return nil, outcome{malformed: err}
 	case errors.As(err, &re):
-		return exception(fc, re.Code, re.Error())
+		return nil, exception(fc, re.Code, re.Error())
 	case err != nil:
-		return exception(fc, modbus.ServerDeviceFailure, err.Error())
+		return nil, exception(fc, modbus.ServerDeviceFailure, err.Error())
 	}
 	if raw, ok := req.(*modbus.Raw); ok {
-		return exception(fc, modbus.IllegalFunction, "function 0x"+hexByte(uint8(raw.FC))+" ("+raw.FC.String()+") not supported")
+		return nil, exception(fc, modbus.IllegalFunction, "function 0x"+hexByte(uint8(raw.FC))+" ("+raw.FC.String()+") not supported")
 	}
 	if err := req.Validate(); err != nil {
 		code := modbus.IllegalDataValue
 		if errors.As(err, &re) {
 			code = re.Code
 		}
-		return exception(fc, code, err.Error())
+		return nil, exception(fc, code, err.Error())
 	}
+	return req, outcome{}
+}
+
+// execute runs a checked request against the data model: address checks
+// (02), then the function.
+func (s *Server) execute(req modbus.Request) outcome {
+	fc := req.Function()
 	switch r := req.(type) {
 	case *modbus.ReadBits:
 		return s.readBits(r)

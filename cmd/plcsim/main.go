@@ -30,6 +30,7 @@ const (
 )
 
 func main() {
+	zerolog.TimeFieldFormat = time.RFC3339Nano // log lines a frame apart stay apart
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
