@@ -3,6 +3,7 @@ package plc
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/plcctl/plcctl/modbus"
@@ -175,13 +176,16 @@ loop:
 // spanError wraps err with the span that failed, and for a split write what
 // was already written.
 func spanError(what string, s span, total int, written bool, err error) error {
-	end := int(s.addr) + s.n - 1
+	items := strconv.Itoa(int(s.addr))
+	if s.n > 1 {
+		items += ".." + strconv.Itoa(int(s.addr)+s.n-1)
+	}
 	switch {
 	case s.n == total:
-		return fmt.Errorf("plc: %s %d..%d: %w", what, s.addr, end, err)
+		return fmt.Errorf("plc: %s %s: %w", what, items, err)
 	case written && s.off > 0:
-		return fmt.Errorf("plc: %s %d..%d (part of %d; the %d before it were written): %w",
-			what, s.addr, end, total, s.off, err)
+		return fmt.Errorf("plc: %s %s (part of %d; the %d before it were written): %w",
+			what, items, total, s.off, err)
 	}
-	return fmt.Errorf("plc: %s %d..%d (part of %d): %w", what, s.addr, end, total, err)
+	return fmt.Errorf("plc: %s %s (part of %d): %w", what, items, total, err)
 }

@@ -203,7 +203,11 @@ type ValueError struct {
 }
 
 func (e *ValueError) Error() string {
-	return "plc: value " + e.Value + " does not fit " + e.Type.String() + ": " + e.Reason
+	v := e.Value
+	if strings.TrimSpace(v) != v || v == "" {
+		v = strconv.Quote(v) // make an empty or padded value visible
+	}
+	return "plc: value " + v + " does not fit " + e.Type.String() + ": " + e.Reason
 }
 
 // Unwrap returns ErrValue.

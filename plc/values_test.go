@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -167,7 +168,11 @@ func TestValuesOutOfRange(t *testing.T) {
 			t.Errorf("EncodeText(%v, %q) returned registers %04X with an error", tc.typ, tc.text, regs)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, "value "+tc.text+" ") || !strings.Contains(msg, tc.typ.String()) {
+		shown := tc.text
+		if strings.TrimSpace(shown) != shown || shown == "" {
+			shown = strconv.Quote(shown)
+		}
+		if !strings.Contains(msg, "value "+shown+" ") || !strings.Contains(msg, tc.typ.String()) {
 			t.Errorf("EncodeText(%v, %q) error %q does not name the value and the type", tc.typ, tc.text, msg)
 		}
 	}
