@@ -12,17 +12,18 @@ import (
 // then not one snapshot. count may be up to 65535; addr+count must not pass
 // 65536.
 func (c *Client) ReadHoldingRegisters(ctx context.Context, addr, count uint16) ([]uint16, error) {
-	return c.readRegisters(ctx, modbus.FuncReadHoldingRegisters, "holding registers", addr, count)
+	return c.readRegisters(ctx, modbus.FuncReadHoldingRegisters, "holding registers", addr, count, modbus.MaxReadRegisters)
 }
 
 // ReadInputRegisters reads count input registers from addr (FC 4)
 // [AP §6.4], split like ReadHoldingRegisters.
 func (c *Client) ReadInputRegisters(ctx context.Context, addr, count uint16) ([]uint16, error) {
-	return c.readRegisters(ctx, modbus.FuncReadInputRegisters, "input registers", addr, count)
+	return c.readRegisters(ctx, modbus.FuncReadInputRegisters, "input registers", addr, count, modbus.MaxReadRegisters)
 }
 
-func (c *Client) readRegisters(ctx context.Context, fc modbus.FunctionCode, what string, addr, count uint16) ([]uint16, error) {
-	spans, err := split(fc, addr, int(count), modbus.MaxReadRegisters)
+// readRegisters reads count registers in requests of at most max.
+func (c *Client) readRegisters(ctx context.Context, fc modbus.FunctionCode, what string, addr, count uint16, max int) ([]uint16, error) {
+	spans, err := split(fc, addr, int(count), max)
 	if err != nil {
 		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, err)
 	}

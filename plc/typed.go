@@ -1,0 +1,57 @@
+package plc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+// ReadHoldingValues reads count values of type t, laid out in word order o,
+// from the holding registers at addr (FC 3). Unlike ReadHoldingRegisters
+// followed by Decode, a long read is split only between values, so no value
+// is torn across two requests (half old, half new). For String, count is
+// the number of registers and one string is returned.
+func (c *Client) ReadHoldingValues(ctx context.Context, addr uint16, count int, t Type, o WordOrder) ([]any, error) {
+	return c.readValues(ctx, modbus.FuncReadHoldingRegisters, "holding registers", addr, count, t, o)
+}
+
+// ReadInputValues is ReadHoldingValues for input registers (FC 4).
+func (c *Client) ReadInputValues(ctx context.Context, addr uint16, count int, t Type, o WordOrder) ([]any, error) {
+	return c.readValues(ctx, modbus.FuncReadInputRegisters, "input registers", addr, count, t, o)
+}
+
+func (c *Client) readValues(ctx context.Context, fc modbus.FunctionCode, what string, addr uint16, count int, t Type, o WordOrder) ([]any, error) {
+	per := t.Registers()
+	n := count * per
+	if count < 1 || n > 65535 {
+		return nil, fmt.Errorf("plc: read %d %s values: want 1..%d", count, t, 65535/per)
+	}
+	regs, err := c.readRegisters(ctx, fc, what, addr, uint16(n), modbus.MaxReadRegisters/per*per)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(t, o, regs)
+}
+
+// WriteValues encodes vals as type t in word order o and writes them to the
+// holding registers at addr (FC 16). A write over 123 registers is split
+// only between values; the parts are sent in order, and an error says how
+// many registers were written before it.
+func (c *Client) WriteValues(ctx context.Context, addr uint16, t Type, o WordOrder, vals ...any) error {
+	regs, err := Encode(t, o, vals...)
+	if err != nil {
+		return err
+	}
+	per := t.Registers()
+	spans, err := split(modbus.FuncWriteMultipleRegisters, addr, len(regs), modbus.MaxWriteRegisters/per*per)
+	if err != nil {
+		return spanError("holding registers", span{addr: addr, n: len(regs)}, len(regs), true, err)
+	}
+	for _, s := range spans {
+		if _, err := c.Do(ctx, modbus.NewWriteMultipleRegisters(s.addr, regs[s.off:s.off+s.n])); err != nil {
+			return spanError("holding registers", s, len(regs), true, err)
+		}
+	}
+	return nil
+}
