@@ -5,7 +5,7 @@ BIN      ?= bin
 FUZZTIME ?= 20s
 export CGO_ENABLED ?= 1
 
-.PHONY: all build test vet fmt-check unit fuzz demo interop bench clean
+.PHONY: all build test vet fmt-check unit fuzz demo interop bench bench-compare clean
 
 all: build
 
@@ -40,6 +40,11 @@ interop:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# bench-compare: plcctl vs goburrow/modbus vs libmodbus against one plcsim
+# process, rounds interleaved, benchstat ratios (see bench/README.md).
+bench-compare:
+	bash bench/compare.sh
 
 # demo: start plcsim on a free loopback port, drive it with plcctl, stop it
 # with SIGINT (graceful close), and show the simulator's own account.
