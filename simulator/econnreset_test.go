@@ -183,3 +183,56 @@ func TestExceptionsLoggedAtInfo(t *testing.T) {
 		t.Fatalf("no reason logged at info:\n%s", buf.String())
 	}
 }
+
+// TestMalformedPDUPolicies: under --malformed-pdu exception the connection
+// survives the 03 answer and serves the next request; under --on-malformed
+// close a malformed PDU ends the connection with a FIN, not a reset.
+func TestMalformedPDUPolicies(t *testing.T) {
+	padded := append(append([]byte(nil), fc6...), 0x00)
+	padded[5] = 7 // FC 6 PDU of 6 bytes instead of 5
+	t.Run("exception keeps the connection", func(t *testing.T) {
+		s := simtest.Start(t, simulator.Config{MalformedPDU: simulator.PDUException})
+		c := dialRaw(t, s.Addr)
+		if got := c.roundTrip(padded); !bytes.Equal(got[7:], []byte{0x86, 0x03}) {
+			t.Fatalf("malformed PDU answered % X, want 86 03", got)
+		}
+		if got := c.roundTrip(fc6); !bytes.Equal(got, fc6) {
+			t.Fatalf("next request answered % X, want the echo % X", got, fc6)
+		}
+		st := s.Stats()
+		if st.MalformedPDUs != 1 || st.Exceptions != 1 || st.Resets != 0 || st.Accepted != 1 {
+			t.Fatalf("stats %+v: want 1 malformed PDU answered with 1 exception on 1 connection", st)
+		}
+	})
+	t.Run("close sends a FIN", func(t *testing.T) {
+		s := simtest.Start(t, simulator.Config{OnMalformed: simulator.ActionClose})
+		c := dialRaw(t, s.Addr)
+		c.write(padded)
+		if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) {
+			t.Fatalf("read error %v, want EOF (FIN)", err)
+		}
+		waitFor(t, 2*time.Second, "malformed counted", func() bool { return s.Stats().MalformedPDUs == 1 })
+		if st := s.Stats(); st.Resets != 0 {
+			t.Fatalf("stats %+v: want no reset", st)
+		}
+	})
+}
+
+// TestExceptionsCounted: every exception answer is counted.
+func TestExceptionsCounted(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{HoldingRegisters: 10})
+	c := dialRaw(t, s.Addr)
+	for i, req := range []modbus.PDU{
+		modbus.NewReadHoldingRegisters(9, 2),             // 02
+		modbus.NewReadHoldingRegisters(0, 0),             // 03
+		&modbus.Raw{FC: 0x41},                            // 01
+		modbus.NewReadHoldingRegisters(0, 1),             // ok
+		&modbus.WriteSingleCoil{Address: 0, Value: 0x12}, // 03
+	} {
+		c.roundTrip(adu(uint16(i), 1, req))
+	}
+	waitFor(t, 2*time.Second, "responses counted", func() bool { return s.Stats().Responses == 5 })
+	if st := s.Stats(); st.Exceptions != 4 || st.Requests != 5 {
+		t.Fatalf("stats %+v: want 5 requests, 4 exceptions", st)
+	}
+}

@@ -12,13 +12,38 @@ import (
 	"time"
 )
 
+// syncBuf collects output from several goroutines and reports plcsim's
+// readiness line on ready.
 type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	line  []byte
+	ready chan string
 }
 
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range p {
+		if c != '\n' {
+			s.line = append(s.line, c)
+			continue
+		}
+		var rec struct{ Message, Addr string }
+		if json.Unmarshal(s.line, &rec) == nil && rec.Message == "plcsim ready" && s.ready != nil {
+			select {
+			case s.ready <- rec.Addr:
+			default:
+			}
+		}
+		s.line = s.line[:0]
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func newReadyBuf() *syncBuf { return &syncBuf{ready: make(chan string, 1)} }
 
 func TestUsage(t *testing.T) {
 	cases := []struct {
@@ -54,23 +79,11 @@ func TestUsage(t *testing.T) {
 func TestServeAndStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuf
+	var out syncBuf
+	errb := newReadyBuf()
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json"}, &out, &errb) }()
-	var addr string
-	deadline := time.Now().Add(5 * time.Second)
-	for addr == "" && time.Now().Before(deadline) {
-		for _, line := range strings.Split(errb.String(), "\n") {
-			var rec struct {
-				Message string `json:"message"`
-				Addr    string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "plcsim ready" {
-				addr = rec.Addr
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json"}, &out, errb) }()
+	addr := waitReady(t, errb)
 	if addr == "" || strings.HasSuffix(addr, ":0") {
 		t.Fatalf("no readiness line with a real address:\n%s", errb.String())
 	}
@@ -111,13 +124,14 @@ func TestServeAndStop(t *testing.T) {
 func TestFaultFlag(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuf
+	var out syncBuf
+	errb := newReadyBuf()
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json",
-			"--fault", "action=exception,exception=6,fc=3,count=1"}, &out, &errb)
+			"--fault", "action=exception,exception=6,fc=3,count=1"}, &out, errb)
 	}()
-	addr := waitReady(t, &errb)
+	addr := waitReady(t, errb)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -141,16 +155,11 @@ func TestFaultFlag(t *testing.T) {
 // waitReady returns the address from plcsim's readiness line.
 func waitReady(t *testing.T, errb *syncBuf) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(errb.String(), "\n") {
-			var rec struct{ Message, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Message == "plcsim ready" {
-				return rec.Addr
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case addr := <-errb.ready:
+		return addr
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no readiness line:\n%s", errb.String())
+		return ""
 	}
-	t.Fatalf("no readiness line:\n%s", errb.String())
-	return ""
 }
