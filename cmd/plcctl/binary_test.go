@@ -235,3 +235,46 @@ func TestTerminalModes(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoScript runs the `make demo` tour (testdata/demo.sh) with the built
+// binaries against a spawned plcsim, as make demo does, and checks what a
+// new user is shown.
+func TestDemoScript(t *testing.T) {
+	plcctl, plcsim := buildBinaries(t)
+	addr := spawnPlcsim(t, plcsim, "--holding-registers", "1000")
+	cmd := exec.Command("sh", filepath.Join("..", "..", "testdata", "demo.sh"))
+	cmd.Env = append(os.Environ(), "ADDR="+addr, "PLCCTL="+plcctl)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo.sh: %v\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("demo.sh did not finish\n%s", out.String())
+	}
+	for _, want := range []string{
+		"100  1234",          // write then read back
+		"200  3.14159",       // float32 round trip
+		`"values":[3.14159]`, // JSON
+		"VendorName          plcctl",
+		"5 sent, 5 answered, 0.0% loss",
+		"(exit 2)", // out-of-range address refused before sending
+		"exception 02 illegal data address for read-holding-registers 995..1004",
+		"(exit 3)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("demo output:\n%s", out.String())
+	}
+}
