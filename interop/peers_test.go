@@ -48,11 +48,18 @@ type result struct {
 // output. A peer that hangs fails the test instead of hanging it.
 func runPeer(t *testing.T, timeout time.Duration, name string, args ...string) result {
 	t.Helper()
+	return runPeerIn(t, timeout, "", name, args...)
+}
+
+// runPeerIn is runPeer with stdin.
+func runPeerIn(t *testing.T, timeout time.Duration, stdin, name string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		t.Fatalf("%s %s: timed out after %v\nstdout: %s\nstderr: %s", name, strings.Join(args, " "), timeout, out.String(), errb.String())
