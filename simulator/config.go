@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/plcctl/plcctl/modbus"
 )
 
 // MalformedAction is how the server drops a connection whose byte stream can
@@ -98,9 +100,14 @@ type Config struct {
 	// exception 0B. Empty answers every unit id [IG §4.4.1.2].
 	UnitIDs []uint8
 
-	Identity Identity        // FC 43/14 objects; zero value = DefaultIdentity
-	Faults   []FaultRule     // initial fault rules; see Server.SetFaults
-	Logger   *zerolog.Logger // nil = silent
+	Identity Identity // FC 43/14 objects; zero value = DefaultIdentity
+	// UserFunctions serves function codes the codec has no type for (the
+	// user-defined ranges 65..72 and 100..110, say): the handler gets the
+	// request data after the function code and returns the response data,
+	// or an exception code. A code without a handler is answered 01.
+	UserFunctions map[modbus.FunctionCode]UserFunc
+	Faults        []FaultRule     // initial fault rules; see Server.SetFaults
+	Logger        *zerolog.Logger // nil = silent
 }
 
 func (c Config) withDefaults() Config {
@@ -131,8 +138,17 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// UserFunc handles one user-defined function: request data in, response
+// data (at most 252 bytes) or an exception code out.
+type UserFunc func(data []byte) ([]byte, modbus.ExceptionCode)
+
 func (c Config) validate() error {
 	var errs []error
+	for fc := range c.UserFunctions {
+		if fc == 0 || fc.IsException() {
+			errs = append(errs, fmt.Errorf("simulator: user function code 0x%02X is not a request code 1..127", uint8(fc)))
+		}
+	}
 	for name, n := range map[string]int{"coils": c.Coils, "discrete inputs": c.DiscreteInputs,
 		"holding registers": c.HoldingRegisters, "input registers": c.InputRegisters} {
 		if n < 1 || n > DefaultTableSize {

@@ -45,6 +45,9 @@ func (s *Server) check(pdu []byte) (modbus.Request, outcome) {
 		return nil, exception(fc, modbus.ServerDeviceFailure, err.Error())
 	}
 	if raw, ok := req.(*modbus.Raw); ok {
+		if _, ok := s.cfg.UserFunctions[raw.FC]; ok && !raw.FC.IsException() && raw.FC != 0 {
+			return raw, outcome{}
+		}
 		return nil, exception(fc, modbus.IllegalFunction, "function 0x"+hexByte(uint8(raw.FC))+" ("+raw.FC.String()+") not supported")
 	}
 	if err := req.Validate(); err != nil {
@@ -62,6 +65,8 @@ func (s *Server) check(pdu []byte) (modbus.Request, outcome) {
 func (s *Server) execute(req modbus.Request) outcome {
 	fc := req.Function()
 	switch r := req.(type) {
+	case *modbus.Raw:
+		return s.userFunction(r)
 	case *modbus.ReadBits:
 		return s.readBits(r)
 	case *modbus.ReadRegisters:
@@ -311,4 +316,16 @@ func (s *Server) readDeviceID(r *modbus.ReadDeviceID) outcome {
 func hexByte(b uint8) string {
 	const digits = "0123456789ABCDEF"
 	return string([]byte{digits[b>>4], digits[b&0x0F]})
+}
+
+// userFunction runs a Config.UserFunctions handler.
+func (s *Server) userFunction(r *modbus.Raw) outcome {
+	data, code := s.cfg.UserFunctions[r.FC](append([]byte(nil), r.Data...))
+	if code != 0 {
+		return exception(r.FC, code, "user function 0x"+hexByte(uint8(r.FC))+" refused")
+	}
+	if 1+len(data) > modbus.MaxPDULen {
+		return exception(r.FC, modbus.ServerDeviceFailure, "user function 0x"+hexByte(uint8(r.FC))+" answered "+itoa(len(data))+" bytes, more than 252")
+	}
+	return outcome{rsp: &modbus.Raw{FC: r.FC, Data: data}}
 }
