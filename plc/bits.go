@@ -21,27 +21,37 @@ func (c *Client) ReadDiscreteInputs(ctx context.Context, addr, count uint16) ([]
 }
 
 func (c *Client) readBits(ctx context.Context, fc modbus.FunctionCode, what string, addr, count uint16) ([]bool, error) {
-	spans, err := split(fc, addr, int(count), modbus.MaxReadBits)
+	var one [1]span
+	spans, err := split(one[:0], fc, addr, int(count), modbus.MaxReadBits)
 	if err != nil {
 		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, err)
 	}
 	out := make([]bool, count)
-	err = c.readSpans(ctx, spans, func(ctx context.Context, s span) error {
-		rsp, err := c.Do(ctx, &modbus.ReadBits{FC: fc, Address: s.addr, Quantity: uint16(s.n)})
-		if err != nil {
-			return spanError(what, s, int(count), false, err)
-		}
-		r, err := as[*modbus.BitsResponse](rsp)
-		if err != nil {
-			return err
-		}
-		copy(out[s.off:s.off+s.n], r.Bits(s.n))
-		return nil
-	})
+	if len(spans) == 1 {
+		err = c.readBitSpan(ctx, fc, what, spans[0], out)
+	} else {
+		err = c.readSpans(ctx, spans, func(ctx context.Context, s span) error {
+			return c.readBitSpan(ctx, fc, what, s, out)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// readBitSpan reads the bits of s into out, which holds them all.
+func (c *Client) readBitSpan(ctx context.Context, fc modbus.FunctionCode, what string, s span, out []bool) error {
+	rsp, err := c.Do(ctx, &modbus.ReadBits{FC: fc, Address: s.addr, Quantity: uint16(s.n)})
+	if err != nil {
+		return spanError(what, s, len(out), false, err)
+	}
+	r, err := as[*modbus.BitsResponse](rsp)
+	if err != nil {
+		return err
+	}
+	copy(out[s.off:s.off+s.n], r.Bits(s.n))
+	return nil
 }
 
 // WriteCoil sets one coil on or off (FC 5) [AP §6.5].
@@ -56,7 +66,8 @@ func (c *Client) WriteCoil(ctx context.Context, addr uint16, on bool) error {
 // than 1968 values are split into several requests, sent one after the
 // other; if one fails, the error says how many were written before it.
 func (c *Client) WriteCoils(ctx context.Context, addr uint16, values []bool) error {
-	spans, err := split(modbus.FuncWriteMultipleCoils, addr, len(values), modbus.MaxWriteBits)
+	var one [1]span
+	spans, err := split(one[:0], modbus.FuncWriteMultipleCoils, addr, len(values), modbus.MaxWriteBits)
 	if err != nil {
 		return spanError("coils", span{addr: addr, n: len(values)}, len(values), true, err)
 	}

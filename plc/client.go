@@ -3,6 +3,7 @@ package plc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -116,10 +117,12 @@ type span struct {
 	off  int
 }
 
-// split cuts count items from addr into requests of at most max items. It
-// refuses count 0 (exception 03 [AP §6]) and ranges past address 65535 (02),
-// so no request of a split can be invalid on its own.
-func split(fc modbus.FunctionCode, addr uint16, count, max int) ([]span, error) {
+// split cuts count items from addr into requests of at most max items,
+// appended to dst (a caller's one-element array keeps the common single
+// request off the heap). It refuses count 0 (exception 03 [AP §6]) and
+// ranges past address 65535 (02), so no request of a split can be invalid
+// on its own.
+func split(dst []span, fc modbus.FunctionCode, addr uint16, count, max int) ([]span, error) {
 	if count < 1 {
 		return nil, &modbus.RequestError{Function: fc, Field: "quantity", Reason: "0, want at least 1",
 			Code: modbus.IllegalDataValue}
@@ -128,7 +131,7 @@ func split(fc modbus.FunctionCode, addr uint16, count, max int) ([]span, error) 
 		return nil, &modbus.RequestError{Function: fc, Field: "address range",
 			Reason: fmt.Sprintf("%d+%d runs past address 65535", addr, count), Code: modbus.IllegalDataAddress}
 	}
-	spans := make([]span, 0, (count+max-1)/max)
+	spans := slices.Grow(dst[:0], (count+max-1)/max)
 	for off := 0; off < count; off += max {
 		spans = append(spans, span{addr: addr + uint16(off), n: min(max, count-off), off: off})
 	}

@@ -23,27 +23,37 @@ func (c *Client) ReadInputRegisters(ctx context.Context, addr, count uint16) ([]
 
 // readRegisters reads count registers in requests of at most max.
 func (c *Client) readRegisters(ctx context.Context, fc modbus.FunctionCode, what string, addr, count uint16, max int) ([]uint16, error) {
-	spans, err := split(fc, addr, int(count), max)
+	var one [1]span
+	spans, err := split(one[:0], fc, addr, int(count), max)
 	if err != nil {
 		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, err)
 	}
 	out := make([]uint16, count)
-	err = c.readSpans(ctx, spans, func(ctx context.Context, s span) error {
-		rsp, err := c.Do(ctx, &modbus.ReadRegisters{FC: fc, Address: s.addr, Quantity: uint16(s.n)})
-		if err != nil {
-			return spanError(what, s, int(count), false, err)
-		}
-		r, err := as[*modbus.RegistersResponse](rsp)
-		if err != nil {
-			return err
-		}
-		modbus.AppendRegisters(out[s.off:s.off], r.Data)
-		return nil
-	})
+	if len(spans) == 1 { // no closure, no goroutine: the common case stays lean
+		err = c.readRegisterSpan(ctx, fc, what, spans[0], out)
+	} else {
+		err = c.readSpans(ctx, spans, func(ctx context.Context, s span) error {
+			return c.readRegisterSpan(ctx, fc, what, s, out)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// readRegisterSpan reads the registers of s into out, which holds them all.
+func (c *Client) readRegisterSpan(ctx context.Context, fc modbus.FunctionCode, what string, s span, out []uint16) error {
+	rsp, err := c.Do(ctx, &modbus.ReadRegisters{FC: fc, Address: s.addr, Quantity: uint16(s.n)})
+	if err != nil {
+		return spanError(what, s, len(out), false, err)
+	}
+	r, err := as[*modbus.RegistersResponse](rsp)
+	if err != nil {
+		return err
+	}
+	modbus.AppendRegisters(out[s.off:s.off], r.Data)
+	return nil
 }
 
 // WriteRegister writes one holding register (FC 6) [AP §6.6].
@@ -60,7 +70,8 @@ func (c *Client) WriteRegister(ctx context.Context, addr, value uint16) error {
 // before it. Values of one wider type (a float64 in 4 registers) may then
 // straddle two requests.
 func (c *Client) WriteRegisters(ctx context.Context, addr uint16, values []uint16) error {
-	spans, err := split(modbus.FuncWriteMultipleRegisters, addr, len(values), modbus.MaxWriteRegisters)
+	var one [1]span
+	spans, err := split(one[:0], modbus.FuncWriteMultipleRegisters, addr, len(values), modbus.MaxWriteRegisters)
 	if err != nil {
 		return spanError("holding registers", span{addr: addr, n: len(values)}, len(values), true, err)
 	}

@@ -44,7 +44,8 @@ func (c *Client) WriteValues(ctx context.Context, addr uint16, t Type, o WordOrd
 		return err
 	}
 	per := t.Registers()
-	spans, err := split(modbus.FuncWriteMultipleRegisters, addr, len(regs), modbus.MaxWriteRegisters/per*per)
+	var one [1]span
+	spans, err := split(one[:0], modbus.FuncWriteMultipleRegisters, addr, len(regs), modbus.MaxWriteRegisters/per*per)
 	if err != nil {
 		return spanError("holding registers", span{addr: addr, n: len(regs)}, len(regs), true, err)
 	}

@@ -35,7 +35,7 @@ type Conn struct {
 
 	state atomic.Int32
 	stats counters
-	wg    sync.WaitGroup // supervisor and readers
+	wg    sync.WaitGroup // supervisor and link watchers
 }
 
 // Dial connects to addr ("host:port") and returns a Conn ready for
@@ -136,15 +136,12 @@ func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus
 	if err != nil {
 		return nil, &OpError{Op: op, Addr: c.addr, Err: err}
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
-	}
-	c.stats.requests.Add(1)
 	start := time.Now()
-	r := c.transact(ctx, req, adu)
-	c.logTransaction(unit, req, r, time.Since(start))
+	cl := getCall(ctx, req, start, c.opts.Timeout)
+	c.stats.requests.Add(1)
+	r := c.transact(ctx, cl, adu)
+	putCall(cl)
+	c.logTransaction(unit, req, r, start)
 	if r.err != nil {
 		if isCtxErr(r.err) {
 			c.stats.timeouts.Add(1)
@@ -161,42 +158,58 @@ var bufPool = sync.Pool{New: func() any {
 
 // transact takes an in-flight slot and runs the request, sending it again
 // after a lost link when Options allow.
-func (c *Conn) transact(ctx context.Context, req modbus.Request, adu []byte) result {
-	select {
-	case c.sem <- struct{}{}:
-		defer func() { <-c.sem }()
-	case <-ctx.Done():
-		return result{err: ctx.Err()}
-	case <-c.ctx.Done():
-		return result{err: ErrClosed}
+func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
+	if err := c.acquire(ctx, cl); err != nil {
+		return result{err: err}
 	}
+	defer func() { <-c.sem }()
 	var sent bool
 	retries := 0
 	for {
-		l, err := c.awaitLink(ctx, retries > 0)
+		l, err := c.awaitLink(ctx, cl, retries > 0)
 		if err != nil {
 			return result{err: err, sent: sent}
 		}
-		r := l.exchange(ctx, req, adu)
-		if r.down && !r.sent && ctx.Err() == nil {
+		r := l.exchange(ctx, cl, adu)
+		if r.down && !r.sent && cl.expired(ctx) == nil {
 			continue // the link died before a byte went out: wait for the next one
 		}
 		r.sent = r.sent || sent
 		sent = r.sent
-		if !r.down || retries >= c.opts.Retries || ctx.Err() != nil ||
-			(r.sent && !idempotent(req) && !c.opts.RetryWrites) {
+		if !r.down || retries >= c.opts.Retries || cl.expired(ctx) != nil ||
+			(r.sent && !idempotent(cl.req) && !c.opts.RetryWrites) {
 			return r
 		}
 		retries++
 		c.stats.retries.Add(1)
-		c.log.Debug().Uint16("tid", r.tid).Stringer("fc", req.Function()).Int("attempt", retries).
+		c.log.Debug().Uint16("tid", r.tid).Stringer("fc", cl.req.Function()).Int("attempt", retries).
 			Err(r.err).Msg("retrying after lost link")
 	}
 }
 
-// awaitLink returns the current link, waiting within ctx while it is down
-// (unless FailFast and this is not a retry).
-func (c *Conn) awaitLink(ctx context.Context, retry bool) (*link, error) {
+// acquire takes an in-flight slot, waiting within the request's ctx and
+// deadline.
+func (c *Conn) acquire(ctx context.Context, cl *call) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-cl.timeout():
+		return context.DeadlineExceeded
+	case <-c.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// awaitLink returns the current link, waiting within the request's ctx and
+// deadline while it is down (unless FailFast and this is not a retry).
+func (c *Conn) awaitLink(ctx context.Context, cl *call, retry bool) (*link, error) {
 	for {
 		c.mu.Lock()
 		closed, l, up := c.closed, c.link, c.linkUp
@@ -213,22 +226,24 @@ func (c *Conn) awaitLink(ctx context.Context, retry bool) (*link, error) {
 		case <-up:
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: %w", ErrNotConnected, ctx.Err())
+		case <-cl.timeout():
+			return nil, fmt.Errorf("%w: %w", ErrNotConnected, context.DeadlineExceeded)
 		case <-c.ctx.Done():
 			return nil, ErrClosed
 		}
 	}
 }
 
-func (c *Conn) logTransaction(unit uint8, req modbus.Request, r result, elapsed time.Duration) {
+func (c *Conn) logTransaction(unit uint8, req modbus.Request, r result, start time.Time) {
 	e := c.log.Debug()
 	if !e.Enabled() {
 		return
 	}
 	e.Uint16("tid", r.tid).Uint8("unit_id", unit).Stringer("fc", req.Function()).
-		Dur("elapsed", elapsed).Bool("sent", r.sent).Err(r.err).Msg("transaction")
+		Dur("elapsed", time.Since(start)).Bool("sent", r.sent).Err(r.err).Msg("transaction")
 }
 
-// install makes nc the current link and starts its reader; it returns nil
+// install makes nc the current link and starts its watcher; it returns nil
 // (and closes nc) if the Conn was closed meanwhile. A link that replaces a
 // lost one is counted in Stats.Reconnects before any request can use it.
 func (c *Conn) install(nc *net.TCPConn, reconnect bool) *link {
@@ -246,7 +261,7 @@ func (c *Conn) install(nc *net.TCPConn, reconnect bool) *link {
 	close(c.linkUp)
 	c.wg.Add(1)
 	c.mu.Unlock()
-	go l.readLoop()
+	go l.watch()
 	c.log.Info().Str("local", nc.LocalAddr().String()).Msg("connected")
 	return l
 }

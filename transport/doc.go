@@ -22,11 +22,15 @@
 //	regs := rsp.(*modbus.RegistersResponse).Registers()
 //
 // Framing follows the TCP guide [IG §3.1.2, §4.3]: read the 7-byte MBAP
-// header, check the length field (2..254), then read exactly length-1 more
-// bytes; split and coalesced segments are normal. One reader goroutine per
-// link reads every frame and routes it by transaction id, so several
-// requests may be outstanding at once (Options.MaxInFlight, up to 16 as the
-// guide allows [IG §4.2.1]).
+// header, check the length field (2..254), then take exactly length-1 more
+// bytes; split and coalesced segments are normal. Frames are read by the
+// requests themselves: one request waiting for its answer at a time reads
+// the link and routes every frame by transaction id, others' answers to
+// them, so several requests may be outstanding at once (Options.MaxInFlight,
+// up to 16 as the guide allows [IG §4.2.1]) and a lone request reads its own
+// answer without a hand-off between goroutines. While no request has run
+// for a moment, a goroutine per link reads it instead, so that a FIN, a
+// reset or junk on an idle link is noticed at once.
 //
 // What the link does with each kind of bad input:
 //   - an answer whose transaction id matches no waiting request is the late

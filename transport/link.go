@@ -2,16 +2,13 @@ package transport
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/plcctl/plcctl/modbus"
@@ -27,30 +24,43 @@ const maxUnexplained = 2 * MaxInFlightLimit
 // handed out again until then). Past it, the oldest is forgotten.
 const maxAbandoned = 1024
 
-// link is one TCP connection. Requests write under wlock; one reader
-// goroutine reads every frame and routes it by transaction id.
+// link is one TCP connection. Requests write under wlock. Frames are read
+// by whoever holds rlock: normally a request waiting for its answer, which
+// reads the stream itself and routes other requests' answers to them by
+// transaction id; while the link idles, its watcher (read.go).
 type link struct {
 	c          *Conn
 	nc         *net.TCPConn
 	wlock      chan struct{} // one slot: a waiting writer can leave when its ctx ends
-	done       chan struct{} // closed when the link is down
-	readerDone chan struct{}
-	served     atomic.Bool // at least one answer matched a request
+	rlock      chan struct{} // one slot: the right to read frames, and rs
+	rs         readState     // owned by the holder of rlock
+	wdl        time.Time     // write deadline set on nc; owned by the holder of wlock
+	rc         syscall.RawConn
+	pollFn     func(uintptr) bool // l.inPoll, bound once
+	pw         pollWrite          // writeInPoll's state
+	done       chan struct{}      // closed when the link is down
+	draining   chan struct{}      // closed by shutdown: the watcher reads at once, until the FIN
+	readerDone chan struct{}      // closed when the watcher has exited
+	served     atomic.Bool        // at least one answer matched a request
+
+	// kmu orders a cancelled request's wake-up (kick) against the request
+	// giving up the reader's or writer's role, so that a wake-up never
+	// reaches the next holder of that role.
+	kmu     sync.Mutex
+	reader  *call // the holder of rlock, if its ctx can be cancelled
+	writer  *call // the holder of wlock, likewise
+	rkicked bool  // the read deadline was moved to the past by a kick
+	wkicked bool  // the write deadline, likewise
 
 	mu        sync.Mutex
 	pending   map[uint16]*call
 	abandoned map[uint16]uint64 // tid of a request that gave up -> order it gave up in
 	abandons  uint64            // requests given up so far: the order above
 	frames    uint64            // complete frames received
+	requests  uint64            // requests registered so far, for the watcher
 	silent    int               // requests in a row that timed out with no frame received meanwhile
 	err       error             // why the link went down
 	closing   bool              // Close is draining this link
-}
-
-type call struct {
-	req    modbus.Request
-	done   chan result // buffered: the deliverer never blocks
-	frames uint64      // link.frames when the call was registered
 }
 
 // result is the outcome of one exchange.
@@ -63,41 +73,15 @@ type result struct {
 }
 
 func newLink(c *Conn, nc *net.TCPConn) *link {
-	return &link{c: c, nc: nc, wlock: make(chan struct{}, 1), done: make(chan struct{}),
-		readerDone: make(chan struct{}), pending: make(map[uint16]*call),
-		abandoned: make(map[uint16]uint64)}
-}
-
-// exchange sends one request and waits for its answer, its ctx, or the link
-// going down.
-func (l *link) exchange(ctx context.Context, req modbus.Request, adu []byte) result {
-	cl := &call{req: req, done: make(chan result, 1)}
-	tid, err := l.register(cl)
-	if err != nil {
-		return result{err: err, down: !errors.Is(err, ErrClosed)}
+	l := &link{c: c, nc: nc, wlock: make(chan struct{}, 1), rlock: make(chan struct{}, 1),
+		done: make(chan struct{}), draining: make(chan struct{}), readerDone: make(chan struct{}),
+		pending: make(map[uint16]*call), abandoned: make(map[uint16]uint64),
+		rs: readState{buf: make([]byte, readBufLen)}}
+	if nc != nil && rawWriteOK {
+		l.rc, _ = nc.SyscallConn()
+		l.pollFn = l.inPoll
 	}
-	binary.BigEndian.PutUint16(adu, tid)
-	if n, err := l.write(ctx, tid, adu); err != nil {
-		l.forget(tid)
-		return result{err: err, tid: tid, sent: n > 0, down: !errors.Is(err, ErrClosed) && !isCtxErr(err)}
-	}
-	select {
-	case r := <-cl.done:
-		r.tid, r.sent = tid, true
-		return r
-	case <-ctx.Done():
-		if silent, ok := l.abandon(cl, tid, errors.Is(ctx.Err(), context.DeadlineExceeded)); ok {
-			l.checkSilence(silent)
-			return result{err: ctx.Err(), tid: tid, sent: true}
-		}
-		r := <-cl.done // taken by the reader or by fail: delivery is imminent
-		r.tid, r.sent = tid, true
-		return r
-	}
-}
-
-func isCtxErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return l
 }
 
 // register assigns the next free transaction id to cl. An id is free when
@@ -120,6 +104,7 @@ func (l *link) register(cl *call) (uint16, error) {
 		if !busy && !late {
 			l.pending[tid] = cl
 			cl.frames = l.frames
+			l.requests++
 			return tid, nil
 		}
 	}
@@ -178,11 +163,19 @@ func (l *link) checkSilence(silent int) {
 	}
 }
 
-// forget removes tid after its request failed to go out.
-func (l *link) forget(tid uint16) {
+// forget removes tid after its request failed to go out. If the link went
+// down meanwhile, fail owns the call and is about to deliver to it: take
+// that delivery, so that the call's channel is empty for its next use.
+func (l *link) forget(cl *call, tid uint16) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.pending, tid)
+	mine := l.pending[tid] == cl
+	if mine {
+		delete(l.pending, tid)
+	}
+	l.mu.Unlock()
+	if !mine {
+		<-cl.done
+	}
 }
 
 // receive accounts for one complete frame: the link is alive. It removes
@@ -203,74 +196,23 @@ func (l *link) receive(tid uint16) (cl *call, late bool) {
 	return nil, late
 }
 
-// write writes the whole ADU in one call, under wlock, with the socket's
-// write deadline driven by ctx. A partial write or a network error takes
-// the link down; a timeout before the first byte leaves it usable.
-func (l *link) write(ctx context.Context, tid uint16, adu []byte) (int, error) {
-	select {
-	case l.wlock <- struct{}{}:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	case <-l.done:
-		return 0, l.cause()
-	case <-l.c.ctx.Done():
-		return 0, ErrClosed
-	}
-	defer func() { <-l.wlock }()
-	if err := ctx.Err(); err != nil {
-		return 0, err // select picks at random among ready cases
-	}
-	// Log the frame before writing it: the reader goroutine may log the
-	// answer before Write returns, and a trace must read tx, then rx.
-	l.c.log.Trace().Uint16("tid", tid).Hex("tx", adu).Msg("frame")
-	stop := watchDeadline(ctx, l.nc)
-	n, err := l.nc.Write(adu)
-	stop()
-	if err == nil {
-		return n, nil
-	}
-	l.c.log.Trace().Uint16("tid", tid).Int("written", n).Err(err).Msg("frame not sent")
-	timeout := isDeadline(err)
-	if n > 0 || !timeout {
-		l.fail(fmt.Errorf("write: %w", err))
-	}
-	if timeout {
-		// The write deadline is the ctx's, so this is the ctx ending even if
-		// its own timer has not fired yet: say so, or the caller would see a
-		// bare i/o timeout and transact would try again at once.
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		return n, context.DeadlineExceeded
-	}
-	return n, err
+// alone reports whether the one request waiting for an answer is the only
+// one whose answer may come: no other waits, none gave up (a late answer
+// may be on its way).
+func (l *link) alone() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending) == 1 && len(l.abandoned) == 0
 }
 
-// isDeadline reports whether a socket error is our own deadline passing.
-// Not net.Error.Timeout: that is also true of ETIMEDOUT, the kernel giving
-// up on the connection (TCP_USER_TIMEOUT, keepalive), which is a dead link.
-func isDeadline(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
-
-// aLongTimeAgo is a deadline in the past: it wakes a blocked I/O call.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// watchDeadline sets nc's write deadline from ctx and wakes the write when
-// ctx is cancelled. The returned stop must be called when the write is done;
-// it waits for a wake-up already under way, so that none can touch a later
-// write and no goroutine outlives the request.
-func watchDeadline(ctx context.Context, nc net.Conn) (stop func()) {
-	dl, _ := ctx.Deadline()
-	nc.SetWriteDeadline(dl)
-	woken := make(chan struct{})
-	stopAF := context.AfterFunc(ctx, func() {
-		defer close(woken)
-		nc.SetWriteDeadline(aLongTimeAgo)
-	})
-	return func() {
-		if !stopAF() {
-			<-woken
-		}
-	}
+// idle reports whether no request has been registered since the last call
+// (*seen holds the count then) and none is waiting.
+func (l *link) idle(seen *uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	idle := l.requests == *seen && len(l.pending) == 0
+	*seen = l.requests
+	return idle
 }
 
 // fail takes the link down once: it closes the socket, fails every waiting
@@ -311,137 +253,64 @@ func (l *link) cause() error {
 	return l.err
 }
 
-// readLoop reads frames until the link goes down and routes each one to
-// the call waiting for its transaction id.
-func (l *link) readLoop() {
-	defer l.c.wg.Done()
-	defer close(l.readerDone)
-	buf := make([]byte, modbus.MaxADULen)
-	fr := &frameReader{nc: l.nc, timeout: l.c.opts.Timeout}
-	var unexplained int
-	for {
-		fr.reset()
-		h, adu, err := modbus.ReadADU(fr, buf)
-		if err != nil {
-			l.fail(readError(err))
-			return
-		}
-		l.c.log.Trace().Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
-		if !l.route(h, adu, &unexplained) {
-			return
-		}
-	}
-}
-
-func readError(err error) error {
-	switch {
-	case errors.Is(err, io.EOF):
-		return errPeerClosed
-	case errors.Is(err, net.ErrClosed):
-		return err
-	}
-	return fmt.Errorf("read: %w", err)
-}
-
-// route delivers one frame. It takes the link down and reports false when
+// route delivers one frame read by the holder of rlock to the call waiting
+// for it (to; nil for a stale frame): by its channel, or for self, the
+// holder's own call, in r. It takes the link down and reports ok false when
 // the stream can no longer be trusted: a foreign protocol id, an answer that
 // does not decode against its request, or too many unknown transaction ids.
-func (l *link) route(h modbus.Header, adu []byte, unexplained *int) bool {
-	cl, late := l.receive(h.TID)
-	if cl == nil {
-		if err := l.stale(h, late, unexplained); err != nil {
+func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *call, ok bool) {
+	to, late := l.receive(h.TID)
+	if to == nil {
+		if err := l.stale(h, late); err != nil {
 			l.fail(err)
-			return false
+			return r, nil, false
 		}
-		return true
+		return r, nil, true
 	}
-	*unexplained = 0
-	var rsp modbus.PDU
-	var err error
-	if h.Protocol != 0 {
-		err = &modbus.FrameError{Where: "adu", Offset: 2, Field: "protocol id",
-			Reason: fmt.Sprintf("protocol id %d in an answer, want 0", h.Protocol), Err: modbus.ErrProtocolID}
-	} else {
-		pdu := bytes.Clone(adu[modbus.MBAPHeaderLen:]) // adu aliases the read buffer
-		rsp, err = modbus.DecodeResponse(cl.req, pdu)
-	}
+	l.rs.unexplained = 0
 	var exc *modbus.ExceptionError
-	if err != nil && !errors.As(err, &exc) {
+	r.pdu, r.err = l.decode(to, h, adu)
+	if r.err != nil && !errors.As(r.err, &exc) {
 		// Down first, so that no request can go out on this link after its
 		// caller has heard the answer was bad.
-		l.fail(fmt.Errorf("malformed answer to tid %d: %w", h.TID, err))
-		cl.done <- result{err: err}
-		return false
+		l.fail(fmt.Errorf("malformed answer to tid %d: %w", h.TID, r.err))
+	} else {
+		ok = true
+		if !l.served.Load() {
+			l.served.Store(true)
+		}
+		l.c.stats.responses.Add(1)
+		if exc != nil {
+			l.c.stats.exceptions.Add(1)
+		}
 	}
-	l.served.Store(true)
-	l.c.stats.responses.Add(1)
-	if exc != nil {
-		l.c.stats.exceptions.Add(1)
+	if to != self {
+		to.done <- r
 	}
-	cl.done <- result{pdu: rsp, err: err}
-	return true
+	return r, to, ok
+}
+
+// decode decodes the answer for cl; adu aliases the read buffer, so the
+// PDU is copied first.
+func (l *link) decode(cl *call, h modbus.Header, adu []byte) (modbus.PDU, error) {
+	if h.Protocol != 0 {
+		return nil, &modbus.FrameError{Where: "adu", Offset: 2, Field: "protocol id",
+			Reason: fmt.Sprintf("protocol id %d in an answer, want 0", h.Protocol), Err: modbus.ErrProtocolID}
+	}
+	return modbus.DecodeResponse(cl.req, bytes.Clone(adu[modbus.MBAPHeaderLen:]))
 }
 
 // stale drops an answer nobody waits for: normally the late answer to a
 // request that gave up. It returns an error when too many answers in a row
 // match neither a waiting request nor one that gave up.
-func (l *link) stale(h modbus.Header, late bool, unexplained *int) error {
+func (l *link) stale(h modbus.Header, late bool) error {
 	l.c.stats.stale.Add(1)
 	l.c.log.Debug().Uint16("tid", h.TID).Bool("late", late).Msg("dropped answer with unknown transaction id")
 	if late {
 		return nil
 	}
-	if *unexplained++; *unexplained > maxUnexplained {
+	if l.rs.unexplained++; l.rs.unexplained > maxUnexplained {
 		return ErrTooManyStale
 	}
 	return nil
-}
-
-// frameReader arms the read deadline when the first byte of a frame
-// arrives: an idle link may wait forever (keepalive watches it), but a frame
-// once begun must be complete within the timeout.
-type frameReader struct {
-	nc      net.Conn
-	timeout time.Duration
-	armed   bool
-}
-
-func (r *frameReader) reset() {
-	r.armed = false
-	r.nc.SetReadDeadline(time.Time{})
-}
-
-func (r *frameReader) Read(p []byte) (int, error) {
-	n, err := r.nc.Read(p)
-	if n > 0 && !r.armed {
-		r.armed = true
-		r.nc.SetReadDeadline(time.Now().Add(r.timeout))
-	}
-	return n, err
-}
-
-// shutdown closes the link gracefully: no new writes, FIN after the last
-// write, answers still read until the peer's FIN, then close. Past
-// Options.Timeout it closes anyway.
-func (l *link) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), l.c.opts.Timeout)
-	defer cancel()
-	l.mu.Lock()
-	l.closing = true
-	l.mu.Unlock()
-	select {
-	case l.wlock <- struct{}{}: // held for good: no write can follow the FIN
-		if err := l.nc.CloseWrite(); err != nil {
-			l.fail(ErrClosed)
-		}
-	case <-l.done:
-	case <-ctx.Done():
-	}
-	select {
-	case <-l.readerDone: // the peer's FIN, or the link was already down
-	case <-ctx.Done():
-		l.c.log.Warn().Dur("elapsed", l.c.opts.Timeout).Msg("no FIN from peer; closing")
-	}
-	l.fail(ErrClosed)
-	<-l.readerDone
 }

@@ -85,6 +85,10 @@ type Options struct {
 	// in order (see "Watching the link" in the package documentation). It
 	// must not block or call Close.
 	OnStateChange func(State)
+
+	// idleWatch is how long a link goes without requests before its watcher
+	// reads it (read.go); zero means defaultIdleWatch. Tests change it.
+	idleWatch time.Duration
 }
 
 // withDefaults returns o with zero fields set to their defaults.
@@ -109,6 +113,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
+	}
+	if o.idleWatch == 0 {
+		o.idleWatch = defaultIdleWatch
 	}
 	if o.Logger == nil {
 		nop := zerolog.Nop()

@@ -192,16 +192,21 @@ func (a *app) benchProgress(b *benchRun) (stop func()) {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		start := time.Now()
+		draw := func() {
+			n := int(b.done.Load())
+			const width = 40
+			bar := strings.Repeat("=", n*width/b.requests) + strings.Repeat(" ", width-n*width/b.requests)
+			fmt.Fprintf(a.stderr, "\r[%s] %d/%d  %.0f req/s", bar, n, b.requests, float64(n)/time.Since(start).Seconds())
+		}
+		draw() // at once, so even a run shorter than one tick shows its bar
 		for {
 			select {
 			case <-done:
+				draw() // the final count, then clear the line for the summary
 				fmt.Fprint(a.stderr, "\r\x1b[K")
 				return
 			case <-t.C:
-				n := int(b.done.Load())
-				const width = 40
-				bar := strings.Repeat("=", n*width/b.requests) + strings.Repeat(" ", width-n*width/b.requests)
-				fmt.Fprintf(a.stderr, "\r[%s] %d/%d  %.0f req/s", bar, n, b.requests, float64(n)/time.Since(start).Seconds())
+				draw()
 			}
 		}
 	}()

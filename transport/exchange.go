@@ -1,0 +1,229 @@
+package transport
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+// call is one request on its way: its deadline, and the channel its answer
+// is delivered on when another goroutine reads it. Calls are pooled; one
+// goes back to the pool only when nothing can deliver to it or wake it any
+// more.
+type call struct {
+	req    modbus.Request
+	done   chan result // buffered: the deliverer never blocks
+	frames uint64      // link.frames when the call was registered
+	start  time.Time   // when Send was called
+	dl     time.Time   // the deadline: the ctx's, or Options.Timeout from start
+	ownDL  bool        // dl is not the ctx's: no ctx.Done fires at it, timer does
+	cancel bool        // ctx.Done() != nil: cancelling must wake a blocked read or write
+	timer  *time.Timer // fires at dl when ownDL; made on first need, kept in the pool
+	armed  bool        // timer is running
+	l      *link       // the link of the current exchange, for kick
+	kickFn func()      // cl.kick, bound once
+	spent  bool        // a kick may still be running: never reuse
+}
+
+var callPool = sync.Pool{New: func() any {
+	cl := &call{done: make(chan result, 1)}
+	cl.kickFn = cl.kick
+	return cl
+}}
+
+// getCall returns a call for req. A ctx without a deadline gets
+// Options.Timeout from now as a plain time, not a derived ctx: the socket
+// deadlines and, where a goroutine must wait, a timer enforce it, and it is
+// reported as context.DeadlineExceeded like a ctx deadline.
+func getCall(ctx context.Context, req modbus.Request, now time.Time, timeout time.Duration) *call {
+	cl := callPool.Get().(*call)
+	cl.req, cl.start = req, now
+	cl.cancel = ctx.Done() != nil
+	if dl, ok := ctx.Deadline(); ok {
+		cl.dl, cl.ownDL = dl, false
+	} else {
+		cl.dl, cl.ownDL = now.Add(timeout), true
+	}
+	return cl
+}
+
+func putCall(cl *call) {
+	if cl.armed {
+		cl.timer.Stop()
+		cl.armed = false
+	}
+	if cl.spent || len(cl.done) != 0 { // never hand out a call that may still hear from the last request
+		return
+	}
+	cl.req, cl.l = nil, nil
+	callPool.Put(cl)
+}
+
+// expired returns why the request must stop waiting: ctx.Err(), or
+// context.DeadlineExceeded once dl has passed; nil if it may go on.
+func (cl *call) expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(cl.dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// timeout returns a channel that fires at dl when no ctx.Done does (nil
+// otherwise, which never fires in a select). The timer is armed on first
+// use only: a request that never waits on a channel never touches it.
+func (cl *call) timeout() <-chan time.Time {
+	if !cl.ownDL {
+		return nil
+	}
+	if !cl.armed {
+		if d := time.Until(cl.dl); cl.timer == nil {
+			cl.timer = time.NewTimer(d)
+		} else {
+			cl.timer.Reset(d)
+		}
+		cl.armed = true
+	}
+	return cl.timer.C
+}
+
+// kick runs when the ctx of a request blocked in a read or write of its link
+// is cancelled: it moves that deadline to the past. It touches the socket
+// only while cl holds the role, under kmu, so it never wakes the next
+// holder's read or write.
+func (cl *call) kick() {
+	l := cl.l
+	l.kmu.Lock()
+	defer l.kmu.Unlock()
+	if l.reader == cl {
+		l.nc.SetReadDeadline(aLongTimeAgo)
+		l.rkicked = true
+	}
+	if l.writer == cl {
+		l.nc.SetWriteDeadline(aLongTimeAgo)
+		l.wkicked = true
+	}
+}
+
+// errGaveUp says a request's ctx or deadline ended while it read frames.
+var errGaveUp = errors.New("transport: request gave up")
+
+// exchange sends one request and waits for its answer, its ctx, or the link
+// going down. One context.AfterFunc per exchange, and only for a ctx that
+// can be cancelled, wakes a read or write blocked on its behalf.
+func (l *link) exchange(ctx context.Context, cl *call, adu []byte) result {
+	tid, err := l.register(cl)
+	if err != nil {
+		return result{err: err, down: !errors.Is(err, ErrClosed)}
+	}
+	binary.BigEndian.PutUint16(adu, tid)
+	var stop func() bool
+	if cl.cancel {
+		cl.l = l
+		stop = context.AfterFunc(ctx, cl.kickFn)
+	}
+	r := l.run(ctx, cl, tid, adu)
+	if stop != nil && !stop() {
+		cl.spent = true
+	}
+	r.tid = tid
+	return r
+}
+
+// run writes the request and gets its answer. When no one is reading the
+// link, the request takes the reader's role before it writes, so that it
+// reads its own answer (no hand-off between goroutines) and one system
+// call sets both socket deadlines.
+func (l *link) run(ctx context.Context, cl *call, tid uint16, adu []byte) result {
+	reading := false
+	select {
+	case l.rlock <- struct{}{}:
+		reading = true
+		l.own(cl)
+	default:
+	}
+	if n, err := l.write(ctx, cl, tid, adu, reading); err != nil {
+		if reading {
+			l.unread(cl)
+		}
+		l.forget(cl, tid)
+		return result{err: err, sent: n > 0, down: !errors.Is(err, ErrClosed) && !isCtxErr(err)}
+	}
+	if !reading {
+		return l.await(ctx, cl, tid)
+	}
+	if r, ok := l.readAs(ctx, cl); ok {
+		r.sent = true
+		return r
+	}
+	return l.giveUp(ctx, cl, tid)
+}
+
+// await waits for the answer while another goroutine reads the link, and
+// takes over reading if that one leaves first.
+func (l *link) await(ctx context.Context, cl *call, tid uint16) result {
+	select {
+	case r := <-cl.done:
+		r.sent = true
+		return r
+	case l.rlock <- struct{}{}:
+		l.own(cl)
+		if r, ok := l.readAs(ctx, cl); ok {
+			r.sent = true
+			return r
+		}
+	case <-ctx.Done():
+	case <-cl.timeout():
+	}
+	return l.giveUp(ctx, cl, tid)
+}
+
+// giveUp ends a request whose ctx or deadline ended after it was sent. If
+// its answer is being delivered meanwhile, that answer wins.
+func (l *link) giveUp(ctx context.Context, cl *call, tid uint16) result {
+	err := cl.expired(ctx)
+	if err == nil {
+		err = context.DeadlineExceeded // the timer fired: dl has passed
+	}
+	if silent, ok := l.abandon(cl, tid, errors.Is(err, context.DeadlineExceeded)); ok {
+		l.checkSilence(silent)
+		return result{err: err, sent: true}
+	}
+	r := <-cl.done // taken by a reader or by fail: delivery is imminent
+	r.sent = true
+	return r
+}
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// own records cl as the holder of rlock, so that cancelling its ctx wakes
+// its read.
+func (l *link) own(cl *call) {
+	if cl.cancel {
+		l.kmu.Lock()
+		l.reader = cl
+		l.kmu.Unlock()
+	}
+}
+
+// unread gives rlock back. After a kick the socket's read deadline is in
+// the past: forget the one recorded, so the next reader sets its own.
+func (l *link) unread(cl *call) {
+	if cl.cancel {
+		l.kmu.Lock()
+		l.reader = nil
+		if l.rkicked {
+			l.rs.dl, l.rkicked = aLongTimeAgo, false
+		}
+		l.kmu.Unlock()
+	}
+	<-l.rlock
+}

@@ -1,0 +1,12 @@
+//go:build !unix
+
+package transport
+
+import "errors"
+
+// rawWriteOK: writeInPoll is not used.
+const rawWriteOK = false
+
+// rawWrite is not implemented here: writeInPoll writes nothing, and the
+// request is written through net.Conn.Write, then read as usual.
+func rawWrite(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -1,0 +1,220 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// write writes the whole ADU in one call, under wlock, with the socket's
+// write deadline at the request's. A partial write or a network error takes
+// the link down; a timeout before the first byte leaves it usable.
+//
+// A request that also reads (it holds rlock) writes from inside the
+// socket's raw read (writeInPoll).
+func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, reading bool) (int, error) {
+	if err := l.lockWrite(ctx, cl); err != nil {
+		return 0, err
+	}
+	// Log the frame before writing it: another goroutine may read and log
+	// the answer before Write returns, and a trace must read tx, then rx.
+	l.c.log.Trace().Uint16("tid", tid).Hex("tx", adu).Msg("frame")
+	if err := l.armWrite(ctx, cl, reading); err != nil {
+		l.unlockWrite(cl)
+		return 0, err
+	}
+	n := 0
+	if reading && l.rc != nil && l.rs.w == l.rs.r { // no frame begun: nextFrame would only read
+		if n = l.writeInPoll(cl, adu); n == len(adu) {
+			return n, nil // wlock given back by inPoll
+		}
+	}
+	defer l.unlockWrite(cl)
+	return l.writeRest(ctx, cl, tid, adu, n)
+}
+
+// writeRest writes adu[n:] through the socket's own Write; see write.
+func (l *link) writeRest(ctx context.Context, cl *call, tid uint16, adu []byte, n int) (int, error) {
+	m, err := l.nc.Write(adu[n:])
+	n += m
+	for err != nil && isDeadline(err) && cl.expired(ctx) == nil {
+		// Woken by a deadline set for an earlier request (closeEnough), not
+		// by ours: set ours and write the rest. wlock is held, so the ADU
+		// still goes out whole and in order.
+		if err = l.rearmWrite(ctx, cl); err == nil {
+			m, err = l.nc.Write(adu[n:])
+			n += m
+		}
+	}
+	if err == nil {
+		return n, nil
+	}
+	l.c.log.Trace().Uint16("tid", tid).Int("written", n).Err(err).Msg("frame not sent")
+	timeout := isDeadline(err) || isCtxErr(err)
+	if n > 0 || !timeout {
+		l.fail(fmt.Errorf("write: %w", err))
+	}
+	if timeout {
+		// The write deadline is the request's, so this is its ctx or
+		// deadline ending even if the ctx's own timer has not fired yet:
+		// say so, or the caller would see a bare i/o timeout and transact
+		// would try again at once.
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		return n, context.DeadlineExceeded
+	}
+	return n, err
+}
+
+// writeInPoll writes adu with one write system call made from inside the
+// socket's raw read (syscall.RawConn.Read). When no other request is on the
+// link it then lets that read wait until the answer is readable: reading
+// first, as net.Conn.Read does, would find nothing and then wait, one system
+// call per request for nothing. Waiting without that read is safe because
+// the raw read armed the poller before the request went out, so the
+// answer's arrival cannot be missed, and because no other request's answer
+// can be waiting unread (see inPoll). It returns how many bytes went out:
+// all of them (wlock is then given back, so that other requests may write
+// meanwhile), or fewer if the socket would block or failed, or the raw read
+// could not start; write then finishes the usual way.
+func (l *link) writeInPoll(cl *call, adu []byte) int {
+	l.pw = pollWrite{cl: cl, adu: adu}
+	l.rc.Read(l.pollFn) // its error, if any, comes again from the next read
+	n := l.pw.n
+	l.pw = pollWrite{}
+	return n
+}
+
+// pollWrite is the state of writeInPoll, owned by the holder of rlock and
+// wlock.
+type pollWrite struct {
+	cl   *call
+	adu  []byte
+	n    int
+	sent bool
+}
+
+// inPoll is the function writeInPoll gives the raw read. First call: write
+// the request, then wait if it is the only one on the link. Any later call:
+// the socket is readable, return. Another request registered before the
+// check, or one that gave up, may have its answer in the socket, its poller
+// event already taken, and waiting would hold that answer up until this one
+// comes: then return and read at once, as usual. A request registered after
+// the check cannot have written yet (we hold wlock), so its answer comes
+// after the poller was armed.
+func (l *link) inPoll(fd uintptr) bool {
+	w := &l.pw
+	if w.sent || w.n > 0 {
+		return true
+	}
+	alone := l.alone()
+	for w.n < len(w.adu) {
+		n, err := rawWrite(fd, w.adu[w.n:])
+		if err != nil || n == 0 {
+			return true // EAGAIN, a reset...: the usual Write takes over
+		}
+		w.n += n
+	}
+	w.sent = true
+	l.unlockWrite(w.cl)
+	return !alone
+}
+
+// rearmWrite sets the socket's write deadline to cl's exactly.
+func (l *link) rearmWrite(ctx context.Context, cl *call) error {
+	if cl.cancel {
+		l.kmu.Lock()
+		defer l.kmu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	l.nc.SetWriteDeadline(cl.dl)
+	l.wdl = cl.dl
+	return nil
+}
+
+// lockWrite takes wlock, waiting within the request's ctx and deadline.
+func (l *link) lockWrite(ctx context.Context, cl *call) error {
+	select {
+	case l.wlock <- struct{}{}:
+	default:
+		select {
+		case l.wlock <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-cl.timeout():
+			return context.DeadlineExceeded
+		case <-l.done:
+			return l.cause()
+		case <-l.c.ctx.Done():
+			return ErrClosed
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		<-l.wlock // select picks at random among ready cases
+		return err
+	}
+	return nil
+}
+
+// armWrite makes cl the writer and sets the socket's write deadline (and
+// the read deadline too, in the same call, when cl also reads) unless the
+// one set is close enough (see closeEnough).
+func (l *link) armWrite(ctx context.Context, cl *call, reading bool) error {
+	if cl.cancel {
+		l.kmu.Lock()
+		defer l.kmu.Unlock()
+		l.writer = cl
+		if err := ctx.Err(); err != nil {
+			return err // a kick may have come before we were the writer
+		}
+	}
+	setW := !closeEnough(l.wdl, cl.dl, cl.start)
+	switch setR := reading && !closeEnough(l.rs.dl, cl.dl, cl.start); {
+	case setW && setR:
+		l.nc.SetDeadline(cl.dl)
+		l.wdl, l.rs.dl = cl.dl, cl.dl
+	case setW:
+		l.nc.SetWriteDeadline(cl.dl)
+		l.wdl = cl.dl
+	case setR: // writeInPoll waits for the answer with it
+		l.nc.SetReadDeadline(cl.dl)
+		l.rs.dl = cl.dl
+	}
+	return nil
+}
+
+// closeEnough reports whether a socket deadline cur set for an earlier
+// request may stay for a request that started at start with deadline d:
+// cur is not after d, and not more than 1/16 of the request's time before
+// it. Then a request that runs into cur wakes a little early, sees that its
+// own deadline has not passed, sets it and goes on; every other request is
+// spared a deadline update (a timer change in the runtime's poller).
+func closeEnough(cur, d, start time.Time) bool {
+	return !cur.IsZero() && !cur.After(d) && d.Sub(cur) <= d.Sub(start)/16
+}
+
+// unlockWrite gives wlock back; after a kick, like unread.
+func (l *link) unlockWrite(cl *call) {
+	if cl.cancel {
+		l.kmu.Lock()
+		l.writer = nil
+		if l.wkicked {
+			l.wdl, l.wkicked = aLongTimeAgo, false
+		}
+		l.kmu.Unlock()
+	}
+	<-l.wlock
+}
+
+// isDeadline reports whether a socket error is our own deadline passing.
+// Not net.Error.Timeout: that is also true of ETIMEDOUT, the kernel giving
+// up on the connection (TCP_USER_TIMEOUT, keepalive), which is a dead link.
+func isDeadline(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// aLongTimeAgo is a deadline in the past: it wakes a blocked I/O call.
+var aLongTimeAgo = time.Unix(1, 0)
