@@ -62,11 +62,13 @@ type Options struct {
 	// MaxInFlight is how many requests may be outstanding on the connection
 	// at once (pipelining). Default 1, at most 16.
 	MaxInFlight int
-	// Retries is how many times a request that failed because the link went
-	// down is sent again on the next link. Reads (FC 1-4, 20, 24, 43) and
-	// requests that provably never reached the wire qualify; other writes
-	// only with RetryWrites. Timeouts and exceptions are never retried.
-	// Default 0.
+	// Retries is how many times a request that may have reached the device
+	// before the link went down is sent again on the next link: reads
+	// (FC 1-4, 20, 24, 43) always qualify, other writes only with
+	// RetryWrites. A request that provably never reached the wire cannot
+	// have been executed, so it always moves to the next link within its
+	// deadline, whatever Retries says. Timeouts and exceptions are never
+	// retried. Default 0.
 	Retries int
 	// RetryWrites opts in to retrying writes that may have reached the
 	// device, which may then execute them twice.
