@@ -306,3 +306,52 @@ func TestUnitID(t *testing.T) {
 		})
 	}
 }
+
+// TestRetriesFlag: a read whose connection is closed under it is resent on
+// the next connection with --retries 1 (the default) and fails with exit 1
+// with --retries 0; a write is never resent, whatever --retries says.
+func TestRetriesFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		sent uint64 // requests of that function the simulator received
+		fc   uint8
+	}{
+		{"read retried", []string{"read-holding-registers", "0"}, 0, 2, 3},
+		{"read not retried", []string{"--retries", "0", "read-holding-registers", "0"}, 1, 1, 3},
+		{"write never retried", []string{"--retries", "3", "write-register", "0", "5"}, 1, 1, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := simtest.Start(t, simulator.Config{})
+			s.SetFaults(simulator.FaultRule{Action: simulator.FaultCloseFIN, Count: 1})
+			r := runCLI(t, append(tc.args, "-a", s.Addr)...)
+			if r.code != tc.code {
+				t.Fatalf("plcctl %v: exit %d, want %d\nstderr: %s", tc.args, r.code, tc.code, r.stderr)
+			}
+			if n := s.FunctionRequests(tc.fc); n != tc.sent {
+				t.Fatalf("the simulator received %d requests, want %d", n, tc.sent)
+			}
+		})
+	}
+}
+
+// TestLogLevelFlag: --log-level debug shows one line per transaction on
+// stderr; the default (warn) shows none; stdout carries only data.
+func TestLogLevelFlag(t *testing.T) {
+	s := startSim(t)
+	quiet := runCLI(t, "read-holding-registers", "0", "-a", s.Addr, "--log-format", "json")
+	debug := runCLI(t, "read-holding-registers", "0", "-a", s.Addr, "--log-format", "json", "--log-level", "debug")
+	if quiet.code != 0 || debug.code != 0 {
+		t.Fatalf("exit %d / %d", quiet.code, debug.code)
+	}
+	if strings.Contains(quiet.stderr, `"transaction"`) {
+		t.Fatalf("default level logged transactions:\n%s", quiet.stderr)
+	}
+	if !strings.Contains(debug.stderr, `"message":"transaction"`) {
+		t.Fatalf("--log-level debug logged no transaction:\n%s", debug.stderr)
+	}
+	if quiet.stdout != debug.stdout {
+		t.Fatalf("log level changed stdout: %q vs %q", quiet.stdout, debug.stdout)
+	}
+}
