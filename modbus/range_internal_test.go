@@ -2,12 +2,12 @@ package modbus
 
 import "testing"
 
-// TestRangeEnd: address+quantity is computed past 16 bits, so a range that
+// TestInRange: address+quantity is computed past 16 bits, so a range that
 // runs off the end of the address space is seen, not wrapped to a small end.
-func TestRangeEnd(t *testing.T) {
+func TestInRange(t *testing.T) {
 	tests := []struct {
 		address, quantity uint16
-		want              int
+		end               int // address+quantity, as it must be computed
 	}{
 		{0, 0, 0},
 		{0, 125, 125},
@@ -18,8 +18,11 @@ func TestRangeEnd(t *testing.T) {
 		{0xFF84, 125, 0x10001},
 	}
 	for _, tt := range tests {
-		if got := rangeEnd(tt.address, tt.quantity); got != tt.want {
-			t.Errorf("rangeEnd(%#x, %d) = %#x, want %#x", tt.address, tt.quantity, got, tt.want)
+		for _, size := range []int{100, AddressSpace} {
+			want := tt.quantity >= 1 && tt.end <= size
+			if got := InRange(size, tt.address, int(tt.quantity)); got != want {
+				t.Errorf("InRange(%d, %#x, %d) = %v, want %v (end %#x)", size, tt.address, tt.quantity, got, want, tt.end)
+			}
 		}
 	}
 }

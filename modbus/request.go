@@ -128,8 +128,14 @@ func appendU16(dst []byte, vs ...uint16) []byte {
 
 func u16(b []byte, off int) uint16 { return binary.BigEndian.Uint16(b[off:]) }
 
-// rangeEnd returns address+quantity in int arithmetic, so 0xFFFF+2 does not wrap.
-func rangeEnd(address, quantity uint16) int { return int(address) + int(quantity) }
+// AddressSpace is the number of PDU addresses per table, 0..65535 [AP §4.4].
+const AddressSpace = 1 << 16
+
+// InRange reports whether every item address..address+n-1 of a table of
+// size items exists: n >= 1 and the end, computed in int arithmetic so that
+// 0xFFFF+2 does not wrap, is within size [AP §7 code 02]. A server checks
+// its tables with it; a client checks the address space (AddressSpace).
+func InRange(size int, address uint16, n int) bool { return n >= 1 && int(address)+n <= size }
 
 // checkQuantity returns a *RequestError when q is outside 1..max.
 func checkQuantity(fc FunctionCode, field string, q uint16, max int) error {

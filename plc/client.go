@@ -127,7 +127,7 @@ func split(dst []span, fc modbus.FunctionCode, addr uint16, count, max int) ([]s
 		return nil, &modbus.RequestError{Function: fc, Field: "quantity", Reason: "0, want at least 1",
 			Code: modbus.IllegalDataValue}
 	}
-	if end := int(addr) + count; end > 1<<16 {
+	if !modbus.InRange(modbus.AddressSpace, addr, count) {
 		return nil, &modbus.RequestError{Function: fc, Field: "address range",
 			Reason: fmt.Sprintf("%d+%d runs past address 65535", addr, count), Code: modbus.IllegalDataAddress}
 	}

@@ -105,7 +105,7 @@ func (s *Server) readBits(r *modbus.ReadBits) outcome {
 	if r.FC == modbus.FuncReadDiscreteInputs {
 		t = m.discrete
 	}
-	if !inRange(len(t), r.Address, int(r.Quantity)) {
+	if !modbus.InRange(len(t), r.Address, int(r.Quantity)) {
 		return exception(r.FC, modbus.IllegalDataAddress, addrReason(r.Address, int(r.Quantity), len(t)))
 	}
 	m.mu.RLock()
@@ -120,7 +120,7 @@ func (s *Server) readRegisters(r *modbus.ReadRegisters) outcome {
 	if r.FC == modbus.FuncReadInputRegisters {
 		t = m.input
 	}
-	if !inRange(len(t), r.Address, int(r.Quantity)) {
+	if !modbus.InRange(len(t), r.Address, int(r.Quantity)) {
 		return exception(r.FC, modbus.IllegalDataAddress, addrReason(r.Address, int(r.Quantity), len(t)))
 	}
 	m.mu.RLock()
@@ -131,7 +131,7 @@ func (s *Server) readRegisters(r *modbus.ReadRegisters) outcome {
 
 func (s *Server) writeSingleCoil(r *modbus.WriteSingleCoil) outcome {
 	m := s.m
-	if !inRange(len(m.coils), r.Address, 1) {
+	if !modbus.InRange(len(m.coils), r.Address, 1) {
 		return exception(modbus.FuncWriteSingleCoil, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.coils)))
 	}
 	m.mu.Lock()
@@ -142,7 +142,7 @@ func (s *Server) writeSingleCoil(r *modbus.WriteSingleCoil) outcome {
 
 func (s *Server) writeSingleRegister(r *modbus.WriteSingleRegister) outcome {
 	m := s.m
-	if !inRange(len(m.holding), r.Address, 1) {
+	if !modbus.InRange(len(m.holding), r.Address, 1) {
 		return exception(modbus.FuncWriteSingleRegister, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.holding)))
 	}
 	m.mu.Lock()
@@ -154,7 +154,7 @@ func (s *Server) writeSingleRegister(r *modbus.WriteSingleRegister) outcome {
 func (s *Server) writeMultipleCoils(r *modbus.WriteMultipleCoils) outcome {
 	m := s.m
 	n := int(r.Quantity)
-	if !inRange(len(m.coils), r.Address, n) {
+	if !modbus.InRange(len(m.coils), r.Address, n) {
 		return exception(modbus.FuncWriteMultipleCoils, modbus.IllegalDataAddress, addrReason(r.Address, n, len(m.coils)))
 	}
 	m.mu.Lock()
@@ -168,7 +168,7 @@ func (s *Server) writeMultipleCoils(r *modbus.WriteMultipleCoils) outcome {
 func (s *Server) writeMultipleRegisters(r *modbus.WriteMultipleRegisters) outcome {
 	m := s.m
 	n := int(r.Quantity)
-	if !inRange(len(m.holding), r.Address, n) {
+	if !modbus.InRange(len(m.holding), r.Address, n) {
 		return exception(modbus.FuncWriteMultipleRegisters, modbus.IllegalDataAddress, addrReason(r.Address, n, len(m.holding)))
 	}
 	m.mu.Lock()
@@ -181,7 +181,7 @@ func (s *Server) writeMultipleRegisters(r *modbus.WriteMultipleRegisters) outcom
 
 func (s *Server) maskWrite(r *modbus.MaskWriteRegister) outcome {
 	m := s.m
-	if !inRange(len(m.holding), r.Address, 1) {
+	if !modbus.InRange(len(m.holding), r.Address, 1) {
 		return exception(modbus.FuncMaskWriteRegister, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.holding)))
 	}
 	m.mu.Lock()
@@ -194,10 +194,10 @@ func (s *Server) maskWrite(r *modbus.MaskWriteRegister) outcome {
 func (s *Server) readWriteRegisters(r *modbus.ReadWriteRegisters) outcome {
 	m := s.m
 	fc := modbus.FuncReadWriteMultipleRegisters
-	if !inRange(len(m.holding), r.ReadAddress, int(r.ReadQuantity)) {
+	if !modbus.InRange(len(m.holding), r.ReadAddress, int(r.ReadQuantity)) {
 		return exception(fc, modbus.IllegalDataAddress, "read "+addrReason(r.ReadAddress, int(r.ReadQuantity), len(m.holding)))
 	}
-	if !inRange(len(m.holding), r.WriteAddress, int(r.WriteQuantity)) {
+	if !modbus.InRange(len(m.holding), r.WriteAddress, int(r.WriteQuantity)) {
 		return exception(fc, modbus.IllegalDataAddress, "write "+addrReason(r.WriteAddress, int(r.WriteQuantity), len(m.holding)))
 	}
 	m.mu.Lock()
@@ -215,7 +215,7 @@ func (s *Server) readWriteRegisters(r *modbus.ReadWriteRegisters) outcome {
 func (s *Server) readFIFO(r *modbus.ReadFIFOQueue) outcome {
 	m := s.m
 	fc := modbus.FuncReadFIFOQueue
-	if !inRange(len(m.holding), r.Address, 1) {
+	if !modbus.InRange(len(m.holding), r.Address, 1) {
 		return exception(fc, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.holding)))
 	}
 	m.mu.RLock()

@@ -80,10 +80,6 @@ func newModel(c Config) *model {
 	}
 }
 
-// inRange reports whether every item addr..addr+n-1 exists (int arithmetic:
-// 0xFFFF+2 does not wrap) [AP §7 code 02].
-func inRange(size int, addr uint16, n int) bool { return n >= 1 && int(addr)+n <= size }
-
 // Accessors for tests and tools. They clip silently at the end of a table.
 
 // Coils returns n coils from addr.

@@ -105,7 +105,7 @@ func (a *app) parseBench(b *benchRun, inFlight int, args []string) error {
 		}
 		b.count = uint16(n)
 	}
-	if int(b.addr)+int(b.count) > 65536 {
+	if !modbus.InRange(modbus.AddressSpace, b.addr, int(b.count)) {
 		return usagef("count %d from address %s runs past the last address 65535", b.count, args[0])
 	}
 	return nil

@@ -105,7 +105,7 @@ func (a *app) prepareRead(c *command, tbl table, tf *typeFlags, args []string) (
 	if op.addr, err = a.parseAddress(args[0], tbl); err != nil {
 		return nil, err
 	}
-	room := min(65536-int(op.addr), 65535) // items from addr to the last address
+	room := min(modbus.AddressSpace-int(op.addr), 65535) // items from addr to the last address
 	width := 1
 	if tf != nil {
 		width = op.typ.Registers()

@@ -141,7 +141,7 @@ func (a *app) writeCoilsCommand() *command {
 			}
 			bits = append(bits, b...)
 		}
-		if int(addr)+len(bits) > 65536 {
+		if !modbus.InRange(modbus.AddressSpace, addr, len(bits)) {
 			return usagef("%d coils from %s run past the last address", len(bits), args[0])
 		}
 		return a.runWrite(ctx, &writeSpec{cmd: c.name, span: a.span(addr, len(bits)), noun: "coil", count: len(bits),
@@ -212,7 +212,7 @@ func (a *app) writeRegistersCommand() *command {
 		if err != nil {
 			return err
 		}
-		if int(addr)+len(regs) > 65536 {
+		if !modbus.InRange(modbus.AddressSpace, addr, len(regs)) {
 			return usagef("%d registers from %s run past the last address", len(regs), args[0])
 		}
 		res := newRegisterValues(c.name, a.opts.unit, addr, t, o, vals)
