@@ -95,8 +95,14 @@ func (s *Server) execute(req modbus.Request) outcome {
 	return exception(fc, modbus.IllegalFunction, "no handler for "+fc.String())
 }
 
-func addrReason(addr uint16, n, size int) string {
-	return "items " + itoa(int(addr)) + ".." + itoa(int(addr)+n-1) + " outside table of " + itoa(size)
+// outOfRange returns the 02 answer, and true, when items addr..addr+n-1 do
+// not all exist in a table of size items [AP §7 code 02].
+func outOfRange(fc modbus.FunctionCode, what string, size int, addr uint16, n int) (outcome, bool) {
+	if modbus.InRange(size, addr, n) {
+		return outcome{}, false
+	}
+	return exception(fc, modbus.IllegalDataAddress,
+		what+"items "+itoa(int(addr))+".."+itoa(int(addr)+n-1)+" outside table of "+itoa(size)), true
 }
 
 func (s *Server) readBits(r *modbus.ReadBits) outcome {
@@ -105,8 +111,8 @@ func (s *Server) readBits(r *modbus.ReadBits) outcome {
 	if r.FC == modbus.FuncReadDiscreteInputs {
 		t = m.discrete
 	}
-	if !modbus.InRange(len(t), r.Address, int(r.Quantity)) {
-		return exception(r.FC, modbus.IllegalDataAddress, addrReason(r.Address, int(r.Quantity), len(t)))
+	if oc, bad := outOfRange(r.FC, "", len(t), r.Address, int(r.Quantity)); bad {
+		return oc
 	}
 	m.mu.RLock()
 	data := modbus.PackBits(make([]byte, 0, (int(r.Quantity)+7)/8), t[r.Address:int(r.Address)+int(r.Quantity)])
@@ -120,8 +126,8 @@ func (s *Server) readRegisters(r *modbus.ReadRegisters) outcome {
 	if r.FC == modbus.FuncReadInputRegisters {
 		t = m.input
 	}
-	if !modbus.InRange(len(t), r.Address, int(r.Quantity)) {
-		return exception(r.FC, modbus.IllegalDataAddress, addrReason(r.Address, int(r.Quantity), len(t)))
+	if oc, bad := outOfRange(r.FC, "", len(t), r.Address, int(r.Quantity)); bad {
+		return oc
 	}
 	m.mu.RLock()
 	data := modbus.AppendRegisterBytes(make([]byte, 0, 2*int(r.Quantity)), t[r.Address:int(r.Address)+int(r.Quantity)])
@@ -131,36 +137,34 @@ func (s *Server) readRegisters(r *modbus.ReadRegisters) outcome {
 
 func (s *Server) writeSingleCoil(r *modbus.WriteSingleCoil) outcome {
 	m := s.m
-	if !modbus.InRange(len(m.coils), r.Address, 1) {
-		return exception(modbus.FuncWriteSingleCoil, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.coils)))
+	if oc, bad := outOfRange(modbus.FuncWriteSingleCoil, "", len(m.coils), r.Address, 1); bad {
+		return oc
 	}
 	m.mu.Lock()
 	m.coils[r.Address] = r.On()
 	m.mu.Unlock()
-	return outcome{rsp: &modbus.WriteSingleCoil{Address: r.Address, Value: r.Value}}
+	return outcome{rsp: r} // echo [AP §6.5]
 }
 
 func (s *Server) writeSingleRegister(r *modbus.WriteSingleRegister) outcome {
 	m := s.m
-	if !modbus.InRange(len(m.holding), r.Address, 1) {
-		return exception(modbus.FuncWriteSingleRegister, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.holding)))
+	if oc, bad := outOfRange(modbus.FuncWriteSingleRegister, "", len(m.holding), r.Address, 1); bad {
+		return oc
 	}
 	m.mu.Lock()
 	m.holding[r.Address] = r.Value
 	m.mu.Unlock()
-	return outcome{rsp: &modbus.WriteSingleRegister{Address: r.Address, Value: r.Value}}
+	return outcome{rsp: r} // echo [AP §6.6]
 }
 
 func (s *Server) writeMultipleCoils(r *modbus.WriteMultipleCoils) outcome {
 	m := s.m
 	n := int(r.Quantity)
-	if !modbus.InRange(len(m.coils), r.Address, n) {
-		return exception(modbus.FuncWriteMultipleCoils, modbus.IllegalDataAddress, addrReason(r.Address, n, len(m.coils)))
+	if oc, bad := outOfRange(modbus.FuncWriteMultipleCoils, "", len(m.coils), r.Address, n); bad {
+		return oc
 	}
 	m.mu.Lock()
-	for i := 0; i < n; i++ {
-		m.coils[int(r.Address)+i] = r.Values[i/8]&(1<<(i%8)) != 0
-	}
+	copy(m.coils[r.Address:], r.Bits())
 	m.mu.Unlock()
 	return outcome{rsp: &modbus.WriteMultipleResponse{FC: modbus.FuncWriteMultipleCoils, Address: r.Address, Quantity: r.Quantity}}
 }
@@ -168,42 +172,38 @@ func (s *Server) writeMultipleCoils(r *modbus.WriteMultipleCoils) outcome {
 func (s *Server) writeMultipleRegisters(r *modbus.WriteMultipleRegisters) outcome {
 	m := s.m
 	n := int(r.Quantity)
-	if !modbus.InRange(len(m.holding), r.Address, n) {
-		return exception(modbus.FuncWriteMultipleRegisters, modbus.IllegalDataAddress, addrReason(r.Address, n, len(m.holding)))
+	if oc, bad := outOfRange(modbus.FuncWriteMultipleRegisters, "", len(m.holding), r.Address, n); bad {
+		return oc
 	}
 	m.mu.Lock()
-	for i := 0; i < n; i++ {
-		m.holding[int(r.Address)+i] = uint16(r.Values[2*i])<<8 | uint16(r.Values[2*i+1])
-	}
+	modbus.AppendRegisters(m.holding[r.Address:r.Address], r.Values) // in place: the range is checked
 	m.mu.Unlock()
 	return outcome{rsp: &modbus.WriteMultipleResponse{FC: modbus.FuncWriteMultipleRegisters, Address: r.Address, Quantity: r.Quantity}}
 }
 
 func (s *Server) maskWrite(r *modbus.MaskWriteRegister) outcome {
 	m := s.m
-	if !modbus.InRange(len(m.holding), r.Address, 1) {
-		return exception(modbus.FuncMaskWriteRegister, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.holding)))
+	if oc, bad := outOfRange(modbus.FuncMaskWriteRegister, "", len(m.holding), r.Address, 1); bad {
+		return oc
 	}
 	m.mu.Lock()
 	m.holding[r.Address] = r.Apply(m.holding[r.Address])
 	m.mu.Unlock()
-	return outcome{rsp: &modbus.MaskWriteRegister{Address: r.Address, AndMask: r.AndMask, OrMask: r.OrMask}}
+	return outcome{rsp: r} // echo [AP §6.16]
 }
 
 // readWriteRegisters writes first, then reads [AP §6.17].
 func (s *Server) readWriteRegisters(r *modbus.ReadWriteRegisters) outcome {
 	m := s.m
 	fc := modbus.FuncReadWriteMultipleRegisters
-	if !modbus.InRange(len(m.holding), r.ReadAddress, int(r.ReadQuantity)) {
-		return exception(fc, modbus.IllegalDataAddress, "read "+addrReason(r.ReadAddress, int(r.ReadQuantity), len(m.holding)))
+	if oc, bad := outOfRange(fc, "read ", len(m.holding), r.ReadAddress, int(r.ReadQuantity)); bad {
+		return oc
 	}
-	if !modbus.InRange(len(m.holding), r.WriteAddress, int(r.WriteQuantity)) {
-		return exception(fc, modbus.IllegalDataAddress, "write "+addrReason(r.WriteAddress, int(r.WriteQuantity), len(m.holding)))
+	if oc, bad := outOfRange(fc, "write ", len(m.holding), r.WriteAddress, int(r.WriteQuantity)); bad {
+		return oc
 	}
 	m.mu.Lock()
-	for i := 0; i < int(r.WriteQuantity); i++ {
-		m.holding[int(r.WriteAddress)+i] = uint16(r.Values[2*i])<<8 | uint16(r.Values[2*i+1])
-	}
+	modbus.AppendRegisters(m.holding[r.WriteAddress:r.WriteAddress], r.Values)
 	data := modbus.AppendRegisterBytes(make([]byte, 0, 2*int(r.ReadQuantity)),
 		m.holding[r.ReadAddress:int(r.ReadAddress)+int(r.ReadQuantity)])
 	m.mu.Unlock()
@@ -215,8 +215,8 @@ func (s *Server) readWriteRegisters(r *modbus.ReadWriteRegisters) outcome {
 func (s *Server) readFIFO(r *modbus.ReadFIFOQueue) outcome {
 	m := s.m
 	fc := modbus.FuncReadFIFOQueue
-	if !modbus.InRange(len(m.holding), r.Address, 1) {
-		return exception(fc, modbus.IllegalDataAddress, addrReason(r.Address, 1, len(m.holding)))
+	if oc, bad := outOfRange(fc, "", len(m.holding), r.Address, 1); bad {
+		return oc
 	}
 	m.mu.RLock()
 	q := m.fifo[r.Address]
@@ -262,19 +262,10 @@ func (s *Server) writeFileRecord(r *modbus.WriteFileRecord) outcome {
 	}
 	m.mu.Lock()
 	for _, rec := range r.Records {
-		f := m.file(rec.File)
-		for i := 0; i+1 < len(rec.Data); i += 2 {
-			f[int(rec.Record)+i/2] = uint16(rec.Data[i])<<8 | uint16(rec.Data[i+1])
-		}
+		modbus.AppendRegisters(m.file(rec.File)[rec.Record:rec.Record], rec.Data) // in place: records checked by Validate
 	}
 	m.mu.Unlock()
-	// The response is an echo of the request [AP §6.15].
-	echo := &modbus.WriteFileRecord{Records: make([]modbus.FileRecord, len(r.Records))}
-	for i, rec := range r.Records {
-		rec.Data = append([]byte(nil), rec.Data...)
-		echo.Records[i] = rec
-	}
-	return outcome{rsp: echo}
+	return outcome{rsp: r} // echo [AP §6.15]
 }
 
 // readDeviceID follows [AP §6.21]: individual access to a missing object is
