@@ -126,15 +126,14 @@ func (c *Conn) setState(s State) {
 // the error wraps ctx.Err() and the connection stays usable: a late answer
 // is dropped when it comes.
 func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus.PDU, error) {
-	op := req.Function().String()
 	if err := req.Validate(); err != nil {
-		return nil, &OpError{Op: op, Addr: c.addr, Err: err}
+		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	adu, err := modbus.AppendADU((*bp)[:0], 0, unit, req)
 	if err != nil {
-		return nil, &OpError{Op: op, Addr: c.addr, Err: err}
+		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}
 	}
 	start := time.Now()
 	cl := getCall(ctx, req, start, c.opts.Timeout)
@@ -146,7 +145,8 @@ func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus
 		if isCtxErr(r.err) {
 			c.stats.timeouts.Add(1)
 		}
-		return nil, &OpError{Op: op, Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err}
+		// The function's name is looked up only for an error, not on every request.
+		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err}
 	}
 	return r.pdu, nil
 }
