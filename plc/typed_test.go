@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/plc"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
@@ -19,7 +19,7 @@ import (
 // written in requests that each carry whole values: 124 registers, then 76,
 // never 125 + 75 with a float cut in two.
 func TestTypedValuesNeverTorn(t *testing.T) {
-	frames := &frameLog{}
+	frames := &testutil.SyncBuffer{}
 	l := zerolog.New(frames).Level(zerolog.TraceLevel)
 	s := simtest.Start(t, simulator.Config{Logger: &l})
 	ctx := context.Background()
@@ -50,7 +50,7 @@ func TestTypedValuesNeverTorn(t *testing.T) {
 			if n := s.FunctionRequests(3) - before; n != 2 {
 				t.Fatalf("%d read requests, want 2", n)
 			}
-			for _, q := range frames.quantities() {
+			for _, q := range quantities(frames) {
 				if q%2 != 0 {
 					t.Fatalf("a request for %d registers cuts a float32 in two", q)
 				}
@@ -67,24 +67,11 @@ func TestTypedValuesNeverTorn(t *testing.T) {
 	}
 }
 
-// frameLog collects the simulator's trace log and extracts the register
+// quantities extracts, from the simulator's trace log, the register
 // quantity of every FC 3 and FC 16 request it received.
-type frameLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (f *frameLog) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.b.Write(p)
-}
-
-func (f *frameLog) quantities() []int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func quantities(log *testutil.SyncBuffer) []int {
 	var qs []int
-	for _, line := range bytes.Split(f.b.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split(log.Bytes(), []byte("\n")) {
 		var rec struct{ RX string }
 		if json.Unmarshal(line, &rec) != nil || rec.RX == "" {
 			continue

@@ -1,17 +1,16 @@
 package simulator_test
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 )
 
@@ -84,23 +83,7 @@ func (c *rawClient) closeGracefully() error {
 
 func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 // captureLogger logs to both the test log and a buffer the test can search.
 func captureLogger(t testing.TB) (*zerolog.Logger, *syncBuffer) {
@@ -109,21 +92,7 @@ func captureLogger(t testing.TB) (*zerolog.Logger, *syncBuffer) {
 	return &l, buf
 }
 
-// waitFor polls cond on a ticker until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
+var waitFor = testutil.WaitFor
 
 func adu(tid uint16, unit uint8, p modbus.PDU) []byte {
 	b, err := modbus.AppendADU(nil, tid, unit, p)

@@ -3,7 +3,6 @@ package transport
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -11,23 +10,10 @@ import (
 	"github.com/plcctl/plcctl/modbus"
 )
 
-type logLines struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 // events returns "level message" for every line.
-func (l *logLines) events() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func events(l *syncBuffer) []string {
 	var out []string
-	for _, line := range bytes.Split(l.b.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split(l.Bytes(), []byte("\n")) {
 		var rec struct{ Level, Message, Remote string }
 		if json.Unmarshal(line, &rec) == nil {
 			out = append(out, rec.Level+" "+rec.Message)
@@ -41,7 +27,7 @@ func (l *logLines) events() []string {
 // the new link and reaches the PLC exactly once, with Retries 0.
 func TestWriteAfterLossGoesOnce(t *testing.T) {
 	s := startSim(t)
-	logs := &logLines{}
+	logs := &syncBuffer{}
 	log := zerolog.New(logs).Level(zerolog.InfoLevel)
 	o := testOptions(t)
 	o.Logger = &log
@@ -66,12 +52,12 @@ func TestWriteAfterLossGoesOnce(t *testing.T) {
 	}
 	want := []string{"info connected", "warn link down", "info connected"}
 	var got []string
-	for _, e := range logs.events() {
+	for _, e := range events(logs) {
 		if e == "info connected" || e == "warn link down" {
 			got = append(got, e)
 		}
 	}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
-		t.Fatalf("link events %q, want %q\nall: %q", got, want, logs.events())
+		t.Fatalf("link events %q, want %q\nall: %q", got, want, events(logs))
 	}
 }

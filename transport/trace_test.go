@@ -12,23 +12,12 @@ import (
 	"github.com/plcctl/plcctl/modbus"
 )
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 // TestTraceOrder: at trace level every request frame is logged before its
 // answer, even though the answer is read by another goroutine (plcctl
 // --trace must read tx, then rx).
 func TestTraceOrder(t *testing.T) {
 	s := startSim(t)
-	buf := &lockedBuf{}
+	buf := &syncBuffer{}
 	log := zerolog.New(buf).Level(zerolog.TraceLevel)
 	c, err := Dial(context.Background(), s.Addr, Options{Logger: &log, MaxInFlight: 4})
 	if err != nil {
@@ -52,7 +41,7 @@ func TestTraceOrder(t *testing.T) {
 	c.Close()
 	tx := map[uint16]bool{}
 	rx := 0
-	for _, line := range bytes.Split(buf.b.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split(buf.Bytes(), []byte("\n")) {
 		var rec struct {
 			Message string `json:"message"`
 			TID     uint16 `json:"tid"`

@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/plcctl/plcctl/internal/testutil"
 )
 
 type watchLine struct {
@@ -63,23 +64,7 @@ func TestWatchTextAndCSV(t *testing.T) {
 	}
 }
 
-// syncBuffer is an io.Writer safe for a reader in another goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 // TestWatchSurvivesRestart: the simulator restarts mid-watch; watch keeps
 // its one Conn, which reconnects, and marks the gap.
@@ -160,17 +145,7 @@ func TestWatchDownThenUp(t *testing.T) {
 }
 
 func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatal("condition not met within 10s")
-		}
-	}
+	testutil.WaitFor(t, 10*time.Second, "the condition", cond)
 }
 
 func TestPing(t *testing.T) {
