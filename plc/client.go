@@ -54,11 +54,6 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	return &Client{conn: conn, unit: opts.UnitID, inFlight: opts.MaxInFlight}, nil
 }
 
-// NewClient returns a Client over an existing connection, addressing unit.
-func NewClient(conn *transport.Conn, unit uint8, inFlight int) *Client {
-	return &Client{conn: conn, unit: unit, inFlight: max(inFlight, 1)}
-}
-
 // Close closes the shared connection gracefully (see transport.Conn.Close):
 // every Client derived with WithUnit stops working.
 func (c *Client) Close() error { return c.conn.Close() }

@@ -93,7 +93,7 @@ func (a *app) writeFileRecordCommand() *command {
 	c := &command{name: "write-file-record", args: "FILE RECORD V...", flags: a.opts.newFlagSet("write-file-record"),
 		summary: "Write values to a file's records (function 21)"}
 	tf := addTypeFlags(c.flags)
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = fileHelp + " Each V is one value of --type; one request writes at most\n122 registers.\n\n" + dryRunHelp
 	c.example = []string{"write-file-record 4 7 0x06AF 0x04BE 0x100D", "write-file-record 4 7 --dry-run 1 2"}
 	c.notes = []string{typeHelp}

@@ -183,7 +183,7 @@ func writeTableLeft(w interface{ Write([]byte) (int, error) }, rows [][2]string)
 func (a *app) rawCommand() *command {
 	c := &command{name: "raw", args: "FC [HEXBYTES...]", flags: a.opts.newFlagSet("raw"),
 		summary: "Send any function code with the given data bytes and print the answer PDU"}
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = "FC is decimal or 0x-prefixed (1..127). HEXBYTES are the data bytes after the function\ncode, in hex; spaces, colons and several arguments are allowed. The answer PDU\n(function code first) is printed in hex; an exception answer exits 3.\n\n" + dryRunHelp
 	c.example = []string{"raw 3 00 6B 00 03            # read holding registers 107..109", "raw 0x41 --dry-run 01 02    # a user-defined function"}
 	c.run = func(ctx context.Context, args []string) error {

@@ -5,9 +5,16 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plc"
 )
+
+// addDryRun adds --dry-run to a write command's flags (see dryRunHelp).
+func addDryRun(fs *pflag.FlagSet) *bool {
+	return fs.Bool("dry-run", false, "print the request frame and send nothing")
+}
 
 const dryRunHelp = `--dry-run prints the exact request frame (MBAP header with transaction id 1, then the
 PDU, in hex) on stdout and exits without connecting. Values are checked against
@@ -94,7 +101,7 @@ func (a *app) printWritten(w *writeSpec) error {
 func (a *app) writeCoilCommand() *command {
 	c := &command{name: "write-coil", args: "ADDR on|off", flags: a.opts.newFlagSet("write-coil"),
 		summary: "Write one coil (function 5)"}
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = "ON is on, 1 or true; OFF is off, 0 or false.\n\n" + dryRunHelp
 	c.example = []string{"write-coil 12 on", "write-coil --dry-run ref:00013 off"}
 	c.notes = []string{addressHelp}
@@ -121,7 +128,7 @@ func (a *app) writeCoilCommand() *command {
 func (a *app) writeCoilsCommand() *command {
 	c := &command{name: "write-coils", args: "ADDR V...", flags: a.opts.newFlagSet("write-coils"),
 		summary: "Write consecutive coils from ADDR (function 15)"}
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = "Each V is on, off, 1, 0, true or false; a run of 0 and 1 digits such as 10110 gives one\ncoil per digit. At most 1968 coils per request.\n\n" + dryRunHelp
 	c.example = []string{"write-coils 0 on off on", "write-coils 16 10110011"}
 	c.notes = []string{addressHelp}
@@ -156,7 +163,7 @@ func (a *app) writeRegisterCommand() *command {
 	c := &command{name: "write-register", args: "ADDR VALUE", flags: a.opts.newFlagSet("write-register"),
 		summary: "Write one holding register (function 6)"}
 	tf := addTypeFlags(c.flags)
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = "VALUE is decimal, or hex, binary or octal with 0x, 0b or 0o; --type uint16, int16, hex or\nbits (use write-registers for wider types). Negative numbers need no quoting.\n\n" + dryRunHelp
 	c.example = []string{"write-register 100 42", "write-register 100 -42 --type int16", "write-register --dry-run 100 0xBEEF"}
 	c.notes = []string{addressHelp}
@@ -191,7 +198,7 @@ func (a *app) writeRegistersCommand() *command {
 	c := &command{name: "write-registers", args: "ADDR V...", flags: a.opts.newFlagSet("write-registers"),
 		summary: "Write consecutive holding registers from ADDR (function 16)"}
 	tf := addTypeFlags(c.flags)
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = "Each V is one value of --type, laid out by --word-order; with --type string the\narguments are joined into one string. At most 123 registers per request.\n\n" + dryRunHelp
 	c.example = []string{"write-registers 100 1 2 3", "write-registers 200 123.456 -1.5 --type float32 --word-order CDAB",
 		"write-registers 300 PLC-01 --type string"}
@@ -230,7 +237,7 @@ func (a *app) writeRegistersCommand() *command {
 func (a *app) maskWriteCommand() *command {
 	c := &command{name: "mask-write-register", args: "ADDR AND OR", flags: a.opts.newFlagSet("mask-write-register"),
 		summary: "Change bits of one holding register (function 22)"}
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = "The device sets register = (register AND AND) OR (OR AND NOT AND): bits set in AND\nare kept, the others are taken from OR. Masks are 16-bit, decimal or 0x/0b.\n\n" + dryRunHelp
 	c.example = []string{"mask-write-register 4 0xFFFC 0x0001    # set bit 0, clear bit 1, keep the rest"}
 	c.notes = []string{addressHelp}
@@ -267,7 +274,7 @@ func (a *app) readWriteCommand() *command {
 	c := &command{name: "read-write-registers", args: "RADDR RCOUNT WADDR V...", flags: a.opts.newFlagSet("read-write-registers"),
 		summary: "Write holding registers, then read holding registers, in one transaction (function 23)"}
 	tf := addTypeFlags(c.flags)
-	dry := c.flags.Bool("dry-run", false, "print the request frame and send nothing")
+	dry := addDryRun(c.flags)
 	c.long = "The device writes V... at WADDR first, then reads RCOUNT values from RADDR; --type\napplies to both. At most 125 registers read and 121 written.\n\n" + dryRunHelp
 	c.example = []string{"read-write-registers 0 4 10 7 8"}
 	c.notes = []string{typeHelp, addressHelp}
