@@ -122,12 +122,15 @@ func (a *app) prepareRead(c *command, tbl table, tf *typeFlags, args []string) (
 	return op, nil
 }
 
-// doRead runs op once on c.
+// doRead runs op once on c. Register reads go through plc's typed reads,
+// which split only between values, so no value is assembled from two
+// transactions (a torn value, half from one moment of the PLC and half from
+// the next).
 func (a *app) doRead(ctx context.Context, c *plc.Client, op *readOp) (*values, error) {
 	unit, n := a.opts.unit, uint16(op.items)
 	var (
 		bits []bool
-		regs []uint16
+		vals []any
 		err  error
 	)
 	switch op.tbl {
@@ -135,44 +138,20 @@ func (a *app) doRead(ctx context.Context, c *plc.Client, op *readOp) (*values, e
 		bits, err = c.ReadCoils(ctx, op.addr, n)
 	case discreteInputs:
 		bits, err = c.ReadDiscreteInputs(ctx, op.addr, n)
-	case holdingRegisters, inputRegisters:
-		regs, err = readWholeValues(ctx, c, op)
+	case holdingRegisters:
+		vals, err = c.ReadHoldingValues(ctx, op.addr, op.items/op.typ.Registers(), op.typ, op.order)
+	case inputRegisters:
+		vals, err = c.ReadInputValues(ctx, op.addr, op.items/op.typ.Registers(), op.typ, op.order)
 	}
 	if err != nil {
 		return nil, &opError{cmd: op.cmd, span: a.span(op.addr, op.items), err: err}
 	}
-	if bits != nil || op.tbl == coils || op.tbl == discreteInputs {
+	if op.tbl == coils || op.tbl == discreteInputs {
 		return newBitValues(op.cmd, unit, op.addr, bits), nil
-	}
-	vals, err := plc.Decode(op.typ, op.order, regs)
-	if err != nil {
-		return nil, &opError{cmd: op.cmd, span: a.span(op.addr, op.items), err: err}
 	}
 	v := newRegisterValues(op.cmd, unit, op.addr, op.typ, op.order, vals)
 	if op.typ == plc.String {
 		v.Count = op.items
 	}
 	return v, nil
-}
-
-// readWholeValues reads op's registers in requests that each carry whole
-// values of op.typ: 124 registers per request for 32- and 64-bit types
-// instead of 125, so that no value is assembled from two transactions (a
-// torn value, half from one moment of the PLC and half from the next).
-func readWholeValues(ctx context.Context, c *plc.Client, op *readOp) ([]uint16, error) {
-	read := c.ReadHoldingRegisters
-	if op.tbl == inputRegisters {
-		read = c.ReadInputRegisters
-	}
-	width := max(op.typ.Registers(), 1)
-	chunk := modbus.MaxReadRegisters / width * width
-	regs := make([]uint16, 0, op.items)
-	for off := 0; off < op.items; off += chunk {
-		r, err := read(ctx, op.addr+uint16(off), uint16(min(chunk, op.items-off)))
-		if err != nil {
-			return nil, err
-		}
-		regs = append(regs, r...)
-	}
-	return regs, nil
 }
