@@ -70,8 +70,14 @@ func (c *Client) WriteRegister(ctx context.Context, addr, value uint16) error {
 // before it. Values of one wider type (a float64 in 4 registers) may then
 // straddle two requests.
 func (c *Client) WriteRegisters(ctx context.Context, addr uint16, values []uint16) error {
+	return c.writeRegisters(ctx, addr, values, modbus.MaxWriteRegisters)
+}
+
+// writeRegisters writes values in requests of at most max registers, in
+// order.
+func (c *Client) writeRegisters(ctx context.Context, addr uint16, values []uint16, max int) error {
 	var one [1]span
-	spans, err := split(one[:0], modbus.FuncWriteMultipleRegisters, addr, len(values), modbus.MaxWriteRegisters)
+	spans, err := split(one[:0], modbus.FuncWriteMultipleRegisters, addr, len(values), max)
 	if err != nil {
 		return spanError("holding registers", span{addr: addr, n: len(values)}, len(values), true, err)
 	}

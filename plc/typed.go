@@ -43,16 +43,5 @@ func (c *Client) WriteValues(ctx context.Context, addr uint16, t Type, o WordOrd
 	if err != nil {
 		return err
 	}
-	per := t.Registers()
-	var one [1]span
-	spans, err := split(one[:0], modbus.FuncWriteMultipleRegisters, addr, len(regs), modbus.MaxWriteRegisters/per*per)
-	if err != nil {
-		return spanError("holding registers", span{addr: addr, n: len(regs)}, len(regs), true, err)
-	}
-	for _, s := range spans {
-		if _, err := c.Do(ctx, modbus.NewWriteMultipleRegisters(s.addr, regs[s.off:s.off+s.n])); err != nil {
-			return spanError("holding registers", s, len(regs), true, err)
-		}
-	}
-	return nil
+	return c.writeRegisters(ctx, addr, regs, modbus.MaxWriteRegisters/t.Registers()*t.Registers())
 }
