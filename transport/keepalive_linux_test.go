@@ -13,35 +13,10 @@ import (
 // back from the Conn's current link.
 func sockopts(t *testing.T, c *Conn) (keepalive bool, idle, intvl time.Duration, nodelay bool) {
 	t.Helper()
-	c.mu.Lock()
-	l := c.link
-	c.mu.Unlock()
-	if l == nil {
-		t.Fatal("no link")
-	}
-	rc, err := l.nc.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ka, ki, kv, nd int
-	var gerr error
-	rc.Control(func(fd uintptr) {
-		get := func(level, opt int) int {
-			v, err := unix.GetsockoptInt(int(fd), level, opt)
-			if err != nil && gerr == nil {
-				gerr = err
-			}
-			return v
-		}
-		ka = get(unix.SOL_SOCKET, unix.SO_KEEPALIVE)
-		ki = get(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)
-		kv = get(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)
-		nd = get(unix.IPPROTO_TCP, unix.TCP_NODELAY)
-	})
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
-	return ka != 0, time.Duration(ki) * time.Second, time.Duration(kv) * time.Second, nd != 0
+	return linkSockopt(t, c, unix.SOL_SOCKET, unix.SO_KEEPALIVE) != 0,
+		time.Duration(linkSockopt(t, c, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)) * time.Second,
+		time.Duration(linkSockopt(t, c, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)) * time.Second,
+		linkSockopt(t, c, unix.IPPROTO_TCP, unix.TCP_NODELAY) != 0
 }
 
 // TestKeepAliveAndNoDelay: every link has TCP keepalive with the configured

@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// userTimeout reads TCP_USER_TIMEOUT back from the Conn's current link.
-func userTimeout(t *testing.T, c *Conn) time.Duration {
+// linkSockopt reads one integer socket option from the Conn's current link.
+func linkSockopt(t *testing.T, c *Conn, level, opt int) int {
 	t.Helper()
 	c.mu.Lock()
 	l := c.link
@@ -22,17 +22,21 @@ func userTimeout(t *testing.T, c *Conn) time.Duration {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ms int
+	var v int
 	var gerr error
-	if err := rc.Control(func(fd uintptr) {
-		ms, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT)
-	}); err != nil {
+	if err := rc.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), level, opt) }); err != nil {
 		t.Fatal(err)
 	}
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
-	return time.Duration(ms) * time.Millisecond
+	return v
+}
+
+// userTimeout reads TCP_USER_TIMEOUT back from the Conn's current link.
+func userTimeout(t *testing.T, c *Conn) time.Duration {
+	t.Helper()
+	return time.Duration(linkSockopt(t, c, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT)) * time.Millisecond
 }
 
 // TestUserTimeout: every link, the first and each re-dialled one, carries
