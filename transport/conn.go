@@ -258,11 +258,13 @@ func (c *Conn) install(nc *net.TCPConn, reconnect bool) *link {
 		c.stats.reconnects.Add(1)
 	}
 	c.link = l
+	// Logged before the link is published, so "connected" always precedes
+	// anything a request on the new link can cause or observe.
+	c.log.Info().Str("local", nc.LocalAddr().String()).Msg("connected")
 	close(c.linkUp)
 	c.wg.Add(1)
 	c.mu.Unlock()
 	go l.watch()
-	c.log.Info().Str("local", nc.LocalAddr().String()).Msg("connected")
 	return l
 }
 
