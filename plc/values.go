@@ -1,595 +1,77 @@
 package plc
 
-import (
-	"errors"
-	"fmt"
-	"math"
-	"reflect"
-	"strconv"
-	"strings"
-)
+import "github.com/plcctl/plcctl/values"
 
-// WordOrder says how a value wider than one register is laid out across
-// registers, and whether the two bytes inside each register are swapped
-// (MODBUS-NOTES §7.1). Name the bytes of the big-endian value A B C D (32 bit)
-// or A B C D E F G H (64 bit), A most significant; the name lists the bytes in
-// the order they travel on the wire (register n high byte first):
-//
-//	order  32 bit      64 bit            int32 123456789  float32 123.456
-//	ABCD   AB CD       AB CD EF GH       075B CD15        42F6 E979
-//	CDAB   CD AB       GH EF CD AB       CD15 075B        E979 42F6
-//	BADC   BA DC       BA DC FE HG       5B07 15CD        F642 79E9
-//	DCBA   DC BA       HG FE DC BA       15CD 5B07        79E9 F642
-//
-// So the orders are two independent switches: CDAB and DCBA reverse the order
-// of the registers ("word swap", first register = least significant word), and
-// BADC and DCBA swap the two bytes inside every register ("byte swap"). For a
-// 16-bit value only the byte swap matters (ABCD = CDAB = AB, BADC = DCBA =
-// BA); for a string only the byte swap applies (characters never move between
-// registers). The zero value is ABCD, plain big-endian as the spec sends one
-// register [AP §4.2].
-type WordOrder uint8
+// The typed-value codec lives in package values, below both this client and
+// the simulator (it has no I/O, so plcsim and the plant file use it without
+// importing plc). These aliases keep plc's API: plc.Float32, plc.CDAB and
+// plc.Decode are the same types and functions as values.Float32, values.CDAB
+// and values.Decode.
 
-// Word orders, named as Modbus Poll, pymodbus and most vendor manuals do.
+// WordOrder is values.WordOrder: how a value wider than one register is laid
+// out across registers and whether the bytes inside each are swapped.
+type WordOrder = values.WordOrder
+
+// Word orders (see values.WordOrder).
 const (
-	ABCD WordOrder = iota // big-endian, high word first
-	CDAB                  // word-swapped, low word first (mbpoll and modpoll default)
-	BADC                  // byte-swapped within each register
-	DCBA                  // fully little-endian
+	ABCD = values.ABCD // big-endian, high word first
+	CDAB = values.CDAB // word-swapped, low word first (mbpoll and modpoll default)
+	BADC = values.BADC // byte-swapped within each register
+	DCBA = values.DCBA // fully little-endian
 )
 
-var wordOrderNames = [...]string{ABCD: "ABCD", CDAB: "CDAB", BADC: "BADC", DCBA: "DCBA"}
+// Type is values.Type: how registers are read as values (the CLI's --type).
+type Type = values.Type
 
-// String returns the order's name, e.g. "CDAB".
-func (o WordOrder) String() string {
-	if int(o) < len(wordOrderNames) {
-		return wordOrderNames[o]
-	}
-	return "WordOrder(" + strconv.Itoa(int(o)) + ")"
-}
-
-// ParseWordOrder parses "ABCD", "CDAB", "BADC" or "DCBA" in any letter case.
-func ParseWordOrder(s string) (WordOrder, error) {
-	for i, n := range wordOrderNames {
-		if strings.EqualFold(s, n) {
-			return WordOrder(i), nil
-		}
-	}
-	return 0, fmt.Errorf("plc: unknown word order %q (want ABCD, CDAB, BADC or DCBA)", s)
-}
-
-// WordSwap reports whether the order reverses the register order (CDAB, DCBA).
-func (o WordOrder) WordSwap() bool { return o == CDAB || o == DCBA }
-
-// ByteSwap reports whether the order swaps the bytes inside each register
-// (BADC, DCBA).
-func (o WordOrder) ByteSwap() bool { return o == BADC || o == DCBA }
-
-// putBytes stores the big-endian value bytes b (2 per register) into
-// dst[:len(b)/2] in order o.
-func (o WordOrder) putBytes(dst []uint16, b []byte) {
-	n := len(b) / 2
-	_ = dst[n-1]
-	for i := 0; i < n; i++ {
-		r := uint16(b[2*i])<<8 | uint16(b[2*i+1])
-		if o.ByteSwap() {
-			r = r<<8 | r>>8
-		}
-		if o.WordSwap() {
-			dst[n-1-i] = r
-		} else {
-			dst[i] = r
-		}
-	}
-}
-
-// bytes returns the big-endian value bytes held by src in order o.
-func (o WordOrder) bytes(b []byte, src []uint16) []byte {
-	n := len(b) / 2
-	_ = src[n-1]
-	for i := 0; i < n; i++ {
-		r := src[i]
-		if o.WordSwap() {
-			r = src[n-1-i]
-		}
-		if o.ByteSwap() {
-			r = r<<8 | r>>8
-		}
-		b[2*i], b[2*i+1] = byte(r>>8), byte(r)
-	}
-	return b
-}
-
-// PutUint16 stores v in dst[0], bytes swapped for BADC and DCBA.
-func (o WordOrder) PutUint16(dst []uint16, v uint16) {
-	o.putBytes(dst, []byte{byte(v >> 8), byte(v)})
-}
-
-// Uint16 returns the value of src[0], bytes swapped for BADC and DCBA.
-func (o WordOrder) Uint16(src []uint16) uint16 {
-	var b [2]byte
-	o.bytes(b[:], src)
-	return uint16(b[0])<<8 | uint16(b[1])
-}
-
-// PutUint32 stores v in dst[0:2]. It panics if dst is shorter, as
-// encoding/binary does.
-func (o WordOrder) PutUint32(dst []uint16, v uint32) {
-	o.putBytes(dst, []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-}
-
-// Uint32 returns the value held by src[0:2].
-func (o WordOrder) Uint32(src []uint16) uint32 {
-	var b [4]byte
-	o.bytes(b[:], src)
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
-// PutUint64 stores v in dst[0:4].
-func (o WordOrder) PutUint64(dst []uint16, v uint64) {
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(v >> (56 - 8*i))
-	}
-	o.putBytes(dst, b[:])
-}
-
-// Uint64 returns the value held by src[0:4].
-func (o WordOrder) Uint64(src []uint16) uint64 {
-	var b [8]byte
-	o.bytes(b[:], src)
-	var v uint64
-	for _, c := range b {
-		v = v<<8 | uint64(c)
-	}
-	return v
-}
-
-// PutFloat32 stores the IEEE 754 bits of v in dst[0:2].
-func (o WordOrder) PutFloat32(dst []uint16, v float32) { o.PutUint32(dst, math.Float32bits(v)) }
-
-// Float32 returns the IEEE 754 value held by src[0:2].
-func (o WordOrder) Float32(src []uint16) float32 { return math.Float32frombits(o.Uint32(src)) }
-
-// PutFloat64 stores the IEEE 754 bits of v in dst[0:4].
-func (o WordOrder) PutFloat64(dst []uint16, v float64) { o.PutUint64(dst, math.Float64bits(v)) }
-
-// Float64 returns the IEEE 754 value held by src[0:4].
-func (o WordOrder) Float64(src []uint16) float64 { return math.Float64frombits(o.Uint64(src)) }
-
-// EncodeString packs s two bytes per register, first byte in the high byte
-// (MODBUS-NOTES §7.2): "PLC-01" is 504C 432D 3031, and an odd length is padded
-// with 0x00 ("ABC" is 4142 4300). With byteSwap each register's bytes are
-// swapped, as some devices store strings.
-func EncodeString(s string, byteSwap bool) []uint16 {
-	b := []byte(s)
-	if len(b)%2 != 0 {
-		b = append(b, 0)
-	}
-	regs := make([]uint16, len(b)/2)
-	o := ABCD
-	if byteSwap {
-		o = BADC
-	}
-	for i := range regs {
-		o.putBytes(regs[i:i+1], b[2*i:2*i+2])
-	}
-	return regs
-}
-
-// DecodeString unpacks registers written by EncodeString and strips trailing
-// NUL bytes (a device pads a fixed-size field with them).
-func DecodeString(regs []uint16, byteSwap bool) string {
-	b := make([]byte, 2*len(regs))
-	o := ABCD
-	if byteSwap {
-		o = BADC
-	}
-	for i := range regs {
-		o.bytes(b[2*i:2*i+2], regs[i:i+1])
-	}
-	return strings.TrimRight(string(b), "\x00")
-}
-
-// ErrValue is wrapped by every *ValueError.
-var ErrValue = errors.New("plc: value does not fit")
-
-// ValueError reports a value that cannot be encoded as Type: out of range,
-// not a number, or of the wrong Go type. It names the value and the type.
-type ValueError struct {
-	Value  string // the value as given
-	Type   Type
-	Reason string // e.g. "out of range 0..65535"
-}
-
-func (e *ValueError) Error() string {
-	v := e.Value
-	if strings.TrimSpace(v) != v || v == "" {
-		v = strconv.Quote(v) // make an empty or padded value visible
-	}
-	return "plc: value " + v + " does not fit " + e.Type.String() + ": " + e.Reason
-}
-
-// Unwrap returns ErrValue.
-func (e *ValueError) Unwrap() error { return ErrValue }
-
-// Type is how registers are read as values: the CLI's --type. Every type but
-// String has a fixed width (Registers); Hex and Bits are one raw register,
-// shown in hex or as 16 binary digits, and ignore the word order.
-type Type uint8
-
-// Types. The zero value is Uint16, one plain register.
+// Types (see values.Type).
 const (
-	Uint16 Type = iota
-	Int16
-	Uint32
-	Int32
-	Uint64
-	Int64
-	Float32
-	Float64
-	Hex    // one register, written and shown as 0x0000..0xFFFF
-	Bits   // one register, written and shown as 16 binary digits, MSB first
-	String // two characters per register, first in the high byte
+	Uint16  = values.Uint16
+	Int16   = values.Int16
+	Uint32  = values.Uint32
+	Int32   = values.Int32
+	Uint64  = values.Uint64
+	Int64   = values.Int64
+	Float32 = values.Float32
+	Float64 = values.Float64
+	Hex     = values.Hex
+	Bits    = values.Bits
+	String  = values.String
 )
 
-var typeNames = [...]string{Uint16: "uint16", Int16: "int16", Uint32: "uint32", Int32: "int32",
-	Uint64: "uint64", Int64: "int64", Float32: "float32", Float64: "float64", Hex: "hex", Bits: "bits",
-	String: "string"}
+// ValueError is values.ValueError: a value that does not fit its type.
+type ValueError = values.ValueError
 
-// typeAliases are other spellings ParseType accepts.
-var typeAliases = map[string]Type{"float": Float32, "double": Float64, "u16": Uint16, "i16": Int16,
-	"u32": Uint32, "i32": Int32, "u64": Uint64, "i64": Int64, "f32": Float32, "f64": Float64, "ascii": String}
+// ErrValue is wrapped by every *ValueError (values.ErrValue).
+var ErrValue = values.ErrValue
 
-// Types returns every Type in declaration order.
-func Types() []Type {
-	ts := make([]Type, len(typeNames))
-	for i := range ts {
-		ts[i] = Type(i)
-	}
-	return ts
-}
+// ParseWordOrder is values.ParseWordOrder.
+func ParseWordOrder(s string) (WordOrder, error) { return values.ParseWordOrder(s) }
 
-// String returns the type's name as ParseType accepts it, e.g. "float32".
-func (t Type) String() string {
-	if int(t) < len(typeNames) {
-		return typeNames[t]
-	}
-	return "Type(" + strconv.Itoa(int(t)) + ")"
-}
+// Types is values.Types: every Type in declaration order.
+func Types() []Type { return values.Types() }
 
-// ParseType parses a type name ("uint16", "float32", ... in any letter case)
-// or one of the aliases float, double, u16, i16, u32, i32, u64, i64, f32,
-// f64 and ascii.
-func ParseType(s string) (Type, error) {
-	ls := strings.ToLower(s)
-	for i, n := range typeNames {
-		if ls == n {
-			return Type(i), nil
-		}
-	}
-	if t, ok := typeAliases[ls]; ok {
-		return t, nil
-	}
-	return 0, fmt.Errorf("plc: unknown type %q (want %s)", s, strings.Join(typeNames[:], ", "))
-}
+// ParseType is values.ParseType.
+func ParseType(s string) (Type, error) { return values.ParseType(s) }
 
-// Registers returns the registers one value occupies: 1 for the 16-bit
-// types, Hex and Bits, 2 for the 32-bit, 4 for the 64-bit types. A String
-// occupies as many registers as it is given; Registers reports 1, the unit in
-// which its length is counted (two characters).
-func (t Type) Registers() int {
-	switch t {
-	case Uint32, Int32, Float32:
-		return 2
-	case Uint64, Int64, Float64:
-		return 4
-	}
-	return 1
-}
+// EncodeString is values.EncodeString.
+func EncodeString(s string, byteSwap bool) []uint16 { return values.EncodeString(s, byteSwap) }
 
-// intRanges are the bounds of the integer types.
-var intRanges = map[Type]struct {
-	lo int64
-	hi uint64
-}{Uint16: {0, math.MaxUint16}, Hex: {0, math.MaxUint16}, Bits: {0, math.MaxUint16},
-	Int16: {math.MinInt16, math.MaxInt16}, Uint32: {0, math.MaxUint32}, Int32: {math.MinInt32, math.MaxInt32},
-	Uint64: {0, math.MaxUint64}, Int64: {math.MinInt64, math.MaxInt64}}
+// DecodeString is values.DecodeString.
+func DecodeString(regs []uint16, byteSwap bool) string { return values.DecodeString(regs, byteSwap) }
 
-func (t Type) rangeText() string {
-	switch t {
-	case Hex:
-		return "out of range 0x0000..0xFFFF"
-	case Bits:
-		return "out of range: at most 16 binary digits"
-	case Float32:
-		return "out of range ±" + strconv.FormatFloat(math.MaxFloat32, 'g', 4, 32)
-	}
-	r := intRanges[t]
-	return "out of range " + strconv.FormatInt(r.lo, 10) + ".." + strconv.FormatUint(r.hi, 10)
-}
+// Encode is values.Encode: Go values to registers, range-checked.
+func Encode(t Type, o WordOrder, vals ...any) ([]uint16, error) { return values.Encode(t, o, vals...) }
 
-// Encode converts Go values to registers in order o, checking each value
-// against t's range: the integer types accept any Go integer that fits, the
-// float types any Go integer or float (a float64 beyond float32's range does
-// not fit Float32), String one or more strings (concatenated). A value that
-// does not fit is a *ValueError and nothing is returned.
-func Encode(t Type, o WordOrder, vals ...any) ([]uint16, error) {
-	if t == String {
-		var sb strings.Builder
-		for _, v := range vals {
-			s, ok := v.(string)
-			if !ok {
-				return nil, &ValueError{Value: fmt.Sprint(v), Type: t, Reason: fmt.Sprintf("a %T is not a string", v)}
-			}
-			sb.WriteString(s)
-		}
-		return EncodeString(sb.String(), o.ByteSwap()), nil
-	}
-	regs := make([]uint16, len(vals)*t.Registers())
-	for i, v := range vals {
-		cv, err := convert(t, v)
-		if err != nil {
-			return nil, err
-		}
-		put(t, o, regs[i*t.Registers():], cv)
-	}
-	return regs, nil
-}
-
-// EncodeText parses each text as a value of type t (ParseValue) and encodes
-// them all; for String the texts are concatenated.
+// EncodeText is values.EncodeText: texts parsed as t and encoded.
 func EncodeText(t Type, o WordOrder, texts ...string) ([]uint16, error) {
-	vals := make([]any, len(texts))
-	for i, s := range texts {
-		v, err := ParseValue(t, s)
-		if err != nil {
-			return nil, err
-		}
-		vals[i] = v
-	}
-	return Encode(t, o, vals...)
+	return values.EncodeText(t, o, texts...)
 }
 
-// ParseValue parses text as a value of type t and returns it as t's Go type
-// (uint16 for Uint16, Hex and Bits; int16 for Int16; ...; string for
-// String). Integers are decimal, or hex, binary or octal with a 0x, 0b or 0o
-// prefix (a leading 0 alone stays decimal: "010" is ten); Hex takes hex
-// digits with or without 0x; Bits takes up to 16 binary digits with an
-// optional 0b prefix and _ separators; floats take anything
-// strconv.ParseFloat does, including NaN and Inf.
-func ParseValue(t Type, s string) (any, error) {
-	switch t {
-	case String:
-		return s, nil
-	case Hex:
-		return parseDigits(t, s, "0x", 16)
-	case Bits:
-		return parseDigits(t, s, "0b", 2)
-	case Float32, Float64:
-		bits := 64
-		if t == Float32 {
-			bits = 32
-		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), bits)
-		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				return nil, &ValueError{Value: s, Type: t, Reason: t.rangeText()}
-			}
-			return nil, &ValueError{Value: s, Type: t, Reason: "not a number"}
-		}
-		if t == Float32 {
-			return float32(f), nil
-		}
-		return f, nil
-	}
-	v, err := parseInt(s)
-	if err != nil {
-		return nil, &ValueError{Value: s, Type: t, Reason: err.Error()}
-	}
-	cv, err := convert(t, v)
-	var ve *ValueError
-	if errors.As(err, &ve) {
-		ve.Value = s // name the value as the user wrote it
-	}
-	return cv, err
-}
+// ParseValue is values.ParseValue.
+func ParseValue(t Type, s string) (any, error) { return values.ParseValue(t, s) }
 
-// parseDigits parses Hex or Bits text: optional prefix, _ separators.
-func parseDigits(t Type, s, prefix string, base int) (any, error) {
-	d := strings.ReplaceAll(strings.TrimSpace(s), "_", "")
-	if len(d) >= 2 && strings.EqualFold(d[:2], prefix) {
-		d = d[2:]
-	}
-	u, err := strconv.ParseUint(d, base, 16)
-	if err != nil {
-		if errors.Is(err, strconv.ErrRange) {
-			return nil, &ValueError{Value: s, Type: t, Reason: t.rangeText()}
-		}
-		return nil, &ValueError{Value: s, Type: t, Reason: "not " + map[int]string{2: "binary", 16: "hex"}[base] + " digits"}
-	}
-	return uint16(u), nil
-}
+// Decode is values.Decode: registers to values of t's Go type.
+func Decode(t Type, o WordOrder, regs []uint16) ([]any, error) { return values.Decode(t, o, regs) }
 
-// parseInt parses a decimal or prefixed integer into an int64 or, when too
-// big for one, a uint64.
-func parseInt(s string) (any, error) {
-	s = strings.TrimSpace(s)
-	digits := strings.TrimLeft(s, "+-")
-	base := 10
-	if len(digits) > 1 && digits[0] == '0' && strings.ContainsRune("xXbBoO", rune(digits[1])) {
-		base = 0
-	}
-	i, err := strconv.ParseInt(s, base, 64)
-	if err == nil {
-		return i, nil
-	}
-	if errors.Is(err, strconv.ErrRange) {
-		if u, uerr := strconv.ParseUint(strings.TrimPrefix(s, "+"), base, 64); uerr == nil {
-			return u, nil
-		}
-		return nil, errors.New("out of range")
-	}
-	return nil, errors.New("not an integer")
-}
-
-// convert checks v against t and returns it as t's Go type.
-func convert(t Type, v any) (any, error) {
-	fail := func(reason string) error { return &ValueError{Value: fmt.Sprint(v), Type: t, Reason: reason} }
-	if t == Float32 || t == Float64 {
-		return convertFloat(t, v, fail)
-	}
-	i, u, signed, ok := integer(v)
-	if !ok {
-		return nil, fail(fmt.Sprintf("a %T is not an integer", v))
-	}
-	r := intRanges[t]
-	if signed && (i < r.lo || (i > 0 && uint64(i) > r.hi)) || !signed && u > r.hi {
-		return nil, fail(t.rangeText())
-	}
-	if signed {
-		u = uint64(i)
-	} else {
-		i = int64(u) // u <= hi, so this only wraps for Uint64, which uses u
-	}
-	switch t {
-	case Int16:
-		return int16(i), nil
-	case Uint32:
-		return uint32(u), nil
-	case Int32:
-		return int32(i), nil
-	case Uint64:
-		return u, nil
-	case Int64:
-		return i, nil
-	}
-	return uint16(u), nil
-}
-
-func convertFloat(t Type, v any, fail func(string) error) (any, error) {
-	var f float64
-	switch x := v.(type) {
-	case float32:
-		if t == Float32 {
-			return x, nil // keep NaN payloads bit for bit
-		}
-		f = float64(x)
-	case float64:
-		f = x
-	default:
-		i, u, signed, ok := integer(v)
-		if !ok {
-			return nil, fail(fmt.Sprintf("a %T is not a number", v))
-		}
-		if f = float64(u); signed {
-			f = float64(i)
-		}
-	}
-	if t == Float64 {
-		return f, nil
-	}
-	if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
-		return nil, fail(t.rangeText())
-	}
-	return float32(f), nil
-}
-
-// integer reports a Go integer (any int or uint kind, named types too) as
-// int64 for the signed kinds or uint64 for the unsigned ones.
-func integer(v any) (i int64, u uint64, signed, ok bool) {
-	rv := reflect.ValueOf(v)
-	switch {
-	case rv.CanInt():
-		return rv.Int(), 0, true, true
-	case rv.CanUint() && rv.Kind() != reflect.Uintptr:
-		return 0, rv.Uint(), false, true
-	}
-	return 0, 0, false, false
-}
-
-// put stores v, already converted to t's Go type, at dst[0:t.Registers()].
-func put(t Type, o WordOrder, dst []uint16, v any) {
-	switch x := v.(type) {
-	case uint16:
-		if t == Hex || t == Bits {
-			dst[0] = x
-			return
-		}
-		o.PutUint16(dst, x)
-	case int16:
-		o.PutUint16(dst, uint16(x))
-	case uint32:
-		o.PutUint32(dst, x)
-	case int32:
-		o.PutUint32(dst, uint32(x))
-	case uint64:
-		o.PutUint64(dst, x)
-	case int64:
-		o.PutUint64(dst, uint64(x))
-	case float32:
-		o.PutFloat32(dst, x)
-	case float64:
-		o.PutFloat64(dst, x)
-	}
-}
-
-// Decode reads registers as values of type t in order o, returned as t's Go
-// type (see ParseValue). len(regs) must be a multiple of t.Registers(); a
-// String decodes all of regs into one string.
-func Decode(t Type, o WordOrder, regs []uint16) ([]any, error) {
-	if t == String {
-		return []any{DecodeString(regs, o.ByteSwap())}, nil
-	}
-	n := t.Registers()
-	if len(regs)%n != 0 {
-		return nil, fmt.Errorf("plc: %d registers do not hold whole %s values (%d registers each)", len(regs), t, n)
-	}
-	vals := make([]any, 0, len(regs)/n)
-	for i := 0; i < len(regs); i += n {
-		vals = append(vals, decodeOne(t, o, regs[i:i+n]))
-	}
-	return vals, nil
-}
-
-func decodeOne(t Type, o WordOrder, r []uint16) any {
-	switch t {
-	case Int16:
-		return int16(o.Uint16(r))
-	case Uint32:
-		return o.Uint32(r)
-	case Int32:
-		return int32(o.Uint32(r))
-	case Uint64:
-		return o.Uint64(r)
-	case Int64:
-		return int64(o.Uint64(r))
-	case Float32:
-		return o.Float32(r)
-	case Float64:
-		return o.Float64(r)
-	case Hex, Bits:
-		return r[0]
-	}
-	return o.Uint16(r)
-}
-
-// FormatValue formats a value of type t (as Decode returns it) so that
-// ParseValue gives it back: integers in decimal, Hex as 0x00FF, Bits as 16
-// binary digits, floats in the shortest form that round-trips.
-func FormatValue(t Type, v any) string {
-	switch x := v.(type) {
-	case float32:
-		return strconv.FormatFloat(float64(x), 'g', -1, 32)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case uint16:
-		switch t {
-		case Hex:
-			return fmt.Sprintf("0x%04X", x)
-		case Bits:
-			return fmt.Sprintf("%016b", x)
-		}
-	}
-	return fmt.Sprint(v)
-}
+// FormatValue is values.FormatValue.
+func FormatValue(t Type, v any) string { return values.FormatValue(t, v) }
