@@ -108,6 +108,9 @@ type Config struct {
 	UserFunctions map[modbus.FunctionCode]UserFunc
 	Faults        []FaultRule     // initial fault rules; see Server.SetFaults
 	Logger        *zerolog.Logger // nil = silent
+	// Observer, when set, is told of every request, client write, connection,
+	// reset and injected fault (observe.go). It must never block.
+	Observer Observer
 }
 
 func (c Config) withDefaults() Config {

@@ -107,6 +107,7 @@ func (c *conn) serve() {
 func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) {
 	s := c.s
 	fc := modbus.FunctionCode(pdu[0])
+	t0 := s.obsStart()
 	rule := s.fault(fc)
 	// Structure first: a malformed PDU means the stream cannot be trusted,
 	// whichever unit it names. Then the unit (gateway mode), an injected
@@ -128,6 +129,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 			oc = exception(fc, modbus.IllegalDataValue, oc.malformed.Error())
 		} else {
 			c.drop("malformed pdu", oc.malformed)
+			s.obsRequest(c, h, fc, nil, t0)
 			return out, false
 		}
 	}
@@ -150,6 +152,8 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	if modbus.FunctionCode(out[modbus.MBAPHeaderLen]).IsException() {
 		s.stats.exceptions.Add(1)
 	}
+	s.obsWrite(c, h, req, out)
+	s.obsRequest(c, h, fc, out, t0)
 	return out, c.respond(out, rule)
 }
 
@@ -171,6 +175,7 @@ func (c *conn) respond(out []byte, rule FaultRule) bool {
 	s := c.s
 	if rule.Action != FaultNone {
 		s.stats.faultsApplied.Add(1)
+		s.obsFault(c.remote, rule.Action)
 		s.log.Info().Str("remote", c.remote).Str("fault", rule.Action.String()).Msg("fault injected")
 	}
 	switch rule.Action {
@@ -204,7 +209,7 @@ func (c *conn) respond(out []byte, rule FaultRule) bool {
 		c.closeGracefully()
 		return false
 	case FaultCloseRST:
-		c.reset()
+		c.reset("fault")
 		return false
 	case FaultCutMidFrame:
 		c.write(out[:len(out)/2])
@@ -283,12 +288,18 @@ func (c *conn) drop(what string, err error) {
 		c.closeGracefully()
 		return
 	}
-	c.reset()
+	if what == "malformed pdu" {
+		c.reset("malformed-pdu")
+	} else {
+		c.reset("framing-fault")
+	}
 }
 
-// reset closes with SO_LINGER 0, so the kernel sends RST.
-func (c *conn) reset() {
+// reset closes with SO_LINGER 0, so the kernel sends RST; reason is for
+// the observer (ResetEvent).
+func (c *conn) reset(reason string) {
 	c.s.stats.resets.Add(1)
+	c.s.obsReset(c.remote, reason)
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}

@@ -50,6 +50,7 @@ func (s *Server) FunctionRequests(fc uint8) uint64 { return s.stats.byFunction[f
 type Server struct {
 	cfg Config
 	log *zerolog.Logger
+	obs Observer // nil = none
 	m   *model
 
 	faultMu sync.Mutex
@@ -71,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, m: newModel(cfg), conns: make(map[*conn]struct{}), done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, m: newModel(cfg), conns: make(map[*conn]struct{}), done: make(chan struct{})}
 	s.SetFaults(cfg.Faults...)
 	return s, nil
 }
@@ -172,6 +173,7 @@ func (s *Server) accept(nc net.Conn) {
 	if len(s.conns) >= s.cfg.MaxConns {
 		s.mu.Unlock()
 		s.stats.refused.Add(1)
+		s.obsConn(c.remote, ConnRefused)
 		s.log.Warn().Str("remote", c.remote).Int("max_conns", s.cfg.MaxConns).Msg("connection refused: max conns reached")
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); c.closeGracefully() }()
@@ -181,6 +183,7 @@ func (s *Server) accept(nc net.Conn) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.stats.conns.Add(1)
+	s.obsConn(c.remote, ConnAccepted)
 	s.log.Info().Str("remote", c.remote).Msg("connection accepted")
 	go func() {
 		defer s.wg.Done()
@@ -189,6 +192,7 @@ func (s *Server) accept(nc net.Conn) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 		s.stats.conns.Add(-1)
+		s.obsConn(c.remote, ConnClosed)
 	}()
 }
 
