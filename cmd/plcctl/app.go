@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"github.com/plcctl/plcctl/internal/version"
 	"github.com/plcctl/plcctl/plc"
 )
 
@@ -47,31 +48,64 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // dispatch runs "[shared flags] COMMAND [flags] ARGS" (a command line, or a
-// shell line) and returns its exit code.
+// shell line) and returns its exit code. Flags may come anywhere: the
+// command is the first word that names one (skipping the values of shared
+// flags), and every other word goes to its flag set.
 func (a *app) dispatch(ctx context.Context, args []string) int {
 	var scratch sharedOptions
 	global := scratch.newFlagSet("plcctl")
 	global.SetInterspersed(false)
-	if err := global.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			a.writeHelp(a.stdout)
-			return exitOK
+	showVersion := global.Bool("version", false, "print the version and exit")
+	err := global.Parse(args)
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		a.writeHelp(a.stdout)
+		return exitOK
+	case err == nil && *showVersion:
+		fmt.Fprintln(a.stdout, version.String("plcctl"))
+		return exitOK
+	case err == nil && global.NArg() == 0:
+		fmt.Fprintln(a.stderr, "plcctl: no command given")
+		a.shortUsage(a.stderr)
+		return exitUsage
+	}
+	i := a.findCommand(global, args)
+	if i < 0 {
+		if err == nil {
+			err = fmt.Errorf("unknown command %q%s", global.Arg(0), didYouMean(global.Arg(0), a.commandWords()))
+		} else {
+			err = flagError(err, global)
 		}
 		fmt.Fprintf(a.stderr, "plcctl: %v\n", err)
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
-	rest := global.Args()
-	if len(rest) == 0 {
-		fmt.Fprintln(a.stderr, "plcctl: no command given")
-		a.shortUsage(a.stderr)
-		return exitUsage
+	rest := append(append([]string{}, args[:i]...), args[i+1:]...)
+	if args[i] == "help" {
+		return a.help(rest)
 	}
-	globalArgs := args[:len(args)-len(rest)]
-	if rest[0] == "help" {
-		return a.help(rest[1:])
+	return a.exec(ctx, args[i], rest)
+}
+
+// findCommand returns the index in args of the command name: the first word
+// that is not a flag, nor the value of a shared flag, and names a command
+// (or "help"). It returns -1 when no word names one. A word after "--" is
+// never a command.
+func (a *app) findCommand(global *pflag.FlagSet, args []string) int {
+	for i := 0; i < len(args); i++ {
+		s := args[i]
+		switch {
+		case s == "--":
+			return -1
+		case strings.HasPrefix(s, "-") && len(s) > 1:
+			if takesValue(global, s) {
+				i++
+			}
+		case s == "help" || a.lookup(s) != nil:
+			return i
+		}
 	}
-	return a.exec(ctx, rest[0], append(append([]string{}, globalArgs...), rest[1:]...))
+	return -1
 }
 
 // help implements "plcctl help [COMMAND]".
@@ -80,9 +114,13 @@ func (a *app) help(args []string) int {
 		a.writeHelp(a.stdout)
 		return exitOK
 	}
+	if args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(a.stdout, helpHelp)
+		return exitOK
+	}
 	c := a.lookup(args[0])
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl help: unknown command %q\n", args[0])
+		fmt.Fprintf(a.stderr, "plcctl help: unknown command %q%s\n", args[0], didYouMean(args[0], a.commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
@@ -90,12 +128,18 @@ func (a *app) help(args []string) int {
 	return exitOK
 }
 
+const helpHelp = `Usage: plcctl help [COMMAND]
+
+Print the help of COMMAND (the same as plcctl COMMAND --help), or without COMMAND the
+list of commands and the shared flags.
+`
+
 // exec parses args with the named command's flag set and runs it, printing
 // errors and mapping them to the exit code.
 func (a *app) exec(ctx context.Context, name string, args []string) int {
 	c := a.lookup(name)
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl: unknown command %q\n", name)
+		fmt.Fprintf(a.stderr, "plcctl: unknown command %q%s\n", name, didYouMean(name, a.commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
@@ -120,7 +164,7 @@ func (a *app) parse(c *command, args []string) error {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
 		}
-		return &usageError{msg: err.Error()}
+		return &usageError{msg: flagError(err, c.flags).Error()}
 	}
 	if !c.flags.Changed("address") && !a.inShell {
 		if env := os.Getenv(addressEnv); env != "" {
@@ -187,12 +231,13 @@ func (a *app) logLevel() zerolog.Level {
 	return level
 }
 
-// logWriter is stderr, through a console writer when --log-format asks.
+// logWriter is stderr: readable text lines unless --log-format json, in
+// colour only on a terminal.
 func (a *app) logWriter() io.Writer {
-	if a.opts.logFormat == "console" || a.opts.logFormat == "auto" && isTerminal(a.stderr) {
-		return zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: "15:04:05.000", NoColor: !isTerminal(a.stderr)}
+	if a.opts.logFormat == "json" {
+		return a.stderr
 	}
-	return a.stderr
+	return zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: "15:04:05.000", NoColor: !isTerminal(a.stderr)}
 }
 
 // connLogger is the logger of the shell's connection, which outlives the

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/spf13/pflag"
+
 	"github.com/plcctl/plcctl/plc"
 )
 
@@ -53,7 +55,7 @@ with # for failed rounds and reconnections. JSON prints one object per round: th
 object plus "time" and "round"; a failed round has "error" instead of values, and the
 first round after the link was re-established has "reconnected": true. If the device
 restarts, watch keeps polling: failed rounds mark the gap, and the connection is
-re-established by itself. Watch flags go before READ-COMMAND.
+re-established by itself. Watch flags may come before or after READ-COMMAND.
 
 Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 	c.example = []string{"watch read-holding-registers 100 10", "watch --interval 500ms --count 20 read-input-registers 0 4 --type float32",
@@ -65,7 +67,7 @@ Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 		if *count < 0 {
 			return usagef("--count %d: want 0 or more", *count)
 		}
-		op, err := a.prepareInner(c.name, args)
+		op, err := a.prepareInner(c, args)
 		if err != nil {
 			return err
 		}
@@ -75,19 +77,27 @@ Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 }
 
 // prepareInner parses the read command watch repeats; its flags may include
-// shared flags, which then apply to the whole watch.
-func (a *app) prepareInner(outer string, args []string) (*readOp, error) {
+// shared flags, which then apply to the whole watch, and the outer
+// command's own flags (watch read-coils 0 8 --interval 1s).
+func (a *app) prepareInner(outer *command, args []string) (*readOp, error) {
 	if len(args) == 0 {
-		return nil, usagef("want a read command, e.g. %s read-holding-registers 0 10", outer)
+		return nil, usagef("want a read command, e.g. %s read-holding-registers 0 10", outer.name)
 	}
 	saved := a.opts
 	inner := a.lookup(args[0])
 	a.opts = saved
 	if inner == nil || inner.prepareRead == nil {
-		return nil, usagef("%q is not a read command: want read-coils, read-discrete-inputs, read-holding-registers or read-input-registers", args[0])
+		return nil, usagef("%q is not a read command: want read-coils, read-discrete-inputs, read-holding-registers or read-input-registers%s",
+			args[0], didYouMean(args[0], readCommandNames))
 	}
+	own, _ := splitFlags(outer.flags)
+	own.VisitAll(func(f *pflag.Flag) {
+		if inner.flags.Lookup(f.Name) == nil {
+			inner.flags.AddFlag(f)
+		}
+	})
 	if err := parseFlags(inner.flags, args[1:]); err != nil {
-		return nil, usagef("%s: %v", inner.name, err)
+		return nil, usagef("%s: %v", inner.name, flagError(err, inner.flags))
 	}
 	if a.inShell { // as for any shell line: the shell's one connection is fixed
 		for _, f := range []string{"address", "timeout", "retries"} {

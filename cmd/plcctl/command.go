@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/rs/zerolog"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 )
 
@@ -63,7 +63,7 @@ func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.oneBased, "one-based", false, "ADDR is a 1-based register number (1 = protocol address 0)")
 	fs.BoolVar(&o.trace, "trace", false, "print every frame sent and received, in hex, on stderr")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "stderr log `LEVEL`: trace, debug, info, warn, error")
-	fs.StringVar(&o.logFormat, "log-format", "auto", "stderr log `FORMAT`: auto (console on a terminal), console, json")
+	fs.StringVar(&o.logFormat, "log-format", "text", "stderr log `FORMAT`: text (one readable line per event) or json (one object per line)")
 	fs.VisitAll(func(f *pflag.Flag) { _ = fs.SetAnnotation(f.Name, sharedMark, []string{"true"}) })
 }
 
@@ -108,15 +108,20 @@ func (o *sharedOptions) check() error {
 	if err := checkAddress(o.address); err != nil {
 		return err
 	}
+	// One rule for case: flag names are case-sensitive, the words they take
+	// (json, console, warn, float32, CDAB, basic, on) are not.
+	o.output, o.logFormat, o.logLevel = strings.ToLower(o.output), strings.ToLower(o.logFormat), strings.ToLower(o.logLevel)
 	switch o.output {
 	case "text", "json", "csv":
 	default:
 		return usagef("--output %q: want text, json or csv", o.output)
 	}
 	switch o.logFormat {
-	case "auto", "console", "json":
+	case "text", "json":
+	case "console": // the name before text
+		o.logFormat = "text"
 	default:
-		return usagef("--log-format %q: want auto, console or json", o.logFormat)
+		return usagef("--log-format %q: want text or json", o.logFormat)
 	}
 	if _, err := zerolog.ParseLevel(strings.ToLower(o.logLevel)); err != nil || o.logLevel == "" {
 		return usagef("--log-level %q: want trace, debug, info, warn or error", o.logLevel)

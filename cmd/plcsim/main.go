@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -19,6 +20,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"github.com/plcctl/plcctl/internal/suggest"
+	"github.com/plcctl/plcctl/internal/version"
 	"github.com/plcctl/plcctl/simulator"
 )
 
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("plcsim", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		listen       = fs.String("listen", simulator.DefaultListen, "address to listen on (host:port; port 0 picks a free one)")
+		listen       = fs.String("listen", simulator.DefaultListen, "address to listen on: HOST[:PORT], port "+defaultPort+" if omitted, 0 picks a free one")
 		maxConns     = fs.Int("max-conns", 64, "maximum concurrent connections; more are closed at once")
 		onMalformed  = fs.String("on-malformed", "reset", "how to drop a connection after a framing fault: reset (TCP RST) or close (FIN)")
 		malformedPDU = fs.String("malformed-pdu", "strict", "malformed PDU policy: strict (drop like a framing fault) or exception (answer 03, keep the connection)")
@@ -84,16 +87,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		faults       = fs.StringArray("fault", nil, "inject a fault, repeatable; e.g. action=delay,delay=2s,fc=3,after=10,count=1 (see README)")
 		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served (plus 0 and 255); others get exception 0B. Empty serves every unit id")
 		logLevel     = fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
-		logFormat    = fs.String("log-format", "auto", "log format: auto (console on a terminal, else json), console, json")
+		logFormat    = fs.String("log-format", "text", "log format: text (one readable line per event) or json (one object per line)")
 		trace        = fs.Bool("trace", false, "log every frame received and sent, in hex (same as --log-level trace)")
 		help         = fs.BoolP("help", "h", false, "show this help")
+		showVersion  = fs.Bool("version", false, "print the version and exit")
 	)
 	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "plcsim: %v\nRun 'plcsim --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "plcsim: %v\nRun 'plcsim --help' for usage.\n", suggest.FlagError(err, fs))
 		return exitUsage
 	}
 	if *help {
 		fmt.Fprint(stdout, usageText+fs.FlagUsages())
+		return exitOK
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version.String("plcsim"))
 		return exitOK
 	}
 	if fs.NArg() > 0 {
@@ -105,11 +113,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
-	cfg := simulator.Config{Listen: *listen, MaxConns: *maxConns, FrameTimeout: *frameTimeout,
+	addr, err := listenAddress(*listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitUsage
+	}
+	cfg := simulator.Config{Listen: addr, MaxConns: *maxConns, FrameTimeout: *frameTimeout,
 		IdleTimeout: *idleTimeout, DrainTimeout: *drainTimeout, Coils: *coils, DiscreteInputs: *discrete,
 		HoldingRegisters: *holding, InputRegisters: *input, Logger: log}
-	if cfg.OnMalformed, err = simulator.ParseMalformedAction(*onMalformed); err == nil {
-		cfg.MalformedPDU, err = simulator.ParsePDUPolicy(*malformedPDU)
+	// One rule for case, as in plcctl: the words flags take are case-insensitive.
+	if cfg.OnMalformed, err = simulator.ParseMalformedAction(strings.ToLower(*onMalformed)); err == nil {
+		cfg.MalformedPDU, err = simulator.ParsePDUPolicy(strings.ToLower(*malformedPDU))
 	}
 	if err == nil {
 		cfg.UnitIDs, err = parseUnitIDs(*unitIDs)
@@ -158,7 +172,35 @@ func parseUnitIDs(s string) ([]uint8, error) {
 	return ids, nil
 }
 
+// defaultPort is the port of simulator.DefaultListen, used when --listen
+// names only a host.
+var defaultPort = func() string {
+	_, port, _ := net.SplitHostPort(simulator.DefaultListen)
+	return port
+}()
+
+// listenAddress adds the default port to a --listen address that has none
+// ("127.0.0.1", "::1", "[::1]", "localhost") and refuses one that cannot be
+// a listening address.
+func listenAddress(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("--listen: empty address; want HOST[:PORT], e.g. %s", simulator.DefaultListen)
+	}
+	if strings.Count(s, "[") != strings.Count(s, "]") {
+		return "", fmt.Errorf("--listen %q: unbalanced brackets; want HOST[:PORT] or [IPv6]:PORT", s)
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = strings.Trim(s, "[]"), defaultPort
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return "", fmt.Errorf("--listen %q: port %q is not a number 0..65535", s, port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
 func newLogger(w io.Writer, level, format string, trace bool) (*zerolog.Logger, error) {
+	level, format = strings.ToLower(level), strings.ToLower(format)
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return nil, fmt.Errorf("--log-level %q: want trace, debug, info, warn or error", level)
@@ -167,15 +209,12 @@ func newLogger(w io.Writer, level, format string, trace bool) (*zerolog.Logger, 
 		lvl = zerolog.TraceLevel
 	}
 	switch format {
-	case "auto":
-		if f, ok := w.(*os.File); ok && isTerminal(f) {
-			w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
-		}
-	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: true}
+	case "text", "console": // console: the name before text
+		f, ok := w.(*os.File)
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !ok || !isTerminal(f)}
 	case "json":
 	default:
-		return nil, fmt.Errorf("--log-format %q: want auto, console or json", format)
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
 	}
 	l := zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 	return &l, nil

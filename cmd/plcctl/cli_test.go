@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestFlagsAnywhere: flags work before the command, between its arguments
+// and after them, for watch's own flags too (issue 13: "watch
+// read-holding-registers 0 2 --interval 1s" said unknown flag).
+func TestFlagsAnywhere(t *testing.T) {
+	s := startSim(t)
+	s.SetHoldingRegisters(0, 7, 8)
+	want := `{"function":"read-holding-registers","unit":1,"address":0,"count":2,"type":"uint16","values":[7,8]}`
+	for _, args := range [][]string{
+		{"-o", "json", "-a", s.Addr, "read-holding-registers", "0", "2"},
+		{"read-holding-registers", "0", "2", "-o", "json", "-a", s.Addr},
+		{"read-holding-registers", "-o", "json", "0", "-a", s.Addr, "2"},
+		{"-a", s.Addr, "read-holding-registers", "--type", "uint16", "0", "2", "-o", "json"},
+		{"--type", "uint16", "-o", "json", "read-holding-registers", "0", "2", "-a", s.Addr}, // a command flag before the command
+	} {
+		if out := strings.TrimSpace(mustRun(t, args...)); out != want {
+			t.Errorf("plcctl %v = %s, want %s", args, out, want)
+		}
+	}
+	for _, args := range [][]string{
+		{"watch", "read-holding-registers", "0", "2", "--interval", "1ms", "--count", "2", "-o", "json", "-a", s.Addr},
+		{"watch", "--count", "2", "read-holding-registers", "0", "2", "--interval", "1ms", "-o", "json", "-a", s.Addr},
+		{"--interval", "1ms", "watch", "--count", "2", "-o", "json", "read-holding-registers", "0", "2", "-a", s.Addr},
+	} {
+		lines := strings.Split(strings.TrimSpace(mustRun(t, args...)), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("plcctl %v printed %d rounds, want 2 (--count after READ-COMMAND):\n%s", args, len(lines), strings.Join(lines, "\n"))
+		}
+		var rec struct {
+			Round  int   `json:"round"`
+			Values []int `json:"values"`
+		}
+		if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.Round != 2 || len(rec.Values) != 2 || rec.Values[1] != 8 {
+			t.Errorf("plcctl %v: second round %s (%v)", args, lines[1], err)
+		}
+	}
+}
+
+// TestCaseRule: flag names are case-sensitive; the words flags take are not,
+// for every enumerated flag alike (issue 13: "-o JSON" was refused while
+// "--type FLOAT32" was accepted).
+func TestCaseRule(t *testing.T) {
+	s := startSim(t)
+	s.SetHoldingRegisters(0, 0x4049, 0x0FDB)
+	for _, args := range [][]string{
+		{"read-holding-registers", "0", "-o", "JSON", "--type", "FLOAT32", "--word-order", "abcd"},
+		{"read-holding-registers", "0", "-o", "Json", "--type", "Float32", "--log-level", "WARN", "--log-format", "TEXT"},
+	} {
+		out := mustRun(t, append(args, "-a", s.Addr)...)
+		if !strings.Contains(out, `"type":"float32","values":[3.1415927]`) {
+			t.Errorf("plcctl %v = %s", args, out)
+		}
+	}
+	if out := mustRun(t, "-o", "CSV", "read-coils", "0", "-a", s.Addr); out != "address,value\n0,0\n" {
+		t.Errorf("-o CSV = %q", out)
+	}
+	if out := mustRun(t, "write-coil", "3", "ON", "-a", s.Addr); out != "wrote 1 coil at 3\n" {
+		t.Errorf("write-coil 3 ON = %q", out)
+	}
+	if out := mustRun(t, "read-device-id", "--level", "BASIC", "-o", "json", "-a", s.Addr); !strings.Contains(out, `"level":"basic"`) {
+		t.Errorf("--level BASIC = %q", out)
+	}
+	r := runCLI(t, "read-coils", "0", "--Output", "json", "-a", s.Addr)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "unknown flag: --Output; did you mean --output?") {
+		t.Errorf("--Output: exit %d, stderr %q: flag names stay case-sensitive, with a suggestion", r.code, r.stderr)
+	}
+}
+
+// TestDidYouMean: a mistyped command or flag gets a suggestion.
+func TestDidYouMean(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"read-holding-register", "0"}, `unknown command "read-holding-register"; did you mean read-holding-registers?`},
+		{[]string{"-o", "json", "raed-coils", "0"}, `unknown command "raed-coils"; did you mean read-coils?`},
+		{[]string{"help", "wach"}, `unknown command "wach"; did you mean watch?`},
+		{[]string{"read-coils", "0", "--one-base"}, "unknown flag: --one-base; did you mean --one-based?"},
+		{[]string{"watch", "read-coils", "0", "--intervall", "1s"}, "unknown flag: --intervall; did you mean --interval?"},
+		{[]string{"watch", "read-coil", "0"}, `; did you mean read-coils?`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"` + "\n"},
+	} {
+		r := runCLI(t, tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) {
+			t.Errorf("plcctl %v: exit %d, stderr %q, want %q", tc.args, r.code, r.stderr, tc.msg)
+		}
+	}
+}
+
+// TestHelpOfHelp: "plcctl help --help" describes help (it said unknown command).
+func TestHelpOfHelp(t *testing.T) {
+	for _, args := range [][]string{{"help", "--help"}, {"help", "-h"}} {
+		r := runCLI(t, args...)
+		if r.code != 0 || r.stdout != helpHelp || r.stderr != "" {
+			t.Errorf("plcctl %v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestVersionFlag: --version prints the name, a version and the toolchain.
+func TestVersionFlag(t *testing.T) {
+	r := runCLI(t, "--version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "plcctl ") || !strings.Contains(r.stdout, "go1.") || r.stderr != "" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestLogsTextByDefault: warnings on stderr (not a terminal here) are text
+// lines unless --log-format json asks (issue 13: JSON whenever stderr was
+// not a terminal).
+func TestLogsTextByDefault(t *testing.T) {
+	s := startSim(t)
+	// 40001 as a plain address warns that it is not a Modicon reference.
+	text := runCLI(t, "read-holding-registers", "40001", "-a", s.Addr)
+	if !strings.Contains(text.stderr, "WRN 40001 is protocol address 40001") || strings.Contains(text.stderr, "{") {
+		t.Errorf("default log line: %q, want a text WRN line", text.stderr)
+	}
+	js := runCLI(t, "read-holding-registers", "40001", "-a", s.Addr, "--log-format", "json")
+	var ev struct{ Level, Message string }
+	if err := json.Unmarshal([]byte(strings.SplitN(js.stderr, "\n", 2)[0]), &ev); err != nil || ev.Level != "warn" {
+		t.Errorf("--log-format json: %q (%v)", js.stderr, err)
+	}
+	if r := runCLI(t, "read-coils", "0", "--log-format", "auto"); r.code != exitUsage || !strings.Contains(r.stderr, "want text or json") {
+		t.Errorf("--log-format auto: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/plcctl/plcctl/internal/suggest"
+)
+
+var readCommandNames = []string{"read-coils", "read-discrete-inputs", "read-holding-registers", "read-input-registers"}
+
+// commandWords is every word that names a command: names, aliases, help.
+func (a *app) commandWords() []string {
+	words := []string{"help"}
+	for _, g := range a.groups() {
+		for _, c := range g.cmds {
+			words = append(words, c.name)
+			words = append(words, c.aliases...)
+		}
+	}
+	return words
+}
+
+// didYouMean is suggest.DidYouMean.
+func didYouMean(word string, candidates []string) string { return suggest.DidYouMean(word, candidates) }
+
+// flagError is suggest.FlagError.
+func flagError(err error, fs *pflag.FlagSet) error { return suggest.FlagError(err, fs) }
