@@ -5,7 +5,7 @@ BIN      ?= bin
 FUZZTIME ?= 20s
 export CGO_ENABLED ?= 1
 
-.PHONY: all build test vet fmt-check unit fuzz demo interop bench bench-compare clean
+.PHONY: all build test vet fmt-check unit fuzz demo interop bench bench-micro bench-compare clean
 
 all: build
 
@@ -38,7 +38,16 @@ fuzz:
 interop:
 	$(GO) test -race -count=1 -v ./interop/...
 
+# bench: every figure of BENCHMARKS.md in one run and one table (~8 min):
+# the raw ping-pong floor, plcctl vs goburrow vs libmodbus against plcsim and
+# libmodbus's C server, pipelining, plcsim vs libmodbus and pymodbus servers
+# at 1..256 connections, plcctl bench vs the Go benchmark, one-shot CLI vs
+# hello-world, allocations; plots with gnuplot (bench/run.sh).
 bench:
+	bash bench/run.sh
+
+# bench-micro: the in-process Go micro-benchmarks of every package.
+bench-micro:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 # bench-compare: plcctl vs goburrow/modbus vs libmodbus against one plcsim

@@ -67,17 +67,28 @@ func startSim() error {
 		return fmt.Errorf("bench: build plcsim: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "info")
-	stderr, err := cmd.StderrPipe()
+	logs, err := cmd.StderrPipe()
+	readLog := readSimLog
+	if os.Getenv("PLCCTL_BENCH_SERVER") == "libmodbus" {
+		// The clients against libmodbus's C server instead (bench/run.sh):
+		// same register layout, filled the same way.
+		if bin, err = buildC(dir, "libmodbus_server"); err != nil {
+			return err
+		}
+		cmd = exec.Command(bin, "16")
+		logs, err = cmd.StdoutPipe()
+		readLog = readReadyLine
+	}
 	if err != nil {
 		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("bench: start plcsim: %w", err)
+		return fmt.Errorf("bench: start %s: %w", cmd.Path, err)
 	}
 	plcsim.cmd = cmd
 	plcsim.done = make(chan error, 1)
 	ready := make(chan string, 1)
-	go readSimLog(stderr, ready)
+	go readLog(logs, ready)
 	go func() { plcsim.done <- cmd.Wait() }()
 	select {
 	case plcsim.addr = <-ready:
@@ -108,6 +119,34 @@ func readSimLog(r io.Reader, ready chan<- string) {
 		}
 	}
 	io.Copy(io.Discard, r)
+}
+
+// readReadyLine sends the address from a "READY 127.0.0.1:PORT" line (the
+// C server's), then drains the rest.
+func readReadyLine(r io.Reader, ready chan<- string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
+			ready <- a
+			break
+		}
+	}
+	io.Copy(io.Discard, r)
+}
+
+// buildC compiles testdata/NAME.c against the system libmodbus into dir.
+func buildC(dir, name string) (string, error) {
+	flags, err := exec.Command("pkg-config", "--cflags", "--libs", "libmodbus").Output()
+	if err != nil {
+		return "", fmt.Errorf("bench: libmodbus not found by pkg-config (apt-get install libmodbus-dev pkg-config): %v", err)
+	}
+	bin := filepath.Join(dir, name)
+	args := append([]string{"-Wall", "-Wextra", "-Werror", "-O2", "-o", bin, filepath.Join("testdata", name+".c")},
+		strings.Fields(string(flags))...)
+	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("bench: gcc %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin, nil
 }
 
 // fillReadArea writes readSeed+i to holding register readAddr+i, 0 <= i < 125.

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# run.sh: every performance figure of issue 10 in one run, one table
+# (`make bench`). See BENCHMARKS.md for what each row means and the figures.
+#
+#   bash bench/run.sh                 # about 8 minutes
+#   ROUNDS=3 SECONDS_PER=2 bash bench/run.sh   # quicker, noisier
+#   OUT=/tmp/b bash bench/run.sh      # raw results there (default bench/results/latest)
+#
+# Everything talks to 127.0.0.1 only, servers on free ports started and
+# stopped here; every load is bounded in time and count. Placement is stated
+# on every row: "cpu0" = client, server and kernel work all on CPU 0
+# (taskset -c 0); "split" = server on CPU 0, load generator on CPU 1;
+# "all" = no pinning, both CPUs.
+#
+# Needs: go, gcc, pkg-config, libmodbus-dev, python3-pymodbus, hyperfine,
+# taskset (util-linux); gnuplot-nox for the plots (skipped without it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS="${ROUNDS:-5}"
+SECONDS_PER="${SECONDS_PER:-3}"
+OUT="$(realpath -m "${OUT:-bench/results/latest}")"
+mkdir -p "$OUT"
+rm -f "$OUT"/*.txt "$OUT"/*.jsonl "$OUT"/*.json
+tmp="$(mktemp -d)"
+pids=()
+cleanup() {
+	for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for tool in go gcc pkg-config taskset hyperfine python3; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (see the header for the Debian packages)" >&2; exit 1; }
+done
+log() { echo "== $*" >&2; }
+
+log "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), load$(uptime | sed 's/.*load average//')"
+log "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)')"
+{
+	echo "date $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+	echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "cpus $(nproc)"
+	echo "cpu_model $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+	echo "go $(go env GOVERSION)"
+	echo "rounds $ROUNDS"
+} >"$OUT/meta.txt"
+
+# Build everything the way `make build` does (static Go binaries).
+log "building"
+BUILDFLAGS=(-trimpath -ldflags=-s\ -w)
+CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/" ./cmd/plcctl ./cmd/plcsim ./bench/loadgen
+mkdir -p "$tmp/hello"
+printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$tmp/hello/main.go"
+(cd "$tmp/hello" && printf 'module hello\n\ngo 1.26\n' >go.mod && CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/hello-world" .)
+LM="$(pkg-config --cflags --libs libmodbus)"
+gcc -O2 -Wall -o "$tmp/pingpong" bench/testdata/pingpong.c
+# shellcheck disable=SC2086
+gcc -O2 -Wall -o "$tmp/libmodbus_server" bench/testdata/libmodbus_server.c $LM
+go test -c -o "$tmp/bench.test" ./bench/
+
+# start_server NAME PLACEMENT: starts one server, sets $addr and $spid.
+start_server() {
+	local name="$1" cpus="$2" pin=()
+	[ "$cpus" = all ] || pin=(taskset -c "$cpus")
+	local logf="$tmp/$name.log"
+	case "$name" in
+	plcsim) "${pin[@]}" "$tmp/plcsim" --listen 127.0.0.1:0 --max-conns 1024 --log-format json 2>"$logf" >/dev/null & ;;
+	libmodbus) "${pin[@]}" "$tmp/libmodbus_server" 1000 >"$logf" 2>&1 & ;;
+	pymodbus) "${pin[@]}" /usr/bin/python3 testdata/interop/pymodbus_server.py --port 0 >"$logf" 2>&1 & ;;
+	esac
+	spid=$!
+	pids+=("$spid")
+	addr=""
+	for _ in $(seq 1 300); do
+		addr="$(sed -n -e 's/.*"addr":"\([^"]*\)".*plcsim ready.*/\1/p' -e 's/^READY //p' "$logf" | head -1)"
+		[ -n "$addr" ] && break
+		sleep 0.05
+	done
+	[ -n "$addr" ] || { echo "run.sh: $name did not start:" >&2; cat "$logf" >&2; exit 1; }
+	case "$addr" in 127.0.0.1:*) ;; *) echo "run.sh: $name not on loopback: $addr" >&2; exit 1 ;; esac
+	if [ "$name" = plcsim ]; then
+		# Same layout as the other servers: holding register i = i.
+		"$tmp/plcctl" -a "$addr" write-registers 0 $(seq 0 99) >/dev/null
+	fi
+}
+stop_server() { kill -INT "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; }
+
+# 1. The physical floor: frames of the same sizes, no protocol work.
+log "floor: raw ping-pong"
+for r in $(seq 1 "$ROUNDS"); do
+	for sz in 29 259; do
+		echo "cpu0 $(taskset -c 0 "$tmp/pingpong" 100000 12 $sz)" >>"$OUT/floor.txt"
+		echo "all $("$tmp/pingpong" 100000 12 $sz)" >>"$OUT/floor.txt"
+	done
+done
+
+# 2. Clients, one connection: plcctl, goburrow, libmodbus, pipelined; against
+# plcsim and against libmodbus's C server; pinned and unpinned. Rounds are
+# interleaved so a burst of load from elsewhere hits every client alike.
+log "clients: $ROUNDS rounds x (plcsim cpu0, libmodbus cpu0, plcsim all)"
+for r in $(seq 1 "$ROUNDS"); do
+	for cfg in plcsim:0 libmodbus:0 plcsim:all; do
+		srv="${cfg%%:*}" cpus="${cfg#*:}" pin=()
+		[ "$cpus" = all ] || pin=(taskset -c "$cpus")
+		(cd bench && PLCCTL_BENCH_ROUND=$r PLCCTL_BENCH_SERVER="$srv" "${pin[@]}" "$tmp/bench.test" \
+			-test.run '^$' -test.bench 'BenchmarkRead$|BenchmarkRead/|BenchmarkReadParallel' \
+			-test.benchtime 20000x -test.benchmem -test.timeout 10m) |
+			sed -n "s/^Benchmark/$srv-$cpus Benchmark/p" >>"$OUT/clients.txt"
+		printf '.' >&2
+	done
+done
+echo >&2
+
+# 3. plcctl bench (the field tool) against the Go benchmark of the same
+# workload (BenchmarkRead/regs=10/client=plcctl, above), and the in-flight
+# sweep for the plot, against plcsim on CPU 0 with plcctl on CPU 0 too.
+log "plcctl bench: in-flight sweep"
+start_server plcsim 0
+for r in $(seq 1 "$ROUNDS"); do
+	for k in 1 2 4 8 16; do
+		echo "cpu0 $(taskset -c 0 "$tmp/plcctl" -a "$addr" bench -o json --requests 20000 --in-flight $k 0 10)" >>"$OUT/plcctl-bench.jsonl"
+		echo "all $("$tmp/plcctl" -a "$addr" bench -o json --requests 20000 --in-flight $k 0 10)" >>"$OUT/plcctl-bench.jsonl"
+	done
+done
+
+# 4. One-shot CLI against a hello-world binary built the same way.
+log "one-shot CLI (hyperfine)"
+hyperfine -N --warmup 20 --runs 300 --export-json "$OUT/cli.json" \
+	-n hello-world "$tmp/hello-world" \
+	-n 'plcctl --help' "$tmp/plcctl --help" \
+	-n 'plcctl read' "$tmp/plcctl -a $addr read-holding-registers 0 10" >/dev/null 2>&1
+stop_server
+
+# 5. Servers under the same load generator: server on CPU 0, load on CPU 1.
+log "servers: $ROUNDS rounds x {plcsim, libmodbus, pymodbus} x {1,8,64,256} connections"
+for r in $(seq 1 "$ROUNDS"); do
+	for srv in plcsim libmodbus pymodbus; do
+		start_server "$srv" 0
+		for c in 1 8 64 256; do
+			echo "split $srv $(taskset -c 1 "$tmp/loadgen" -addr "$addr" -conns $c -duration "${SECONDS_PER}s")" >>"$OUT/servers.txt"
+		done
+		stop_server
+		printf '.' >&2
+	done
+	# plcsim on both CPUs, load generator unpinned too: how far it scales.
+	start_server plcsim all
+	for c in 1 8 64 256; do
+		echo "all plcsim $("$tmp/loadgen" -addr "$addr" -conns $c -duration "${SECONDS_PER}s")" >>"$OUT/servers.txt"
+	done
+	stop_server
+done
+echo >&2
+
+# 6. Allocations per request: the client reading into a caller's buffer and
+# plcsim handling a request (Go benchmarks, in-process, -benchmem).
+log "allocations"
+go test -run '^$' -bench 'Alloc' -benchmem -benchtime 20000x ./transport/ ./plc/ ./simulator/ 2>/dev/null |
+	grep '^Benchmark' >"$OUT/allocs.txt" || true
+
+log "load$(uptime | sed 's/.*load average//')"
+go run ./bench/report "$OUT"
+if command -v gnuplot >/dev/null; then
+	gnuplot -e "dir='$OUT'" bench/plot.gp && log "plots: $OUT/inflight.png $OUT/connections.png"
+else
+	log "gnuplot not found (apt-get install gnuplot-nox): no plots"
+fi
