@@ -26,6 +26,9 @@ type conn struct {
 	drainAt   time.Time  // set once draining: no more requests are answered
 	drainOnce sync.Once
 	draining  chan struct{}
+
+	seq  int    // requests so far, for fault rules' nth
+	held []byte // answers a coalesce fault holds back
 }
 
 // frameReader applies the idle timeout before a frame's first byte and the
@@ -108,7 +111,12 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	s := c.s
 	fc := modbus.FunctionCode(pdu[0])
 	t0 := s.obsStart()
-	rule := s.fault(fc)
+	c.seq++
+	rule, ri := s.fault(h.UnitID, pdu, c.seq)
+	if rule.Action == FaultReboot {
+		c.rebootFault(h, pdu, rule, ri)
+		return out, false
+	}
 	// Structure first: a malformed PDU means the stream cannot be trusted,
 	// whichever unit it names. Then the unit (gateway mode), an injected
 	// exception, field values, and only then execution.
@@ -154,7 +162,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	}
 	s.obsWrite(c, h, req, out)
 	s.obsRequest(c, h, fc, out, t0)
-	return out, c.respond(out, rule)
+	return out, c.respond(out, rule, ri)
 }
 
 func (s *Server) servesUnit(u uint8) bool {
@@ -167,60 +175,6 @@ func (s *Server) servesUnit(u uint8) bool {
 		}
 	}
 	return false
-}
-
-// respond sends a response, applying a fault rule. It returns false when the
-// connection ended.
-func (c *conn) respond(out []byte, rule FaultRule) bool {
-	s := c.s
-	if rule.Action != FaultNone {
-		s.stats.faultsApplied.Add(1)
-		s.obsFault(c.remote, rule.Action)
-		s.log.Info().Str("remote", c.remote).Str("fault", rule.Action.String()).Msg("fault injected")
-	}
-	switch rule.Action {
-	case FaultDelay:
-		t := time.NewTimer(rule.Delay)
-		select {
-		case <-t.C:
-		case <-s.done:
-			t.Stop()
-		}
-	case FaultDrop:
-		return true
-	case FaultDuplicate:
-		if !c.write(out) {
-			return false
-		}
-	case FaultSplit:
-		for i := range out {
-			if !c.write(out[i : i+1]) {
-				return false
-			}
-		}
-		s.stats.responses.Add(1)
-		return true
-	case FaultWrongTID:
-		out[1]++
-		if out[1] == 0 {
-			out[0]++
-		}
-	case FaultCloseFIN:
-		c.closeGracefully()
-		return false
-	case FaultCloseRST:
-		c.reset("fault")
-		return false
-	case FaultCutMidFrame:
-		c.write(out[:len(out)/2])
-		c.closeGracefully()
-		return false
-	}
-	if !c.write(out) {
-		return false
-	}
-	s.stats.responses.Add(1)
-	return true
 }
 
 func (c *conn) write(b []byte) bool {

@@ -1,9 +1,10 @@
 package simulator
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
+	"encoding/binary"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plcctl/plcctl/modbus"
@@ -13,163 +14,255 @@ import (
 type FaultAction int
 
 const (
-	FaultNone        FaultAction = iota
-	FaultDelay                   // answer after Delay (a "late" answer when Delay exceeds the client's timeout)
-	FaultDrop                    // execute, send nothing
-	FaultDuplicate               // send the answer twice
-	FaultSplit                   // send the answer one byte per write
-	FaultWrongTID                // answer with transaction id + 1
-	FaultException               // answer exception Exception without executing
-	FaultCloseFIN                // close gracefully instead of answering
-	FaultCloseRST                // reset instead of answering
-	FaultCutMidFrame             // send half the answer, then close
+	FaultNone          FaultAction = iota
+	FaultDelay                     // answer after Delay (a "late" answer when Delay exceeds the client's timeout)
+	FaultDrop                      // execute, send nothing
+	FaultDuplicate                 // send the answer twice
+	FaultSplit                     // send the answer in pieces: one byte per write, or two at SplitAt; Gap between them
+	FaultWrongTID                  // answer with transaction id + 1
+	FaultException                 // answer exception Exception without executing
+	FaultCloseFIN                  // execute, then close gracefully instead of answering
+	FaultCloseRST                  // execute, then reset instead of answering
+	FaultCutMidFrame               // send half the answer, then close
+	FaultWrongUnit                 // answer with unit id + 1
+	FaultWrongFunction             // answer with the next function code (the exception bit kept)
+	FaultShort                     // answer with fewer items than asked, byte count and length consistent
+	FaultBadByteCount              // answer whose byte count (or, without one, whose length) is one too many
+	FaultJunk                      // send Junk bytes that are no frame, then the answer
+	FaultCoalesce                  // hold the answer and send it in one write with the next answer
+	FaultAnswerClose               // answer, then close gracefully
+	FaultStopAccepting             // answer, then accept no connection for For
+	FaultReboot                    // drop every connection, refuse connections for For, clear memory; no answer
+	numFaultActions
 )
 
-var faultNames = [...]string{"none", "delay", "drop", "duplicate", "split", "wrong-tid", "exception",
-	"close-fin", "close-rst", "cut-mid-frame"}
+var faultNames = [numFaultActions]string{"none", "delay", "drop", "duplicate", "split", "wrong-tid", "exception",
+	"close-fin", "close-rst", "cut-mid-frame", "wrong-unit", "wrong-fc", "short", "bad-byte-count", "junk",
+	"coalesce", "answer-close", "stop-accepting", "reboot"}
 
 func (a FaultAction) String() string {
-	if int(a) < len(faultNames) {
+	if a >= 0 && a < numFaultActions {
 		return faultNames[a]
 	}
 	return "fault(" + itoa(int(a)) + ")"
 }
 
-// FaultRule injects a fault into the transactions it matches. Rules are
-// tried in order; the first that matches applies. A rule matches requests with
-// its Function (0 = any); it skips the first After of them and then applies
-// to Count of them (0 = every one after that).
+// FaultRule injects a fault into the transactions it selects. Rules are tried
+// in order; the first that selects a request applies.
+//
+// A rule first matches a request on its conditions (Matches): every condition
+// that is set must hold, and the zero value of each matches every request.
+// Of the matching requests it skips the first After, then takes every
+// Every-th, then each of those with Probability (drawn from a generator
+// seeded with Seed, so the same requests in the same order get the same
+// faults), and it fires at most Count times.
 type FaultRule struct {
-	Function  modbus.FunctionCode
-	After     int
-	Count     int
-	Action    FaultAction
-	Delay     time.Duration
-	Exception modbus.ExceptionCode
+	Action FaultAction
+
+	// Conditions.
+	Function  modbus.FunctionCode // only this function code (0 = any)
+	UnitID    uint8               // with MatchUnit: only requests to this unit id
+	MatchUnit bool                // unit id 0 is a real id, hence the flag
+	AddrFirst uint16              // with MatchAddr: only requests whose address range
+	AddrLast  uint16              // overlaps AddrFirst..AddrLast (inclusive)
+	MatchAddr bool
+	QtyMin    uint16        // only requests for at least QtyMin items (0 = no bound)
+	QtyMax    uint16        // and at most QtyMax (0 = no bound)
+	Nth       int           // only the Nth request on each connection, 1-based (0 = any)
+	From      time.Duration // only from this long after the server started
+	Until     time.Duration // and before this long after it (0 = no end)
+
+	// Selection among the matching requests.
+	After       int     // serve the first After matching requests normally
+	Every       int     // then take every Every-th of them (0 or 1 = each)
+	Probability float64 // then each of those with this probability (0 = always)
+	Seed        uint64  // seeds the Probability draws
+	Count       int     // fire at most this often (0 = no limit)
+
+	// Parameters of the action.
+	Delay     time.Duration        // delay: how long
+	Exception modbus.ExceptionCode // exception: the code
+	Junk      int                  // junk: how many bytes (0 = 8)
+	SplitAt   int                  // split: one cut after this many bytes (0 = after every byte)
+	Gap       time.Duration        // split: pause between the pieces
+	For       time.Duration        // stop-accepting, reboot: how long
 }
 
+// FaultRequest is what a fault rule can see of a request.
+type FaultRequest struct {
+	UnitID   uint8
+	Function modbus.FunctionCode
+	// Addr and Qty are the request's address range; Qty 0 means it has none
+	// (FC 20, 21, 43, and unknown codes). FC 23 also has a write range in
+	// Addr2 and Qty2.
+	Addr, Qty   uint16
+	Addr2, Qty2 uint16
+	Seq         int           // 1-based index of the request on its connection
+	Elapsed     time.Duration // since the server started
+}
+
+// Matches reports whether req meets every condition of r (not its After,
+// Every, Probability and Count selection, which depend on earlier requests).
+func (r *FaultRule) Matches(req FaultRequest) bool {
+	switch {
+	case r.Function != 0 && r.Function != req.Function,
+		r.MatchUnit && r.UnitID != req.UnitID,
+		r.Nth > 0 && r.Nth != req.Seq,
+		req.Elapsed < r.From,
+		r.Until > 0 && req.Elapsed >= r.Until:
+		return false
+	}
+	if r.MatchAddr && !r.overlaps(req.Addr, req.Qty) && !r.overlaps(req.Addr2, req.Qty2) {
+		return false
+	}
+	if r.QtyMin > 0 || r.QtyMax > 0 {
+		return r.qtyFits(req.Qty) || (req.Qty2 > 0 && r.qtyFits(req.Qty2))
+	}
+	return true
+}
+
+func (r *FaultRule) overlaps(addr, qty uint16) bool {
+	last := int(addr) + int(qty) - 1
+	return qty > 0 && int(addr) <= int(r.AddrLast) && last >= int(r.AddrFirst)
+}
+
+func (r *FaultRule) qtyFits(q uint16) bool {
+	return q > 0 && q >= r.QtyMin && (r.QtyMax == 0 || q <= r.QtyMax)
+}
+
+// ruleState is a rule with the counters its selection depends on.
 type ruleState struct {
 	FaultRule
-	seen int
+	seen  int // matching requests so far
+	fired int
+	rng   *rand.Rand
 }
 
-// SetFaults replaces the fault rules; none restores normal service. Safe to
-// call while serving.
+func newRuleState(r FaultRule) *ruleState {
+	return &ruleState{FaultRule: r, rng: rand.New(rand.NewPCG(r.Seed, r.Seed^0x9E3779B97F4A7C15))}
+}
+
+// selects advances the rule's counters for a matching request and reports
+// whether the rule fires on it.
+func (r *ruleState) selects() bool {
+	n := r.seen
+	r.seen++
+	if n < r.After || (r.Count > 0 && r.fired >= r.Count) {
+		return false
+	}
+	if k := n - r.After + 1; r.Every > 1 && k%r.Every != 0 {
+		return false
+	}
+	if r.Probability > 0 && r.Probability < 1 && r.rng.Float64() >= r.Probability {
+		return false
+	}
+	r.fired++
+	return true
+}
+
+// decide returns the index of the first rule that fires on req, or -1. It is
+// the whole fault decision: no I/O, only the rules' counters change.
+func decide(rules []*ruleState, req FaultRequest) int {
+	for i, r := range rules {
+		if r.Matches(req) && r.selects() {
+			return i
+		}
+	}
+	return -1
+}
+
+// faultSet is the server's fault state: the rules, their counters, and the
+// server-wide effects of stop-accepting and reboot.
+type faultSet struct {
+	mu          sync.Mutex
+	rules       []*ruleState
+	start       time.Time
+	pausedUntil time.Time // stop-accepting: hold the accept loop until then
+	downUntil   time.Time // reboot: reset every new connection until then
+	applied     [numFaultActions]atomic.Uint64
+}
+
+// SetFaults replaces the fault rules, with fresh counters; none restores
+// normal service. Safe to call while serving.
 func (s *Server) SetFaults(rules ...FaultRule) {
 	st := make([]*ruleState, len(rules))
 	for i, r := range rules {
-		st[i] = &ruleState{FaultRule: r}
+		st[i] = newRuleState(r)
 	}
-	s.faultMu.Lock()
-	s.faults = st
-	s.faultMu.Unlock()
+	s.fx.mu.Lock()
+	if s.fx.start.IsZero() {
+		s.fx.start = time.Now()
+	}
+	s.fx.rules = st
+	s.fx.mu.Unlock()
 }
 
-// fault returns the rule that applies to a request with function fc.
-func (s *Server) fault(fc modbus.FunctionCode) FaultRule {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	for _, r := range s.faults {
-		if r.Function != 0 && r.Function != fc {
-			continue
-		}
-		n := r.seen
-		r.seen++
-		if n < r.After || (r.Count > 0 && n >= r.After+r.Count) {
-			continue
-		}
-		return r.FaultRule
+// Faults returns a copy of the fault rules in force.
+func (s *Server) Faults() []FaultRule {
+	s.fx.mu.Lock()
+	defer s.fx.mu.Unlock()
+	out := make([]FaultRule, len(s.fx.rules))
+	for i, r := range s.fx.rules {
+		out[i] = r.FaultRule
 	}
-	return FaultRule{}
+	return out
 }
 
-// ParseFaultAction parses a fault action name such as "delay" or "close-rst".
-func ParseFaultAction(s string) (FaultAction, error) {
-	for i, n := range faultNames {
-		if i > 0 && n == s {
-			return FaultAction(i), nil
+// FaultCounts returns how often each action was injected since the server
+// started (actions never injected are left out).
+func (s *Server) FaultCounts() map[FaultAction]uint64 {
+	m := make(map[FaultAction]uint64)
+	for a := FaultAction(1); a < numFaultActions; a++ {
+		if n := s.fx.applied[a].Load(); n > 0 {
+			m[a] = n
 		}
 	}
-	return 0, fmt.Errorf("simulator: fault action %q: want one of %s", s, strings.Join(faultNames[1:], ", "))
+	return m
 }
 
-// ParseFaultRule parses the text form of a rule used by plcsim's --fault:
-// comma-separated key=value pairs, for example
-//
-//	action=delay,delay=2s,fc=3,after=10,count=1
-//	action=exception,exception=6
-//	action=close-rst,after=100
-//
-// Keys: action (required: delay, drop, duplicate, split, wrong-tid,
-// exception, close-fin, close-rst, cut-mid-frame), fc (function code the rule
-// matches; default any), after (matching requests served normally first),
-// count (requests the fault applies to; default all after that), delay (a
-// duration, for action=delay), exception (the code, for action=exception).
-func ParseFaultRule(s string) (FaultRule, error) {
-	var r FaultRule
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if !ok || v == "" {
-			return r, fmt.Errorf("simulator: fault %q: %q is not key=value", s, kv)
-		}
-		if seen[k] {
-			return r, fmt.Errorf("simulator: fault %q: %s given twice", s, k)
-		}
-		seen[k] = true
-		if err := r.set(k, v); err != nil {
-			return r, fmt.Errorf("simulator: fault %q: %w", s, err)
-		}
+// fault returns the rule that applies to a request (Action FaultNone when no
+// rule does) and the rule's index.
+func (s *Server) fault(unit uint8, pdu []byte, seq int) (FaultRule, int) {
+	s.fx.mu.Lock()
+	defer s.fx.mu.Unlock()
+	if len(s.fx.rules) == 0 {
+		return FaultRule{}, -1
 	}
-	switch {
-	case r.Action == FaultNone:
-		return r, fmt.Errorf("simulator: fault %q: action is required", s)
-	case r.Action == FaultDelay && r.Delay <= 0:
-		return r, fmt.Errorf("simulator: fault %q: action=delay needs delay=DURATION", s)
-	case r.Action == FaultException && r.Exception == 0:
-		return r, fmt.Errorf("simulator: fault %q: action=exception needs exception=CODE", s)
-	case r.Delay > 0 && r.Action != FaultDelay, r.Exception != 0 && r.Action != FaultException:
-		return r, fmt.Errorf("simulator: fault %q: delay= goes with action=delay and exception= with action=exception", s)
+	req := faultRequestOf(unit, pdu, seq)
+	req.Elapsed = time.Since(s.fx.start)
+	i := decide(s.fx.rules, req)
+	if i < 0 {
+		return FaultRule{}, -1
 	}
-	return r, nil
+	return s.fx.rules[i].FaultRule, i
 }
 
-func (r *FaultRule) set(k, v string) error {
-	switch k {
-	case "action":
-		a, err := ParseFaultAction(v)
-		r.Action = a
-		return err
-	case "fc":
-		n, err := strconv.ParseUint(v, 0, 8)
-		if err != nil || n == 0 || n > 127 {
-			return fmt.Errorf("fc=%s: want a function code 1..127", v)
-		}
-		r.Function = modbus.FunctionCode(n)
-	case "after", "count":
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s=%s: want a whole number >= 0", k, v)
-		}
-		if k == "after" {
-			r.After = n
-		} else {
-			r.Count = n
-		}
-	case "delay":
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("delay=%s: want a positive duration such as 1.5s", v)
-		}
-		r.Delay = d
-	case "exception":
-		n, err := strconv.ParseUint(v, 0, 8)
-		if err != nil || n == 0 {
-			return fmt.Errorf("exception=%s: want an exception code 1..255", v)
-		}
-		r.Exception = modbus.ExceptionCode(n)
-	default:
-		return fmt.Errorf("unknown key %q (want action, fc, after, count, delay, exception)", k)
+// faultRequestOf reads what the rules match on from a request PDU, without
+// decoding it: a malformed PDU can be faulted too.
+func faultRequestOf(unit uint8, pdu []byte, seq int) FaultRequest {
+	req := FaultRequest{UnitID: unit, Seq: seq}
+	if len(pdu) == 0 {
+		return req
 	}
-	return nil
+	req.Function = modbus.FunctionCode(pdu[0])
+	u16 := func(i int) uint16 {
+		if len(pdu) < i+2 {
+			return 0
+		}
+		return binary.BigEndian.Uint16(pdu[i:])
+	}
+	switch req.Function {
+	case modbus.FuncReadCoils, modbus.FuncReadDiscreteInputs, modbus.FuncReadHoldingRegisters,
+		modbus.FuncReadInputRegisters, modbus.FuncWriteMultipleCoils, modbus.FuncWriteMultipleRegisters:
+		req.Addr, req.Qty = u16(1), u16(3)
+	case modbus.FuncWriteSingleCoil, modbus.FuncWriteSingleRegister, modbus.FuncMaskWriteRegister,
+		modbus.FuncReadFIFOQueue:
+		req.Addr, req.Qty = u16(1), 1
+	case modbus.FuncReadWriteMultipleRegisters:
+		req.Addr, req.Qty, req.Addr2, req.Qty2 = u16(1), u16(3), u16(5), u16(7)
+	}
+	if len(pdu) < 3 {
+		req.Qty = 0 // no address at all
+	}
+	return req
 }

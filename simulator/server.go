@@ -53,8 +53,7 @@ type Server struct {
 	obs Observer // nil = none
 	m   *model
 
-	faultMu sync.Mutex
-	faults  []*ruleState
+	fx faultSet
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -158,6 +157,9 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) accept(nc net.Conn) {
+	if s.holdAccept(nc) {
+		return
+	}
 	s.stats.accepted.Add(1)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
