@@ -107,6 +107,7 @@ type Config struct {
 	// or an exception code. A code without a handler is answered 01.
 	UserFunctions map[modbus.FunctionCode]UserFunc
 	Faults        []FaultRule     // initial fault rules; see Server.SetFaults
+	Security      Security        // TLS, roles, allow-list, read-only (security.go)
 	Logger        *zerolog.Logger // nil = silent
 	// Observer, when set, is told of every request, client write, connection,
 	// reset and injected fault (observe.go). It must never block.
@@ -138,6 +139,7 @@ func (c Config) withDefaults() Config {
 		nop := zerolog.Nop()
 		c.Logger = &nop
 	}
+	c.Security = c.Security.withDefaults()
 	return c
 }
 
@@ -163,6 +165,9 @@ func (c Config) validate() error {
 	}
 	if c.FrameTimeout < 0 || c.IdleTimeout < 0 || c.DrainTimeout < 0 {
 		errs = append(errs, errors.New("simulator: negative timeout"))
+	}
+	if err := c.Security.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -75,6 +75,9 @@ func (c *conn) isDraining() bool {
 // serve reads ADUs and answers them until the connection ends.
 func (c *conn) serve() {
 	s := c.s
+	if !c.handshake() { // TLS only (security.go)
+		return
+	}
 	fr := &frameReader{c: c}
 	buf := make([]byte, modbus.MaxADULen)
 	out := make([]byte, 0, modbus.MaxADULen)
@@ -123,6 +126,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	req, oc := s.check(pdu)
 	switch {
 	case oc.malformed != nil:
+	case c.refused(fc, req, &oc): // roles, read-only (security.go)
 	case len(s.cfg.UnitIDs) > 0 && !s.servesUnit(h.UnitID):
 		oc = exception(fc, modbus.GatewayTargetDeviceFailedToRespond, "no device at unit id "+itoa(int(h.UnitID)))
 	case rule.Action == FaultException:
@@ -254,7 +258,7 @@ func (c *conn) drop(what string, err error) {
 func (c *conn) reset(reason string) {
 	c.s.stats.resets.Add(1)
 	c.s.obsReset(c.remote, reason)
-	if tc, ok := c.nc.(*net.TCPConn); ok {
+	if tc := c.tcp(); tc != nil {
 		tc.SetLinger(0)
 	}
 	c.nc.Close()
@@ -285,9 +289,7 @@ func (c *conn) startDrain() {
 		close(c.draining)
 		c.wmu.Lock()
 		c.writeClosed = true
-		if tc, ok := c.nc.(*net.TCPConn); ok {
-			tc.CloseWrite()
-		}
+		c.closeWrite()
 		c.wmu.Unlock()
 	})
 }

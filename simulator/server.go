@@ -53,7 +53,8 @@ type Server struct {
 	obs Observer // nil = none
 	m   *model
 
-	fx faultSet
+	fx  faultSet
+	sec *security // access control (security.go)
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -72,6 +73,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, m: newModel(cfg), conns: make(map[*conn]struct{}), done: make(chan struct{})}
+	s.sec = newSecurity(cfg.Security)
 	s.SetFaults(cfg.Faults...)
 	return s, nil
 }
@@ -166,6 +168,9 @@ func (s *Server) accept(nc net.Conn) {
 		tc.SetKeepAlive(true)
 	}
 	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), draining: make(chan struct{})}
+	if !s.admit(c) { // allow-list, per-IP cap, TLS (security.go)
+		return
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

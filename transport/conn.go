@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +22,7 @@ type Conn struct {
 	opts   Options
 	log    zerolog.Logger
 	dialer net.Dialer
+	tls    *tls.Config // nil: plain TCP; see tls.go
 
 	ctx    context.Context // cancelled by Close: stops dialling and waiting
 	cancel context.CancelFunc
@@ -59,6 +61,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		c.dialer.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: opts.KeepAlive,
 			Interval: opts.KeepAlive, Count: 3}
 	}
+	if opts.TLS != nil {
+		c.tls = tlsConfig(opts.TLS, addr)
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.setState(StateConnecting)
 	nc, err := c.dial(ctx)
@@ -74,8 +79,9 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	return c, nil
 }
 
-// dial makes one connection attempt, bounded by ctx and DialTimeout.
-func (c *Conn) dial(ctx context.Context) (*net.TCPConn, error) {
+// dial makes one connection attempt, bounded by ctx and DialTimeout: TCP,
+// then TLS when configured.
+func (c *Conn) dial(ctx context.Context) (linkConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
 	defer cancel()
 	nc, err := c.dialer.DialContext(ctx, "tcp", c.addr)
@@ -98,6 +104,9 @@ func (c *Conn) dial(ctx context.Context) (*net.TCPConn, error) {
 			// Not fatal: DeadAfterTimeouts and keepalive still watch the link.
 			c.log.Warn().Err(err).Msg("cannot set TCP_USER_TIMEOUT")
 		}
+	}
+	if c.tls != nil {
+		return c.handshake(ctx, tc)
 	}
 	return tc, nil
 }
@@ -246,7 +255,7 @@ func (c *Conn) logTransaction(unit uint8, req modbus.Request, r result, start ti
 // install makes nc the current link and starts its watcher; it returns nil
 // (and closes nc) if the Conn was closed meanwhile. A link that replaces a
 // lost one is counted in Stats.Reconnects before any request can use it.
-func (c *Conn) install(nc *net.TCPConn, reconnect bool) *link {
+func (c *Conn) install(nc linkConn, reconnect bool) *link {
 	l := newLink(c, nc)
 	c.mu.Lock()
 	if c.closed {

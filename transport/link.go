@@ -30,7 +30,8 @@ const maxAbandoned = 1024
 // transaction id; while the link idles, its watcher (read.go).
 type link struct {
 	c          *Conn
-	nc         *net.TCPConn
+	nc         linkConn      // a *net.TCPConn, or a *tlsConn over one
+	secure     bool          // nc is TLS: a write error, even a timeout, ends the session
 	wlock      chan struct{} // one slot: a waiting writer can leave when its ctx ends
 	rlock      chan struct{} // one slot: the right to read frames, and rs
 	rs         readState     // owned by the holder of rlock
@@ -72,15 +73,16 @@ type result struct {
 	down bool // the error is the link going down, so a retry may help
 }
 
-func newLink(c *Conn, nc *net.TCPConn) *link {
+func newLink(c *Conn, nc linkConn) *link {
 	l := &link{c: c, nc: nc, wlock: make(chan struct{}, 1), rlock: make(chan struct{}, 1),
 		done: make(chan struct{}), draining: make(chan struct{}), readerDone: make(chan struct{}),
 		pending: make(map[uint16]*call), abandoned: make(map[uint16]uint64),
 		rs: readState{buf: make([]byte, readBufLen)}}
-	if nc != nil && rawWriteOK {
-		l.rc, _ = nc.SyscallConn()
+	if tc, ok := nc.(*net.TCPConn); ok && tc != nil && rawWriteOK {
+		l.rc, _ = tc.SyscallConn()
 		l.pollFn = l.inPoll
 	}
+	_, l.secure = nc.(*tlsConn)
 	return l
 }
 

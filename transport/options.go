@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"math/rand/v2"
 	"strconv"
@@ -83,6 +84,14 @@ type Options struct {
 	// Logger receives link events (info/warn), one line per transaction
 	// (debug) and every frame in hex (trace). Nil means silent.
 	Logger *zerolog.Logger
+	// TLS, when set, runs every connection through TLS (Modbus/TCP
+	// Security, port 802 by default): at least TLS 1.2, 1.3 preferred, the
+	// server's certificate checked against RootCAs and against ServerName,
+	// which defaults to the host of the address dialled (an IP address is
+	// checked against the certificate's IP SANs). Certificates holds the
+	// client certificate the server's role check needs. Failures are
+	// *TLSError values (errors.Is with the ErrTLS* kinds). Nil: plain TCP.
+	TLS *tls.Config
 	// OnStateChange is called on every state change, one call at a time,
 	// in order (see "Watching the link" in the package documentation). It
 	// must not block or call Close.

@@ -39,7 +39,7 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 func (l *link) writeRest(ctx context.Context, cl *call, tid uint16, adu []byte, n int) (int, error) {
 	m, err := l.nc.Write(adu[n:])
 	n += m
-	for err != nil && isDeadline(err) && cl.expired(ctx) == nil {
+	for err != nil && isDeadline(err) && !l.secure && cl.expired(ctx) == nil {
 		// Woken by a deadline set for an earlier request (closeEnough), not
 		// by ours: set ours and write the rest. wlock is held, so the ADU
 		// still goes out whole and in order.
@@ -53,7 +53,9 @@ func (l *link) writeRest(ctx context.Context, cl *call, tid uint16, adu []byte, 
 	}
 	l.c.log.Trace().Uint16("tid", tid).Int("written", n).Err(err).Msg("frame not sent")
 	timeout := isDeadline(err) || isCtxErr(err)
-	if n > 0 || !timeout {
+	// crypto/tls makes every write error permanent (a record may be half
+	// sent), so over TLS even a timeout ends the link.
+	if n > 0 || !timeout || l.secure {
 		l.fail(fmt.Errorf("write: %w", err))
 	}
 	if timeout {
