@@ -54,11 +54,25 @@ Bad input is handled on purpose, counted and logged with the exact reason:
   the same unless --malformed-pdu exception; field values the spec forbids get
   the spec's exception code; a protocol id other than 0 is discarded silently.
 
---fault injects faults to test clients against: delay (a late answer when
-longer than the client's timeout), drop, duplicate, split (one byte per write),
-wrong-tid, exception, close-fin, close-rst, cut-mid-frame. Each --fault is a
-rule; the first rule matching a request applies. Keys: action, fc, after,
-count, delay, exception. Example: --fault action=delay,delay=3s,fc=3,count=1
+--fault RULE injects faults to test clients against (repeatable; the first
+rule that selects a request applies). A rule is key=value pairs, e.g.
+  --fault action=delay,delay=3s,fc=3,count=1
+  --fault action=wrong-tid,fc=3,addr=0-99,every=10,prob=0.5,seed=42
+Actions: delay (answer after delay=), drop (execute, no answer), duplicate,
+  split (one byte per write, or two pieces cut at at=N, gap= between them),
+  wrong-tid, wrong-unit, wrong-fc, short (fewer items than asked, consistent
+  byte count), bad-byte-count, junk (junk= bytes of 0xFF before the answer),
+  coalesce (the answer goes out with the next one), exception (exception=CODE,
+  not executed), answer-close (answer, then FIN), close-fin, close-rst,
+  cut-mid-frame (half an answer, then FIN), stop-accepting (for=: accept no
+  connection), reboot (for=: drop every connection, refuse new ones, memory
+  cleared; the request is not executed).
+Conditions: unit, fc, addr (N or N-M, overlapping the request's range), qty
+  (N or N-M), nth (the Nth request on each connection), from and until (time
+  since start). Selection: after (skip N matches), every (then each Kth), prob
+  (0 < p <= 1) with seed (same seed, same faults), count (at most N faults).
+--fault-file FILE holds one rule per line (# comments); SIGHUP reloads it, and
+a file that does not parse keeps the old rules and logs the line at fault.
 
 It logs one readiness line, "plcsim ready", naming the real address (use
 --listen 127.0.0.1:0 for a free port). SIGINT/SIGTERM stop it gracefully:
@@ -85,6 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		holding      = fs.Int("holding-registers", simulator.DefaultTableSize, "number of holding registers")
 		input        = fs.Int("input-registers", simulator.DefaultTableSize, "number of input registers")
 		faults       = fs.StringArray("fault", nil, "inject a fault, repeatable; e.g. action=delay,delay=2s,fc=3,after=10,count=1 (see README)")
+		faultFile    = fs.String("fault-file", "", "fault rules, one per line (# comments), after any --fault rules; SIGHUP reloads the file")
 		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served (plus 0 and 255); others get exception 0B. Empty serves every unit id")
 		logLevel     = fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text (one readable line per event) or json (one object per line)")
@@ -137,6 +152,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.Faults = append(cfg.Faults, r)
 		}
 	}
+	fixed := cfg.Faults
+	if err == nil && *faultFile != "" {
+		var fileRules []simulator.FaultRule
+		if fileRules, err = loadFaultFile(*faultFile); err == nil {
+			cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
@@ -145,6 +167,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
+	}
+	if *faultFile != "" {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go reloadFaults(ctx, hup, srv, *faultFile, fixed, log)
 	}
 	if err := srv.ListenAndServe(ctx); err != nil && !errors.Is(err, simulator.ErrServerClosed) {
 		log.Error().Err(err).Msg("plcsim failed")
