@@ -70,6 +70,10 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 	if err != nil {
 		c.cancel()
 		c.setState(StateClosed)
+		var ne *net.OpError
+		if errors.As(err, &ne) { // it names the operation and the address already
+			return nil, fmt.Errorf("transport: %w", err)
+		}
 		return nil, fmt.Errorf("transport: dial %s: %w", addr, err)
 	}
 	l := c.install(nc, false)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/plcctl/plcctl/modbus"
 )
@@ -43,7 +44,8 @@ type OpError struct {
 }
 
 func (e *OpError) Error() string {
-	return "transport: " + e.Op + " " + e.prep() + " " + e.Addr + ": " + e.Err.Error()
+	// The cause may be one of this package's errors: say "transport: " once.
+	return "transport: " + e.Op + " " + e.prep() + " " + e.Addr + ": " + strings.TrimPrefix(e.Err.Error(), "transport: ")
 }
 
 func (e *OpError) prep() string {

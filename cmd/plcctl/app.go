@@ -32,6 +32,7 @@ type app struct {
 	client     *plc.Client // nil until connect; kept open by shell and watch
 	clientAddr string
 	inShell    bool
+	addrGiven  bool          // -a or PLCCTL_ADDRESS named the device (else the default)
 	shellOpts  sharedOptions // in the shell: the defaults for every line
 	connLevel  atomic.Int32  // log level of the shell's connection, set per line
 }
@@ -166,12 +167,15 @@ func (a *app) parse(c *command, args []string) error {
 		}
 		return &usageError{msg: flagError(err, c.flags).Error()}
 	}
+	if !a.inShell {
+		a.addrGiven = c.flags.Changed("address")
+	}
 	if !c.flags.Changed("address") && !a.inShell {
 		if env := os.Getenv(addressEnv); env != "" {
 			if err := checkAddress(env); err != nil {
 				return usagef("%s: %v", addressEnv, err)
 			}
-			a.opts.address = env
+			a.opts.address, a.addrGiven = env, true
 		}
 	}
 	if err := a.opts.check(); err != nil {
@@ -198,14 +202,20 @@ func (a *app) defaults() sharedOptions {
 // report prints err and returns its exit code.
 func (a *app) report(c *command, err error) int {
 	code := exitCode(err)
-	var st exitStatus
+	var (
+		st exitStatus
+		oe *opError
+	)
 	switch {
 	case err == nil, errors.As(err, &st): // nothing to say, or already said
 	case code == exitUsage:
 		fmt.Fprintf(a.stderr, "plcctl %s: %v\n", c.name, err)
 		c.shortUsage(a.stderr)
-	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(a.stderr, "plcctl: %v (no answer within %v)\n", err, a.opts.timeout)
+	case errors.As(err, &oe):
+		// One sentence for a person; the Go error chain, every layer's
+		// words, at --log-level debug.
+		a.log.Debug().Str("chain", oe.err.Error()).Str("type", fmt.Sprintf("%T", oe.err)).Msg("error chain")
+		fmt.Fprintf(a.stderr, "plcctl: %s\n", a.describe(oe))
 	default:
 		fmt.Fprintf(a.stderr, "plcctl: %v\n", err)
 	}

@@ -122,7 +122,7 @@ func TestBinaryAgainstPlcsim(t *testing.T) {
 		{[]string{"watch", "--count", "2", "--interval", "10ms", "read-holding-registers", "100"}, "", 0, "~  100  42\n", ""},
 		{[]string{"shell"}, "write-register 5 7\nread-holding-registers 5\n", 0, "wrote 1 register at 5\n5  7\n", ""},
 		{[]string{"--trace", "--log-format", "json", "read-holding-registers", "5"}, "", 0, "5  7\n", `"tx":"`},
-		{[]string{"read-holding-registers", "995", "10"}, "", 3, "", "exception 02 illegal data address for read-holding-registers 995..1004"},
+		{[]string{"read-holding-registers", "995", "10"}, "", 3, "", "unit 1: the device answered exception 02 illegal data address"},
 		{[]string{"write-register", "100", "70000"}, "", 2, "", "value 70000 does not fit uint16"},
 		{[]string{"read-holding-registers", "0", "-a", closedPort(t)}, "", 1, "", "connection refused"},
 		{[]string{"help", "read-coils"}, "", 0, "~Exit codes:", ""},
@@ -267,7 +267,7 @@ func TestDemoScript(t *testing.T) {
 		"VendorName          plcctl",
 		"5 sent, 5 answered, 0.0% loss",
 		"(exit 2)", // out-of-range address refused before sending
-		"exception 02 illegal data address for read-holding-registers 995..1004",
+		"unit 1: the device answered exception 02 illegal data address",
 		"(exit 3)",
 	} {
 		if !strings.Contains(out.String(), want) {

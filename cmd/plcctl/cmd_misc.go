@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -211,11 +212,38 @@ func (a *app) rawCommand() *command {
 		}
 		answer, err := cl.Raw(ctx, req.FC, data)
 		if err != nil {
-			return &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err}
+			oe := &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err, fc: uint8(fc), write: !readFunction(req.FC)}
+			oe.check = rawCheck(req)
+			return oe
 		}
 		return a.printRaw(req, answer)
 	}
 	return c
+}
+
+// rawCheck says why req is not a well-formed request of its public function
+// code (a strict device drops such a request), or "" when it is one, or its
+// function has no fixed layout here.
+func rawCheck(req *modbus.Raw) string {
+	pdu, err := req.AppendPDU(nil)
+	if err != nil {
+		return ""
+	}
+	var fe *modbus.FrameError
+	if _, err := modbus.DecodeRequest(pdu); errors.As(err, &fe) {
+		return fe.Field + ": " + fe.Reason
+	}
+	return ""
+}
+
+// readFunction reports whether fc only reads (raw: a write's unknown outcome is said).
+func readFunction(fc modbus.FunctionCode) bool {
+	switch fc {
+	case modbus.FuncReadCoils, modbus.FuncReadDiscreteInputs, modbus.FuncReadHoldingRegisters, modbus.FuncReadInputRegisters,
+		modbus.FuncReadFileRecord, modbus.FuncReadFIFOQueue, modbus.FuncEncapsulatedInterface:
+		return true
+	}
+	return false
 }
 
 // printRaw prints the request and answer PDUs.

@@ -44,7 +44,8 @@ func (a *app) pingCommand() *command {
 	rate := c.flags.Float64("rate", 1, "requests per second")
 	c.long = `Each request reads one holding register at ADDR (default 0) over one connection, without
 retries. An exception answer counts as answered (the device is alive, it just refused the
-address). Prints one line per request, then sent, answered, loss and round-trip
+address), except gateway exceptions 0A and 0B: the gateway answered that no device did, so
+they count as lost. Prints one line per request, then sent, answered, loss and round-trip
 min/avg/max/p99. JSON prints one object per request ({"event":"reply"|"exception"|"lost",
 ...}) and a last {"event":"summary",...}.
 
@@ -117,7 +118,7 @@ func (a *app) ping(ctx context.Context, addr uint16, count int, interval time.Du
 		if lastErr == nil {
 			lastErr = errors.New("no request sent")
 		}
-		return &opError{cmd: "ping", err: lastErr}
+		return &opError{cmd: "ping", err: lastErr, exit: exitFailure}
 	}
 	return nil
 }
@@ -135,10 +136,13 @@ func (a *app) pingOnce(ctx context.Context, addr uint16, seq int) (pingEvent, er
 	var exc *modbus.ExceptionError
 	switch {
 	case err == nil:
+	case errors.As(err, &exc) && (exc.Code == modbus.GatewayPathUnavailable || exc.Code == modbus.GatewayTargetDeviceFailedToRespond):
+		// The gateway answered that no device did: the unit is absent.
+		ev.Event, ev.Error = "lost", "exception "+exc.Code.String()
 	case errors.As(err, &exc):
 		ev.Event, ev.Error = "exception", "exception "+exc.Code.String()
 	default:
-		ev.Event, ev.Error = "lost", err.Error()
+		ev.Event, ev.Error = "lost", reason(err)
 	}
 	if ev.Event != "lost" {
 		ev.rtt, ev.RTTms = rtt, ms(rtt)

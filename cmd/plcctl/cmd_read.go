@@ -79,7 +79,7 @@ func (a *app) readCommand(name string, tbl table, fc int, what string) *command 
 		}
 		cl, err := a.connect(ctx)
 		if err != nil {
-			return &opError{cmd: name, err: err}
+			return &opError{cmd: name, span: a.span(op.addr, op.items), err: err}
 		}
 		v, err := a.doRead(ctx, cl, op)
 		if err != nil {

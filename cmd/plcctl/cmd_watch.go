@@ -207,7 +207,7 @@ func (a *app) watchJSON(w *watchState, t time.Time, v *values, err error, reconn
 				rec.values.WordOrder = op.order.String()
 			}
 		}
-		rec.Error = err.Error()
+		rec.Error = reason(err)
 	}
 	if werr := writeJSON(a.stdout, rec); werr != nil {
 		a.log.Error().Err(werr).Msg("write")
@@ -222,7 +222,7 @@ func (a *app) watchCSV(w *watchState, t time.Time, v *values, err error) {
 	}
 	ts, round := t.Format(timeLayout), strconv.Itoa(w.round)
 	if err != nil {
-		rows = append(rows, []string{ts, round, "", "", err.Error()})
+		rows = append(rows, []string{ts, round, "", "", reason(err)})
 	} else {
 		for i := range v.raw {
 			rows = append(rows, []string{ts, round, strconv.Itoa(int(v.Address) + i*v.step), v.csv(i), ""})
@@ -236,7 +236,7 @@ func (a *app) watchLines(w *watchState, t time.Time, v *values, err error, recon
 	var sb strings.Builder
 	ts := t.Format(timeLayout)
 	if err != nil {
-		fmt.Fprintf(&sb, "# %s round %d failed: %v\n", ts, w.round, err)
+		fmt.Fprintf(&sb, "# %s round %d failed: %s\n", ts, w.round, reason(err))
 	} else {
 		if reconnected {
 			fmt.Fprintf(&sb, "# %s %s\n", ts, gapText(w, t))
@@ -260,7 +260,7 @@ func (a *app) watchTable(w *watchState, t time.Time, v *values, err error, recon
 	lines := 1
 	switch {
 	case err != nil:
-		fmt.Fprintf(&sb, "\x1b[1mno answer (%s): %v\x1b[0m\n", plural(w.failed+1, "round"), err)
+		fmt.Fprintf(&sb, "\x1b[1mno answer (%s): %s\x1b[0m\n", plural(w.failed+1, "round"), reason(err))
 	case reconnected:
 		fmt.Fprintf(&sb, "%s\n", gapText(w, t))
 	case w.lastGap != "":

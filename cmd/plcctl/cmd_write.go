@@ -47,10 +47,10 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 	}
 	c, err := a.connect(ctx)
 	if err != nil {
-		return &opError{cmd: w.cmd, err: err}
+		return &opError{cmd: w.cmd, span: w.span, err: err}
 	}
 	if err := w.send(ctx, c); err != nil {
-		return &opError{cmd: w.cmd, span: w.span, err: err}
+		return &opError{cmd: w.cmd, span: w.span, err: err, write: true}
 	}
 	if w.quiet {
 		return nil

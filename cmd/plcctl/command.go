@@ -45,10 +45,13 @@ type sharedOptions struct {
 	logFormat string
 }
 
+// defaultAddress is the device when neither -a nor PLCCTL_ADDRESS is given
+// (a variable only so that a test can point it at a closed port).
+var defaultAddress = "127.0.0.1:502"
+
 const (
-	defaultAddress = "127.0.0.1:502"
-	addressEnv     = "PLCCTL_ADDRESS"
-	sharedMark     = "shared" // flag annotation: printed under "Shared flags"
+	addressEnv = "PLCCTL_ADDRESS"
+	sharedMark = "shared" // flag annotation: printed under "Shared flags"
 )
 
 // addSharedFlags adds the shared flags to fs, bound to o.

@@ -70,13 +70,13 @@ func TestExitCodes(t *testing.T) {
 		{"usage", []string{"read-holding-registers", "-a", s.Addr}, 2, "want ADDR [COUNT]"},
 		{"connection refused", []string{"read-holding-registers", "100", "10", "-a", closedPort(t)}, 1, "connection refused"},
 		{"exception", []string{"read-holding-registers", "995", "10", "-a", s.Addr}, 3,
-			"exception 02 illegal data address for read-holding-registers 995..1004"},
+			"read-holding-registers 995..1004 on " + s.Addr + " unit 1: the device answered exception 02 illegal data address; the items are outside"},
 		{"exception one-based", []string{"--one-based", "read-holding-registers", "996", "10", "-a", s.Addr}, 3,
-			"exception 02 illegal data address for read-holding-registers 996..1005"},
+			"read-holding-registers 996..1005 on " + s.Addr + " unit 1: the device answered exception 02 illegal data address"},
 		{"exception write", []string{"write-register", "1000", "1", "-a", s.Addr}, 3,
-			"exception 02 illegal data address for write-register 1000"},
-		{"exception raw", []string{"raw", "0x41", "-a", s.Addr}, 3, "exception 01 illegal function for raw"},
-		{"timeout", []string{"read-holding-registers", "0", "-t", "200ms", "-a", silent}, 1, "timeout"},
+			"write-register 1000 on " + s.Addr + " unit 1: the device answered exception 02 illegal data address"},
+		{"exception raw", []string{"raw", "0x41", "-a", s.Addr}, 3, "unit 1: the device answered exception 01 illegal function; the device does not support this function"},
+		{"timeout", []string{"read-holding-registers", "0", "-t", "200ms", "-a", silent}, 1, "read-holding-registers 0 on " + silent + " unit 1: no answer within 200ms; check the unit id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

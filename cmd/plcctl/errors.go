@@ -4,9 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plc"
+	"github.com/plcctl/plcctl/transport"
 )
 
 // Exit codes, documented in every --help and in the README.
@@ -31,22 +38,23 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
-// opError is a failed device operation: which command, on which items.
+// opError is a failed device operation: which command, on which items. Its
+// Error is one line, "COMMAND ITEMS: why"; report prints the full sentence
+// (which device, what to try) from app.describe. The cause stays in the
+// chain for errors.As.
 type opError struct {
-	cmd  string // command name, e.g. "read-holding-registers"
-	span string // the items as the user numbers them, e.g. "100..109"
-	err  error
+	cmd   string // command name, e.g. "read-holding-registers"
+	span  string // the items as the user numbers them, e.g. "100..109"
+	err   error
+	write bool   // the request changes the device: an unknown outcome must be said
+	fc    uint8  // raw: the function code sent
+	check string // raw: why the data is not a well-formed request for fc ("" if it is)
+	exit  int    // the exit code when not the one of err's kind (ping: no answer is 1)
 }
 
 func (e *opError) Error() string {
-	var exc *modbus.ExceptionError
-	if errors.As(e.err, &exc) {
-		return "exception " + exc.Code.String() + " for " + e.where()
-	}
-	if errors.Is(e.err, context.DeadlineExceeded) {
-		return e.where() + ": timeout: " + e.err.Error()
-	}
-	return e.where() + ": " + e.err.Error()
+	why, _ := explain(e, hintContext{})
+	return e.where() + ": " + why
 }
 
 func (e *opError) where() string {
@@ -58,10 +66,172 @@ func (e *opError) where() string {
 
 func (e *opError) Unwrap() error { return e.err }
 
+// plcsimAddress is where plcsim listens by default (simulator.DefaultListen,
+// checked by a test: the command line does not import the simulator).
+const plcsimAddress = "127.0.0.1:5020"
+
+// hintContext is what explain knows of the run, for its advice.
+type hintContext struct {
+	addr        string        // HOST:PORT dialled
+	unit        uint8         // unit id
+	timeout     time.Duration // --timeout
+	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given
+}
+
+// describe is the sentence report prints for a failed operation: what
+// failed, on which device and items, why, and what to try.
+func (a *app) describe(e *opError) string {
+	h := a.hintContext()
+	why, try := explain(e, h)
+	s := e.where() + " on " + h.addr + " unit " + strconv.Itoa(int(h.unit)) + ": " + why
+	if try != "" {
+		s += "; " + try
+	}
+	return s
+}
+
+func (a *app) hintContext() hintContext {
+	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven}
+}
+
+// reason is the short why of err for per-round and per-request lines
+// (watch, ping): no advice, no device (the line already names it).
+func reason(err error) string {
+	var oe *opError
+	if !errors.As(err, &oe) {
+		oe = &opError{err: err}
+	}
+	why, _ := explain(oe, hintContext{})
+	return why
+}
+
+// explain says why e failed and what to try, from the types in its chain:
+// Modbus exceptions, context and transport errors, net errors and errnos.
+// The advice needs h; with a zero h it is left out.
+func explain(e *opError, h hintContext) (why, try string) {
+	err := e.err
+	why, try = explainCause(e, err, h)
+	var top *transport.OpError
+	if e.write && errors.As(err, &top) && top.Sent && !isException(err) {
+		why += "; the write was sent, so whether the device applied it is unknown"
+		try = "read the values back before writing again"
+	}
+	if h.addr == "" {
+		try = ""
+	}
+	return why, try
+}
+
+func isException(err error) bool {
+	var exc *modbus.ExceptionError
+	return errors.As(err, &exc)
+}
+
+func explainCause(e *opError, err error, h hintContext) (why, try string) {
+	var (
+		exc    *modbus.ExceptionError
+		frame  *modbus.FrameError
+		dns    *net.DNSError
+		netOp  *net.OpError
+		errno  syscall.Errno
+		vErr   *plc.ValueError
+		useErr *usageError
+	)
+	timeout := "within " + h.timeout.String()
+	if h.timeout == 0 {
+		timeout = "in time"
+	}
+	dial := errors.As(err, &netOp) && netOp.Op == "dial"
+	switch {
+	case errors.As(err, &exc):
+		return "the device answered exception " + exc.Code.String(), exceptionHint(exc.Code, h)
+	case errors.Is(err, context.Canceled):
+		return "interrupted", ""
+	case errors.As(err, &useErr), errors.As(err, &vErr):
+		return strip(err.Error()), ""
+	case errors.As(err, &dns):
+		return fmt.Sprintf("cannot resolve host %q", dns.Name), "check the host name given with -a"
+	case dial && errors.Is(err, syscall.ECONNREFUSED):
+		why = "nothing listens on " + h.addrOr(netOp) + " (connection refused)"
+		if h.defaultAddr {
+			return why, "plcsim listens on " + plcsimAddress + " by default: try -a " + plcsimAddress +
+				", or give the device's address with -a HOST[:PORT] (or " + addressEnv + ")"
+		}
+		return why, "check the address and port (-a HOST[:PORT]) and that the device is on"
+	case dial && (errors.Is(err, context.DeadlineExceeded) || netOp.Timeout()):
+		return "no connection to " + h.addrOr(netOp) + " " + timeout,
+			"check the address, the network path and firewalls, or raise --timeout"
+	case dial && (errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)):
+		return h.addrOr(netOp) + " is unreachable (" + netOp.Err.Error() + ")", "check the address and this machine's network"
+	case dial:
+		return "cannot connect to " + h.addrOr(netOp) + ": " + netOp.Err.Error(), "check the address and port (-a HOST[:PORT])"
+	case errors.Is(err, transport.ErrNotConnected) && errors.Is(err, context.DeadlineExceeded):
+		return "the link was down and did not come back " + timeout, "check that the device is on and reachable, or raise --timeout"
+	case errors.Is(err, transport.ErrLinkDead):
+		return "the link went dead: requests timed out with nothing arriving", "check that the device is on and reachable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer " + timeout, "check the unit id (-u; behind a gateway it is the serial address) and that the device serves this function, or raise --timeout"
+	case errors.As(err, &frame):
+		return "the device sent a malformed answer (" + strings.TrimPrefix(frame.Error(), "modbus: ") + ")", "run with --trace to see the frames"
+	case errors.Is(err, transport.ErrTooManyStale):
+		return "the device sent answers to requests that were not asked", "check that no other client shares this connection (a gateway may mix them up)"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF):
+		how := "closed"
+		if errors.As(err, &errno) && errno != 0 && !errors.Is(err, io.EOF) {
+			how = "reset"
+		}
+		if e.check != "" {
+			return fmt.Sprintf("the device %s the connection: the request is malformed for function %d (%s)", how, e.fc, e.check),
+				"give the data bytes that function expects (see the frame with --dry-run)"
+		}
+		return "the device " + how + " the connection",
+			"a strict device drops requests it cannot parse or will not take from this client; run with --trace to see the frames"
+	case errors.Is(err, transport.ErrClosed):
+		return "the connection was closed", ""
+	}
+	return strip(err.Error()), ""
+}
+
+// addrOr is the address from a dial error, or the one dialled.
+func (h hintContext) addrOr(op *net.OpError) string {
+	if h.addr != "" || op.Addr == nil {
+		return h.addr
+	}
+	return op.Addr.String()
+}
+
+// exceptionHint says what an exception code usually means and what to try.
+func exceptionHint(c modbus.ExceptionCode, h hintContext) string {
+	switch c {
+	case modbus.IllegalFunction:
+		return "the device does not support this function"
+	case modbus.IllegalDataAddress:
+		return "the items are outside what the device serves: check ADDR and COUNT, and --one-based if its manual numbers from 1"
+	case modbus.IllegalDataValue:
+		return "the device does not accept this count or value"
+	case modbus.ServerDeviceFailure:
+		return "the device failed while handling the request: check its own diagnostics"
+	case modbus.Acknowledge, modbus.ServerDeviceBusy:
+		return "the device is busy: try again later"
+	case modbus.GatewayPathUnavailable:
+		return fmt.Sprintf("the gateway has no path to unit %d: check -u and the gateway's routing", h.unit)
+	case modbus.GatewayTargetDeviceFailedToRespond:
+		return fmt.Sprintf("no device answered behind the gateway at unit %d: check -u (the serial address) and the serial line", h.unit)
+	}
+	return ""
+}
+
+// strip removes the package prefixes of a Go error chain ("plc: ",
+// "transport: ", "modbus: ") for a message a person reads.
+func strip(s string) string {
+	return strings.NewReplacer("plc: ", "", "transport: ", "", "modbus: ", "").Replace(s)
+}
+
 // exitCode maps an error to the documented exit code. A request the codec
 // or the value encoder refuses never left the program: that is usage.
 func exitCode(err error) int {
 	var (
+		oe  *opError
 		st  exitStatus
 		ue  *usageError
 		exc *modbus.ExceptionError
@@ -71,6 +241,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &oe) && oe.exit != 0:
+		return oe.exit
 	case errors.As(err, &st):
 		return int(st)
 	case errors.As(err, &ue), errors.As(err, &re), errors.As(err, &ve):

@@ -216,7 +216,7 @@ read-holding-registers 0
 	if strings.Count(r.stdout, "0  42") != 2 {
 		t.Errorf("the line after exit ran")
 	}
-	if !strings.Contains(r.stderr, "exception 02 illegal data address for read-coils 5000") {
+	if !strings.Contains(r.stderr, "read-coils 5000 on "+s.Addr+" unit 1: the device answered exception 02 illegal data address") {
 		t.Errorf("shell stderr: %s", r.stderr)
 	}
 	if st := s.Stats(); st.Accepted != 1 {

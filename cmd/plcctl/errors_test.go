@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
+	"github.com/plcctl/plcctl/transport"
+)
+
+// TestPlcsimAddress: the first-run hint names where plcsim really listens.
+func TestPlcsimAddress(t *testing.T) {
+	if plcsimAddress != simulator.DefaultListen {
+		t.Errorf("plcsimAddress %q, simulator.DefaultListen %q", plcsimAddress, simulator.DefaultListen)
+	}
+}
+
+// TestErrorSentences: what a person reads on stderr is one sentence per
+// failure: what failed, on which device and items, why, what to try.
+func TestErrorSentences(t *testing.T) {
+	s := startSim(t)
+	silent, _ := silentListener(t)
+	closed := closedPort(t)
+	gw := simtestGateway(t)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"refused, address given", []string{"read-holding-registers", "100", "10", "-a", closed}, 1,
+			"plcctl: read-holding-registers 100..109 on " + closed + " unit 1: nothing listens on " + closed +
+				" (connection refused); check the address and port (-a HOST[:PORT]) and that the device is on\n"},
+		{"read timeout", []string{"read-coils", "0", "8", "-t", "150ms", "-a", silent}, 1,
+			"plcctl: read-coils 0..7 on " + silent + " unit 1: no answer within 150ms; check the unit id (-u; behind a gateway " +
+				"it is the serial address) and that the device serves this function, or raise --timeout\n"},
+		{"write timeout: outcome unknown", []string{"write-register", "7", "1", "-t", "150ms", "-a", silent}, 1,
+			"plcctl: write-register 7 on " + silent + " unit 1: no answer within 150ms; the write was sent, so whether the device " +
+				"applied it is unknown; read the values back before writing again\n"},
+		{"exception 02", []string{"-u", "3", "read-input-registers", "999", "2", "-a", s.Addr}, 3,
+			"plcctl: read-input-registers 999..1000 on " + s.Addr + " unit 3: the device answered exception 02 illegal data address; " +
+				"the items are outside what the device serves: check ADDR and COUNT, and --one-based if its manual numbers from 1\n"},
+		{"exception 0B behind a gateway", []string{"-u", "9", "read-holding-registers", "0", "-a", gw}, 3,
+			"plcctl: read-holding-registers 0 on " + gw + " unit 9: the device answered exception 0b gateway target device failed to respond; " +
+				"no device answered behind the gateway at unit 9: check -u (the serial address) and the serial line\n"},
+		{"short raw request reset", []string{"raw", "3", "00", "6B", "00", "-a", s.Addr}, 1,
+			"the device reset the connection: the request is malformed for function 3 (pdu length: read holding registers pdu is 4 bytes, want 5); " +
+				"give the data bytes that function expects (see the frame with --dry-run)\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d", r.code, tc.code)
+			}
+			// One line is the sentence; log lines may come before or after it.
+			var last string
+			for _, l := range strings.SplitAfter(r.stderr, "\n") {
+				if strings.HasPrefix(l, "plcctl: ") {
+					last = l
+				}
+			}
+			if !strings.HasSuffix(last, tc.want) || strings.Count(r.stderr, "plcctl: ") != 1 {
+				t.Errorf("stderr:\n%s\nwant the last line to end with:\n%s", r.stderr, tc.want)
+			}
+			for _, layer := range []string{"transport:", "plc:", "modbus:", "context deadline exceeded"} {
+				if strings.Contains(last, layer) {
+					t.Errorf("the sentence shows the Go chain (%q): %s", layer, last)
+				}
+			}
+		})
+	}
+}
+
+// simtestGateway starts a simulator in gateway mode serving only unit 1.
+func simtestGateway(t *testing.T) string {
+	return simtest.Start(t, simulator.Config{UnitIDs: []uint8{1}, HoldingRegisters: 10}).Addr
+}
+
+// TestFirstRun: with no address given and nothing on the default port, the
+// message says where plcsim listens and how to point plcctl at it (issue 13:
+// "plcsim &" then "plcctl read-holding-registers 0" only said refused).
+func TestFirstRun(t *testing.T) {
+	saved := defaultAddress
+	defaultAddress = closedPort(t) // stands in for 127.0.0.1:502, on which nothing may listen here
+	t.Cleanup(func() { defaultAddress = saved })
+	t.Setenv(addressEnv, "")
+	r := runCLI(t, "read-holding-registers", "0")
+	want := "plcctl: read-holding-registers 0 on " + defaultAddress + " unit 1: nothing listens on " + defaultAddress +
+		" (connection refused); plcsim listens on 127.0.0.1:5020 by default: try -a 127.0.0.1:5020, or give the device's " +
+		"address with -a HOST[:PORT] (or PLCCTL_ADDRESS)\n"
+	if r.code != exitFailure || r.stderr != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", r.code, r.stderr, want)
+	}
+	// Given by the environment, it is the user's address: no plcsim hint.
+	t.Setenv(addressEnv, defaultAddress)
+	if r := runCLI(t, "read-holding-registers", "0"); strings.Contains(r.stderr, "plcsim") {
+		t.Errorf("PLCCTL_ADDRESS given: %s", r.stderr)
+	}
+}
+
+// TestErrorChainAtDebug: the full Go chain is logged at --log-level debug,
+// and not by default.
+func TestErrorChainAtDebug(t *testing.T) {
+	closed := closedPort(t)
+	quiet := runCLI(t, "read-coils", "0", "-a", closed)
+	debug := runCLI(t, "read-coils", "0", "-a", closed, "--log-level", "debug")
+	if strings.Contains(quiet.stderr, "chain") {
+		t.Errorf("default stderr has the chain: %s", quiet.stderr)
+	}
+	if !strings.Contains(debug.stderr, "error chain") || !strings.Contains(debug.stderr, "transport: dial tcp "+closed+": connect: connection refused") {
+		t.Errorf("debug stderr lacks the chain: %s", debug.stderr)
+	}
+}
+
+// TestErrorTypesKept: an opError keeps the types of its cause for errors.As
+// and errors.Is, through plc, transport and net.
+func TestErrorTypesKept(t *testing.T) {
+	a := &app{opts: sharedOptions{address: closedPort(t), unit: 1, timeout: 200e6}}
+	_, err := a.dial(context.Background(), 1, a.log)
+	if err == nil {
+		t.Fatal("dial of a closed port succeeded")
+	}
+	oe := &opError{cmd: "read-coils", err: err}
+	var ne *net.OpError
+	if !errors.As(oe, &ne) || ne.Op != "dial" || !errors.Is(oe, syscall.ECONNREFUSED) {
+		t.Errorf("opError %v lost *net.OpError or ECONNREFUSED", oe)
+	}
+	exc := &transport.OpError{Op: "read coils", Err: &modbus.ExceptionError{Function: 1, Code: modbus.IllegalDataAddress}}
+	oe = &opError{cmd: "read-coils", span: "0..7", err: exc}
+	var top *transport.OpError
+	if !errors.As(oe, &top) || !errors.Is(oe, modbus.IllegalDataAddress) || exitCode(oe) != exitException {
+		t.Errorf("opError %v lost the exception", oe)
+	}
+	if got := oe.Error(); got != "read-coils 0..7: the device answered exception 02 illegal data address" {
+		t.Errorf("Error() = %q", got)
+	}
+}
+
+// TestExplainCauses covers causes the end-to-end tests cannot make on
+// loopback: name resolution, unreachable networks, a dead link, bad answers.
+func TestExplainCauses(t *testing.T) {
+	h := hintContext{addr: "plc.example:502", unit: 1, timeout: 1e9}
+	dialErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: &net.OpError{Op: "connect", Err: err}}
+	}
+	tests := []struct {
+		err      error
+		why, try string
+	}{
+		{&net.DNSError{Err: "no such host", Name: "plc.example", IsNotFound: true}, `cannot resolve host "plc.example"`, "check the host name"},
+		{dialErr(syscall.EHOSTUNREACH), "plc.example:502 is unreachable", "check the address and this machine's network"},
+		{dialErr(syscall.ENETUNREACH), "plc.example:502 is unreachable", "check the address"},
+		{&transport.OpError{Op: "read coils", Err: transport.ErrLinkDead}, "the link went dead", "check that the device is on"},
+		{&transport.OpError{Op: "read coils", Err: errors.Join(transport.ErrNotConnected, context.DeadlineExceeded)},
+			"the link was down and did not come back within 1s", "raise --timeout"},
+		{&transport.OpError{Op: "read coils", Err: &modbus.FrameError{Where: "pdu", Offset: 1, Field: "byte count", Reason: "3, want 1", Err: modbus.ErrInconsistent}},
+			"the device sent a malformed answer (pdu byte 1 (byte count): 3, want 1)", "--trace"},
+		{&transport.OpError{Op: "read coils", Err: transport.ErrTooManyStale}, "answers to requests that were not asked", "no other client"},
+		{&transport.OpError{Op: "read coils", Err: syscall.ECONNRESET}, "the device reset the connection", "--trace"},
+		{&transport.OpError{Op: "read coils", Err: fmt.Errorf("read: %w", io.EOF)}, "the device closed the connection", "--trace"},
+		{context.Canceled, "interrupted", ""},
+		{&modbus.ExceptionError{Function: 3, Code: modbus.GatewayPathUnavailable}, "exception 0a gateway path unavailable", "the gateway has no path to unit 1"},
+		{&modbus.ExceptionError{Function: 3, Code: modbus.ServerDeviceBusy}, "exception 06 server device busy", "try again later"},
+	}
+	for _, tc := range tests {
+		why, try := explain(&opError{cmd: "read-coils", err: tc.err}, h)
+		if !strings.Contains(why, tc.why) || !strings.Contains(try, tc.try) || (tc.try == "") != (try == "") {
+			t.Errorf("%v:\n why %q, want %q\n try %q, want %q", tc.err, why, tc.why, try, tc.try)
+		}
+	}
+}
+
+// TestPingGatewayExceptionsAreLost: behind a gateway, exception 0B means no
+// device answered: ping counts it as lost and exits 1 (issue 13: it said
+// "answer from ..." and exited 0). Exception 02 is still an answer.
+func TestPingGatewayExceptionsAreLost(t *testing.T) {
+	gw := simtestGateway(t)
+	r := runCLI(t, "ping", "-u", "9", "--count", "2", "--rate", "100", "-a", gw)
+	if r.code != exitFailure || !strings.Contains(r.stdout, "no answer from "+gw+" unit 9: seq=1 exception 0b gateway target device failed to respond") ||
+		!strings.Contains(r.stdout, "2 sent, 0 answered, 100.0% loss") {
+		t.Errorf("ping of an absent unit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "ping", "-u", "9", "--count", "1", "-o", "json", "-a", gw)
+	if !strings.Contains(r.stdout, `{"event":"lost","seq":1,`) {
+		t.Errorf("ping -o json: %s", r.stdout)
+	}
+	r = runCLI(t, "ping", "500", "-u", "1", "--count", "1", "-a", gw) // 10 registers: 500 is out of range
+	if r.code != 0 || !strings.Contains(r.stdout, "(exception 02 illegal data address)") {
+		t.Errorf("ping exception 02: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
