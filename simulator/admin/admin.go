@@ -31,9 +31,6 @@ type Options struct {
 	// Journal, when set, receives every journal entry as a JSON line. Close
 	// flushes it; it is not closed.
 	Journal io.Writer
-	// Faults are the rules the server was started with (Config.Faults), so
-	// the API and the page list them.
-	Faults []simulator.FaultRule
 	// EventInterval is how often the live event stream looks for changes;
 	// default 200ms.
 	EventInterval time.Duration
@@ -85,9 +82,6 @@ func New(opts Options) (*Admin, error) {
 	}
 	a := &Admin{opts: opts, log: opts.Logger, metrics: newMetrics(),
 		journal: newJournal(opts.JournalSize, opts.Journal, opts.Logger), events: make(chan struct{}, maxEventConns)}
-	for _, r := range opts.Faults {
-		a.faults = append(a.faults, faultEntry{Rule: r, Enabled: true})
-	}
 	return a, nil
 }
 
@@ -118,6 +112,7 @@ func (a *Admin) routes() []route {
 		{"PUT", "/api/v1/faults", true, a.putFaults},
 		{"DELETE", "/api/v1/faults", true, a.deleteFaults},
 		{"PUT", "/api/v1/faults/{index}", true, a.putFault},
+		{"POST", "/api/v1/reboot", true, a.postReboot},
 		{"GET", "/api/v1/counters", false, a.getCounters},
 		{"GET", "/api/v1/state", false, a.getState},
 		{"PUT", "/api/v1/state", true, a.putState},

@@ -306,7 +306,7 @@ func TestJournal(t *testing.T) {
 }
 
 func TestFaultsAPI(t *testing.T) {
-	r := newRig(t, Options{Faults: []simulator.FaultRule{{Action: simulator.FaultDelay, Delay: time.Millisecond, Function: 4}}}, simulator.Config{})
+	r := newRig(t, Options{}, simulator.Config{Faults: []simulator.FaultRule{{Action: simulator.FaultDelay, Delay: time.Millisecond, Function: 4}}})
 	var got struct{ Rules []faultJSON }
 	_, body := r.do(t, "GET", "/api/v1/faults", "")
 	mustJSON(t, body, &got)
@@ -379,19 +379,6 @@ func TestFaultsAPI(t *testing.T) {
 	}
 	if p := c.call(1, modbus.NewReadHoldingRegisters(0, 1)); p[0] != 3 {
 		t.Errorf("FC 3 after DELETE = % X, want a normal answer", p)
-	}
-}
-
-func TestRuleTextRoundTrip(t *testing.T) {
-	for _, s := range []string{"action=drop", "action=delay,fc=3,after=10,count=1,delay=1.5s", "action=exception,exception=11", "action=close-rst,after=100"} {
-		r, err := simulator.ParseFaultRule(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := simulator.ParseFaultRule(ruleText(r))
-		if err != nil || back != r {
-			t.Errorf("ruleText(%q) = %q, parses to %+v, %v", s, ruleText(r), back, err)
-		}
 	}
 }
 
@@ -515,5 +502,41 @@ func TestPageAndAssets(t *testing.T) {
 	sort.Strings(names)
 	if !reflect.DeepEqual(names, []string{"app.js", "index.html", "style.css"}) {
 		t.Errorf("embedded page files = %v", names)
+	}
+}
+
+func TestReboot(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{})
+	c := dialMB(t, r.sim.Addr)
+	c.call(1, modbus.NewReadHoldingRegisters(0, 1))
+	for _, bad := range []string{`{}`, `{"for":"soon"}`, `{"for":"-1s"}`, `{"for":"2h"}`, `{"for":2}`} {
+		code, body := r.do(t, "POST", "/api/v1/reboot", bad)
+		var e apiError
+		mustJSON(t, body, &e)
+		if code != 400 || e.Field != "for" {
+			t.Errorf("POST reboot %s = %d %s, want 400 naming for", bad, code, body)
+		}
+	}
+	if code, body := r.do(t, "POST", "/api/v1/reboot", `{"for":"50ms"}`); code != 202 {
+		t.Fatalf("POST reboot = %d %s", code, body)
+	}
+	c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.nc.Read(make([]byte, 1)); err == nil {
+		t.Fatal("connection still open after a reboot")
+	}
+	waitFor(t, 2*time.Second, "the reset in the metrics", func() bool {
+		return scrape(t, r)[`plcsim_resets_total{reason="reboot"}`] == 1
+	})
+}
+
+// TestFaultsReplacedOutside: rules set on the server directly (a SIGHUP
+// reload) are what the API lists.
+func TestFaultsReplacedOutside(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{})
+	r.do(t, "PUT", "/api/v1/faults", `{"rules":[{"rule":"action=drop","enabled":false}]}`)
+	r.sim.SetFaults(simulator.FaultRule{Action: simulator.FaultDuplicate, Count: 2})
+	_, body := r.do(t, "GET", "/api/v1/faults", "")
+	if !strings.Contains(body, `"rule":"action=duplicate,count=2","enabled":true`) || strings.Contains(body, "drop") {
+		t.Errorf("rules after an outside replace = %s", body)
 	}
 }

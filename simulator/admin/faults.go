@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/plcctl/plcctl/simulator"
 )
@@ -27,36 +28,42 @@ type faultJSON struct {
 	Enabled bool   `json:"enabled"`
 }
 
-// ruleText is the --fault text of r; ParseFaultRule(ruleText(r)) == r.
-func ruleText(r simulator.FaultRule) string {
-	var b strings.Builder
-	b.WriteString("action=" + r.Action.String())
-	if r.Function != 0 {
-		b.WriteString(",fc=" + strconv.Itoa(int(r.Function)))
-	}
-	if r.After != 0 {
-		b.WriteString(",after=" + strconv.Itoa(r.After))
-	}
-	if r.Count != 0 {
-		b.WriteString(",count=" + strconv.Itoa(r.Count))
-	}
-	if r.Delay != 0 {
-		b.WriteString(",delay=" + r.Delay.String())
-	}
-	if r.Exception != 0 {
-		b.WriteString(",exception=" + strconv.Itoa(int(r.Exception)))
-	}
-	return b.String()
-}
-
 func (a *Admin) faultList() []faultJSON {
 	a.faultMu.Lock()
 	defer a.faultMu.Unlock()
+	a.syncLocked()
 	out := make([]faultJSON, len(a.faults))
 	for i, f := range a.faults {
-		out[i] = faultJSON{Index: i, Rule: ruleText(f.Rule), Enabled: f.Enabled}
+		out[i] = faultJSON{Index: i, Rule: f.Rule.String(), Enabled: f.Enabled}
 	}
 	return out
+}
+
+// syncLocked adopts the server's rules when they were replaced behind the
+// API's back (plcsim's SIGHUP reload of --fault-file): the list is then the
+// server's, every rule on.
+func (a *Admin) syncLocked() {
+	cur := a.srv.Faults()
+	i := 0
+	same := true
+	for _, f := range a.faults {
+		if !f.Enabled {
+			continue
+		}
+		if i >= len(cur) || cur[i] != f.Rule {
+			same = false
+			break
+		}
+		i++
+	}
+	if same && i == len(cur) {
+		return
+	}
+	a.faults = a.faults[:0:0]
+	for _, r := range cur {
+		a.faults = append(a.faults, faultEntry{Rule: r, Enabled: true})
+	}
+	a.faultVer++
 }
 
 // setFaults replaces the list and gives the server the rules switched on.
@@ -143,6 +150,25 @@ func (a *Admin) readFaults(w http.ResponseWriter, r *http.Request) ([]faultEntry
 	return list, nil
 }
 
+// postReboot power-cycles the simulator: {"for": "2s"} (Server.Reboot).
+func (a *Admin) postReboot(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		For string `json:"for"`
+	}
+	if err := decodeBody(w, r, maxBody, &body); err != nil {
+		fail(w, err)
+		return
+	}
+	d, err := time.ParseDuration(body.For)
+	if err != nil || d <= 0 || d > time.Hour {
+		fail(w, badField("for", "%q: want how long the device is down, a duration such as 2s (at most 1h)", body.For))
+		return
+	}
+	a.log.Warn().Str("remote", r.RemoteAddr).Dur("for", d).Msg("admin: reboot")
+	a.srv.Reboot(d)
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "rebooting", "for": d.String()})
+}
+
 func (a *Admin) deleteFaults(w http.ResponseWriter, r *http.Request) {
 	a.setFaults(nil)
 	a.log.Info().Str("remote", r.RemoteAddr).Msg("admin: fault rules cleared")
@@ -163,6 +189,7 @@ func (a *Admin) putFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.faultMu.Lock()
+	a.syncLocked()
 	i, err := strconv.Atoi(r.PathValue("index"))
 	if err != nil || i < 0 || i >= len(a.faults) {
 		n := len(a.faults)

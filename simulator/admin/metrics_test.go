@@ -1,0 +1,117 @@
+package admin
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+)
+
+// TestMetricsAgreeWithClient drives the simulator with a scripted client
+// and checks that every series counts exactly what the script sent.
+func TestMetricsAgreeWithClient(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{HoldingRegisters: 100, MaxConns: 2})
+	// Fault: the 2nd FC 6 request is dropped (executed, not answered), and
+	// every FC 4 gets exception 06.
+	r.sim.SetFaults(
+		simulator.FaultRule{Action: simulator.FaultDrop, Function: modbus.FuncWriteSingleRegister, After: 1, Count: 1},
+		simulator.FaultRule{Action: simulator.FaultException, Function: modbus.FuncReadInputRegisters, Exception: modbus.ServerDeviceBusy},
+	)
+	c := dialMB(t, r.sim.Addr)
+	const reads = 7
+	for i := 0; i < reads; i++ {
+		c.call(1, modbus.NewReadHoldingRegisters(0, 10))
+	}
+	for i := 0; i < 3; i++ { // address 100 is past the table: exception 02
+		if p := c.call(1, modbus.NewReadHoldingRegisters(95, 10)); string(p) != "\x83\x02" {
+			t.Fatalf("read past the end = % X", p)
+		}
+	}
+	c.call(9, &modbus.WriteSingleRegister{Address: 5, Value: 1})
+	c.tid++ // the dropped one: no answer to wait for
+	adu, _ := modbus.AppendADU(nil, c.tid, 9, &modbus.WriteSingleRegister{Address: 5, Value: 2})
+	c.nc.Write(adu)
+	c.call(9, &modbus.WriteSingleRegister{Address: 5, Value: 3})
+	for i := 0; i < 2; i++ {
+		if p := c.call(2, modbus.NewReadInputRegisters(0, 1)); string(p) != "\x84\x06" {
+			t.Fatalf("FC 4 under the exception rule = % X", p)
+		}
+	}
+	if p := c.call(3, &modbus.Raw{FC: 0x41, Data: []byte{1}}); string(p) != "\xC1\x01" {
+		t.Fatalf("FC 65 = % X, want C1 01", p)
+	}
+	// A second connection, then a third that is refused (MaxConns 2).
+	c2 := dialMB(t, r.sim.Addr)
+	c2.call(1, modbus.NewReadCoils(0, 1))
+	c3, err := net.Dial("tcp", r.sim.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c3.Read(make([]byte, 1)); err == nil {
+		t.Fatal("third connection served with MaxConns 2")
+	}
+	c3.Close()
+	// The second sends a malformed PDU and is reset.
+	c2.nc.Write([]byte{0, 9, 0, 0, 0, 7, 1, 3, 0, 0, 0, 1, 0})
+	c2.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c2.nc.Read(make([]byte, 1)); err == nil {
+		t.Fatal("malformed PDU answered")
+	}
+	waitFor(t, 3*time.Second, "the refused and reset connections to be counted", func() bool {
+		st := r.sim.Stats()
+		return st.Refused == 1 && st.Conns == 1
+	})
+
+	m := scrape(t, r)
+	want := map[string]float64{
+		`plcsim_requests_total{fc="3",unit="1"}`:                   reads + 3 + 1, // + the malformed FC 3
+		`plcsim_requests_total{fc="6",unit="9"}`:                   3,
+		`plcsim_requests_total{fc="4",unit="2"}`:                   2,
+		`plcsim_requests_total{fc="65",unit="3"}`:                  1,
+		`plcsim_requests_total{fc="1",unit="1"}`:                   1,
+		`plcsim_exceptions_total{code="2",fc="3",unit="1"}`:        3,
+		`plcsim_exceptions_total{code="6",fc="4",unit="2"}`:        2,
+		`plcsim_exceptions_total{code="1",fc="65",unit="3"}`:       1,
+		`plcsim_connections`:                                       1,
+		`plcsim_connections_total{result="accepted"}`:              2,
+		`plcsim_connections_total{result="refused"}`:               1,
+		`plcsim_connections_total{result="evicted"}`:               0,
+		`plcsim_resets_total{reason="malformed-pdu"}`:              1,
+		`plcsim_resets_total{reason="framing-fault"}`:              0,
+		`plcsim_faults_injected_total{action="drop"}`:              1,
+		`plcsim_faults_injected_total{action="exception"}`:         2,
+		`plcsim_malformed_pdus_total`:                              1,
+		`plcsim_request_duration_seconds_count{fc="3"}`:            reads + 3,
+		`plcsim_request_duration_seconds_count{fc="6"}`:            3,
+		`plcsim_request_duration_seconds_bucket{fc="6",le="+Inf"}`: 3,
+	}
+	for k, v := range want {
+		if got, ok := m[k]; !ok || got != v {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
+		}
+	}
+	// Nothing the script did not send.
+	var requests, exceptions float64
+	for k, v := range m {
+		switch {
+		case len(k) > 21 && k[:22] == "plcsim_requests_total{":
+			requests += v
+		case len(k) > 23 && k[:24] == "plcsim_exceptions_total{":
+			exceptions += v
+		}
+	}
+	st := r.sim.Stats()
+	if requests != float64(st.Requests) || requests != reads+3+1+3+2+1+1 {
+		t.Errorf("requests in metrics %v, Stats %d, script sent %d", requests, st.Requests, reads+3+1+3+2+1+1)
+	}
+	if exceptions != float64(st.Exceptions) || exceptions != 6 {
+		t.Errorf("exceptions in metrics %v, Stats %d, script caused 6", exceptions, st.Exceptions)
+	}
+	// The journal has the three FC 6 writes, the dropped one included.
+	if n := r.a.journal.total(); n != 3 {
+		t.Errorf("journal has %d writes, want 3 (the dropped answer's write executed)", n)
+	}
+}
