@@ -7,8 +7,9 @@ import "strconv"
 type FunctionCode uint8
 
 // Public function codes [AP §5.1]. The serial-line-only codes are named so that
-// traces and errors can print them, but the codec has no typed PDU for them:
-// they travel as Raw PDUs.
+// traces and errors can print them; but for FC 17 (Report Server ID, which
+// devices and gateways answer over TCP too) the codec has no typed PDU for
+// them: they travel as Raw PDUs.
 const (
 	FuncReadCoils                  FunctionCode = 0x01
 	FuncReadDiscreteInputs         FunctionCode = 0x02

@@ -22,7 +22,7 @@ type Request interface {
 //   - a *RequestError when the structure is sound but a value that fixes the
 //     structure is illegal (answer with its Code);
 //   - a *Raw request for a function code without a typed PDU (user-defined,
-//     serial-line only, unknown, or FC 43 with a MEI type other than 14), so a
+//     serial-line only but FC 17, unknown, or FC 43 with a MEI type other than 14), so a
 //     server can answer 01 or handle it.
 //
 // Field values are not judged: call Validate next, then check addresses.
@@ -77,6 +77,8 @@ func decodeRequest(pdu []byte) (Request, error) {
 		return decodeReadWriteRegisters(pdu)
 	case FuncReadFIFOQueue:
 		return decodeReadFIFOQueue(pdu)
+	case FuncReportServerID:
+		return decodeReportServerID(pdu)
 	case FuncEncapsulatedInterface:
 		if len(pdu) >= 2 && pdu[1] == MEITypeReadDeviceID {
 			return decodeReadDeviceID(pdu)

@@ -136,11 +136,11 @@ func ExampleClient_ReadHoldingRegisters_exception() {
 }
 
 // WithUnit addresses another unit id on the same connection, e.g. serial
-// devices behind a gateway.
+// devices behind a gateway. Each unit has its own memory.
 func ExampleClient_WithUnit() {
 	sim, addr, stop := startPLC(simulator.Config{UnitIDs: []uint8{1, 2}})
 	defer stop()
-	sim.SetCoils(0, true, false, true)
+	sim.Unit(2).SetCoils(0, true, false, true)
 
 	ctx := context.Background()
 	c, err := plc.Dial(ctx, addr, plc.Options{UnitID: 1})

@@ -95,12 +95,26 @@ type Config struct {
 	// Table sizes (items, PDU addresses 0..n-1); 0 means DefaultTableSize.
 	Coils, DiscreteInputs, HoldingRegisters, InputRegisters int
 
-	// UnitIDs, when not empty, makes the server model a gateway: those ids,
-	// plus 0x00 and 0xFF (the direct-TCP ids), are answered; any other gets
-	// exception 0B. Empty answers every unit id [IG §4.4.1.2].
+	// UnitIDs, when not empty, makes the server model a gateway: each of
+	// those ids has a memory of its own (laid out by the table sizes above),
+	// the first listed is the default memory, which 0x00 and 0xFF (the
+	// direct-TCP ids) address too, and any other id gets UnknownUnit. Empty
+	// answers every unit id from one memory [IG §4.4.1.2].
 	UnitIDs []uint8
+	// Units, when not empty, gives each unit id served its own layout and
+	// contents, and replaces the table sizes, UnitIDs, Identity and ServerID
+	// above; only those ids are answered (0 and 255 too only when listed).
+	Units map[uint8]UnitConfig
+	// UnknownUnit is what a unit id without a memory gets (gateway mode):
+	// exception 0B by default, or no answer at all.
+	UnknownUnit UnknownUnitPolicy
+	// MaxFileRegisters bounds the file-record registers each unit stores
+	// beyond its configured files, whatever clients write (FC 21); a write
+	// that would need more is answered 04. Default DefaultMaxFileRegisters.
+	MaxFileRegisters int
 
-	Identity Identity // FC 43/14 objects; zero value = DefaultIdentity
+	Identity Identity  // FC 43/14 objects; zero value = DefaultIdentity
+	ServerID *ServerID // FC 17 answer; nil: FC 17 gets 01 (serial line only)
 	// UserFunctions serves function codes the codec has no type for (the
 	// user-defined ranges 65..72 and 100..110, say): the handler gets the
 	// request data after the function code and returns the response data,
@@ -135,6 +149,9 @@ func (c Config) withDefaults() Config {
 	if c.Identity.Objects == nil {
 		c.Identity = DefaultIdentity()
 	}
+	if c.MaxFileRegisters == 0 {
+		c.MaxFileRegisters = DefaultMaxFileRegisters
+	}
 	if c.Logger == nil {
 		nop := zerolog.Nop()
 		c.Logger = &nop
@@ -154,11 +171,15 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("simulator: user function code 0x%02X is not a request code 1..127", uint8(fc)))
 		}
 	}
-	for name, n := range map[string]int{"coils": c.Coils, "discrete inputs": c.DiscreteInputs,
-		"holding registers": c.HoldingRegisters, "input registers": c.InputRegisters} {
-		if n < 1 || n > DefaultTableSize {
-			errs = append(errs, fmt.Errorf("simulator: %s table size %d outside 1..65536", name, n))
-		}
+	errs = append(errs, c.defaultUnit().validate("")...)
+	for id, u := range c.Units {
+		errs = append(errs, u.validate("unit "+itoa(int(id))+": ")...)
+	}
+	if len(c.Units) > 0 && len(c.UnitIDs) > 0 {
+		errs = append(errs, errors.New("simulator: Units and UnitIDs both given: list the unit ids in Units only"))
+	}
+	if c.MaxFileRegisters < 0 {
+		errs = append(errs, fmt.Errorf("simulator: max file registers %d below 0", c.MaxFileRegisters))
 	}
 	if c.MaxConns < 1 {
 		errs = append(errs, fmt.Errorf("simulator: max conns %d below 1", c.MaxConns))

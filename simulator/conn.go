@@ -123,16 +123,22 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	// Structure first: a malformed PDU means the stream cannot be trusted,
 	// whichever unit it names. Then the unit (gateway mode), an injected
 	// exception, field values, and only then execution.
-	req, oc := s.check(pdu)
+	mem := s.Unit(h.UnitID)
+	req, oc := s.check(pdu, mem)
 	switch {
 	case oc.malformed != nil:
 	case c.refused(fc, req, &oc): // roles, read-only (security.go)
-	case len(s.cfg.UnitIDs) > 0 && !s.servesUnit(h.UnitID):
-		oc = exception(fc, modbus.GatewayTargetDeviceFailedToRespond, "no device at unit id "+itoa(int(h.UnitID)))
+	case mem == nil:
+		if oc = s.unknownUnit(fc, h.UnitID); oc.rsp == nil {
+			s.log.Info().Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).
+				Msg("no device at this unit id: no answer (unknown-unit silent)")
+			s.obsRequest(c, h, fc, nil, t0)
+			return out, true
+		}
 	case rule.Action == FaultException:
 		oc = exception(fc, rule.Exception, "fault rule")
 	case req != nil:
-		oc = s.execute(req)
+		oc = s.execute(mem, req)
 	}
 	if oc.malformed != nil {
 		s.stats.malformed.Add(1)
@@ -167,18 +173,6 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	s.obsWrite(c, h, req, out)
 	s.obsRequest(c, h, fc, out, t0)
 	return out, c.respond(out, rule, ri)
-}
-
-func (s *Server) servesUnit(u uint8) bool {
-	if u == 0 || u == modbus.UnitIDNotUsed {
-		return true
-	}
-	for _, id := range s.cfg.UnitIDs {
-		if id == u {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *conn) write(b []byte) bool {

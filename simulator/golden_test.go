@@ -18,6 +18,7 @@ func goldenSim(t *testing.T, f golden.Frame, policy simulator.PDUPolicy) *simtes
 	cfg := simulator.Config{
 		Coils: 10000, DiscreteInputs: 10000, HoldingRegisters: 10000, InputRegisters: 10000,
 		MalformedPDU: policy,
+		ServerID:     &simulator.ServerID{ID: []byte{0x2A}, Run: true}, // fc17_report_server_id
 		Identity: simulator.Identity{Objects: map[uint8]string{
 			0x00: "Company identification", 0x01: "Product code XX", 0x02: "V2.11"}, Conformity: 0x81},
 	}
@@ -56,9 +57,11 @@ func TestGoldenFrames(t *testing.T) {
 			switch {
 			case f.Name == "fc43_14_basic_stream_part1":
 				t.Skip("illustrative split: a server splits only when the next object does not fit 253 bytes (golden file note)")
-			case len(f.Request) > 7 && modbus.FunctionCode(f.Request[7]).IsSerialOnly():
+			case len(f.Request) > 7 && modbus.FunctionCode(f.Request[7]).IsSerialOnly() &&
+				modbus.FunctionCode(f.Request[7]) != modbus.FuncReportServerID:
 				// plcsim is TCP only: serial-line-only codes are declined
-				// with 01, as fc07_over_tcp_declined shows.
+				// with 01, as fc07_over_tcp_declined shows; FC 17 is served
+				// when a server id is configured.
 				want = append(append([]byte(nil), f.Request[:4]...), 0x00, 0x03, f.Request[6], f.Request[7]|0x80, 0x01)
 			}
 			malformed := strings.HasPrefix(f.Name, "fc03_pdu_")

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/plcctl/plcctl/modbus"
 )
@@ -21,18 +22,25 @@ func exception(fc modbus.FunctionCode, code modbus.ExceptionCode, reason string)
 // function code (01), PDU structure (malformed), field values (03, from
 // Validate), then addresses (02) and execution.
 func (s *Server) handle(pdu []byte) outcome {
-	req, oc := s.check(pdu)
+	req, oc := s.check(pdu, s.m)
 	if req == nil {
 		return oc
 	}
-	return s.execute(req)
+	return s.execute(s.m, req)
 }
 
 // check decodes and validates a request PDU. It returns the request when it
 // may be executed, else the outcome to send instead: a malformed PDU, or an
-// exception for an unsupported function or an illegal field value.
-func (s *Server) check(pdu []byte) (modbus.Request, outcome) {
+// exception for an unsupported function or an illegal field value. m is the
+// memory of the unit addressed (nil: none), which decides whether FC 17 is
+// supported.
+func (s *Server) check(pdu []byte, m *Memory) (modbus.Request, outcome) {
 	fc := modbus.FunctionCode(pdu[0])
+	if fc == modbus.FuncReportServerID && (m == nil || m.serverID == nil) {
+		// Not supported here: the function code is checked first (01), or
+		// a user function serves it, whatever the PDU's structure.
+		return s.checkRaw(&modbus.Raw{FC: fc, Data: pdu[1:]})
+	}
 	req, err := modbus.DecodeRequest(pdu)
 	var fe *modbus.FrameError
 	var re *modbus.RequestError
@@ -45,10 +53,7 @@ func (s *Server) check(pdu []byte) (modbus.Request, outcome) {
 		return nil, exception(fc, modbus.ServerDeviceFailure, err.Error())
 	}
 	if raw, ok := req.(*modbus.Raw); ok {
-		if _, ok := s.cfg.UserFunctions[raw.FC]; ok && !raw.FC.IsException() && raw.FC != 0 {
-			return raw, outcome{}
-		}
-		return nil, exception(fc, modbus.IllegalFunction, "function 0x"+hexByte(uint8(raw.FC))+" ("+raw.FC.String()+") not supported")
+		return s.checkRaw(raw)
 	}
 	if err := req.Validate(); err != nil {
 		code := modbus.IllegalDataValue
@@ -60,162 +65,171 @@ func (s *Server) check(pdu []byte) (modbus.Request, outcome) {
 	return req, outcome{}
 }
 
-// execute runs a checked request against the data model: address checks
+// checkRaw admits a function the codec has no type for when a user
+// function serves it, else answers 01.
+func (s *Server) checkRaw(raw *modbus.Raw) (modbus.Request, outcome) {
+	if _, ok := s.cfg.UserFunctions[raw.FC]; ok && !raw.FC.IsException() && raw.FC != 0 {
+		return raw, outcome{}
+	}
+	return nil, exception(raw.FC, modbus.IllegalFunction, "function 0x"+hexByte(uint8(raw.FC))+" ("+raw.FC.String()+") not supported")
+}
+
+// execute runs a checked request against a unit's memory: address checks
 // (02), then the function.
-func (s *Server) execute(req modbus.Request) outcome {
+func (s *Server) execute(m *Memory, req modbus.Request) outcome {
 	fc := req.Function()
 	switch r := req.(type) {
 	case *modbus.Raw:
 		return s.userFunction(r)
 	case *modbus.ReadBits:
-		return s.readBits(r)
+		return readBits(m, r)
 	case *modbus.ReadRegisters:
-		return s.readRegisters(r)
+		return readRegisters(m, r)
 	case *modbus.WriteSingleCoil:
-		return s.writeSingleCoil(r)
+		return writeSingleCoil(m, r)
 	case *modbus.WriteSingleRegister:
-		return s.writeSingleRegister(r)
+		return writeSingleRegister(m, r)
 	case *modbus.WriteMultipleCoils:
-		return s.writeMultipleCoils(r)
+		return writeMultipleCoils(m, r)
 	case *modbus.WriteMultipleRegisters:
-		return s.writeMultipleRegisters(r)
+		return writeMultipleRegisters(m, r)
 	case *modbus.MaskWriteRegister:
-		return s.maskWrite(r)
+		return maskWrite(m, r)
 	case *modbus.ReadWriteRegisters:
-		return s.readWriteRegisters(r)
+		return readWriteRegisters(m, r)
 	case *modbus.ReadFIFOQueue:
-		return s.readFIFO(r)
+		return readFIFO(m, r)
 	case *modbus.ReadFileRecord:
-		return s.readFileRecord(r)
+		return readFileRecord(m, r)
 	case *modbus.WriteFileRecord:
-		return s.writeFileRecord(r)
+		return writeFileRecord(m, r)
 	case *modbus.ReadDeviceID:
-		return s.readDeviceID(r)
+		return readDeviceID(m, r)
+	case *modbus.ReportServerID:
+		return reportServerID(m)
 	}
 	return exception(fc, modbus.IllegalFunction, "no handler for "+fc.String())
 }
 
-// outOfRange returns the 02 answer, and true, when items addr..addr+n-1 do
-// not all exist in a table of size items [AP §7 code 02].
-func outOfRange(fc modbus.FunctionCode, what string, size int, addr uint16, n int) (outcome, bool) {
-	if modbus.InRange(size, addr, n) {
-		return outcome{}, false
+// span returns items addr..addr+n-1 of t, or the 02 answer when they do
+// not all exist [AP §7 code 02]. The layout never changes, so no lock is
+// needed to find the items; reading or writing them needs the memory's.
+func span[T any](t *table[T], fc modbus.FunctionCode, what string, addr uint16, n int) ([]T, outcome, bool) {
+	if v := t.span(addr, n); v != nil {
+		return v, outcome{}, true
 	}
-	return exception(fc, modbus.IllegalDataAddress,
-		what+"items "+itoa(int(addr))+".."+itoa(int(addr)+n-1)+" outside table of "+itoa(size)), true
+	return nil, exception(fc, modbus.IllegalDataAddress,
+		what+"items "+itoa(int(addr))+".."+itoa(int(addr)+n-1)+" outside "+t.describe()), false
 }
 
-func (s *Server) readBits(r *modbus.ReadBits) outcome {
-	m := s.m
-	t := m.coils
+func readBits(m *Memory, r *modbus.ReadBits) outcome {
+	t := &m.coils
 	if r.FC == modbus.FuncReadDiscreteInputs {
-		t = m.discrete
+		t = &m.discrete
 	}
-	if oc, bad := outOfRange(r.FC, "", len(t), r.Address, int(r.Quantity)); bad {
+	v, oc, ok := span(t, r.FC, "", r.Address, int(r.Quantity))
+	if !ok {
 		return oc
 	}
 	m.mu.RLock()
-	data := modbus.PackBits(make([]byte, 0, (int(r.Quantity)+7)/8), t[r.Address:int(r.Address)+int(r.Quantity)])
+	data := modbus.PackBits(make([]byte, 0, (len(v)+7)/8), v)
 	m.mu.RUnlock()
 	return outcome{rsp: &modbus.BitsResponse{FC: r.FC, Data: data}}
 }
 
-func (s *Server) readRegisters(r *modbus.ReadRegisters) outcome {
-	m := s.m
-	t := m.holding
+func readRegisters(m *Memory, r *modbus.ReadRegisters) outcome {
+	t := &m.holding
 	if r.FC == modbus.FuncReadInputRegisters {
-		t = m.input
+		t = &m.input
 	}
-	if oc, bad := outOfRange(r.FC, "", len(t), r.Address, int(r.Quantity)); bad {
+	v, oc, ok := span(t, r.FC, "", r.Address, int(r.Quantity))
+	if !ok {
 		return oc
 	}
 	m.mu.RLock()
-	data := modbus.AppendRegisterBytes(make([]byte, 0, 2*int(r.Quantity)), t[r.Address:int(r.Address)+int(r.Quantity)])
+	data := modbus.AppendRegisterBytes(make([]byte, 0, 2*len(v)), v)
 	m.mu.RUnlock()
 	return outcome{rsp: &modbus.RegistersResponse{FC: r.FC, Data: data}}
 }
 
-func (s *Server) writeSingleCoil(r *modbus.WriteSingleCoil) outcome {
-	m := s.m
-	if oc, bad := outOfRange(modbus.FuncWriteSingleCoil, "", len(m.coils), r.Address, 1); bad {
+func writeSingleCoil(m *Memory, r *modbus.WriteSingleCoil) outcome {
+	v, oc, ok := span(&m.coils, modbus.FuncWriteSingleCoil, "", r.Address, 1)
+	if !ok {
 		return oc
 	}
 	m.mu.Lock()
-	m.coils[r.Address] = r.On()
+	v[0] = r.On()
 	m.mu.Unlock()
 	return outcome{rsp: r} // echo [AP §6.5]
 }
 
-func (s *Server) writeSingleRegister(r *modbus.WriteSingleRegister) outcome {
-	m := s.m
-	if oc, bad := outOfRange(modbus.FuncWriteSingleRegister, "", len(m.holding), r.Address, 1); bad {
+func writeSingleRegister(m *Memory, r *modbus.WriteSingleRegister) outcome {
+	v, oc, ok := span(&m.holding, modbus.FuncWriteSingleRegister, "", r.Address, 1)
+	if !ok {
 		return oc
 	}
 	m.mu.Lock()
-	m.holding[r.Address] = r.Value
+	v[0] = r.Value
 	m.mu.Unlock()
 	return outcome{rsp: r} // echo [AP §6.6]
 }
 
-func (s *Server) writeMultipleCoils(r *modbus.WriteMultipleCoils) outcome {
-	m := s.m
-	n := int(r.Quantity)
-	if oc, bad := outOfRange(modbus.FuncWriteMultipleCoils, "", len(m.coils), r.Address, n); bad {
+func writeMultipleCoils(m *Memory, r *modbus.WriteMultipleCoils) outcome {
+	v, oc, ok := span(&m.coils, modbus.FuncWriteMultipleCoils, "", r.Address, int(r.Quantity))
+	if !ok {
 		return oc
 	}
 	m.mu.Lock()
-	copy(m.coils[r.Address:], r.Bits())
+	copy(v, r.Bits())
 	m.mu.Unlock()
 	return outcome{rsp: &modbus.WriteMultipleResponse{FC: modbus.FuncWriteMultipleCoils, Address: r.Address, Quantity: r.Quantity}}
 }
 
-func (s *Server) writeMultipleRegisters(r *modbus.WriteMultipleRegisters) outcome {
-	m := s.m
-	n := int(r.Quantity)
-	if oc, bad := outOfRange(modbus.FuncWriteMultipleRegisters, "", len(m.holding), r.Address, n); bad {
+func writeMultipleRegisters(m *Memory, r *modbus.WriteMultipleRegisters) outcome {
+	v, oc, ok := span(&m.holding, modbus.FuncWriteMultipleRegisters, "", r.Address, int(r.Quantity))
+	if !ok {
 		return oc
 	}
 	m.mu.Lock()
-	modbus.AppendRegisters(m.holding[r.Address:r.Address], r.Values) // in place: the range is checked
+	modbus.AppendRegisters(v[:0], r.Values) // in place: the range is checked
 	m.mu.Unlock()
 	return outcome{rsp: &modbus.WriteMultipleResponse{FC: modbus.FuncWriteMultipleRegisters, Address: r.Address, Quantity: r.Quantity}}
 }
 
-func (s *Server) maskWrite(r *modbus.MaskWriteRegister) outcome {
-	m := s.m
-	if oc, bad := outOfRange(modbus.FuncMaskWriteRegister, "", len(m.holding), r.Address, 1); bad {
+func maskWrite(m *Memory, r *modbus.MaskWriteRegister) outcome {
+	v, oc, ok := span(&m.holding, modbus.FuncMaskWriteRegister, "", r.Address, 1)
+	if !ok {
 		return oc
 	}
 	m.mu.Lock()
-	m.holding[r.Address] = r.Apply(m.holding[r.Address])
+	v[0] = r.Apply(v[0])
 	m.mu.Unlock()
 	return outcome{rsp: r} // echo [AP §6.16]
 }
 
 // readWriteRegisters writes first, then reads [AP §6.17].
-func (s *Server) readWriteRegisters(r *modbus.ReadWriteRegisters) outcome {
-	m := s.m
+func readWriteRegisters(m *Memory, r *modbus.ReadWriteRegisters) outcome {
 	fc := modbus.FuncReadWriteMultipleRegisters
-	if oc, bad := outOfRange(fc, "read ", len(m.holding), r.ReadAddress, int(r.ReadQuantity)); bad {
+	rv, oc, ok := span(&m.holding, fc, "read ", r.ReadAddress, int(r.ReadQuantity))
+	if !ok {
 		return oc
 	}
-	if oc, bad := outOfRange(fc, "write ", len(m.holding), r.WriteAddress, int(r.WriteQuantity)); bad {
+	wv, oc, ok := span(&m.holding, fc, "write ", r.WriteAddress, int(r.WriteQuantity))
+	if !ok {
 		return oc
 	}
 	m.mu.Lock()
-	modbus.AppendRegisters(m.holding[r.WriteAddress:r.WriteAddress], r.Values)
-	data := modbus.AppendRegisterBytes(make([]byte, 0, 2*int(r.ReadQuantity)),
-		m.holding[r.ReadAddress:int(r.ReadAddress)+int(r.ReadQuantity)])
+	modbus.AppendRegisters(wv[:0], r.Values)
+	data := modbus.AppendRegisterBytes(make([]byte, 0, 2*len(rv)), rv)
 	m.mu.Unlock()
 	return outcome{rsp: &modbus.RegistersResponse{FC: fc, Data: data}}
 }
 
 // readFIFO checks the pointer address (02), then the queue length (03)
 // [AP Fig. 28]. A pointer is any holding register address.
-func (s *Server) readFIFO(r *modbus.ReadFIFOQueue) outcome {
-	m := s.m
+func readFIFO(m *Memory, r *modbus.ReadFIFOQueue) outcome {
 	fc := modbus.FuncReadFIFOQueue
-	if oc, bad := outOfRange(fc, "", len(m.holding), r.Address, 1); bad {
+	if _, oc, ok := span(&m.holding, fc, "", r.Address, 1); !ok {
 		return oc
 	}
 	m.mu.RLock()
@@ -229,50 +243,66 @@ func (s *Server) readFIFO(r *modbus.ReadFIFOQueue) outcome {
 }
 
 // File numbers 1..65535 exist; records 0..9999 (checked by Validate).
-func (s *Server) readFileRecord(r *modbus.ReadFileRecord) outcome {
-	m := s.m
+func readFileRecord(m *Memory, r *modbus.ReadFileRecord) outcome {
 	fc := modbus.FuncReadFileRecord
 	for i, sr := range r.SubRequests {
 		if sr.File == 0 {
 			return exception(fc, modbus.IllegalDataAddress, "group "+itoa(i+1)+" file number 0")
 		}
 	}
-	rsp := &modbus.ReadFileRecordResponse{}
+	rsp := &modbus.ReadFileRecordResponse{SubResponses: make([]modbus.FileRecordData, 0, len(r.SubRequests))}
+	regs := make([]uint16, 0, modbus.MaxPDULen/2)
 	m.mu.RLock()
 	for _, sr := range r.SubRequests {
-		var data []byte
-		if f, ok := m.files[sr.File]; ok {
-			data = modbus.AppendRegisterBytes(nil, f[sr.Record:int(sr.Record)+int(sr.Length)])
-		} else {
-			data = make([]byte, 2*int(sr.Length))
-		}
-		rsp.SubResponses = append(rsp.SubResponses, modbus.FileRecordData{RefType: modbus.FileRecordRefType, Data: data})
+		regs = slices.Grow(regs[:0], int(sr.Length))[:sr.Length]
+		m.files.read(sr.File, sr.Record, regs)
+		rsp.SubResponses = append(rsp.SubResponses, modbus.FileRecordData{RefType: modbus.FileRecordRefType,
+			Data: modbus.AppendRegisterBytes(make([]byte, 0, 2*len(regs)), regs)})
 	}
 	m.mu.RUnlock()
 	return outcome{rsp: rsp}
 }
 
-func (s *Server) writeFileRecord(r *modbus.WriteFileRecord) outcome {
-	m := s.m
+// writeFileRecord writes every group or none: a write that would take the
+// unit's file store past its bound (Config.MaxFileRegisters) is answered 04.
+func writeFileRecord(m *Memory, r *modbus.WriteFileRecord) outcome {
 	fc := modbus.FuncWriteFileRecord
 	for i, rec := range r.Records {
 		if rec.File == 0 {
 			return exception(fc, modbus.IllegalDataAddress, "group "+itoa(i+1)+" file number 0")
 		}
 	}
-	m.mu.Lock()
-	for _, rec := range r.Records {
-		modbus.AppendRegisters(m.file(rec.File)[rec.Record:rec.Record], rec.Data) // in place: records checked by Validate
+	vals := make([][]uint16, len(r.Records))
+	for i, rec := range r.Records {
+		vals[i] = modbus.AppendRegisters(nil, rec.Data)
 	}
-	m.mu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	need, seen := 0, map[uint32]bool{}
+	for i, rec := range r.Records {
+		need += m.files.newChunks(rec.File, rec.Record, vals[i], seen)
+	}
+	if !m.files.room(need) {
+		return exception(fc, modbus.ServerDeviceFailure, "file record store full: "+itoa(m.files.registers())+
+			" registers stored, the bound is "+itoa(m.files.bound())+" (MaxFileRegisters); nothing written")
+	}
+	for i, rec := range r.Records {
+		m.files.write(rec.File, rec.Record, vals[i])
+	}
 	return outcome{rsp: r} // echo [AP §6.15]
+}
+
+// reportServerID answers FC 17 with the unit's configured data [AP §6.13];
+// check answered 01 already when the unit has none.
+func reportServerID(m *Memory) outcome {
+	return outcome{rsp: &modbus.ServerIDResponse{Data: m.serverID}}
 }
 
 // readDeviceID follows [AP §6.21]: individual access to a missing object is
 // 02; a stream request for an unknown object restarts at 0; a level above the
 // device's is answered at the device's level; objects never split.
-func (s *Server) readDeviceID(r *modbus.ReadDeviceID) outcome {
-	id := s.m.identity
+func readDeviceID(m *Memory, r *modbus.ReadDeviceID) outcome {
+	id := m.identity
 	fc := modbus.FuncEncapsulatedInterface
 	conf := id.conformity()
 	rsp := &modbus.DeviceIDResponse{Code: r.Code, Conformity: conf}

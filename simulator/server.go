@@ -51,7 +51,10 @@ type Server struct {
 	cfg Config
 	log *zerolog.Logger
 	obs Observer // nil = none
-	m   *model
+	m   *Memory  // the default memory
+	// units maps each unit id served to its memory; nil: every unit id
+	// shares m.
+	units map[uint8]*Memory
 
 	fx  faultSet
 	sec *security // access control (security.go)
@@ -72,7 +75,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, m: newModel(cfg), conns: make(map[*conn]struct{}), done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, conns: make(map[*conn]struct{}), done: make(chan struct{})}
+	s.m, s.units = newMemories(cfg)
 	s.sec = newSecurity(cfg.Security)
 	s.SetFaults(cfg.Faults...)
 	return s, nil

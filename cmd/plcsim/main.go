@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		input        = fs.Int("input-registers", simulator.DefaultTableSize, "number of input registers")
 		faults       = fs.StringArray("fault", nil, "inject a fault, repeatable; e.g. action=delay,delay=2s,fc=3,after=10,count=1 (see README)")
 		faultFile    = fs.String("fault-file", "", "fault rules, one per line (# comments), after any --fault rules; SIGHUP reloads the file")
-		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served (plus 0 and 255); others get exception 0B. Empty serves every unit id")
+		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served, each with its own memory (0 and 255 address the first); others get exception 0B. Empty serves every unit id from one memory")
 		logLevel     = fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text (one readable line per event) or json (one object per line)")
 		trace        = fs.Bool("trace", false, "log every frame received and sent, in hex (same as --log-level trace)")

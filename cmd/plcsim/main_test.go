@@ -163,3 +163,37 @@ func waitReady(t *testing.T, errb *syncBuf) string {
 		return ""
 	}
 }
+
+// TestUnitIDsSeparate is the regression for "-u 1 write-register 0 111 then
+// -u 5 read-holding-registers 0 gives 111": with --unit-ids each unit listed
+// has its own memory.
+func TestUnitIDsSeparate(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuf
+	errb := newReadyBuf()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json", "--unit-ids", "1,5"}, &out, errb)
+	}()
+	addr := waitReady(t, errb)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	for i, x := range []struct{ req, want []byte }{
+		{[]byte{0, 1, 0, 0, 0, 6, 1, 6, 0, 0, 0, 111}, []byte{0, 1, 0, 0, 0, 6, 1, 6, 0, 0, 0, 111}}, // unit 1: write 111
+		{[]byte{0, 2, 0, 0, 0, 6, 5, 3, 0, 0, 0, 1}, []byte{0, 2, 0, 0, 0, 5, 5, 3, 2, 0, 0}},        // unit 5: still 0
+		{[]byte{0, 3, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1}, []byte{0, 3, 0, 0, 0, 5, 1, 3, 2, 0, 111}},      // unit 1: 111
+	} {
+		c.Write(x.req)
+		got := make([]byte, len(x.want))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, x.want) {
+			t.Fatalf("request %d: % X, %v; want % X", i, got, err, x.want)
+		}
+	}
+	cancel()
+	<-done
+}
