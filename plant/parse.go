@@ -1,0 +1,640 @@
+package plant
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+// Keys each mapping of the file accepts. The JSON Schema
+// (plant.schema.json) lists the same keys; a test keeps them in step.
+var (
+	plantKeys    = []string{"version", "name", "description", "seed", "scan", "numbering", "faults", "devices"}
+	deviceKeys   = []string{"name", "address", "description", "numbering", "unknown_unit", "units", "tags"}
+	unitKeys     = []string{"id", "ids", "coils", "discrete_inputs", "holding_registers", "input_registers", "identification", "server_id", "fifos", "files"}
+	tableKeys    = []string{"size", "ranges", "values"}
+	identityKeys = []string{"vendor_name", "product_code", "revision", "vendor_url", "product_name", "model_name", "user_application_name", "extended", "conformity"}
+	serverIDKeys = []string{"id", "run", "additional"}
+	tagKeys      = []string{"name", "unit_id", "table", "address", "type", "bit", "chars", "order", "scale", "offset", "eng_unit", "access", "initial", "description", "retentive", "alias", "sim"}
+	simKeys      = []string{"kind", "min", "max", "period", "step", "every", "seed", "tag", "delay", "invert"}
+)
+
+// simKindKeys are the keys each living-value kind takes besides kind.
+var simKindKeys = map[SimKind][]string{
+	SimCounter:    {"min", "max", "step", "every"},
+	SimRamp:       {"min", "max", "period"},
+	SimSine:       {"min", "max", "period"},
+	SimRandomWalk: {"min", "max", "step", "seed"},
+	SimUptime:     {},
+	SimClock:      {},
+	SimFollow:     {"tag", "delay", "invert"},
+}
+
+// identityObjects maps the named identification keys to object ids.
+var identityObjects = map[string]uint8{"vendor_name": 0, "product_code": 1, "revision": 2, "vendor_url": 3,
+	"product_name": 4, "model_name": 5, "user_application_name": 6}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]*$`)
+
+// Load reads and parses the plant file at path.
+func Load(path string) (*Plant, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("plant: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// maxFileSize bounds what Parse accepts: a plant file is written by hand or
+// by plcctl snapshot (65536 registers in hex are about 600 kB).
+const maxFileSize = 8 << 20
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// Parse decodes and validates a plant file. filename is used in messages
+// only. Every mistake found is returned, as Errors, each naming the line and
+// the key.
+func Parse(data []byte, filename string) (*Plant, error) {
+	d := &decoder{file: filename}
+	if len(data) > maxFileSize {
+		d.errorf(nil, "", "file is %d bytes, more than the %d a plant file may have", len(data), maxFileSize)
+		return nil, d.sorted()
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		e := &Error{File: filename, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+		if m := yamlLine.FindStringSubmatchIndex(e.Msg); m != nil {
+			e.Line, _ = strconv.Atoi(e.Msg[m[2]:m[3]])
+			e.Msg = e.Msg[:m[0]] + strings.TrimPrefix(e.Msg[m[1]:], ": ")
+		}
+		if errors.Is(err, io.EOF) {
+			e.Msg = "the file is empty: it needs at least version: 1 and devices:"
+		}
+		return nil, Errors{e}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Errors{{File: filename, Line: extra.Line, Msg: "more than one YAML document (---): a plant file is one"}}
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	p := d.plant(root)
+	if len(d.errs) > 0 {
+		return nil, d.sorted()
+	}
+	p.File = filename
+	return p, nil
+}
+
+// parseCtx carries what later checks need about the node each value came
+// from.
+type parseCtx struct {
+	*decoder
+	p        *Plant
+	tagNodes map[*Tag]*object
+	simNodes map[*Sim]*object
+}
+
+func (d *decoder) plant(root *yaml.Node) *Plant {
+	c := &parseCtx{decoder: d, p: &Plant{Seed: 1, Scan: DefaultScan, byName: map[string]*Tag{}},
+		tagNodes: map[*Tag]*object{}, simNodes: map[*Sim]*object{}}
+	o := d.object(root, "", plantKeys)
+	if o == nil {
+		return c.p
+	}
+	p := c.p
+	if n := o.get("version"); n == nil {
+		d.errorf(root, "version", "version is required (write version: %d at the top)", Version)
+	} else if v, ok := d.integer(n, "version", 0, 1<<31); ok && v != Version {
+		d.errorf(n, "version", "version %d is not supported: this plcctl reads version %d", v, Version)
+	} else {
+		p.Version = Version
+	}
+	if n := o.get("name"); n != nil {
+		p.Name, _ = d.str(n, "name")
+	}
+	if n := o.get("description"); n != nil {
+		p.Description, _ = d.str(n, "description")
+	}
+	if n := o.get("seed"); n != nil {
+		p.Seed, _ = d.uint64Value(n, "seed")
+	}
+	if n := o.get("scan"); n != nil {
+		p.Scan, _ = d.duration(n, "scan", time.Millisecond, time.Hour)
+	}
+	oneBased := false
+	if n := o.get("numbering"); n != nil {
+		s, _ := d.choice(n, "numbering", "zero-based", "one-based")
+		oneBased = s == "one-based"
+	}
+	if n := o.get("faults"); n != nil {
+		for i, f := range d.list(n, "faults") {
+			if s, ok := d.str(f, fmt.Sprintf("faults[%d]", i)); ok {
+				p.Faults = append(p.Faults, Fault{Rule: s, Line: f.Line})
+			}
+		}
+	}
+	n := o.get("devices")
+	if n == nil {
+		d.errorf(root, "devices", "devices is required: a list with at least one device")
+		return p
+	}
+	items := d.list(n, "devices")
+	if n.Kind == yaml.SequenceNode && len(items) == 0 {
+		d.errorf(n, "devices", "devices is empty: give at least one device")
+	}
+	names := map[string]int{}
+	for i, dn := range items {
+		dev := c.device(dn, fmt.Sprintf("devices[%d]", i), oneBased)
+		if dev == nil {
+			continue
+		}
+		if line, dup := names[dev.Name]; dup && dev.Name != "" {
+			d.errorf(dn, fmt.Sprintf("devices[%d].name", i), "device %q is defined twice (first at line %d)", dev.Name, line)
+		}
+		names[dev.Name] = dev.Line
+		p.Devices = append(p.Devices, dev)
+	}
+	c.resolveSims()
+	c.checkOverlaps()
+	return p
+}
+
+func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
+	o := c.object(n, path, deviceKeys)
+	if o == nil {
+		return nil
+	}
+	dev := &Device{Line: o.node.Line}
+	if v := o.get("name"); v == nil {
+		c.errorf(o.node, o.at("name"), "name is required")
+	} else if s, ok := c.str(v, o.at("name")); ok {
+		if !nameRE.MatchString(s) {
+			c.errorf(v, o.at("name"), "%q is not a name: letters, digits and _ . - / only, not starting with a digit", s)
+		}
+		dev.Name = s
+	}
+	if v := o.get("address"); v != nil {
+		if s, ok := c.str(v, o.at("address")); ok {
+			if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+				c.errorf(v, o.at("address"), "%q is not host:port (e.g. 127.0.0.1:5020)", s)
+			}
+			dev.Address = s
+		}
+	}
+	if v := o.get("description"); v != nil {
+		dev.Description, _ = c.str(v, o.at("description"))
+	}
+	if v := o.get("numbering"); v != nil {
+		s, _ := c.choice(v, o.at("numbering"), "zero-based", "one-based")
+		oneBased = s == "one-based"
+	}
+	if v := o.get("unknown_unit"); v != nil {
+		if s, _ := c.choice(v, o.at("unknown_unit"), "exception", "silence"); s == "silence" {
+			dev.UnknownUnit = UnknownSilence
+		}
+	}
+	a := addressing{oneBased: oneBased}
+	if v := o.get("units"); v != nil {
+		ids := map[uint8]int{}
+		for i, un := range c.list(v, o.at("units")) {
+			for _, u := range c.unit(un, fmt.Sprintf("%s[%d]", o.at("units"), i), a) {
+				if line, dup := ids[u.ID]; dup {
+					c.errorf(un, fmt.Sprintf("%s[%d].id", o.at("units"), i), "unit %d is defined twice (first at line %d)", u.ID, line)
+					continue
+				}
+				ids[u.ID] = u.Line
+				u.Device = dev
+				dev.Units = append(dev.Units, u)
+			}
+		}
+		if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+			c.errorf(v, o.at("units"), "units is empty: give at least one unit, or leave units out for unit 1 with every table full")
+		}
+	} else {
+		dev.Units = []*Unit{{ID: 1, Device: dev, Tables: fullTables(), Line: dev.Line}}
+	}
+	if v := o.get("tags"); v != nil {
+		for i, tn := range c.list(v, o.at("tags")) {
+			if t := c.tag(tn, fmt.Sprintf("%s[%d]", o.at("tags"), i), dev, a); t != nil {
+				dev.Tags = append(dev.Tags, t)
+			}
+		}
+	}
+	return dev
+}
+
+// addressing converts the file's addresses to 0-based PDU addresses.
+type addressing struct{ oneBased bool }
+
+func (a addressing) lo() int64 {
+	if a.oneBased {
+		return 1
+	}
+	return 0
+}
+
+// address reads one address and returns it 0-based.
+func (a addressing) address(d *decoder, n *yaml.Node, path string) (uint16, bool) {
+	v, ok := d.integer(n, path, a.lo(), a.lo()+65535)
+	return uint16(v - a.lo()), ok
+}
+
+// parseAddress converts one address in text.
+func (a addressing) parseText(s string) (uint16, error) {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64)
+	if err != nil || v < a.lo() || v > a.lo()+65535 {
+		return 0, fmt.Errorf("%q is not an address %d..%d", s, a.lo(), a.lo()+65535)
+	}
+	return uint16(v - a.lo()), nil
+}
+
+func fullTables() [4]Table {
+	var ts [4]Table
+	for k := range ts {
+		ts[k] = Table{Kind: TableKind(k), Ranges: []Range{{0, 65535}}}
+	}
+	return ts
+}
+
+func (c *parseCtx) unit(n *yaml.Node, path string, a addressing) []*Unit {
+	o := c.object(n, path, unitKeys)
+	if o == nil {
+		return nil
+	}
+	var ids []uint8
+	idN, idsN := o.get("id"), o.get("ids")
+	switch {
+	case idN != nil && idsN != nil:
+		c.errorf(o.keys["ids"], o.at("ids"), "give id or ids, not both")
+	case idN != nil:
+		if v, ok := c.integer(idN, o.at("id"), 1, 255); ok {
+			ids = append(ids, uint8(v))
+		}
+	case idsN != nil:
+		for i, in := range c.list(idsN, o.at("ids")) {
+			if v, ok := c.integer(in, fmt.Sprintf("%s[%d]", o.at("ids"), i), 1, 255); ok {
+				ids = append(ids, uint8(v))
+			}
+		}
+	default:
+		c.errorf(o.node, o.at("id"), "id is required (the unit id 1..255)")
+	}
+	u := &Unit{Tables: fullTables(), Line: o.node.Line}
+	for k := Coils; k <= InputRegisters; k++ {
+		if v := o.get(k.String()); v != nil {
+			u.Tables[k] = c.table(v, o.at(k.String()), k, a)
+		}
+	}
+	if v := o.get("identification"); v != nil {
+		u.Identity = c.identity(v, o.at("identification"))
+	}
+	if v := o.get("server_id"); v != nil {
+		u.ServerID = c.serverID(v, o.at("server_id"))
+	}
+	if v := o.get("fifos"); v != nil {
+		u.FIFOs = c.fifos(v, o.at("fifos"), a, &u.Tables[HoldingRegisters])
+	}
+	if v := o.get("files"); v != nil {
+		u.Records = c.files(v, o.at("files"))
+	}
+	out := make([]*Unit, len(ids))
+	for i, id := range ids {
+		cp := *u
+		cp.ID = id
+		out[i] = &cp
+	}
+	return out
+}
+
+// table reads a table given as a size, a list of ranges, or a mapping with
+// size or ranges and values.
+func (c *parseCtx) table(n *yaml.Node, path string, k TableKind, a addressing) Table {
+	t := Table{Kind: k}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		t.Ranges = c.size(n, path)
+		return t
+	case yaml.SequenceNode:
+		t.Ranges = c.ranges(n, path, a)
+		return t
+	}
+	o := c.object(n, path, tableKeys)
+	if o == nil {
+		return t
+	}
+	sz, rg := o.get("size"), o.get("ranges")
+	switch {
+	case sz != nil && rg != nil:
+		c.errorf(o.keys["ranges"], o.at("ranges"), "give size or ranges, not both")
+	case sz != nil:
+		t.Ranges = c.size(sz, o.at("size"))
+	case rg != nil:
+		t.Ranges = c.ranges(rg, o.at("ranges"), a)
+	default:
+		t.Ranges = []Range{{0, 65535}}
+	}
+	if v := o.get("values"); v != nil {
+		t.Blocks = c.blocks(v, o.at("values"), &t, a)
+	}
+	return t
+}
+
+func (c *parseCtx) size(n *yaml.Node, path string) []Range {
+	v, ok := c.integer(n, path, 0, 65536)
+	if !ok || v == 0 {
+		return nil
+	}
+	return []Range{{0, uint16(v - 1)}}
+}
+
+// ranges reads a list of "A-B" strings or single addresses; they may not
+// overlap, and touching ranges are merged.
+func (c *parseCtx) ranges(n *yaml.Node, path string, a addressing) []Range {
+	var rs []Range
+	lines := map[Range]int{}
+	for i, item := range c.list(n, path) {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		var r Range
+		switch {
+		case item.Kind == yaml.ScalarNode && item.Tag == "!!int":
+			v, ok := a.address(c.decoder, item, ip)
+			if !ok {
+				continue
+			}
+			r = Range{v, v}
+		case item.Kind == yaml.ScalarNode && item.Tag == "!!str":
+			lo, hi, found := strings.Cut(item.Value, "-")
+			s, err1 := a.parseText(lo)
+			e, err2 := s, error(nil)
+			if found {
+				e, err2 = a.parseText(hi)
+			}
+			if err := errors.Join(err1, err2); err != nil {
+				c.errorf(item, ip, "%q is not a range such as 0-99: %v", item.Value, err)
+				continue
+			}
+			if e < s {
+				c.errorf(item, ip, "range %q ends before it starts", item.Value)
+				continue
+			}
+			r = Range{s, e}
+		default:
+			c.errorf(item, ip, "want a range such as \"0-99\" or one address, got %s", kindName(item))
+			continue
+		}
+		for _, q := range rs {
+			if r.Start <= q.End && q.Start <= r.End {
+				c.errorf(item, ip, "range %q overlaps the range at line %d", item.Value, lines[q])
+			}
+		}
+		lines[r] = item.Line
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
+	var merged []Range
+	for _, r := range rs {
+		if m := len(merged) - 1; m >= 0 && int(r.Start) <= int(merged[m].End)+1 {
+			merged[m].End = max(merged[m].End, r.End)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
+}
+
+// blocks reads a table's values: start address -> list of raw values.
+func (c *parseCtx) blocks(n *yaml.Node, path string, t *Table, a addressing) []Block {
+	var bs []Block
+	for _, e := range c.entries(n, path) {
+		kp := path + "." + e.key.Value
+		start, ok := a.address(c.decoder, e.key, kp)
+		if !ok {
+			continue
+		}
+		b := Block{Start: start}
+		for i, item := range c.list(e.value, kp) {
+			ip := fmt.Sprintf("%s[%d]", kp, i)
+			if t.Kind.IsBits() {
+				b.Bits = append(b.Bits, c.bit(item, ip))
+			} else if v, ok := c.integer(item, ip, 0, 65535); ok {
+				b.Regs = append(b.Regs, uint16(v))
+			}
+		}
+		if b.Len() == 0 {
+			c.errorf(e.value, kp, "no values")
+			continue
+		}
+		if !t.Contains(b.Start, b.Len()) {
+			c.errorf(e.key, kp, "%d values from address %s reach outside the table's ranges", b.Len(), e.key.Value)
+			continue
+		}
+		for _, q := range bs {
+			if int(b.Start) <= int(q.Start)+q.Len()-1 && int(q.Start) <= int(b.Start)+b.Len()-1 {
+				c.errorf(e.key, kp, "values from address %s overlap the values from address %d", e.key.Value, q.Start)
+			}
+		}
+		bs = append(bs, b)
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].Start < bs[j].Start })
+	return bs
+}
+
+// bit reads true/false or 0/1.
+func (c *parseCtx) bit(n *yaml.Node, path string) bool {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
+		v, _ := c.integer(n, path, 0, 1)
+		return v == 1
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		v, _ := c.boolean(n, path)
+		return v
+	}
+	c.errorf(n, path, "want a bit: 0, 1, true or false, got %s", kindName(n))
+	return false
+}
+
+func (c *parseCtx) identity(n *yaml.Node, path string) *Identity {
+	o := c.object(n, path, identityKeys)
+	if o == nil {
+		return nil
+	}
+	id := &Identity{Objects: map[uint8]string{}}
+	for key, obj := range identityObjects {
+		if v := o.get(key); v != nil {
+			if s, ok := c.objectText(v, o.at(key)); ok {
+				id.Objects[obj] = s
+			}
+		}
+	}
+	for _, key := range []string{"vendor_name", "product_code", "revision"} {
+		if o.get(key) == nil {
+			c.errorf(o.node, o.at(key), "%s is required: vendor_name, product_code and revision are the basic objects every device has [AP §6.21]", key)
+		}
+	}
+	if v := o.get("extended"); v != nil {
+		for _, e := range c.entries(v, o.at("extended")) {
+			kp := o.at("extended") + "." + e.key.Value
+			if k, ok := c.integer(e.key, kp, 0x80, 0xFF); ok {
+				if s, ok := c.objectText(e.value, kp); ok {
+					id.Objects[uint8(k)] = s
+				}
+			}
+		}
+	}
+	if v := o.get("conformity"); v != nil {
+		if k, ok := c.integer(v, o.at("conformity"), 0, 255); ok {
+			if lv := k & 0x7F; lv < 1 || lv > 3 || k&0x80 == 0 && k > 3 {
+				c.errorf(v, o.at("conformity"), "0x%02X is not a conformity level (0x01..0x03 or 0x81..0x83)", k)
+			}
+			id.Conformity = uint8(k)
+		}
+	}
+	return id
+}
+
+// objectText reads an identification object: a string short enough for one
+// response.
+func (c *parseCtx) objectText(n *yaml.Node, path string) (string, bool) {
+	s, ok := c.str(n, path)
+	if ok && len(s) > 200 {
+		c.errorf(n, path, "object is %d bytes, more than the 200 plcsim sends in one object", len(s))
+		return "", false
+	}
+	return s, ok
+}
+
+func (c *parseCtx) serverID(n *yaml.Node, path string) *ServerID {
+	o := c.object(n, path, serverIDKeys)
+	if o == nil {
+		return nil
+	}
+	s := &ServerID{Run: true}
+	if v := o.get("id"); v == nil {
+		c.errorf(o.node, o.at("id"), "id is required: a string or a list of bytes")
+	} else {
+		s.ID = c.byteString(v, o.at("id"))
+		if len(s.ID) == 0 && v.Kind != yaml.MappingNode {
+			c.errorf(v, o.at("id"), "id is empty: give at least one byte")
+		}
+	}
+	if v := o.get("run"); v != nil {
+		s.Run, _ = c.boolean(v, o.at("run"))
+	}
+	if v := o.get("additional"); v != nil {
+		s.Additional = c.byteString(v, o.at("additional"))
+	}
+	if n := len(s.ID) + 1 + len(s.Additional); n > 251 {
+		c.errorf(o.node, path, "id, run indicator and additional data are %d bytes, more than the 251 one FC 17 response holds", n)
+	}
+	return s
+}
+
+// byteString reads a string (its bytes) or a list of bytes 0..255.
+func (c *parseCtx) byteString(n *yaml.Node, path string) []byte {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		return []byte(n.Value)
+	}
+	if n.Kind != yaml.SequenceNode {
+		c.errorf(n, path, "want a string or a list of bytes, got %s", kindName(n))
+		return nil
+	}
+	var b []byte
+	for i, item := range c.list(n, path) {
+		if v, ok := c.integer(item, fmt.Sprintf("%s[%d]", path, i), 0, 255); ok {
+			b = append(b, byte(v))
+		}
+	}
+	return b
+}
+
+func (c *parseCtx) fifos(n *yaml.Node, path string, a addressing, holding *Table) []FIFO {
+	var fs []FIFO
+	for _, e := range c.entries(n, path) {
+		kp := path + "." + e.key.Value
+		addr, ok := a.address(c.decoder, e.key, kp)
+		if !ok {
+			continue
+		}
+		if !holding.Contains(addr, 1) {
+			c.errorf(e.key, kp, "FIFO pointer address %s is not a holding register of this unit", e.key.Value)
+		}
+		f := FIFO{Address: addr}
+		items := c.list(e.value, kp)
+		if len(items) > 31 {
+			c.errorf(e.value, kp, "%d values: a FIFO holds at most 31 [AP §6.18]", len(items))
+			continue
+		}
+		for i, item := range items {
+			if v, ok := c.integer(item, fmt.Sprintf("%s[%d]", kp, i), 0, 65535); ok {
+				f.Values = append(f.Values, uint16(v))
+			}
+		}
+		fs = append(fs, f)
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Address < fs[j].Address })
+	return fs
+}
+
+func (c *parseCtx) files(n *yaml.Node, path string) []Record {
+	var rs []Record
+	for _, fe := range c.entries(n, path) {
+		fp := path + "." + fe.key.Value
+		file, ok := c.integer(fe.key, fp, 1, 65535)
+		if !ok {
+			continue
+		}
+		var inFile []Record
+		for _, re := range c.entries(fe.value, fp) {
+			rp := fp + "." + re.key.Value
+			rec, ok := c.integer(re.key, rp, 0, modbus.MaxFileRecord)
+			if !ok {
+				continue
+			}
+			r := Record{File: uint16(file), Record: uint16(rec)}
+			for i, item := range c.list(re.value, rp) {
+				if v, ok := c.integer(item, fmt.Sprintf("%s[%d]", rp, i), 0, 65535); ok {
+					r.Values = append(r.Values, uint16(v))
+				}
+			}
+			last := int(r.Record) + len(r.Values) - 1
+			switch {
+			case len(r.Values) == 0:
+				c.errorf(re.value, rp, "no values")
+				continue
+			case last > modbus.MaxFileRecord:
+				c.errorf(re.key, rp, "%d values from record %d pass the last record %d", len(r.Values), r.Record, modbus.MaxFileRecord)
+				continue
+			}
+			for _, q := range inFile {
+				if int(r.Record) <= int(q.Record)+len(q.Values)-1 && int(q.Record) <= last {
+					c.errorf(re.key, rp, "records from %d overlap the records from %d", r.Record, q.Record)
+				}
+			}
+			inFile = append(inFile, r)
+		}
+		rs = append(rs, inFile...)
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].File != rs[j].File {
+			return rs[i].File < rs[j].File
+		}
+		return rs[i].Record < rs[j].Record
+	})
+	return rs
+}

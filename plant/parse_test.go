@@ -1,0 +1,119 @@
+package plant
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// head is a valid file up to its first tag; tags start at line 10.
+const head = `version: 1
+devices:
+  - name: d
+    units:
+      - id: 1
+        holding_registers: 100
+        input_registers: 100
+        coils: 16
+    tags:
+`
+
+// TestParseMistakes: each kind of mistake is reported with its line and the
+// key's path, and nothing else goes wrong.
+func TestParseMistakes(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		line int
+		key  string // suffix of Error.Key
+		msg  string // part of Error.Msg
+	}{
+		{"not YAML", "version: 1\ndevices: [\n", 2, "", "not valid YAML"},
+		{"empty file", "", 0, "", "empty"},
+		{"unknown top key", "version: 1\nverison: 1\ndevices: []\n", 2, "verison", "unknown key"},
+		{"no version", "devices:\n  - name: d\n", 1, "version", "version is required"},
+		{"version 2", "version: 2\ndevices:\n  - name: d\n", 1, "version", "not supported"},
+		{"duplicate key", "version: 1\ndevices:\n  - name: d\n    name: e\n", 4, "devices[0].name", "given twice (first at line 3)"},
+		{"wrong type", "version: 1\ndevices:\n  - name: d\n    address: 5020\n", 4, "devices[0].address", "want a string"},
+		{"bad address", "version: 1\ndevices:\n  - name: d\n    address: plc\n", 4, "devices[0].address", "not host:port"},
+		{"unknown tag key", head + "      - {name: a, table: hr, address: 0, scael: 2}\n", 10, "tags[0].scael", "unknown key"},
+		{"unknown type", head + "      - {name: a, table: hr, address: 0, type: flot32}\n", 10, "tags[0].type", `unknown type "flot32"`},
+		{"unknown table", head + "      - {name: a, table: holding, address: 0}\n", 10, "tags[0].table", "not a table"},
+		{"no address", head + "      - {name: a, table: hr}\n", 10, "tags[0].address", "address is required"},
+		{"outside table", head + "      - {name: a, table: hr, address: 99, type: float32}\n", 10, "tags[0].address", "outside the table's ranges 0-99"},
+		{"past 65535", "version: 1\ndevices:\n  - name: d\n    tags:\n      - {name: a, table: hr, address: 65535, type: uint32}\n", 5, "tags[0].address", "passes the last address"},
+		{"overlap", head + "      - {name: a, table: hr, address: 0, type: float32}\n      - {name: b, table: hr, address: 1}\n", 11, "tags[1].address", "overlaps tag a"},
+		{"same bit twice", head + "      - {name: a, table: hr, address: 0, bit: 3}\n      - {name: b, table: hr, address: 0, bit: 3}\n", 11, "tags[1].address", "overlaps tag a"},
+		{"duplicate tag", head + "      - {name: a, table: hr, address: 0}\n      - {name: a, table: hr, address: 5}\n", 11, "tags[1].name", "defined twice (first at line 10)"},
+		{"bad tag name", head + "      - {name: 1a, table: hr, address: 0}\n", 10, "tags[0].name", "not a tag name"},
+		{"bad word order", head + "      - {name: a, table: hr, address: 0, type: int32, order: ABDC}\n", 10, "tags[0].order", "unknown word order"},
+		{"order on hex", head + "      - {name: a, table: hr, address: 0, type: hex, order: BADC}\n", 10, "tags[0].order", "no meaning"},
+		{"bit 16", head + "      - {name: a, table: hr, address: 0, bit: 16}\n", 10, "tags[0].bit", "out of range 0..15"},
+		{"bit with type", head + "      - {name: a, table: hr, address: 0, type: int16, bit: 2}\n", 10, "tags[0].bit", "leave type out"},
+		{"scale on coil", head + "      - {name: a, table: coil, address: 0, scale: 2}\n", 10, "tags[0].scale", "no meaning for a coils tag"},
+		{"scale 0", head + "      - {name: a, table: hr, address: 0, scale: 0}\n", 10, "tags[0].scale", "scale 0"},
+		{"string without chars", head + "      - {name: a, table: hr, address: 0, type: string}\n", 10, "tags[0].chars", "needs chars"},
+		{"initial too big", head + "      - {name: a, table: hr, address: 0, initial: 70000}\n", 10, "tags[0].initial", "out of range 0..65535"},
+		{"initial scaled too big", head + "      - {name: a, table: hr, address: 0, type: int16, scale: 0.1, initial: 4000}\n", 10, "tags[0].initial", "out of range"},
+		{"initial wrong kind", head + "      - {name: a, table: coil, address: 0, initial: yes please}\n", 10, "tags[0].initial", "want true or false"},
+		{"initial string too long", head + "      - {name: a, table: hr, address: 0, type: string, chars: 4, initial: ABCDE}\n", 10, "tags[0].initial", "more than the tag's 4"},
+		{"read-write input", head + "      - {name: a, table: ir, address: 0, access: read-write}\n", 10, "tags[0].access", "read-only"},
+		{"access spelling", head + "      - {name: a, table: hr, address: 0, access: rw}\n", 10, "tags[0].access", "not one of read-only, read-write"},
+		{"one-based address 0", "version: 1\nnumbering: one-based\ndevices:\n  - name: d\n    tags:\n      - {name: a, table: hr, address: 0}\n", 6, "tags[0].address", "out of range 1..65536"},
+		{"ramp without period", head + "      - {name: a, table: ir, address: 0, sim: {kind: ramp, min: 0, max: 10}}\n", 10, "sim.period", "needs period"},
+		{"sim key of another kind", head + "      - {name: a, table: ir, address: 0, sim: {kind: counter, period: 1s}}\n", 10, "sim.period", "does not apply to kind counter"},
+		{"sim unknown kind", head + "      - {name: a, table: ir, address: 0, sim: {kind: square}}\n", 10, "sim.kind", "not one of counter"},
+		{"sim min above max", head + "      - {name: a, table: ir, address: 0, sim: {kind: sine, min: 10, max: 5, period: 1s}}\n", 10, "sim.max", "must be above min"},
+		{"sim max does not fit", head + "      - {name: a, table: ir, address: 0, type: int16, sim: {kind: sine, min: 0, max: 40000, period: 1s}}\n", 10, "sim.max", "does not fit"},
+		{"sine on a coil", head + "      - {name: a, table: coil, address: 0, sim: {kind: sine, min: 0, max: 1, period: 1s}}\n", 10, "sim.kind", "needs a number tag"},
+		{"clock on uint16", head + "      - {name: a, table: ir, address: 0, sim: {kind: clock}}\n", 10, "sim.kind", "32- or 64-bit"},
+		{"follow unknown", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b}}\n", 10, "sim.tag", `no tag "b"`},
+		{"follow kind mismatch", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b}}\n      - {name: b, table: hr, address: 0}\n", 10, "sim.tag", "both must be bool"},
+		{"follow cycle", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b}}\n      - {name: b, table: coil, address: 1, sim: {kind: follow, tag: a}}\n", 10, "sim.tag", "cycle"},
+		{"bad delay", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b, delay: soon}}\n      - {name: b, table: coil, address: 1}\n", 10, "sim.delay", "not a duration"},
+		{"bad scan", "version: 1\nscan: fast\ndevices:\n  - name: d\n", 2, "scan", "not a duration"},
+		{"range overlap", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: [\"0-10\", \"5-20\"]\n", 6, "coils[1]", "overlaps"},
+		{"range backwards", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: [\"10-5\"]\n", 6, "coils[0]", "ends before it starts"},
+		{"table too big", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: 70000\n", 6, "coils", "out of range 0..65536"},
+		{"values outside", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        holding_registers:\n          size: 10\n          values: {8: [1, 2, 3]}\n", 8, "values.8", "outside the table's ranges"},
+		{"size and ranges", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        holding_registers: {size: 10, ranges: [\"0-9\"]}\n", 6, "ranges", "not both"},
+		{"register value too big", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        holding_registers:\n          values:\n            0: [1, 0x10000]\n", 8, "values.0[1]", "out of range 0..65535"},
+		{"duplicate unit", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n      - id: 1\n", 6, "units[1].id", "defined twice"},
+		{"unit id 0", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 0\n", 5, "units[0].id", "out of range 1..255"},
+		{"unit_id needed", "version: 1\ndevices:\n  - name: d\n    units: [{id: 1}, {id: 2}]\n    tags:\n      - {name: a, table: hr, address: 0}\n", 6, "tags[0].unit_id", "unit_id is required"},
+		{"no such unit", "version: 1\ndevices:\n  - name: d\n    tags:\n      - {name: a, unit_id: 3, table: hr, address: 0}\n", 5, "tags[0].unit_id", "no unit 3"},
+		{"fifo too long", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        fifos:\n          10: [" + strings.Repeat("1, ", 31) + "1]\n", 7, "fifos.10", "at most 31"},
+		{"fifo outside holding", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        holding_registers: 10\n        fifos: {20: [1]}\n", 7, "fifos.20", "not a holding register"},
+		{"record past end", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        files:\n          1:\n            9999: [1, 2]\n", 8, "files.1.9999", "pass the last record"},
+		{"file 0", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        files: {0: {0: [1]}}\n", 6, "files.0", "out of range 1..65535"},
+		{"identity missing basic", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        identification: {vendor_name: ACME}\n", 6, "identification.product_code", "required"},
+		{"server id too long", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        server_id: {id: " + strings.Repeat("x", 251) + "}\n", 6, "server_id", "more than the 251"},
+		{"server id byte", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        server_id: {id: [1, 256]}\n", 6, "server_id.id[1]", "out of range 0..255"},
+		{"fault not a string", "version: 1\nfaults:\n  - {action: drop}\ndevices:\n  - name: d\n", 3, "faults[0]", "want a string"},
+		{"merge key", "version: 1\nx: &x {name: d}\ndevices:\n  - <<: *x\n", 2, "x", "unknown key"},
+		{"two documents", "version: 1\ndevices:\n  - name: d\n---\nversion: 1\n", 4, "", "more than one YAML document"},
+		{"duplicate device", "version: 1\ndevices:\n  - name: d\n  - name: d\n", 4, "devices[1].name", "defined twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse([]byte(tc.file), "bad.yaml")
+			if err == nil {
+				t.Fatalf("Parse = %v, nil error; want one at line %d", p, tc.line)
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("Parse error %v is not Errors", err)
+			}
+			for _, e := range es {
+				if e.Line == tc.line && strings.HasSuffix(e.Key, tc.key) && strings.Contains(e.Msg, tc.msg) {
+					prefix := "plant: bad.yaml:"
+					if tc.line > 0 && !strings.HasPrefix(e.Error(), prefix) {
+						t.Errorf("error %q does not start with %q", e.Error(), prefix)
+					}
+					return
+				}
+			}
+			t.Errorf("Parse errors:\n%v\nwant one at line %d, key ...%s, saying %q", err, tc.line, tc.key, tc.msg)
+		})
+	}
+}
