@@ -1,0 +1,124 @@
+package access
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+var (
+	readHR    = modbus.NewReadHoldingRegisters(100, 10)
+	readIR    = &modbus.ReadRegisters{FC: modbus.FuncReadInputRegisters, Address: 0, Quantity: 4}
+	readCoils = &modbus.ReadBits{FC: modbus.FuncReadCoils, Address: 0, Quantity: 8}
+	writeReg  = &modbus.WriteSingleRegister{Address: 100, Value: 1}
+	writeHigh = &modbus.WriteSingleRegister{Address: 500, Value: 1}
+	writeRegs = modbus.NewWriteMultipleRegisters(95, make([]uint16, 10)) // 95..104
+	writeCoil = modbus.NewWriteSingleCoil(3, true)
+	rwRegs    = modbus.NewReadWriteRegisters(0, 2, 10, []uint16{1})
+	deviceID  = &modbus.ReadDeviceID{Code: 1}
+	userFC    = &modbus.Raw{FC: 65}
+	readFile  = &modbus.ReadFileRecord{SubRequests: []modbus.FileSubRequest{{RefType: 6, File: 4, Length: 1}}}
+	writeFile = &modbus.WriteFileRecord{Records: []modbus.FileRecord{{RefType: 6, File: 4, Data: []byte{0, 1}}}}
+)
+
+func TestDefaultPolicy(t *testing.T) {
+	var p Policy
+	all := []modbus.Request{readHR, readIR, readCoils, writeReg, writeRegs, writeCoil, rwRegs, deviceID, userFC, readFile, writeFile}
+	reads := map[modbus.Request]bool{readHR: true, readIR: true, readCoils: true, deviceID: true, readFile: true}
+	for _, role := range []string{"operator", "viewer", "", "maintenance", "Operator"} {
+		for _, req := range all {
+			want := role == "operator" || role == "viewer" && reads[req]
+			d := p.Decide(role, req)
+			if d.Allow != want {
+				t.Errorf("Decide(%q, %s) = %+v, want allow=%v", role, req.Function(), d, want)
+			}
+			if !d.Allow && d.Reason == "" {
+				t.Errorf("Decide(%q, %s): refused without a reason", role, req.Function())
+			}
+		}
+	}
+}
+
+func TestRulesPolicy(t *testing.T) {
+	hr := func(rs ...Range) map[Table][]Range { return map[Table][]Range{HoldingRegisters: rs} }
+	p := Policy{Rules: []Rule{
+		{Role: "operator", Functions: ReadFunctions()},
+		{Role: "operator", Functions: []modbus.FunctionCode{6, 16, 23}, Ranges: hr(Range{0, 99}, Range{100, 199})},
+		{Role: "tech", Functions: []modbus.FunctionCode{3}, Ranges: hr(Range{100, 109})},
+		{Role: "tech", Functions: []modbus.FunctionCode{5}},
+		{Role: "files", Functions: []modbus.FunctionCode{20, 21}, Ranges: map[Table][]Range{FileRecords: {{4, 4}}}},
+		{Role: "nothing", Functions: nil},
+	}}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		role   string
+		req    modbus.Request
+		allow  bool
+		reason string
+	}{
+		{"operator", readHR, true, ""},
+		{"operator", writeReg, true, ""},
+		{"operator", writeRegs, false, "write holding-registers 95..104"}, // spans two ranges: neither covers it
+		{"operator", writeHigh, false, "write holding-registers 500"},
+		{"operator", writeCoil, false, "may not use write single coil (FC 5)"},
+		{"operator", rwRegs, true, ""},
+		{"tech", readHR, true, ""},
+		{"tech", modbus.NewReadHoldingRegisters(100, 11), false, "read holding-registers 100..110"},
+		{"tech", readIR, false, "may not use read input registers"},
+		{"tech", writeCoil, true, ""},
+		{"files", readFile, true, ""},
+		{"files", writeFile, true, ""},
+		{"files", &modbus.ReadFileRecord{SubRequests: []modbus.FileSubRequest{{RefType: 6, File: 4}, {RefType: 6, File: 5}}}, false, "read files 5"},
+		{"nothing", readHR, false, "may not use"},
+		{"viewer", readHR, false, `role "viewer" may not use`}, // rules given: the defaults no longer apply
+		{"", readHR, false, "no role"},
+	}
+	for _, tt := range tests {
+		d := p.Decide(tt.role, tt.req)
+		if d.Allow != tt.allow || !strings.Contains(d.Reason, tt.reason) {
+			t.Errorf("Decide(%q, %s) = %+v, want allow=%v reason containing %q", tt.role, tt.req.Function(), d, tt.allow, tt.reason)
+		}
+	}
+}
+
+func TestReadOnlyAndMayUse(t *testing.T) {
+	p := Policy{ReadOnly: true}
+	for _, req := range []modbus.Request{writeReg, writeCoil, rwRegs, writeFile, userFC} {
+		if d := p.Decide("operator", req); d.Allow || !strings.Contains(d.Reason, "read-only") {
+			t.Errorf("read-only Decide(operator, %s) = %+v", req.Function(), d)
+		}
+	}
+	if d := p.Decide("operator", readHR); !d.Allow {
+		t.Errorf("read-only Decide(operator, read) = %+v", d)
+	}
+	var q Policy
+	for _, tt := range []struct {
+		role  string
+		fc    modbus.FunctionCode
+		allow bool
+	}{{"operator", 16, true}, {"viewer", 16, false}, {"viewer", 3, true}, {"", 3, false}, {"x", 3, false}} {
+		if d := q.MayUse(tt.role, tt.fc); d.Allow != tt.allow {
+			t.Errorf("MayUse(%q, %d) = %+v, want %v", tt.role, tt.fc, d, tt.allow)
+		}
+	}
+	if d := p.MayUse("operator", 6); d.Allow {
+		t.Errorf("read-only MayUse(operator, 6) = %+v", d)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	bad := Policy{Rules: []Rule{
+		{Role: "", Functions: []modbus.FunctionCode{3}},
+		{Role: "x", Functions: []modbus.FunctionCode{0, 0x83}},
+		{Role: "y", Functions: []modbus.FunctionCode{3}, Ranges: map[Table][]Range{HoldingRegisters: {{9, 3}}, Table(99): {{0, 1}}}},
+	}}
+	err := bad.Validate()
+	for _, want := range []string{"rule 1: empty role", "function code 0 ", "function code 131", "range 9..3 is empty", "unknown table(99)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to contain %q", err, want)
+		}
+	}
+}
