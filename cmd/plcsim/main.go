@@ -74,6 +74,13 @@ Conditions: unit, fc, addr (N or N-M, overlapping the request's range), qty
 --fault-file FILE holds one rule per line (# comments); SIGHUP reloads it, and
 a file that does not parse keeps the old rules and logs the line at fault.
 
+--http ADDR serves a control API (read and set tables, replace fault rules,
+reboot, snapshot and restore, the journal of client writes), Prometheus
+metrics at /metrics and a live page at /; see /api/openapi.json. A port alone
+or :PORT listens on loopback only. With --http-token (or $PLCSIM_HTTP_TOKEN),
+requests that change the simulator must send "Authorization: Bearer TOKEN".
+--journal FILE appends every write a client makes as a JSON line.
+
 It logs one readiness line, "plcsim ready", naming the real address (use
 --listen 127.0.0.1:0 for a free port). SIGINT/SIGTERM stop it gracefully:
 it stops accepting, half-closes every connection, drains, closes, exits 0.
@@ -106,6 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		trace        = fs.Bool("trace", false, "log every frame received and sent, in hex (same as --log-level trace)")
 		help         = fs.BoolP("help", "h", false, "show this help")
 		showVersion  = fs.Bool("version", false, "print the version and exit")
+		httpAddr     = fs.String("http", "", "serve the control API, /metrics and the live page on ADDR; a port alone or :PORT is loopback only (off unless given)")
+		httpToken    = fs.String("http-token", "", "bearer token that API requests changing the simulator must send (default $"+tokenEnv+")")
+		journal      = fs.String("journal", "", "append every write a client makes to FILE, one JSON object per line")
 	)
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\nRun 'plcsim --help' for usage.\n", suggest.FlagError(err, fs))
@@ -163,11 +173,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
+	ctl, err := newControl(*httpAddr, *httpToken, *journal, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitFailure
+	}
+	ctl.observe(&cfg)
 	srv, err := simulator.New(cfg)
 	if err != nil {
+		ctl.stop()
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
+	ctl.serve(ctx, srv)
+	defer ctl.stop()
 	if *faultFile != "" {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
