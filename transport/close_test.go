@@ -47,6 +47,7 @@ func TestConcurrentCallers(t *testing.T) {
 			})
 			o := testOptions(t)
 			o.MaxInFlight = inFlight
+			o.AllowReorder = true // the fake answers each request from its own goroutine
 			c := dial(t, f.addr, o)
 			const callers, each = 8, 50
 			var wg sync.WaitGroup

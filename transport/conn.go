@@ -149,7 +149,7 @@ func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus
 		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}
 	}
 	start := time.Now()
-	cl := getCall(ctx, req, start, c.opts.Timeout)
+	cl := getCall(ctx, unit, req, start, c.opts.Timeout)
 	c.stats.requests.Add(1)
 	r := c.transact(ctx, cl, adu)
 	putCall(cl)
@@ -176,10 +176,10 @@ func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
 		return result{err: err}
 	}
 	defer func() { <-c.sem }()
-	var sent bool
+	var sent, resent bool
 	retries := 0
 	for {
-		l, err := c.awaitLink(ctx, cl, retries > 0)
+		l, err := c.awaitLink(ctx, cl, retries > 0 || resent)
 		if err != nil {
 			return result{err: err, sent: sent}
 		}
@@ -189,6 +189,14 @@ func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
 		}
 		r.sent = r.sent || sent
 		sent = r.sent
+		if !resent && errors.Is(r.err, ErrStreamOutOfOrder) && idempotent(cl.req) && cl.expired(ctx) == nil {
+			// The refused answer was maybe the read's own, maybe an older
+			// request's: reading again on a fresh link cannot hurt. Once.
+			resent = true
+			c.stats.retries.Add(1)
+			c.log.Debug().Uint16("tid", r.tid).Stringer("fc", cl.req.Function()).Msg("reading again after an answer out of order")
+			continue
+		}
 		if !r.down || retries >= c.opts.Retries || cl.expired(ctx) != nil ||
 			(r.sent && !idempotent(cl.req) && !c.opts.RetryWrites) {
 			return r
@@ -330,10 +338,11 @@ type Stats struct {
 	DeadLinks    uint64 // links dropped after DeadAfterTimeouts silent timeouts in a row
 	Reconnects   uint64 // links re-established after a loss
 	Retries      uint64 // requests sent again after a lost link
+	Refused      uint64 // answers refused as not the request's own (out of order, another unit id): link dropped
 }
 
 type counters struct {
-	requests, responses, exceptions, timeouts, stale, downs, dead, reconnects, retries atomic.Uint64
+	requests, responses, exceptions, timeouts, stale, downs, dead, reconnects, retries, refused atomic.Uint64
 }
 
 // Stats returns the counters. Each is read atomically, the set is not: a
@@ -343,5 +352,6 @@ func (c *Conn) Stats() Stats {
 	s := &c.stats
 	return Stats{Requests: s.requests.Load(), Responses: s.responses.Load(), Exceptions: s.exceptions.Load(),
 		Timeouts: s.timeouts.Load(), StaleDropped: s.stale.Load(), LinkDowns: s.downs.Load(),
-		DeadLinks: s.dead.Load(), Reconnects: s.reconnects.Load(), Retries: s.retries.Load()}
+		DeadLinks: s.dead.Load(), Reconnects: s.reconnects.Load(), Retries: s.retries.Load(),
+		Refused: s.refused.Load()}
 }

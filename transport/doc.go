@@ -34,8 +34,14 @@
 //
 // What the link does with each kind of bad input:
 //   - an answer whose transaction id matches no waiting request is the late
-//     answer to a request that timed out: dropped and counted
-//     (Stats.StaleDropped), the link stays up;
+//     answer to a request that gave up, or a duplicate of a recent answer:
+//     dropped and counted (Stats.StaleDropped), the link stays up;
+//   - an answer that cannot be trusted to be its request's own: from
+//     another unit id than its request's (ErrWrongUnit), or out of order
+//     (ErrStreamOutOfOrder, below). It is refused (Stats.Refused), never
+//     returned, and the link goes down: every request waiting on it fails
+//     with that error, Sent true; a read among them is sent once more on
+//     the next link;
 //   - an answer that does not decode against its request (wrong function
 //     code, wrong byte count, truncated body), a foreign protocol id, a
 //     length field outside 2..254, a frame not completed within
@@ -43,8 +49,18 @@
 //     stream can no longer be trusted, so the link goes down and the
 //     supervisor re-dials with Options.Backoff.
 //
-// The unit id of an answer is not checked: a server directly on TCP may
-// put anything there [IG §4.4.1.3]; answers are paired by transaction id.
+// Order. The guide pairs answers with requests by transaction id and
+// promises no order [IG §4.4.1.3], but one device executes the requests of
+// a connection one after the other, so its answers come in the order the
+// requests were written; only a gateway interleaves its devices. By default
+// an answer is refused as out of order when an older request to the same
+// unit id is still unanswered (waiting, or given up with its answer not yet
+// come), or when it matches no request while one to its unit is unanswered:
+// either is what an answer under a wrong transaction id looks like (a
+// request that gave up, then its answer taken by the next one), and nothing
+// tells it from a genuine reordering. Options.AllowReorder turns this off
+// for devices that really reorder, at the risk of a mislabelled answer
+// being taken for another request's.
 //
 // A link can also die without a byte or an error arriving: a pulled cable,
 // a PLC whose Modbus task hung. Three things notice it, whichever first:

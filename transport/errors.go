@@ -23,6 +23,17 @@ var (
 	// with nothing at all arriving on the link, so it was dropped and is
 	// being re-dialled. Requests still waiting on that link fail with it.
 	ErrLinkDead = errors.New("transport: link dead: requests timed out with no answer")
+	// ErrStreamOutOfOrder: an answer came for a request while an older
+	// request to the same unit was still unanswered (waiting, or given up
+	// with its answer not yet come). One device answers in order, so the
+	// answer may be the older request's under a wrong transaction id: it is
+	// not returned, the link is dropped and every request waiting on it
+	// fails with this error (Sent true). Options.AllowReorder turns the
+	// check off for gateways that really reorder.
+	ErrStreamOutOfOrder = errors.New("transport: answers out of order: the stream cannot be trusted")
+	// ErrWrongUnit: an answer carried another unit id than its request's.
+	// Like ErrStreamOutOfOrder, it fails the request and drops the link.
+	ErrWrongUnit = errors.New("transport: answer from another unit id")
 	// errPeerClosed wraps io.EOF when the peer closes the link between frames.
 	errPeerClosed = &peerClosedError{}
 )

@@ -16,8 +16,10 @@ import (
 // more.
 type call struct {
 	req    modbus.Request
+	unit   uint8       // the unit id the request goes to
 	done   chan result // buffered: the deliverer never blocks
 	frames uint64      // link.frames when the call was registered
+	seq    uint64      // its place in the order the link's requests went on the wire; 0 before (outOfOrder)
 	start  time.Time   // when Send was called
 	dl     time.Time   // the deadline: the ctx's, or Options.Timeout from start
 	ownDL  bool        // dl is not the ctx's: no ctx.Done fires at it, timer does
@@ -39,9 +41,9 @@ var callPool = sync.Pool{New: func() any {
 // Options.Timeout from now as a plain time, not a derived ctx: the socket
 // deadlines and, where a goroutine must wait, a timer enforce it, and it is
 // reported as context.DeadlineExceeded like a ctx deadline.
-func getCall(ctx context.Context, req modbus.Request, now time.Time, timeout time.Duration) *call {
+func getCall(ctx context.Context, unit uint8, req modbus.Request, now time.Time, timeout time.Duration) *call {
 	cl := callPool.Get().(*call)
-	cl.req, cl.start = req, now
+	cl.req, cl.unit, cl.start = req, unit, now
 	cl.cancel = ctx.Done() != nil
 	if dl, ok := ctx.Deadline(); ok {
 		cl.dl, cl.ownDL = dl, false

@@ -55,13 +55,25 @@ type link struct {
 
 	mu        sync.Mutex
 	pending   map[uint16]*call
-	abandoned map[uint16]uint64 // tid of a request that gave up -> order it gave up in
-	abandons  uint64            // requests given up so far: the order above
-	frames    uint64            // complete frames received
-	requests  uint64            // requests registered so far, for the watcher
-	silent    int               // requests in a row that timed out with no frame received meanwhile
-	err       error             // why the link went down
-	closing   bool              // Close is draining this link
+	abandoned map[uint16]gaveUp            // tid of a request that gave up, whose answer may still come
+	abandons  uint64                       // requests given up so far: gaveUp.order
+	frames    uint64                       // complete frames received
+	requests  uint64                       // requests registered so far, for the watcher
+	written   uint64                       // requests whose writing began, for each call's seq
+	recent    [2 * MaxInFlightLimit]uint16 // the last answered transaction ids, to know duplicates
+	nrecent   uint64                       // answers recorded in recent
+	silent    int                          // requests in a row that timed out with no frame received meanwhile
+	err       error                        // why the link went down
+	closing   bool                         // Close is draining this link
+}
+
+// gaveUp is what a link remembers of a request that gave up after it was
+// sent: its answer may still come, and until then it is outstanding for the
+// order check (outOfOrder).
+type gaveUp struct {
+	seq   uint64 // the request's place in the order requests went on the wire
+	order uint64 // the order it gave up in, to forget the oldest first
+	unit  uint8
 }
 
 // result is the outcome of one exchange.
@@ -76,7 +88,7 @@ type result struct {
 func newLink(c *Conn, nc linkConn) *link {
 	l := &link{c: c, nc: nc, wlock: make(chan struct{}, 1), rlock: make(chan struct{}, 1),
 		done: make(chan struct{}), draining: make(chan struct{}), readerDone: make(chan struct{}),
-		pending: make(map[uint16]*call), abandoned: make(map[uint16]uint64),
+		pending: make(map[uint16]*call), abandoned: make(map[uint16]gaveUp),
 		rs: readState{buf: make([]byte, readBufLen)}}
 	if tc, ok := nc.(*net.TCPConn); ok && tc != nil && rawWriteOK {
 		l.rc, _ = tc.SyscallConn()
@@ -107,6 +119,7 @@ func (l *link) register(cl *call) (uint16, error) {
 			l.pending[tid] = cl
 			cl.frames = l.frames
 			l.requests++
+			cl.seq = 0 // not on the wire yet
 			return tid, nil
 		}
 	}
@@ -128,7 +141,7 @@ func (l *link) abandon(cl *call, tid uint16, deadline bool) (silent int, ok bool
 		l.forgetOldestAbandoned()
 	}
 	l.abandons++
-	l.abandoned[tid] = l.abandons
+	l.abandoned[tid] = gaveUp{seq: cl.seq, order: l.abandons, unit: cl.unit}
 	if deadline && l.frames == cl.frames {
 		l.silent++
 		return l.silent, true
@@ -141,9 +154,9 @@ func (l *link) abandon(cl *call, tid uint16, deadline bool) (silent int, ok bool
 func (l *link) forgetOldestAbandoned() {
 	var oldest uint16
 	first := uint64(math.MaxUint64)
-	for tid, n := range l.abandoned {
-		if n < first {
-			oldest, first = tid, n
+	for tid, g := range l.abandoned {
+		if g.order < first {
+			oldest, first = tid, g.order
 		}
 	}
 	delete(l.abandoned, oldest)
@@ -181,21 +194,95 @@ func (l *link) forget(cl *call, tid uint16) {
 }
 
 // receive accounts for one complete frame: the link is alive. It removes
-// and returns the call waiting for tid, or nil; late tells whether tid is
-// that of a request that gave up, so the frame is its late answer.
-func (l *link) receive(tid uint16) (cl *call, late bool) {
+// and returns the call waiting for h.TID, or nil; late tells whether h.TID
+// is that of a request that gave up, so the frame is its late answer. err
+// is non-nil when the stream cannot be trusted: the answer came from
+// another unit id than its request's, or overtook an older request's to the
+// same unit (outOfOrder), or matches nothing while a request to its unit is
+// unanswered (unknown).
+func (l *link) receive(h modbus.Header) (cl *call, late bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.frames++
 	l.silent = 0
-	if cl = l.pending[tid]; cl != nil {
-		delete(l.pending, tid)
-		return cl, false
+	if cl = l.pending[h.TID]; cl != nil {
+		delete(l.pending, h.TID)
+		l.answered(h.TID)
+		if cl.seq == 0 { // registered, not written: the answer cannot be its own
+			return cl, false, fmt.Errorf("%w: an answer under tid %d came before that request was written",
+				ErrStreamOutOfOrder, h.TID)
+		}
+		if h.UnitID != cl.unit {
+			return cl, false, fmt.Errorf("%w: answer to tid %d is from unit id %d, the request went to unit id %d",
+				ErrWrongUnit, h.TID, h.UnitID, cl.unit)
+		}
+		if older, ok := l.outOfOrder(cl.unit, cl.seq); ok {
+			return cl, false, fmt.Errorf("%w: the answer to tid %d (unit id %d) came while the older tid %d "+
+				"to that unit was unanswered (dropped, or answered under a wrong tid)", ErrStreamOutOfOrder, h.TID, cl.unit, older)
+		}
+		return cl, false, nil
 	}
-	if _, late = l.abandoned[tid]; late {
-		delete(l.abandoned, tid)
+	if _, late = l.abandoned[h.TID]; late {
+		delete(l.abandoned, h.TID)
+		l.answered(h.TID)
+		return nil, true, nil
 	}
-	return nil, late
+	return nil, false, l.unknown(h)
+}
+
+// answered remembers tid as answered, so that a duplicate of its answer is
+// known for one. Called with l.mu held.
+func (l *link) answered(tid uint16) {
+	l.recent[l.nrecent%uint64(len(l.recent))] = tid
+	l.nrecent++
+}
+
+// unknown judges an answer whose transaction id no request waits for and
+// no request that gave up expects. A duplicate of a recent answer is
+// dropped. Anything else is dropped too, unless a request to its unit is
+// unanswered: one device answers in order, so the frame is probably that
+// request's answer under a wrong transaction id, and the stream cannot be
+// trusted (with Options.AllowReorder, it is dropped). Called with l.mu held.
+func (l *link) unknown(h modbus.Header) error {
+	for i := range min(l.nrecent, uint64(len(l.recent))) {
+		if l.recent[i] == h.TID {
+			return nil
+		}
+	}
+	if l.c.opts.AllowReorder {
+		return nil
+	}
+	if older, ok := l.outOfOrder(h.UnitID, math.MaxUint64); ok {
+		return fmt.Errorf("%w: an answer under tid %d, which no request is waiting for, came while tid %d "+
+			"to unit id %d was unanswered", ErrStreamOutOfOrder, h.TID, older, h.UnitID)
+	}
+	return nil
+}
+
+// outOfOrder looks for a request to unit written before seq that is still
+// waiting, or gave up with its answer not yet come. One device executes its
+// requests in order, so its answers come in order; an answer that overtakes
+// an older one is either from a device that reorders, or an older answer
+// under a wrong transaction id (a mislabelling server, or the late answer
+// of a request that gave up), and nothing tells the two apart.
+// Options.AllowReorder turns the check off. Called with l.mu held; the fast
+// path (one request in flight, none given up) looks at nothing.
+func (l *link) outOfOrder(unit uint8, seq uint64) (older uint16, found bool) {
+	if l.c.opts.AllowReorder || (len(l.pending) == 0 && len(l.abandoned) == 0) {
+		return 0, false
+	}
+	best := seq
+	for tid, p := range l.pending {
+		if p.unit == unit && p.seq != 0 && p.seq < best { // 0: not written yet
+			older, best, found = tid, p.seq, true
+		}
+	}
+	for tid, g := range l.abandoned {
+		if g.unit == unit && g.seq != 0 && g.seq < best {
+			older, best, found = tid, g.seq, true
+		}
+	}
+	return older, found
 }
 
 // alone reports whether the one request waiting for an answer is the only
@@ -259,9 +346,22 @@ func (l *link) cause() error {
 // for it (to; nil for a stale frame): by its channel, or for self, the
 // holder's own call, in r. It takes the link down and reports ok false when
 // the stream can no longer be trusted: a foreign protocol id, an answer that
-// does not decode against its request, or too many unknown transaction ids.
+// does not decode against its request, an answer from another unit id or
+// out of order (receive), or too many unknown transaction ids.
 func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *call, ok bool) {
-	to, late := l.receive(h.TID)
+	to, late, err := l.receive(h)
+	if err != nil {
+		// The stream is untrustworthy: down first, as below; every request
+		// waiting on the link hears err, this one too.
+		l.c.stats.refused.Add(1)
+		l.c.log.Warn().Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Err(err).Msg("answer refused; dropping the link")
+		l.fail(err)
+		r = result{err: err, down: true}
+		if to != nil && to != self {
+			to.done <- r
+		}
+		return r, to, false
+	}
 	if to == nil {
 		if err := l.stale(h, late); err != nil {
 			l.fail(err)

@@ -69,11 +69,23 @@ type Options struct {
 	// RetryWrites. A request that provably never reached the wire cannot
 	// have been executed, so it always moves to the next link within its
 	// deadline, whatever Retries says. Timeouts and exceptions are never
-	// retried. Default 0.
+	// retried. A read whose answer was refused as out of order
+	// (ErrStreamOutOfOrder) is sent once more on the next link whatever
+	// Retries says: the answer was not trusted, and reading again cannot
+	// move anything. Default 0.
 	Retries int
 	// RetryWrites opts in to retrying writes that may have reached the
 	// device, which may then execute them twice.
 	RetryWrites bool
+	// AllowReorder trusts answers on their transaction id alone, in any
+	// order. By default an answer that overtakes an older request's to the
+	// same unit is refused (ErrStreamOutOfOrder) and the link dropped: one
+	// device executes its requests in order, so such an answer is more
+	// likely an older request's answer under a wrong transaction id than a
+	// genuine reordering. Set it only for a gateway or device known to
+	// reorder answers to one unit id; a server that mislabels answers can
+	// then hand a request another request's values.
+	AllowReorder bool
 	// FailFast makes a request fail at once with ErrNotConnected while the
 	// link is down, instead of waiting for the reconnect within its ctx. A
 	// retry always waits within its ctx.

@@ -46,8 +46,14 @@ func TestSimFaults(t *testing.T) {
 		{name: "duplicate answer", action: simulator.FaultDuplicate, wantStale: 1},
 		{name: "late answer", action: simulator.FaultDelay, delay: 300 * time.Millisecond,
 			wantErr: context.DeadlineExceeded, wantStale: 1},
-		{name: "wrong tid", action: simulator.FaultWrongTID, wantErr: context.DeadlineExceeded, wantStale: 1},
-		{name: "dropped request", action: simulator.FaultDrop, wantErr: context.DeadlineExceeded},
+		// An answer under a wrong tid while the request is unanswered is
+		// refused (it is probably the request's own), the link dropped and the
+		// read sent again on the next one.
+		{name: "wrong tid", action: simulator.FaultWrongTID, wantDown: true},
+		// The next answer comes while the dropped request is unanswered: it is
+		// refused (it could be the older answer mislabelled), the link dropped
+		// and the read sent again on the next one.
+		{name: "dropped request", action: simulator.FaultDrop, wantErr: context.DeadlineExceeded, wantDown: true},
 		{name: "busy", action: simulator.FaultException, exception: modbus.ServerDeviceBusy,
 			wantErr: modbus.ServerDeviceBusy},
 		{name: "close FIN", action: simulator.FaultCloseFIN, wantErr: errPeerClosed, wantDown: true},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 )
@@ -18,6 +19,7 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 	if err := l.lockWrite(ctx, cl); err != nil {
 		return 0, err
 	}
+	l.sequence(cl)
 	// Log the frame before writing it: another goroutine may read and log
 	// the answer before Write returns, and a trace must read tx, then rx.
 	l.c.log.Trace().Uint16("tid", tid).Hex("tx", adu).Msg("frame")
@@ -33,6 +35,16 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 	}
 	defer l.unlockWrite(cl)
 	return l.writeRest(ctx, cl, tid, adu, n)
+}
+
+// sequence gives cl its place in the order requests go on the wire, the
+// order one device executes and answers them (outOfOrder). Called with
+// wlock held, before any byte is written.
+func (l *link) sequence(cl *call) {
+	l.mu.Lock()
+	l.written++
+	cl.seq = l.written
+	l.mu.Unlock()
 }
 
 // writeRest writes adu[n:] through the socket's own Write; see write.
@@ -52,6 +64,9 @@ func (l *link) writeRest(ctx context.Context, cl *call, tid uint16, adu []byte, 
 		return n, nil
 	}
 	l.c.log.Trace().Uint16("tid", tid).Int("written", n).Err(err).Msg("frame not sent")
+	if cause := l.cause(); cause != nil && errors.Is(err, net.ErrClosed) {
+		return n, cause // the link went down under the write: say why
+	}
 	timeout := isDeadline(err) || isCtxErr(err)
 	// crypto/tls makes every write error permanent (a record may be half
 	// sent), so over TLS even a timeout ends the link.
