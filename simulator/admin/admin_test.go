@@ -389,14 +389,15 @@ func TestState(t *testing.T) {
 	r.sim.SetCoils(0, true, true)
 	r.sim.SetInputRegisters(5, 77)
 	_, snap := r.do(t, "GET", "/api/v1/state", "")
-	want := `{"coils":[{"address":0,"values":[true,true]}],"discrete_inputs":[],"holding_registers":[{"address":10,"values":[1,2]},{"address":13,"values":[3]},{"address":65535,"values":[9]}],"input_registers":[{"address":5,"values":[77]}]}`
-	if strings.TrimSpace(snap) != want {
-		t.Fatalf("state = %s\nwant    %s", snap, want)
+	var got simulator.ServerSnapshot
+	mustJSON(t, snap, &got)
+	if want := r.sim.Snapshot(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("state = %s, want %+v", snap, want)
 	}
 	r.sim.SetHoldingRegisters(10, 5, 5, 5, 5, 5)
 	r.sim.SetDiscreteInputs(9, true)
-	if code, body := r.do(t, "PUT", "/api/v1/state", snap); code != 200 || strings.TrimSpace(body) != want {
-		t.Fatalf("PUT state = %d %s", code, body)
+	if code, body := r.do(t, "PUT", "/api/v1/state", snap); code != 200 || body != snap {
+		t.Fatalf("PUT state = %d %s, want the snapshot back", code, body)
 	}
 	if v := r.sim.HoldingRegisters(10, 5); !reflect.DeepEqual(v, []uint16{1, 2, 0, 3, 0}) {
 		t.Errorf("registers after restore = %v", v)
@@ -404,19 +405,41 @@ func TestState(t *testing.T) {
 	if v := r.sim.DiscreteInputs(9, 1); v[0] {
 		t.Error("discrete input 9 still set after restore")
 	}
-	code, body := r.do(t, "PUT", "/api/v1/state", `{"holding_registers":[{"address":65535,"values":[1,2]}]}`)
-	var e apiError
-	mustJSON(t, body, &e)
-	if code != 400 || e.Field != "holding_registers[0].values" {
-		t.Errorf("restore past the end = %d %s", code, body)
-	}
-	code, body = r.do(t, "PUT", "/api/v1/state", `{"coils":[{"address":0,"values":[2]}]}`)
-	mustJSON(t, body, &e)
-	if code != 400 || e.Field != "coils[0].values[0]" {
-		t.Errorf("restore of a bad coil = %d %s", code, body)
+	for _, bad := range []struct{ body, field string }{
+		{`{"units":{"default":{"holding_registers":[{"address":65535,"values":[1,2]}]}}}`, "units"},
+		{`{"units":{"7":{}}}`, "units"},
+		{`{"units":{"default":{"coils":[{"address":0,"values":[2]}]}}}`, "units.coils.values"},
+		{`{}`, "units"},
+	} {
+		code, body := r.do(t, "PUT", "/api/v1/state", bad.body)
+		var e apiError
+		mustJSON(t, body, &e)
+		if code != 400 || e.Field != bad.field {
+			t.Errorf("restore %s = %d %s, want 400 naming %s", bad.body, code, body, bad.field)
+		}
 	}
 	if v := r.sim.HoldingRegisters(10, 2); !reflect.DeepEqual(v, []uint16{1, 2}) {
 		t.Errorf("a refused restore changed the registers: %v", v)
+	}
+}
+
+// TestUnits: with a memory per unit, each unit reads and writes its own,
+// and a unit that is not served is named.
+func TestUnits(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{UnitIDs: []uint8{1, 2}})
+	r.do(t, "PUT", "/api/v1/units/2/holding-registers?address=0", `{"values":[22]}`)
+	if _, body := r.do(t, "GET", "/api/v1/units/1/holding-registers?address=0", ""); !strings.Contains(body, `"values":[0]`) {
+		t.Errorf("unit 1 = %s, want its own 0", body)
+	}
+	c := dialMB(t, r.sim.Addr)
+	if p := c.call(2, modbus.NewReadHoldingRegisters(0, 1)); string(p) != "\x03\x02\x00\x16" {
+		t.Errorf("unit 2 over Modbus = % X, want 22", p)
+	}
+	code, body := r.do(t, "GET", "/api/v1/units/3/holding-registers?address=0", "")
+	var e apiError
+	mustJSON(t, body, &e)
+	if code != 400 || e.Field != "unit" || !strings.Contains(e.Error, "not served") {
+		t.Errorf("unit 3 = %d %s, want 400 naming unit", code, body)
 	}
 }
 

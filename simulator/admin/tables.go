@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/plcctl/plcctl/simulator"
 )
 
 // The four tables, by the names the API uses.
@@ -77,40 +79,66 @@ func parseRef(r *http.Request, wantCount bool) (tableRef, error) {
 	return ref, nil
 }
 
+// memory returns the memory serving unit, or an error naming unit.
+func (a *Admin) memory(unit uint8) (*simulator.Memory, error) {
+	if m := a.srv.Unit(unit); m != nil {
+		return m, nil
+	}
+	return nil, badField("unit", "%d is not served (units with a memory: %v)", unit, a.srv.UnitIDs())
+}
+
+// layout returns the address ranges of table in m.
+func layout(m *simulator.Memory, table string) []simulator.Range {
+	c, d, h, i := m.Layout()
+	switch table {
+	case tableCoils:
+		return c
+	case tableDiscrete:
+		return d
+	case tableHolding:
+		return h
+	}
+	return i
+}
+
 // read returns the items of ref (bits as []bool, registers as []uint16),
-// or an error naming count when the range runs past the table's end.
-//
-// Every unit id reads the one memory the simulator has today.
+// or an error naming count when they are not all in the table.
 func (a *Admin) read(ref tableRef) (any, error) {
-	s := a.srv
+	m, err := a.memory(ref.unit)
+	if err != nil {
+		return nil, err
+	}
 	var got any
 	var n int
 	switch ref.table {
 	case tableCoils:
-		v := s.Coils(ref.addr, uint16(min(ref.count, 65535)))
+		v := m.Coils(ref.addr, uint16(ref.count))
 		got, n = v, len(v)
 	case tableDiscrete:
-		v := s.DiscreteInputs(ref.addr, uint16(min(ref.count, 65535)))
+		v := m.DiscreteInputs(ref.addr, uint16(ref.count))
 		got, n = v, len(v)
 	case tableHolding:
-		v := s.HoldingRegisters(ref.addr, uint16(min(ref.count, 65535)))
+		v := m.HoldingRegisters(ref.addr, uint16(ref.count))
 		got, n = v, len(v)
 	default:
-		v := s.InputRegisters(ref.addr, uint16(min(ref.count, 65535)))
+		v := m.InputRegisters(ref.addr, uint16(ref.count))
 		got, n = v, len(v)
 	}
 	if n < ref.count {
-		return nil, badField("count", "items %d..%d run past the end of %s (it has %d)",
-			ref.addr, int(ref.addr)+ref.count-1, ref.table, int(ref.addr)+n)
+		return nil, badField("count", "items %d..%d are not all in %s of unit %d (its items: %v)",
+			ref.addr, int(ref.addr)+ref.count-1, ref.table, ref.unit, layout(m, ref.table))
 	}
 	return got, nil
 }
 
-// fits checks that n items from addr exist in table.
-func (a *Admin) fits(table string, addr uint16, n int) error {
-	_, err := a.read(tableRef{table: table, addr: addr, count: n})
-	if err != nil {
-		return badField("values", "%d values from address %d run past the end of %s", n, addr, table)
+// fits checks that n items from ref.addr exist in the table.
+func (a *Admin) fits(ref tableRef, n int) error {
+	ref.count = n
+	if _, err := a.read(ref); err != nil {
+		if fe, ok := err.(*fieldError); ok && fe.field == "count" {
+			return badField("values", "%d values from address %d: %s", n, ref.addr, fe.msg)
+		}
+		return err
 	}
 	return nil
 }
@@ -146,17 +174,17 @@ func decodeValues(table string, raw []json.RawMessage) (any, error) {
 	return out, nil
 }
 
-func (a *Admin) write(table string, addr uint16, v any) {
-	s := a.srv
-	switch table {
+func (a *Admin) write(ref tableRef, v any) {
+	m := a.srv.Unit(ref.unit)
+	switch ref.table {
 	case tableCoils:
-		s.SetCoils(addr, v.([]bool)...)
+		m.SetCoils(ref.addr, v.([]bool)...)
 	case tableDiscrete:
-		s.SetDiscreteInputs(addr, v.([]bool)...)
+		m.SetDiscreteInputs(ref.addr, v.([]bool)...)
 	case tableHolding:
-		s.SetHoldingRegisters(addr, v.([]uint16)...)
+		m.SetHoldingRegisters(ref.addr, v.([]uint16)...)
 	default:
-		s.SetInputRegisters(addr, v.([]uint16)...)
+		m.SetInputRegisters(ref.addr, v.([]uint16)...)
 	}
 }
 
@@ -185,128 +213,39 @@ func (a *Admin) putTable(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := decodeValues(ref.table, body.Values)
 	if err == nil {
-		err = a.fits(ref.table, ref.addr, len(body.Values))
+		err = a.fits(ref, len(body.Values))
 	}
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	a.write(ref.table, ref.addr, v)
+	a.write(ref, v)
 	a.log.Info().Str("remote", r.RemoteAddr).Uint8("unit_id", ref.unit).Str("table", ref.table).
 		Uint16("addr", ref.addr).Int("qty", len(body.Values)).Msg("admin: values set")
 	writeJSON(w, http.StatusOK, map[string]any{"unit": ref.unit, "table": ref.table, "address": ref.addr, "values": v})
 }
 
-// run is a stretch of non-zero items in a state snapshot.
-type run struct {
-	Address uint16            `json:"address"`
-	Values  []json.RawMessage `json:"values"`
-}
-
-// state is a snapshot of the four tables as runs of non-zero items (a
-// fresh simulator is all zero, so a snapshot of one is four empty lists).
-type state struct {
-	Coils            []run `json:"coils"`
-	DiscreteInputs   []run `json:"discrete_inputs"`
-	HoldingRegisters []run `json:"holding_registers"`
-	InputRegisters   []run `json:"input_registers"`
-}
-
-func (st *state) tables() map[string]*[]run {
-	return map[string]*[]run{tableCoils: &st.Coils, tableDiscrete: &st.DiscreteInputs,
-		tableHolding: &st.HoldingRegisters, tableInput: &st.InputRegisters}
-}
-
-// runsOf splits a table into runs of non-zero items.
-func runsOf[T comparable](items []T) []run {
-	var zero T
-	out := []run{}
-	for i := 0; i < len(items); {
-		if items[i] == zero {
-			i++
-			continue
-		}
-		j := i
-		rr := run{Address: uint16(i)}
-		for ; j < len(items) && items[j] != zero; j++ {
-			b, _ := json.Marshal(items[j])
-			rr.Values = append(rr.Values, b)
-		}
-		out = append(out, rr)
-		i = j
-	}
-	return out
-}
-
-// whole returns every item of a table: the accessors take at most 65535
-// items, so the last of a full table comes separately.
-func whole[T any](get func(addr, n uint16) []T) []T {
-	v := get(0, 65535)
-	if len(v) == 65535 {
-		v = append(v, get(65535, 1)...)
-	}
-	return v
-}
-
-func (a *Admin) snapshot() state {
-	s := a.srv
-	return state{
-		Coils:            runsOf(whole(s.Coils)),
-		DiscreteInputs:   runsOf(whole(s.DiscreteInputs)),
-		HoldingRegisters: runsOf(whole(s.HoldingRegisters)),
-		InputRegisters:   runsOf(whole(s.InputRegisters)),
-	}
-}
-
 func (a *Admin) getState(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.snapshot())
+	writeJSON(w, http.StatusOK, a.srv.Snapshot())
 }
 
-// putState restores a snapshot: every table is zeroed, then the runs set.
-// The whole body is checked before anything changes.
+// putState restores a snapshot (Server.Restore): every memory named is set
+// to its contents, items not listed become zero. The whole body is checked
+// before anything changes.
 func (a *Admin) putState(w http.ResponseWriter, r *http.Request) {
-	var st state
-	if err := decodeBody(w, r, maxStateBody, &st); err != nil {
+	var snap simulator.ServerSnapshot
+	if err := decodeBody(w, r, maxStateBody, &snap); err != nil {
 		fail(w, err)
 		return
 	}
-	type set struct {
-		table string
-		addr  uint16
-		v     any
+	if snap.Units == nil {
+		fail(w, badField("units", "missing: want the memories by unit id, as GET /api/v1/state answers"))
+		return
 	}
-	var sets []set
-	jsonNames := map[string]string{tableCoils: "coils", tableDiscrete: "discrete_inputs", tableHolding: "holding_registers", tableInput: "input_registers"}
-	for _, table := range tableNames {
-		for i, rr := range *st.tables()[table] {
-			field := fmt.Sprintf("%s[%d]", jsonNames[table], i)
-			v, err := decodeValues(table, rr.Values)
-			if err == nil {
-				err = a.fits(table, rr.Address, len(rr.Values))
-			}
-			if fe, ok := err.(*fieldError); ok {
-				err = badField(field+"."+fe.field, "%s", fe.msg)
-			}
-			if err != nil {
-				fail(w, err)
-				return
-			}
-			sets = append(sets, set{table, rr.Address, v})
-		}
+	if err := a.srv.Restore(snap); err != nil {
+		fail(w, badField("units", "%v", err))
+		return
 	}
-	a.zero()
-	for _, s := range sets {
-		a.write(s.table, s.addr, s.v)
-	}
-	a.log.Info().Str("remote", r.RemoteAddr).Int("runs", len(sets)).Msg("admin: state restored")
-	writeJSON(w, http.StatusOK, a.snapshot())
-}
-
-// zero clears the four tables.
-func (a *Admin) zero() {
-	s := a.srv
-	s.SetCoils(0, make([]bool, len(whole(s.Coils)))...)
-	s.SetDiscreteInputs(0, make([]bool, len(whole(s.DiscreteInputs)))...)
-	s.SetHoldingRegisters(0, make([]uint16, len(whole(s.HoldingRegisters)))...)
-	s.SetInputRegisters(0, make([]uint16, len(whole(s.InputRegisters)))...)
+	a.log.Info().Str("remote", r.RemoteAddr).Int("memories", len(snap.Units)).Msg("admin: state restored")
+	writeJSON(w, http.StatusOK, a.srv.Snapshot())
 }
