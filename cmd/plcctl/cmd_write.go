@@ -16,6 +16,17 @@ func addDryRun(fs *pflag.FlagSet) *bool {
 	return fs.Bool("dry-run", false, "print the request frame and send nothing")
 }
 
+// addSplit adds --split to a multiple-write command's flags (see splitHelp).
+func addSplit(fs *pflag.FlagSet) *bool {
+	return fs.Bool("split", false, "write more than one request holds in several requests (not atomic)")
+}
+
+const splitHelp = `--split: a write larger than one request is refused unless --split is given; then it is
+sent as several requests, one after the other, each only after the one before it was
+answered. It is not atomic: the device applies each part on its own, other clients may see
+the first parts before the last, and if one part fails the parts before it stay written
+(the error says how many). A warning on stderr says how many requests it takes.`
+
 const dryRunHelp = `--dry-run prints the exact request frame (MBAP header with transaction id 1, then the
 PDU, in hex) on stdout and exits without connecting. Values are checked against
 --type before anything is sent: a value that does not fit is a usage error (exit 2).`
@@ -31,6 +42,11 @@ type writeSpec struct {
 	count int    // items written
 	quiet bool   // the caller prints the result (read-write-registers)
 
+	// --split: the requests req is cut into, in order; req then spans them
+	// all and is not itself valid. splittable: the command has --split.
+	parts      []modbus.Request
+	splittable bool
+
 	result *values    // json and csv output
 	object any        // json output when result is nil
 	rows   [][]string // csv output when result is nil
@@ -39,10 +55,23 @@ type writeSpec struct {
 // runWrite validates w's request, then prints its frame (--dry-run) or
 // sends it and prints the result.
 func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
-	if err := w.req.Validate(); err != nil {
+	if len(w.parts) > 1 {
+		for _, p := range w.parts {
+			if err := p.Validate(); err != nil {
+				return usagef("at %s: %v", w.span, err)
+			}
+		}
+		if dryRun {
+			return a.printFrames(w.cmd, w.parts)
+		}
+		a.log.Warn().Int("requests", len(w.parts)).Msgf("%s %s: writing %d %ss in %d requests, one after the other: not atomic; "+
+			"if one fails, the ones before it stay written", w.cmd, w.span, w.count, w.noun, len(w.parts))
+	} else if err := w.req.Validate(); err != nil {
+		if w.splittable {
+			return usagef("at %s: %v; give --split to write it in several requests (not atomic)", w.span, err)
+		}
 		return usagef("at %s: %v", w.span, err) // report names the command
-	}
-	if dryRun {
+	} else if dryRun {
 		return a.printFrame(w.cmd, w.req)
 	}
 	c, err := a.connect(ctx)
@@ -50,7 +79,7 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 		return &opError{cmd: w.cmd, span: w.span, err: err}
 	}
 	if err := w.send(ctx, c); err != nil {
-		return &opError{cmd: w.cmd, span: w.span, err: err, write: true}
+		return &opError{cmd: w.cmd, span: w.span, err: err, write: true, split: len(w.parts) > 1}
 	}
 	if w.quiet {
 		return nil
@@ -58,9 +87,21 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 	return a.printWritten(w)
 }
 
+// printFrames prints the ADUs of a split write, transaction ids from 1.
+func (a *app) printFrames(cmd string, reqs []modbus.Request) error {
+	for i, r := range reqs {
+		if err := a.printFrameTID(cmd, uint16(i+1), r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // printFrame prints the ADU that req would travel in.
-func (a *app) printFrame(cmd string, req modbus.Request) error {
-	adu, err := modbus.AppendADU(nil, 1, a.opts.unit, req)
+func (a *app) printFrame(cmd string, req modbus.Request) error { return a.printFrameTID(cmd, 1, req) }
+
+func (a *app) printFrameTID(cmd string, tid uint16, req modbus.Request) error {
+	adu, err := modbus.AppendADU(nil, tid, a.opts.unit, req)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -73,7 +114,11 @@ func (a *app) printFrame(cmd string, req modbus.Request) error {
 			ADU      string `json:"adu"`
 		}{cmd, a.opts.unit, true, spacedHex(adu)})
 	case "csv":
-		return writeCSV(a.stdout, [][]string{{"function", "unit", "adu"}, {cmd, fmt.Sprint(a.opts.unit), spacedHex(adu)}})
+		rows := [][]string{{"function", "unit", "adu"}, {cmd, fmt.Sprint(a.opts.unit), spacedHex(adu)}}
+		if tid > 1 {
+			rows = rows[1:] // one header for all the frames
+		}
+		return writeCSV(a.stdout, rows)
 	}
 	_, err = fmt.Fprintln(a.stdout, spacedHex(adu))
 	return err
@@ -129,7 +174,8 @@ func (a *app) writeCoilsCommand() *command {
 	c := &command{name: "write-coils", args: "ADDR V...", flags: a.opts.newFlagSet("write-coils"),
 		summary: "Write consecutive coils from ADDR (function 15)"}
 	dry := addDryRun(c.flags)
-	c.long = "Each V is on, off, 1, 0, true or false; a run of 0 and 1 digits such as 10110 gives one\ncoil per digit. At most 1968 coils per request.\n\n" + dryRunHelp
+	split := addSplit(c.flags)
+	c.long = "Each V is on, off, 1, 0, true or false; a run of 0 and 1 digits such as 10110 gives one\ncoil per digit (10110 is five coils). At most 1968 coils per request; --split writes more\nin several requests.\n\n" + splitHelp + "\n\n" + dryRunHelp
 	c.example = []string{"write-coils 0 on off on", "write-coils 16 10110011"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
@@ -151,10 +197,17 @@ func (a *app) writeCoilsCommand() *command {
 		if !modbus.InRange(modbus.AddressSpace, addr, len(bits)) {
 			return usagef("%d coils from %s run past the last address", len(bits), args[0])
 		}
-		return a.runWrite(ctx, &writeSpec{cmd: c.name, span: a.span(addr, len(bits)), noun: "coil", count: len(bits),
+		w := &writeSpec{cmd: c.name, span: a.span(addr, len(bits)), noun: "coil", count: len(bits), splittable: true,
 			req:    modbus.NewWriteMultipleCoils(addr, bits),
 			send:   func(ctx context.Context, cl *plc.Client) error { return cl.WriteCoils(ctx, addr, bits) },
-			result: newBitValues(c.name, a.opts.unit, addr, bits)}, *dry)
+			result: newBitValues(c.name, a.opts.unit, addr, bits)}
+		if *split {
+			for off := 0; off < len(bits); off += modbus.MaxWriteBits {
+				end := min(off+modbus.MaxWriteBits, len(bits))
+				w.parts = append(w.parts, modbus.NewWriteMultipleCoils(addr+uint16(off), bits[off:end]))
+			}
+		}
+		return a.runWrite(ctx, w, *dry)
 	}
 	return c
 }
@@ -198,10 +251,21 @@ func (a *app) writeRegistersCommand() *command {
 	c := &command{name: "write-registers", args: "ADDR V...", flags: a.opts.newFlagSet("write-registers"),
 		summary: "Write consecutive holding registers from ADDR (function 16)"}
 	tf := addTypeFlags(c.flags)
+	length := intFlag(c.flags, "length", 0, "--type string: the field is `N` registers (2N characters): the string is padded with NULs to fill it, refused if longer")
 	dry := addDryRun(c.flags)
-	c.long = "Each V is one value of --type, laid out by --word-order; with --type string the\narguments are joined into one string. At most 123 registers per request.\n\n" + dryRunHelp
+	split := addSplit(c.flags)
+	c.long = `Each V is one value of --type, laid out by --word-order. With --type string V is one
+string (quote one with spaces: 'hello world'), two characters per register, first in the high
+byte. --length N says how long the string field is, in registers as read-holding-registers
+counts it: the string is padded with NULs to fill the N registers (so no old tail is left),
+and refused if it needs more. Without --length only the string's own registers are written
+(an odd length gets one NUL) and the rest of the field keeps what it held. At most 123
+registers per request; --split writes more in several requests, cut between values.
+
+` + splitHelp + "\n\n" + dryRunHelp
 	c.example = []string{"write-registers 100 1 2 3", "write-registers 200 123.456 -1.5 --type float32 --word-order CDAB",
-		"write-registers 300 PLC-01 --type string"}
+		"write-registers 300 PLC-01 --type string", "write-registers 310 'hello world' --type string --length 8",
+		"write-registers 0 --split --dry-run $(seq 1 130)"}
 	c.notes = []string{typeHelp, addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) < 2 {
@@ -215,9 +279,28 @@ func (a *app) writeRegistersCommand() *command {
 		if err != nil {
 			return err
 		}
+		if c.flags.Changed("length") && t != plc.String {
+			return usagef("--length is the length of a --type string field; --type is %s", t)
+		}
+		if t == plc.String && len(args) > 2 {
+			return usagef("--type string takes one string, got %d words: quote a string with spaces, e.g. '%s'",
+				len(args)-1, strings.Join(args[1:], " "))
+		}
 		regs, vals, err := encodeValues(t, o, args[1:])
 		if err != nil {
 			return err
+		}
+		if c.flags.Changed("length") {
+			if *length < 1 || *length > modbus.AddressSpace {
+				return usagef("--length %d: want 1..%d registers", *length, modbus.AddressSpace)
+			}
+			if n := len(args[1]); n > 2**length {
+				return usagef("string of %d bytes does not fit --length %d (%d registers hold %d characters)", n, *length, *length, 2**length)
+			}
+			regs = append(regs, make([]uint16, *length-len(regs))...) // NULs to the end of the field
+		} else if t == plc.String {
+			a.log.Warn().Msgf("writing %s, %s: the field's registers after them keep what they held (give --length to pad it with NULs)",
+				plural(len(regs), "register"), plural(len(args[1]), "character"))
 		}
 		if !modbus.InRange(modbus.AddressSpace, addr, len(regs)) {
 			return usagef("%d registers from %s run past the last address", len(regs), args[0])
@@ -226,10 +309,24 @@ func (a *app) writeRegistersCommand() *command {
 		if t == plc.String {
 			res.Count = len(regs)
 		}
-		return a.runWrite(ctx, &writeSpec{cmd: c.name, span: a.span(addr, len(regs)), noun: "register", count: len(regs),
+		w := &writeSpec{cmd: c.name, span: a.span(addr, len(regs)), noun: "register", count: len(regs), splittable: true,
 			req:    modbus.NewWriteMultipleRegisters(addr, regs),
 			send:   func(ctx context.Context, cl *plc.Client) error { return cl.WriteRegisters(ctx, addr, regs) },
-			result: res}, *dry)
+			result: res}
+		if *split {
+			// Cut between values, so no value is torn across two requests;
+			// plc.WriteValues sends the same cut.
+			chunk := modbus.MaxWriteRegisters
+			if t != plc.String {
+				chunk = chunk / t.Registers() * t.Registers()
+				w.send = func(ctx context.Context, cl *plc.Client) error { return cl.WriteValues(ctx, addr, t, o, vals...) }
+			}
+			for off := 0; off < len(regs); off += chunk {
+				end := min(off+chunk, len(regs))
+				w.parts = append(w.parts, modbus.NewWriteMultipleRegisters(addr+uint16(off), regs[off:end]))
+			}
+		}
+		return a.runWrite(ctx, w, *dry)
 	}
 	return c
 }

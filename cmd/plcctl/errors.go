@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +48,7 @@ type opError struct {
 	span  string // the items as the user numbers them, e.g. "100..109"
 	err   error
 	write bool   // the request changes the device: an unknown outcome must be said
+	split bool   // --split: one of several requests failed; say what was written before it
 	fc    uint8  // raw: the function code sent
 	check string // raw: why the data is not a well-formed request for fc ("" if it is)
 	exit  int    // the exit code when not the one of err's kind (ping: no answer is 1)
@@ -111,6 +113,9 @@ func reason(err error) string {
 func explain(e *opError, h hintContext) (why, try string) {
 	err := e.err
 	why, try = explainCause(e, err, h)
+	if m := writtenBefore.FindStringSubmatch(err.Error()); e.split && m != nil {
+		why += "; the split write had written " + m[2] + " of " + m[1] + " items before the part that failed"
+	}
 	var top *transport.OpError
 	if e.write && errors.As(err, &top) && top.Sent && !isException(err) {
 		why += "; the write was sent, so whether the device applied it is unknown"
@@ -121,6 +126,9 @@ func explain(e *opError, h hintContext) (why, try string) {
 	}
 	return why, try
 }
+
+// writtenBefore finds what plc says of a split write that failed part way.
+var writtenBefore = regexp.MustCompile(`\(part of (\d+); the (\d+) before it were written\)`)
 
 func isException(err error) bool {
 	var exc *modbus.ExceptionError
