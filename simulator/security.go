@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,7 +133,17 @@ func (s *Server) admit(c *conn) bool {
 	}
 	if sec.cfg.TLS != nil {
 		tc, _ := c.nc.(*net.TCPConn)
-		c.nc = &secureConn{Conn: tls.Server(c.nc, sec.cfg.TLS), tcp: tc}
+		sc := &secureConn{tcp: tc}
+		cfg := sec.cfg.TLS.Clone()
+		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			sc.oldOnly = !slices.ContainsFunc(hello.SupportedVersions, func(v uint16) bool { return v >= tls.VersionTLS12 })
+			if sc.oldOnly {
+				sc.offered = hello.SupportedVersions
+			}
+			return nil, nil
+		}
+		sc.Conn = tls.Server(c.nc, cfg)
+		c.nc = sc
 	}
 	return true
 }
@@ -176,6 +188,8 @@ type secureConn struct {
 	role      string
 	roleErr   error
 	subject   string
+	oldOnly   bool     // the client offered no TLS version plcsim accepts (1.2, 1.3)
+	offered   []uint16 // its versions then
 }
 
 // Read reads through TLS once the handshake has begun; before, from the
@@ -225,7 +239,7 @@ func (c *conn) handshake() bool {
 	if err := sc.HandshakeContext(ctx); err != nil {
 		s.sec.handshake.Add(1)
 		if n, ok := s.sec.hsLog.allow(); ok {
-			s.log.Warn().Str("remote", c.remote).Uint64("suppressed", n).Str("problem", handshakeProblem(err)).
+			s.log.Warn().Str("remote", c.remote).Uint64("suppressed", n).Str("problem", sc.problem(err)).
 				Err(err).Msg("tls handshake failed; closing this connection")
 		}
 		sc.handshook.Store(false) // drain the TCP socket, not TLS
@@ -246,15 +260,24 @@ func (c *conn) handshake() bool {
 	return true
 }
 
-// handshakeProblem names, for the log, why a handshake failed.
-func handshakeProblem(err error) string {
+// problem names, for the log, why a handshake failed.
+func (sc *secureConn) problem(err error) string {
 	var rec tls.RecordHeaderError
 	var verr *tls.CertificateVerificationError
+	var ope *net.OpError
 	switch {
+	case sc.oldOnly:
+		var vs []string
+		for _, v := range sc.offered {
+			vs = append(vs, tls.VersionName(v))
+		}
+		return "client offers only TLS versions older than 1.2: " + strings.Join(vs, ", ")
 	case errors.As(err, &rec):
 		return "not a TLS client (plain Modbus/TCP on the TLS port?)"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "handshake not completed in time"
+	case errors.As(err, &ope) && ope.Op == "remote error":
+		return "the client refused the handshake (" + err.Error() + "): our server certificate is not what it expects?"
 	case errors.As(err, &verr):
 		return "client certificate refused: " + verr.Err.Error()
 	}

@@ -81,6 +81,15 @@ or :PORT listens on loopback only. With --http-token (or $PLCSIM_HTTP_TOKEN),
 requests that change the simulator must send "Authorization: Bearer TOKEN".
 --journal FILE appends every write a client makes as a JSON line.
 
+Security (README "Security"): --tls-cert, --tls-key and --tls-client-ca serve
+Modbus/TCP Security: TLS 1.2 or 1.3, every client must show a certificate
+signed by the client CA, and its role (extension 1.3.6.1.4.1.50316.802.1)
+decides: operator reads and writes, viewer only reads, any other role or none
+gets exception 01. On TCP and TLS: --allow limits client addresses,
+--max-conns-per-ip caps connections per address, --read-only refuses every
+write with 01. "plcsim certs --out DIR" makes a CA, a server and client
+certificates to try it with.
+
 It logs one readiness line, "plcsim ready", naming the real address (use
 --listen 127.0.0.1:0 for a free port). SIGINT/SIGTERM stop it gracefully:
 it stops accepting, half-closes every connection, drains, closes, exits 0.
@@ -91,6 +100,9 @@ Flags:
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "certs" {
+		return runCerts(args[1:], stdout, stderr) // security.go
+	}
 	fs := pflag.NewFlagSet("plcsim", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
@@ -117,6 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		httpToken    = fs.String("http-token", "", "bearer token that API requests changing the simulator must send (default $"+tokenEnv+")")
 		journal      = fs.String("journal", "", "append every write a client makes to FILE, one JSON object per line")
 	)
+	secFlags := addSecurityFlags(fs) // --tls-*, --allow, --read-only, --max-conns-per-ip (security.go)
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\nRun 'plcsim --help' for usage.\n", suggest.FlagError(err, fs))
 		return exitUsage
@@ -161,6 +174,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if r, err = simulator.ParseFaultRule(f); err == nil {
 			cfg.Faults = append(cfg.Faults, r)
 		}
+	}
+	if err == nil {
+		err = secFlags.apply(&cfg)
 	}
 	fixed := cfg.Faults
 	if err == nil && *faultFile != "" {

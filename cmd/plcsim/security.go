@@ -1,0 +1,245 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/plcctl/plcctl/internal/certgen"
+	"github.com/plcctl/plcctl/simulator"
+)
+
+// securityFlags are plcsim's access-control flags (README "Security").
+type securityFlags struct {
+	cert, key, clientCA string
+	handshakeTimeout    time.Duration
+	allow               string
+	readOnly            bool
+	perIP               int
+}
+
+func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
+	f := &securityFlags{}
+	fs.StringVar(&f.cert, "tls-cert", "", "serve Modbus/TCP Security (TLS): the server certificate (PEM); needs --tls-key and --tls-client-ca")
+	fs.StringVar(&f.key, "tls-key", "", "the server certificate's private key (PEM)")
+	fs.StringVar(&f.clientCA, "tls-client-ca", "", "CA certificates (PEM) that client certificates must be signed by; every client must show one")
+	fs.DurationVar(&f.handshakeTimeout, "tls-handshake-timeout", simulator.DefaultHandshakeTimeout, "time a client has to complete the TLS handshake")
+	fs.StringVar(&f.allow, "allow", "", "accept connections only from these addresses or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
+	fs.BoolVar(&f.readOnly, "read-only", false, "answer every write with exception 01 (illegal function), on TCP and TLS alike")
+	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "concurrent connections per client address (0 = no cap beyond --max-conns)")
+	return f
+}
+
+// apply puts the flags into cfg.
+func (f *securityFlags) apply(cfg *simulator.Config) error {
+	sec := &cfg.Security
+	sec.HandshakeTimeout = f.handshakeTimeout
+	sec.Policy.ReadOnly = f.readOnly
+	sec.MaxConnsPerIP = f.perIP
+	if f.perIP < 0 {
+		return fmt.Errorf("--max-conns-per-ip %d: want 0 or more", f.perIP)
+	}
+	var err error
+	if sec.Allow, err = parseAllow(f.allow); err != nil {
+		return err
+	}
+	if f.cert == "" && f.key == "" && f.clientCA == "" {
+		return nil
+	}
+	if f.cert == "" || f.key == "" || f.clientCA == "" {
+		return errors.New("TLS needs all three of --tls-cert, --tls-key and --tls-client-ca (plcsim certs --out DIR makes a set to try)")
+	}
+	sec.TLS, err = serverTLS(f.cert, f.key, f.clientCA)
+	return err
+}
+
+func serverTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-client-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--tls-client-ca %s: no PEM certificate in it", caFile)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool}, nil
+}
+
+// parseAllow parses "--allow 127.0.0.1/32,::1,10.0.0.0/8": networks, or
+// single addresses.
+func parseAllow(s string) ([]netip.Prefix, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var ps []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if p, err := netip.ParsePrefix(f); err == nil {
+			ps = append(ps, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("--allow: %q is neither an address nor a network like 127.0.0.1/32", f)
+		}
+		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return ps, nil
+}
+
+const certsUsage = `Usage: plcsim certs --out DIR [flags]
+
+Makes a test PKI for Modbus/TCP Security in DIR: a CA (ca.pem, ca-key.pem), a
+server certificate for --hosts (server.pem, server-key.pem) and one client
+certificate per role in --roles (client-ROLE.pem, client-ROLE-key.pem), the
+role in the extension OID 1.3.6.1.4.1.50316.802.1 as a UTF8String. Keys are
+ECDSA P-256, written with mode 0600. For tests and trials only: the CA key
+lies next to the certificates. Existing files are not overwritten unless
+--force.
+
+Then:
+  plcsim --listen 127.0.0.1:8020 --tls-cert DIR/server.pem --tls-key DIR/server-key.pem --tls-client-ca DIR/ca.pem
+  plcctl -a 127.0.0.1:8020 --tls-ca DIR/ca.pem --tls-cert DIR/client-operator.pem --tls-key DIR/client-operator-key.pem read-holding-registers 0 4
+
+Flags:
+`
+
+// runCerts is "plcsim certs".
+func runCerts(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("plcsim certs", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("out", "", "directory to write into (created if missing)")
+	hosts := fs.String("hosts", strings.Join(certgen.LoopbackHosts, ","), "server certificate names and addresses, comma-separated")
+	roles := fs.String("roles", "operator,viewer", "one client certificate per role, comma-separated")
+	days := fs.Int("days", 30, "validity in days")
+	force := fs.Bool("force", false, "overwrite existing files")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "plcsim certs: %v\nRun 'plcsim certs --help' for usage.\n", err)
+		return exitUsage
+	}
+	if *help {
+		fmt.Fprint(stdout, certsUsage+fs.FlagUsages())
+		return exitOK
+	}
+	switch {
+	case *out == "":
+		fmt.Fprintln(stderr, "plcsim certs: --out DIR is required")
+		return exitUsage
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "plcsim certs: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	case *days < 1:
+		fmt.Fprintf(stderr, "plcsim certs: --days %d: want 1 or more\n", *days)
+		return exitUsage
+	}
+	files, err := makeCerts(splitList(*hosts), splitList(*roles), time.Duration(*days)*24*time.Hour)
+	if err == nil {
+		err = writeFiles(*out, files, *force)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "plcsim certs: %v\n", err)
+		return exitFailure
+	}
+	for _, f := range files {
+		fmt.Fprintln(stdout, filepath.Join(*out, f.name))
+	}
+	return exitOK
+}
+
+type pemFile struct {
+	name   string
+	data   []byte
+	secret bool
+}
+
+func makeCerts(hosts, roles []string, valid time.Duration) ([]pemFile, error) {
+	if len(hosts) == 0 {
+		return nil, errors.New("--hosts: at least one name or address")
+	}
+	v := certgen.Valid(valid)
+	ca, err := certgen.NewCA("plcsim test CA", v)
+	if err != nil {
+		return nil, err
+	}
+	caKey, err := certgen.KeyPEM(ca.Key)
+	if err != nil {
+		return nil, err
+	}
+	files := []pemFile{{"ca.pem", ca.CertPEM(), false}, {"ca-key.pem", caKey, true}}
+	add := func(base string, l *certgen.Leaf, err error) error {
+		if err != nil {
+			return err
+		}
+		key, err := l.KeyPEM()
+		if err != nil {
+			return err
+		}
+		files = append(files, pemFile{base + ".pem", l.CertPEM(), false}, pemFile{base + "-key.pem", key, true})
+		return nil
+	}
+	l, err := ca.Server("plcsim", hosts, v)
+	if err := add("server", l, err); err != nil {
+		return nil, err
+	}
+	for _, r := range roles {
+		if strings.ContainsAny(r, `/\`) || r == "." || r == ".." {
+			return nil, fmt.Errorf("--roles: %q cannot be part of a file name", r)
+		}
+		l, err := ca.Client("plcctl "+r, []string{r}, v)
+		if err := add("client-"+r, l, err); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+func writeFiles(dir string, files []pemFile, force bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if !force {
+		for _, f := range files {
+			if _, err := os.Stat(filepath.Join(dir, f.name)); err == nil {
+				return fmt.Errorf("%s exists; use --force to overwrite", filepath.Join(dir, f.name))
+			}
+		}
+	}
+	for _, f := range files {
+		mode := os.FileMode(0o644)
+		if f.secret {
+			mode = 0o600
+		}
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, f.data, mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, mode); err != nil { // WriteFile keeps the mode of an existing file
+			return err
+		}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
