@@ -292,3 +292,10 @@ func (s *Server) Restore(snap ServerSnapshot) error {
 	}
 	return nil
 }
+
+// Memories returns each distinct memory of the server once, in unit id
+// order (the shared memory alone when every unit id shares one).
+func (s *Server) Memories() []*Memory {
+	_, mems := s.memories()
+	return mems
+}

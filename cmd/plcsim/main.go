@@ -119,6 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		input        = fs.Int("input-registers", simulator.DefaultTableSize, "number of input registers")
 		faults       = fs.StringArray("fault", nil, "inject a fault, repeatable; e.g. action=delay,delay=2s,fc=3,after=10,count=1 (see README)")
 		faultFile    = fs.String("fault-file", "", "fault rules, one per line (# comments), after any --fault rules; SIGHUP reloads the file")
+		statePath    = fs.String("state", "", "keep holding registers and coils (a plant's retentive tags) in FILE across restarts: loaded at start, saved atomically when changed and on shutdown")
+		stateEvery   = fs.Duration("state-interval", time.Second, "how often --state saves a changed memory")
 		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served, each with its own memory (0 and 255 address the first); others get exception 0B. Empty serves every unit id from one memory")
 		logLevel     = fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text (one readable line per event) or json (one object per line)")
@@ -209,9 +211,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer signal.Stop(hup)
 		go reloadFaults(ctx, hup, srv, *faultFile, fixed, log)
 	}
+	var keeper *stateKeeper
+	saverDone := make(chan struct{})
+	if *statePath != "" {
+		if *stateEvery <= 0 {
+			fmt.Fprintf(stderr, "plcsim: --state-interval %v: want a positive duration\n", *stateEvery)
+			return exitUsage
+		}
+		if keeper, err = openState(*statePath, srv, "", log); err != nil {
+			fmt.Fprintf(stderr, "plcsim: %v\n", err)
+			return exitFailure
+		}
+		go func() { keeper.loop(ctx, *stateEvery); close(saverDone) }()
+	}
 	if err := srv.ListenAndServe(ctx); err != nil && !errors.Is(err, simulator.ErrServerClosed) {
 		log.Error().Err(err).Msg("plcsim failed")
 		return exitFailure
+	}
+	if keeper != nil {
+		<-saverDone
+		if err := keeper.save(); err != nil {
+			log.Error().Err(err).Str("state", *statePath).Msg("cannot save state at shutdown")
+			return exitFailure
+		}
+		log.Info().Str("state", *statePath).Msg("state saved")
 	}
 	st := srv.Stats()
 	log.Info().Uint64("requests", st.Requests).Uint64("exceptions", st.Exceptions).

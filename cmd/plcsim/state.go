@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/plcctl/plcctl/simulator"
+)
+
+// stateKeeper keeps the retentive memory in a state file (--state): loaded
+// at start, saved atomically at an interval when it changed, and on
+// shutdown.
+type stateKeeper struct {
+	path, fingerprint string
+	srv               *simulator.Server
+	log               *zerolog.Logger
+	last              []byte        // the retentive contents last saved, as JSON
+	pause             time.Duration // PLCSIM_TEST_SAVE_PAUSE: between write and rename, for crash tests
+}
+
+// openState marks what is retentive (every memory's coils and holding
+// registers, unless the plant marked tags already), then restores the
+// state file if there is one. A file of another plant or a corrupt one is
+// an error: plcsim does not start rather than lose or mix up state.
+func openState(path string, srv *simulator.Server, extra string, log *zerolog.Logger) (*stateKeeper, error) {
+	for _, m := range srv.Memories() {
+		if m.Retentive() == nil {
+			c, _, h, _ := m.Layout()
+			m.SetRetentive(&simulator.Selection{Coils: c, HoldingRegisters: h})
+		}
+	}
+	k := &stateKeeper{path: path, fingerprint: srv.Fingerprint(extra), srv: srv, log: log}
+	k.pause, _ = time.ParseDuration(os.Getenv("PLCSIM_TEST_SAVE_PAUSE"))
+	simulator.RemoveStaleStateTemps(path)
+	snap, ok, err := simulator.LoadState(path, k.fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("--state: %w", err)
+	}
+	if !ok {
+		log.Info().Str("state", path).Msg("no state file yet: starting with the configured memory")
+		return k, nil
+	}
+	if err := srv.RestoreRetentive(snap); err != nil {
+		return nil, fmt.Errorf("--state %s: %w", path, err)
+	}
+	k.last, _ = json.Marshal(snap)
+	log.Info().Str("state", path).Int("memories", len(snap.Units)).Msg("retentive memory restored from the state file")
+	return k, nil
+}
+
+// save writes the state file when the retentive memory changed since the
+// last save.
+func (k *stateKeeper) save() error {
+	snap := k.srv.RetentiveSnapshot()
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return err
+	}
+	if k.last != nil && string(b) == string(k.last) {
+		return nil
+	}
+	commit, err := simulator.PrepareState(k.path, k.fingerprint, snap)
+	if err != nil {
+		return err
+	}
+	if k.pause > 0 {
+		time.Sleep(k.pause) // tests: a save caught between write and rename
+	}
+	if err := commit(); err != nil {
+		return err
+	}
+	k.last = b
+	if e := k.log.Debug(); e.Enabled() {
+		e.Str("state", k.path).Int("bytes", len(b)).Msg("state saved")
+	}
+	return nil
+}
+
+// loop saves every interval until ctx ends.
+func (k *stateKeeper) loop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.save(); err != nil {
+				k.log.Error().Err(err).Str("state", k.path).Msg("cannot save state; will retry")
+			}
+		}
+	}
+}
