@@ -1,0 +1,189 @@
+package admin
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+)
+
+// chromiumPath finds Debian's chromium. With CI=true its absence fails the
+// test (.ci/run installs it); locally the test skips.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed; CI must have it (.ci/run installs the Debian package)")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium)")
+	return ""
+}
+
+// browser starts a headless chromium with a fresh profile and returns its
+// context (with no deadline: one on the first call would bound the whole
+// browser); it ends with the test.
+func browser(t *testing.T, width, height int) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox, // required as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() { cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser now
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// do runs steps within d.
+func do(ctx context.Context, d time.Duration, steps ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return chromedp.Do(ctx, steps...)
+}
+
+// eval evaluates a JavaScript expression within 10s.
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// poll waits within d until a JavaScript expression is true.
+func poll(ctx context.Context, d time.Duration, js string) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(10*time.Millisecond)))
+	return err
+}
+
+// TestBrowserLivePage drives the page in a real browser: a value a Modbus
+// client writes appears without a reload within a second, highlighted, and
+// switching a fault rule off on the page takes effect on the wire.
+func TestBrowserLivePage(t *testing.T) {
+	r := newRig(t, Options{EventInterval: 100 * time.Millisecond}, simulator.Config{
+		Faults: []simulator.FaultRule{{Action: simulator.FaultException, Function: modbus.FuncReadInputRegisters, Exception: modbus.ServerDeviceFailure}},
+	})
+	ctx := browser(t, 1280, 1000)
+	c := dialMB(t, r.sim.Addr)
+	if p := c.call(1, modbus.NewReadInputRegisters(0, 1)); string(p) != "\x84\x04" {
+		t.Fatalf("FC 4 with the rule on = % X, want 84 04", p)
+	}
+	cell := chromedp.CSS(`td.v[data-address="5"]`)
+	if err := do(ctx, 20*time.Second,
+		chromedp.Navigate(r.web.URL+"/?unit=1&table=holding-registers&address=0&count=20"),
+		chromedp.WaitVisible(cell),
+	); err != nil {
+		t.Fatalf("open the page: %v", err)
+	}
+	if err := poll(ctx, 10*time.Second, `document.querySelector('#live').textContent === "live"`); err != nil {
+		t.Fatalf("the event stream did not open: %v", err)
+	}
+	eval[bool](t, ctx, `window.notReloaded = true`)
+	if first := eval[string](t, ctx, `document.querySelector('td.v[data-address="5"]').textContent`); first != "0" {
+		t.Fatalf("register 5 shows %q before the write, want 0", first)
+	}
+
+	c.call(1, &modbus.WriteSingleRegister{Address: 5, Value: 4242})
+	if err := poll(ctx, time.Second, `document.querySelector('td.v[data-address="5"]').textContent === "4242"`); err != nil {
+		t.Fatalf("the value written over Modbus did not appear on the page within 1s: %v", err)
+	}
+	notReloaded := eval[bool](t, ctx, `window.notReloaded === true`)
+	highlighted := eval[bool](t, ctx, `document.querySelector('td.v[data-address="5"]').parentElement.classList.contains("changed")`)
+	if !notReloaded || !highlighted {
+		t.Errorf("after the write: page kept its state %v (no reload), row highlighted %v; want both", notReloaded, highlighted)
+	}
+	if err := poll(ctx, 5*time.Second, `document.querySelector('#journal tbody tr') !== null`); err != nil {
+		t.Fatalf("no journal row: %v", err)
+	}
+	row := eval[string](t, ctx, `document.querySelector('#journal tbody tr').textContent`)
+	if !strings.Contains(row, "4242") || !strings.Contains(row, c.nc.LocalAddr().String()) {
+		t.Errorf("journal row %q, want the client %s and 4242", row, c.nc.LocalAddr())
+	}
+
+	// Every control has an accessible name.
+	unnamed := eval[[]string](t, ctx, `[...document.querySelectorAll("input, select, button")]
+		.filter(e => !(e.getAttribute("aria-label") || (e.labels && e.labels.length) || e.textContent.trim()))
+		.map(e => e.outerHTML)`)
+	if len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %v", unnamed)
+	}
+
+	// Switch the fault off on the page.
+	sw := chromedp.CSS(`input[role="switch"][data-index="0"]`)
+	if err := do(ctx, 10*time.Second, chromedp.WaitVisible(sw), chromedp.Click(sw)); err != nil {
+		t.Fatalf("switch the fault off: %v", err)
+	}
+	if label := eval[string](t, ctx, `document.querySelector('input[role="switch"][data-index="0"]').getAttribute("aria-label")`); !strings.Contains(label, "action=exception") {
+		t.Errorf("switch's accessible name %q, want the rule", label)
+	}
+	waitFor(t, 5*time.Second, "the rule switched off", func() bool { return len(r.sim.Faults()) == 0 })
+	if p := c.call(1, modbus.NewReadInputRegisters(0, 1)); p[0] != 4 {
+		t.Errorf("FC 4 after switching the rule off on the page = % X, want a normal answer", p)
+	}
+	if err := poll(ctx, 2*time.Second, `document.querySelector('input[role="switch"][data-index="0"]').checked === false`); err != nil {
+		t.Errorf("the switch does not show off: %v", err)
+	}
+
+	shot(t, ctx, "page.png")
+	// And on a phone's screen.
+	if err := do(ctx, 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	if eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Error("on a 390px wide screen the page scrolls sideways")
+	}
+	shot(t, ctx, "page-phone.png")
+}
+
+// shot saves a screenshot under the test's temp dir (and, when
+// PLCSIM_SCREENSHOT_DIR is set, there too, to look at).
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dirs := []string{t.TempDir()}
+	if d := os.Getenv("PLCSIM_SCREENSHOT_DIR"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+}
