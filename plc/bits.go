@@ -24,7 +24,7 @@ func (c *Client) readBits(ctx context.Context, fc modbus.FunctionCode, what stri
 	var one [1]span
 	spans, err := split(one[:0], fc, addr, int(count), modbus.MaxReadBits)
 	if err != nil {
-		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, err)
+		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, c.refuse(fc, false, err))
 	}
 	out := make([]bool, count)
 	if len(spans) == 1 {
@@ -32,6 +32,8 @@ func (c *Client) readBits(ctx context.Context, fc modbus.FunctionCode, what stri
 	} else {
 		err = c.readSpans(ctx, spans, func(ctx context.Context, s span) error {
 			return c.readBitSpan(ctx, fc, what, s, out)
+		}, func(s span, err error) error {
+			return spanError(what, s, len(out), false, c.refuse(fc, false, err))
 		})
 	}
 	if err != nil {
@@ -69,7 +71,8 @@ func (c *Client) WriteCoils(ctx context.Context, addr uint16, values []bool) err
 	var one [1]span
 	spans, err := split(one[:0], modbus.FuncWriteMultipleCoils, addr, len(values), modbus.MaxWriteBits)
 	if err != nil {
-		return spanError("coils", span{addr: addr, n: len(values)}, len(values), true, err)
+		return spanError("coils", span{addr: addr, n: len(values)}, len(values), true,
+			c.refuse(modbus.FuncWriteMultipleCoils, false, err))
 	}
 	for _, s := range spans {
 		req := modbus.NewWriteMultipleCoils(s.addr, values[s.off:s.off+s.n])

@@ -94,6 +94,15 @@ func (c *Client) Raw(ctx context.Context, fc modbus.FunctionCode, data []byte) (
 	return r.Data, nil
 }
 
+// refuse wraps an error the Client found itself (an argument refused
+// before anything was sent, a ctx that ended between the requests of a
+// split range, an answer that breaks a multi-request protocol) in a
+// *transport.OpError, as every error of the package is: Sent says whether
+// the request concerned reached the wire.
+func (c *Client) refuse(fc modbus.FunctionCode, sent bool, err error) error {
+	return &transport.OpError{Op: fc.String(), Addr: c.conn.Addr(), Sent: sent, Err: err}
+}
+
 // as asserts the response type; DecodeResponse guarantees it, so a
 // mismatch is a bug, reported rather than panicking.
 func as[T modbus.PDU](p modbus.PDU) (T, error) {
@@ -134,10 +143,14 @@ func split(dst []span, fc modbus.FunctionCode, addr uint16, count, max int) ([]s
 }
 
 // readSpans runs do for every span: one after the other, or up to inFlight
-// at once when the connection pipelines. The first error stops the rest.
-func (c *Client) readSpans(ctx context.Context, spans []span, do func(context.Context, span) error) error {
+// at once when the connection pipelines. The first error stops the rest. A
+// ctx that ends before every span was started fails the first span not
+// started (through fail, which says which span it was); once every span has
+// succeeded, the read has succeeded, whatever the ctx does next.
+func (c *Client) readSpans(ctx context.Context, spans []span, do func(context.Context, span) error,
+	fail func(span, error) error) error {
 	if len(spans) == 1 || c.inFlight <= 1 {
-		for _, s := range spans {
+		for _, s := range spans { // each do's error wraps its *transport.OpError
 			if err := do(ctx, s); err != nil {
 				return err
 			}
@@ -150,11 +163,13 @@ func (c *Client) readSpans(ctx context.Context, spans []span, do func(context.Co
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error
+	var notStarted *span
 loop:
-	for _, s := range spans {
+	for i, s := range spans {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
+			notStarted = &spans[i]
 			break loop
 		}
 		wg.Go(func() {
@@ -165,8 +180,8 @@ loop:
 		})
 	}
 	wg.Wait()
-	if first == nil {
-		first = ctx.Err() // the caller's ctx ended between spans
+	if first == nil && notStarted != nil { // the ctx ended between spans: not one of ours
+		first = fail(*notStarted, ctx.Err())
 	}
 	return first
 }

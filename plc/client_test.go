@@ -356,9 +356,11 @@ func TestReconnectTransparent(t *testing.T) {
 		}
 		sim.Restart(t)
 	}
+	// A refused range wraps an *OpError too (doc.go), saying nothing was sent.
 	var oe *transport.OpError
+	var re *modbus.RequestError
 	_, err = c.ReadHoldingRegisters(context.Background(), 0, 0)
-	if errors.As(err, &oe) {
-		t.Errorf("a refused range is not a transport error: %v", err)
+	if !errors.As(err, &oe) || oe.Sent || !errors.As(err, &re) {
+		t.Errorf("refused range: %v, want an *OpError, not sent, wrapping a *modbus.RequestError", err)
 	}
 }

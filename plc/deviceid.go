@@ -57,7 +57,8 @@ func (d *DeviceID) UserApplicationName() string { return d.text(modbus.ObjectUse
 // transactions as the device needs. For one object use ReadDeviceObject.
 func (c *Client) ReadDeviceID(ctx context.Context, code uint8) (*DeviceID, error) {
 	if code < modbus.DeviceIDBasic || code > modbus.DeviceIDExtended {
-		return nil, fmt.Errorf("plc: read device id: code %d is not stream access (1..3); use ReadDeviceObject", code)
+		return nil, fmt.Errorf("plc: read device id: %w", c.refuse(modbus.FuncEncapsulatedInterface, false,
+			fmt.Errorf("code %d is not stream access (1..3); use ReadDeviceObject", code)))
 	}
 	d := &DeviceID{}
 	next := uint8(0)
@@ -74,8 +75,8 @@ func (c *Client) ReadDeviceID(ctx context.Context, code uint8) (*DeviceID, error
 		// Object ids only grow within a stream; insisting on it bounds the
 		// loop at 255 transactions whatever the device says.
 		if r.NextObjectID <= next {
-			return nil, fmt.Errorf("plc: read device id: next object id 0x%02x after asking from 0x%02x does not advance",
-				r.NextObjectID, next)
+			return nil, fmt.Errorf("plc: read device id: %w", c.refuse(modbus.FuncEncapsulatedInterface, true,
+				fmt.Errorf("next object id 0x%02x after asking from 0x%02x does not advance", r.NextObjectID, next)))
 		}
 		next = r.NextObjectID
 	}
@@ -114,6 +115,7 @@ func (c *Client) ReadDeviceObject(ctx context.Context, id uint8) ([]byte, error)
 			return bytes.Clone(o.Value), nil
 		}
 	}
-	return nil, fmt.Errorf("plc: read device object 0x%02x: %w", id, &modbus.FrameError{Where: "pdu", Offset: 6,
-		Field: "objects", Reason: "answer lacks the object asked for", Err: modbus.ErrInconsistent})
+	return nil, fmt.Errorf("plc: read device object 0x%02x: %w", id, c.refuse(modbus.FuncEncapsulatedInterface, true,
+		&modbus.FrameError{Where: "pdu", Offset: 6, Field: "objects", Reason: "answer lacks the object asked for",
+			Err: modbus.ErrInconsistent}))
 }

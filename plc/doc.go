@@ -24,7 +24,12 @@
 // Every Client method's error wraps the transport's *transport.OpError, so
 // errors.Is(err, context.DeadlineExceeded), errors.Is(err,
 // modbus.ServerDeviceBusy) and errors.As into a *modbus.ExceptionError work
-// through it. WithUnit gives Clients for other unit ids on the same
+// through it, and OpError.Sent says whether the failed request reached the
+// wire. Errors the Client finds itself are OpErrors too: an argument refused
+// before anything is sent (Sent false, wrapping a *modbus.RequestError or
+// saying what was wrong), a ctx that ended between the requests of a split
+// range (Sent false; the error names the first part not started). A split read whose every request succeeded
+// succeeds, even if its ctx ends right after. WithUnit gives Clients for other unit ids on the same
 // connection (a gateway), and Goburrow gives a value that satisfies
 // github.com/goburrow/modbus's Client interface.
 package plc

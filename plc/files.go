@@ -35,8 +35,9 @@ const (
 // several requests sent one after the other.
 func (c *Client) ReadFileRecords(ctx context.Context, reqs []modbus.FileSubRequest) ([][]uint16, error) {
 	if len(reqs) == 0 {
-		return nil, fmt.Errorf("plc: read file records: %w", &modbus.RequestError{Function: modbus.FuncReadFileRecord,
-			Field: "groups", Reason: "none given", Code: modbus.IllegalDataValue})
+		return nil, fmt.Errorf("plc: read file records: %w", c.refuse(modbus.FuncReadFileRecord, false,
+			&modbus.RequestError{Function: modbus.FuncReadFileRecord, Field: "groups", Reason: "none given",
+				Code: modbus.IllegalDataValue}))
 	}
 	out := make([][]uint16, 0, len(reqs))
 	for start := 0; start < len(reqs); {
@@ -88,8 +89,9 @@ func (c *Client) readFileBatch(ctx context.Context, groups []modbus.FileSubReque
 // written.
 func (c *Client) WriteFileRecords(ctx context.Context, recs []modbus.FileRecord) error {
 	if len(recs) == 0 {
-		return fmt.Errorf("plc: write file records: %w", &modbus.RequestError{Function: modbus.FuncWriteFileRecord,
-			Field: "groups", Reason: "none given", Code: modbus.IllegalDataValue})
+		return fmt.Errorf("plc: write file records: %w", c.refuse(modbus.FuncWriteFileRecord, false,
+			&modbus.RequestError{Function: modbus.FuncWriteFileRecord, Field: "groups", Reason: "none given",
+				Code: modbus.IllegalDataValue}))
 	}
 	for start := 0; start < len(recs); {
 		end, size := start, 0

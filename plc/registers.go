@@ -26,7 +26,7 @@ func (c *Client) readRegisters(ctx context.Context, fc modbus.FunctionCode, what
 	var one [1]span
 	spans, err := split(one[:0], fc, addr, int(count), max)
 	if err != nil {
-		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, err)
+		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, c.refuse(fc, false, err))
 	}
 	out := make([]uint16, count)
 	if len(spans) == 1 { // no closure, no goroutine: the common case stays lean
@@ -34,6 +34,8 @@ func (c *Client) readRegisters(ctx context.Context, fc modbus.FunctionCode, what
 	} else {
 		err = c.readSpans(ctx, spans, func(ctx context.Context, s span) error {
 			return c.readRegisterSpan(ctx, fc, what, s, out)
+		}, func(s span, err error) error {
+			return spanError(what, s, len(out), false, c.refuse(fc, false, err))
 		})
 	}
 	if err != nil {
@@ -79,7 +81,8 @@ func (c *Client) writeRegisters(ctx context.Context, addr uint16, values []uint1
 	var one [1]span
 	spans, err := split(one[:0], modbus.FuncWriteMultipleRegisters, addr, len(values), max)
 	if err != nil {
-		return spanError("holding registers", span{addr: addr, n: len(values)}, len(values), true, err)
+		return spanError("holding registers", span{addr: addr, n: len(values)}, len(values), true,
+			c.refuse(modbus.FuncWriteMultipleRegisters, false, err))
 	}
 	for _, s := range spans {
 		req := modbus.NewWriteMultipleRegisters(s.addr, values[s.off:s.off+s.n])

@@ -25,7 +25,8 @@ func (c *Client) readValues(ctx context.Context, fc modbus.FunctionCode, what st
 	per := t.Registers()
 	n := count * per
 	if count < 1 || n > 65535 {
-		return nil, fmt.Errorf("plc: read %d %s values: want 1..%d", count, t, 65535/per)
+		return nil, fmt.Errorf("plc: read %d %s values: %w", count, t,
+			c.refuse(fc, false, fmt.Errorf("want 1..%d values", 65535/per)))
 	}
 	regs, err := c.readRegisters(ctx, fc, what, addr, uint16(n), modbus.MaxReadRegisters/per*per)
 	if err != nil {

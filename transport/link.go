@@ -39,6 +39,8 @@ type link struct {
 	rc         syscall.RawConn
 	pollFn     func(uintptr) bool // l.inPoll, bound once
 	pw         pollWrite          // writeInPoll's state
+	peekFn     func(uintptr)      // l.peekIn, bound once
+	pk         peekState          // peek's state
 	done       chan struct{}      // closed when the link is down
 	draining   chan struct{}      // closed by shutdown: the watcher reads at once, until the FIN
 	readerDone chan struct{}      // closed when the watcher has exited
@@ -93,6 +95,7 @@ func newLink(c *Conn, nc linkConn) *link {
 	if tc, ok := nc.(*net.TCPConn); ok && tc != nil && rawWriteOK {
 		l.rc, _ = tc.SyscallConn()
 		l.pollFn = l.inPoll
+		l.peekFn = l.peekIn
 	}
 	_, l.secure = nc.(*tlsConn)
 	return l

@@ -10,3 +10,8 @@ const rawWriteOK = false
 // rawWrite is not implemented here: writeInPoll writes nothing, and the
 // request is written through net.Conn.Write, then read as usual.
 func rawWrite(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// rawRead is not used here (peek needs rawWriteOK).
+func rawRead(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }
+
+func wouldBlock(error) bool { return false }

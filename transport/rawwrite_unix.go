@@ -17,3 +17,17 @@ func rawWrite(fd uintptr, b []byte) (int, error) {
 		}
 	}
 }
+
+// rawRead reads from the socket fd with one read system call (retried on
+// EINTR), without waiting: 0 bytes and a nil error is EOF.
+func rawRead(fd uintptr, b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), b)
+		if err != syscall.EINTR {
+			return max(n, 0), err
+		}
+	}
+}
+
+// wouldBlock reports whether a raw read found nothing to read.
+func wouldBlock(err error) bool { return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK }

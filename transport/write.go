@@ -19,6 +19,12 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 	if err := l.lockWrite(ctx, cl); err != nil {
 		return 0, err
 	}
+	if reading && l.rc != nil && l.rs.w == l.rs.r {
+		if err := l.peek(); err != nil {
+			l.unlockWrite(cl)
+			return 0, err
+		}
+	}
 	l.sequence(cl)
 	// Log the frame before writing it: another goroutine may read and log
 	// the answer before Write returns, and a trace must read tx, then rx.
@@ -35,6 +41,61 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 	}
 	defer l.unlockWrite(cl)
 	return l.writeRest(ctx, cl, tid, adu, n)
+}
+
+// peek reads, without waiting, what came on the link while no request
+// read it, before a request is written: a FIN or a reset that came while
+// the link idled is seen now, not after the request went into a half-closed
+// connection (whose peer then answers with a reset), and frames that came
+// before the request cannot be taken for its answer (they are routed now,
+// while the request has no place in the order: see receive). It returns
+// the link's cause when the link is down, so the request, not sent, moves
+// to the next link. The caller holds rlock and wlock, and the buffer is
+// empty. One non-blocking read system call when nothing came.
+func (l *link) peek() error {
+	rs := &l.rs
+	rs.r, rs.w = 0, 0
+	l.pk = peekState{}
+	// Control, not Read: no deadline or poller is involved, and the read
+	// system call itself does not wait (the socket is non-blocking).
+	if err := l.rc.Control(l.peekFn); err != nil {
+		l.pk.err = err
+	}
+	if rs.w > rs.r {
+		l.routeBuffered()
+	}
+	switch {
+	case l.pk.eof:
+		l.fail(errPeerClosed)
+	case l.pk.err != nil:
+		l.fail(readError(l.pk.err))
+	}
+	return l.cause()
+}
+
+// peekState is what peekIn found; owned by the holder of rlock and wlock.
+type peekState struct {
+	eof bool
+	err error
+}
+
+// peekIn is the function peek gives the raw connection: read until the
+// socket has nothing more, EOF or an error, or the buffer is full.
+func (l *link) peekIn(fd uintptr) {
+	rs := &l.rs
+	for rs.w < len(rs.buf) {
+		n, err := rawRead(fd, rs.buf[rs.w:])
+		switch {
+		case n > 0:
+			rs.w += n
+			continue
+		case err == nil:
+			l.pk.eof = true
+		case !wouldBlock(err):
+			l.pk.err = err
+		}
+		return
+	}
 }
 
 // sequence gives cl its place in the order requests go on the wire, the
