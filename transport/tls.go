@@ -252,7 +252,7 @@ func classifyTLS(err error, askedNoCert bool) error {
 	case errors.As(err, &unk):
 		detail := ""
 		if unk.Cert != nil {
-			detail = fmt.Sprintf("%s is issued by %q, which is not in the trusted CAs (--tls-ca)",
+			detail = fmt.Sprintf("%s is issued by %q, which is not among the trusted CAs",
 				subjectOf([]*x509.Certificate{unk.Cert}), unk.Cert.Issuer.String())
 		}
 		return &TLSError{Kind: ErrTLSUnknownCA, Err: err, Detail: detail}
@@ -280,7 +280,7 @@ func remoteAlert(err, alertErr error, askedNoCert bool) error {
 	said := "the server said: " + alertErr.Error()
 	switch code := v.Uint(); {
 	case code == alertCertificateRequired, askedNoCert && (code == alertHandshakeFailure || code == alertBadCertificate):
-		return &TLSError{Kind: ErrTLSClientCertRequired, Err: err, Detail: said + "; give one with --tls-cert and --tls-key (Options.TLS.Certificates)"}
+		return &TLSError{Kind: ErrTLSClientCertRequired, Err: err, Detail: said}
 	case code == alertBadCertificate, code == alertUnsupportedCert, code == alertCertificateRevoked,
 		code == alertCertificateExpired, code == alertCertificateUnknown, code == alertUnknownCA, code == alertAccessDenied:
 		return &TLSError{Kind: ErrTLSClientCertRejected, Err: err, Detail: said}

@@ -35,6 +35,8 @@ type app struct {
 	addrGiven  bool          // -a or PLCCTL_ADDRESS named the device (else the default)
 	shellOpts  sharedOptions // in the shell: the defaults for every line
 	connLevel  atomic.Int32  // log level of the shell's connection, set per line
+
+	warnedInsecure bool // --tls-insecure-skip-verify warning printed (tls.go)
 }
 
 // run is plcctl without the process: it parses args, runs one command and
@@ -178,11 +180,14 @@ func (a *app) parse(c *command, args []string) error {
 			a.opts.address, a.addrGiven = env, true
 		}
 	}
+	if !a.inShell {
+		a.opts.tls.fromEnv(c.flags) // PLCCTL_TLS_* (tls.go)
+	}
 	if err := a.opts.check(); err != nil {
 		return err
 	}
 	if a.inShell {
-		for _, f := range []string{"address", "timeout", "retries"} {
+		for _, f := range []string{"address", "timeout", "retries", "tls-cert", "tls-key", "tls-ca", "tls-insecure-skip-verify"} {
 			if c.flags.Changed(f) {
 				return usagef("--%s is fixed for the shell's connection; give it to shell itself", f)
 			}
@@ -287,7 +292,7 @@ func (a *app) connect(ctx context.Context) (*plc.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.client, a.clientAddr = c, normalizeAddress(a.opts.address)
+	a.client, a.clientAddr = c, a.deviceAddress()
 	return c.WithUnit(a.opts.unit), nil // Options.UnitID 0 would mean the default, 1
 }
 
@@ -299,7 +304,11 @@ func (a *app) dial(ctx context.Context, inFlight int, log zerolog.Logger) (*plc.
 	opts.Retries = a.opts.retries
 	opts.MaxInFlight = inFlight
 	opts.Logger = &log
-	return plc.Dial(ctx, normalizeAddress(a.opts.address), opts)
+	var err error
+	if opts.TLS, err = a.tlsConfig(); err != nil {
+		return nil, err
+	}
+	return plc.Dial(ctx, a.deviceAddress(), opts)
 }
 
 // close closes the connection, if one was made.

@@ -154,7 +154,7 @@ func (a *app) interactiveShell(ctx context.Context, tty *os.File, historyFile st
 	ed := &lineEditor{in: bufio.NewReader(tty), out: a.stderr, complete: a.completeCommand}
 	ed.history = loadHistory(historyFile)
 	defer saveHistory(historyFile, ed)
-	fmt.Fprintf(a.stderr, "plcctl shell: %s unit %d. Type help, or exit.\n", normalizeAddress(a.opts.address), a.opts.unit)
+	fmt.Fprintf(a.stderr, "plcctl shell: %s unit %d. Type help, or exit.\n", a.deviceAddress(), a.opts.unit)
 	status := exitOK
 	for {
 		line, err := a.promptLine(tty, ed)

@@ -330,5 +330,5 @@ func (a *app) clientAddrOr() string {
 	if a.clientAddr != "" {
 		return a.clientAddr
 	}
-	return normalizeAddress(a.opts.address)
+	return a.deviceAddress()
 }

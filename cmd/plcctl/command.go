@@ -43,6 +43,7 @@ type sharedOptions struct {
 	trace     bool
 	logLevel  string
 	logFormat string
+	tls       tlsOptions // tls.go
 }
 
 // defaultAddress is the device when neither -a nor PLCCTL_ADDRESS is given
@@ -56,7 +57,7 @@ const (
 
 // addSharedFlags adds the shared flags to fs, bound to o.
 func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.address, "address", "a", defaultAddress, "device `HOST[:PORT]`, port 502 if omitted (env "+addressEnv+")")
+	fs.StringVarP(&o.address, "address", "a", defaultAddress, "device `HOST[:PORT]`, port 502 if omitted (802 with TLS; env "+addressEnv+")")
 	o.unit = 1
 	fs.VarP(numFlag[uint8]{&o.unit, 255}, "unit", "u", "unit identifier `ID`, 0..255")
 	fs.DurationVarP(&o.timeout, "timeout", "t", time.Second, "connect and per-request timeout")
@@ -67,6 +68,7 @@ func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.trace, "trace", false, "print every frame sent and received, in hex, on stderr")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "stderr log `LEVEL`: trace, debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "stderr log `FORMAT`: text (one readable line per event) or json (one object per line)")
+	o.tls.addFlags(fs) // --tls-* (tls.go)
 	fs.VisitAll(func(f *pflag.Flag) { _ = fs.SetAnnotation(f.Name, sharedMark, []string{"true"}) })
 }
 
@@ -135,7 +137,7 @@ func (o *sharedOptions) check() error {
 	if o.retries < 0 {
 		return usagef("--retries %d: want 0 or more", o.retries)
 	}
-	return nil
+	return o.tls.check()
 }
 
 // newFlagSet returns a flag set for a command with the shared flags added.

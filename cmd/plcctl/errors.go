@@ -78,6 +78,7 @@ type hintContext struct {
 	unit        uint8         // unit id
 	timeout     time.Duration // --timeout
 	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given
+	tls         bool          // the connection is TLS (roles may refuse requests)
 }
 
 // describe is the sentence report prints for a failed operation: what
@@ -93,7 +94,7 @@ func (a *app) describe(e *opError) string {
 }
 
 func (a *app) hintContext() hintContext {
-	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven}
+	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven, tls: a.opts.tls.on()}
 }
 
 // reason is the short why of err for per-round and per-request lines
@@ -144,6 +145,7 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		errno  syscall.Errno
 		vErr   *plc.ValueError
 		useErr *usageError
+		tlsErr *transport.TLSError
 	)
 	timeout := "within " + h.timeout.String()
 	if h.timeout == 0 {
@@ -151,6 +153,8 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	}
 	dial := errors.As(err, &netOp) && netOp.Op == "dial"
 	switch {
+	case errors.As(err, &tlsErr):
+		return explainTLS(tlsErr) // tls.go
 	case errors.As(err, &exc):
 		return "the device answered exception " + exc.Code.String(), exceptionHint(exc.Code, h)
 	case errors.Is(err, context.Canceled):
@@ -212,6 +216,9 @@ func (h hintContext) addrOr(op *net.OpError) string {
 func exceptionHint(c modbus.ExceptionCode, h hintContext) string {
 	switch c {
 	case modbus.IllegalFunction:
+		if h.tls {
+			return "the device does not support this function, or the role in your certificate may not use it here (Modbus/TCP Security answers 01 to a refused request)"
+		}
 		return "the device does not support this function"
 	case modbus.IllegalDataAddress:
 		return "the items are outside what the device serves: check ADDR and COUNT, and --one-based if its manual numbers from 1"
