@@ -143,7 +143,7 @@ func TestPlcctlAgainstPymodbus(t *testing.T) {
 		{name: "ping", args: []string{"ping", "--count", "3", "--rate", "50"}, want: `"answered":3`},
 		{name: "bench", args: []string{"bench", "--requests", "500", "--in-flight", "4"}, want: `"errors":0`},
 		{name: "exception past the table", args: []string{"read-holding-registers", "9999", "2"}, code: 3,
-			want: "exception 02 illegal data address for read-holding-registers 9999..10000"},
+			want: "read-holding-registers 9999..10000 on " + addr + " unit 1: the device answered exception 02 illegal data address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
