@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
 )
 
@@ -31,6 +32,9 @@ type Options struct {
 	// Journal, when set, receives every journal entry as a JSON line. Close
 	// flushes it; it is not closed.
 	Journal io.Writer
+	// Tags are the plant's tags that the API and the page show by name
+	// (those of the device plcsim serves); none without a plant file.
+	Tags []*plant.Tag
 	// EventInterval is how often the live event stream looks for changes;
 	// default 200ms.
 	EventInterval time.Duration
@@ -62,6 +66,7 @@ type Admin struct {
 	faultVer uint64 // bumped on every change, for the event stream
 
 	events chan struct{} // one slot per open event stream
+	tags   map[string]*plant.Tag
 }
 
 // New returns an Admin; it starts the journal file writer when
@@ -81,7 +86,14 @@ func New(opts Options) (*Admin, error) {
 		opts.Logger = &nop
 	}
 	a := &Admin{opts: opts, log: opts.Logger, metrics: newMetrics(),
-		journal: newJournal(opts.JournalSize, opts.Journal, opts.Logger), events: make(chan struct{}, maxEventConns)}
+		journal: newJournal(opts.JournalSize, opts.Journal, opts.Logger), events: make(chan struct{}, maxEventConns),
+		tags: make(map[string]*plant.Tag, len(opts.Tags))}
+	for _, t := range opts.Tags {
+		if _, dup := a.tags[t.Name]; dup {
+			return nil, fmt.Errorf("admin: tag %q given twice", t.Name)
+		}
+		a.tags[t.Name] = t
+	}
 	return a, nil
 }
 
@@ -91,7 +103,7 @@ func (a *Admin) Close() error { return a.journal.close() }
 // route is one handler of the API; the same table builds the mux and is
 // checked against openapi.json.
 type route struct {
-	method, path string // path in OpenAPI form: /api/v1/units/{unit}/{table}
+	method, path string // a ServeMux path: /api/v1/units/{unit}/{table}, /api/v1/tags/{name...}
 	write        bool   // changes state: needs the token
 	h            http.HandlerFunc
 }
@@ -100,6 +112,9 @@ func (a *Admin) routes() []route {
 	return []route{
 		{"GET", "/", false, a.page},
 		{"GET", "/assets/{name}", false, a.asset},
+		{"GET", "/api/v1/tags", false, a.getTags},
+		{"GET", "/api/v1/tags/{name...}", false, a.getTag},
+		{"PUT", "/api/v1/tags/{name...}", true, a.putTag},
 		{"GET", "/healthz", false, a.healthz},
 		{"GET", "/readyz", false, a.readyz},
 		{"GET", "/metrics", false, a.metrics.handler().ServeHTTP},
@@ -120,14 +135,19 @@ func (a *Admin) routes() []route {
 	}
 }
 
-// muxPattern turns an OpenAPI path into a ServeMux pattern: "/" alone must
-// match only itself.
+// muxPattern turns a route into a ServeMux pattern: "/" alone must match
+// only itself.
 func muxPattern(method, path string) string {
 	if path == "/" {
 		path = "/{$}"
 	}
 	return method + " " + path
 }
+
+// openapiPath is a route's path as the OpenAPI document writes it: a
+// wildcard taking the rest of the path ({name...}, for tag names with
+// slashes) is a plain parameter there.
+func openapiPath(path string) string { return strings.ReplaceAll(path, "...}", "}") }
 
 // Handler returns the HTTP handler serving srv. Call it once: the Admin
 // controls one server.

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
 )
 
@@ -90,7 +92,20 @@ func poll(ctx context.Context, d time.Duration, js string) error {
 // client writes appears without a reload within a second, highlighted, and
 // switching a fault rule off on the page takes effect on the wire.
 func TestBrowserLivePage(t *testing.T) {
-	r := newRig(t, Options{EventInterval: 100 * time.Millisecond}, simulator.Config{
+	p, err := plant.Parse([]byte(`
+version: 1
+devices:
+  - name: station
+    address: 127.0.0.1:5020
+    units: [{id: 1}]
+    tags:
+      - {name: pressure, table: holding_register, address: 50, type: uint16, scale: 0.1, eng_unit: bar}
+      - {name: pump/run, table: coil, address: 7}
+`), "browser.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, Options{EventInterval: 100 * time.Millisecond, Tags: p.Tags}, simulator.Config{
 		Faults: []simulator.FaultRule{{Action: simulator.FaultException, Function: modbus.FuncReadInputRegisters, Exception: modbus.ServerDeviceFailure}},
 	})
 	ctx := browser(t, 1280, 1000)
@@ -99,10 +114,11 @@ func TestBrowserLivePage(t *testing.T) {
 		t.Fatalf("FC 4 with the rule on = % X, want 84 04", p)
 	}
 	cell := chromedp.CSS(`td.v[data-address="5"]`)
-	if err := do(ctx, 20*time.Second,
+	err = do(ctx, 20*time.Second,
 		chromedp.Navigate(r.web.URL+"/?unit=1&table=holding-registers&address=0&count=20"),
 		chromedp.WaitVisible(cell),
-	); err != nil {
+	)
+	if err != nil {
 		t.Fatalf("open the page: %v", err)
 	}
 	if err := poll(ctx, 10*time.Second, `document.querySelector('#live').textContent === "live"`); err != nil {
@@ -129,6 +145,18 @@ func TestBrowserLivePage(t *testing.T) {
 	if !strings.Contains(row, "4242") || !strings.Contains(row, c.nc.LocalAddr().String()) {
 		t.Errorf("journal row %q, want the client %s and 4242", row, c.nc.LocalAddr())
 	}
+
+	// Tags: a value written over Modbus shows scaled, in its unit; a value
+	// typed into the page reaches the memory.
+	c.call(1, &modbus.WriteSingleRegister{Address: 50, Value: 125})
+	if err := poll(ctx, time.Second, `document.querySelector('td.v[data-tag="pressure"]').textContent === "12.5 bar"`); err != nil {
+		t.Errorf("tag pressure did not show 12.5 bar within 1s: %v", err)
+	}
+	setInput := chromedp.CSS(`input[aria-label="New value for tag pressure"]`)
+	if err := do(ctx, 10*time.Second, chromedp.SendKeys(setInput, "3.3"+kb.Enter)); err != nil {
+		t.Fatalf("type a tag value: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the typed tag value in the memory", func() bool { return r.sim.HoldingRegisters(50, 1)[0] == 33 })
 
 	// Every control has an accessible name.
 	unnamed := eval[[]string](t, ctx, `[...document.querySelectorAll("input, select, button")]

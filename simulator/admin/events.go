@@ -71,6 +71,9 @@ func (a *Admin) getEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		put("counters", a.counters())
 		put("faults", a.faultList())
+		if len(a.opts.Tags) > 0 {
+			put("tags", a.tagList())
+		}
 		if writes, gap := a.journal.since(seq, 200, func(*Entry) bool { return true }); len(writes) > 0 || first {
 			if len(writes) > 0 {
 				seq = writes[len(writes)-1].Seq

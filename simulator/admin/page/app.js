@@ -107,6 +107,51 @@ async function setValue(v, addr, input) {
   }
 }
 
+// ---- tags (a plant file) ----
+const tagShown = new Map(); // name -> text shown
+function renderTags(tags) {
+  $("#tags-section").hidden = tags.length === 0;
+  const tbody = $("#tags tbody");
+  if (tbody.rows.length !== tags.length) {
+    tbody.replaceChildren();
+    tagShown.clear();
+    for (const t of tags) {
+      const input = el("input", { class: "set", type: "text", "aria-label": `New value for tag ${t.name}`, placeholder: t.type });
+      input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") setTag(t, input); });
+      tbody.append(el("tr", { "data-tag": t.name },
+        el("th", { scope: "row", text: t.name }),
+        el("td", { class: "v", "data-tag": t.name }),
+        el("td", { class: "muted", text: `unit ${t.unit} ${t.table} ${t.address}` }),
+        el("td", {}, input)));
+    }
+  }
+  tags.forEach((t, i) => {
+    const row = tbody.rows[i];
+    const text = t.error ? "⚠ " + t.error : t.text + (t.eng_unit ? " " + t.eng_unit : "");
+    if (tagShown.get(t.name) !== text) {
+      row.cells[1].textContent = text;
+      if (tagShown.has(t.name)) {
+        row.classList.remove("changed");
+        void row.offsetWidth;
+        row.classList.add("changed");
+      }
+      tagShown.set(t.name, text);
+    }
+  });
+}
+
+async function setTag(t, input) {
+  // Sent as text: the server parses it by the tag's own rules (a JS number
+  // would round a 64-bit integer).
+  try {
+    await api("PUT", "/api/v1/tags/" + t.name.split("/").map(encodeURIComponent).join("/"), { value: input.value.trim() });
+    input.value = "";
+    showError($("#tag-error"), null);
+  } catch (err) {
+    showError($("#tag-error"), err);
+  }
+}
+
 // ---- fault rules ----
 function renderFaults(rules) {
   const ul = $("#faults");
@@ -198,6 +243,7 @@ function connect() {
   source.addEventListener("update", (ev) => {
     const u = JSON.parse(ev.data);
     if (u.values) renderValues(u.values);
+    if (u.tags) renderTags(u.tags);
     if (u.faults) renderFaults(u.faults);
     if (u.counters) renderCounters(u.counters);
     if (u.writes) addWrites(u.writes);
