@@ -85,7 +85,8 @@ type ConnEvent struct {
 }
 
 // ResetEvent is a connection the server reset, and why: "framing-fault",
-// "malformed-pdu" or "fault" (a close-rst rule).
+// "malformed-pdu", "fault" (a close-rst rule), "reboot" (a connection
+// dropped by Reboot) or "rebooting" (one accepted while rebooting).
 type ResetEvent struct {
 	Remote string
 	Reason string

@@ -59,7 +59,7 @@ func newMetrics() *metrics {
 	for _, r := range []simulator.ConnResult{simulator.ConnAccepted, simulator.ConnRefused, simulator.ConnEvicted} {
 		m.connsTotal.WithLabelValues(string(r))
 	}
-	for _, r := range []string{"framing-fault", "malformed-pdu", "fault"} {
+	for _, r := range []string{"framing-fault", "malformed-pdu", "fault", "reboot", "rebooting"} {
 		m.resets.WithLabelValues(r)
 	}
 	return m
