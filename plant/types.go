@@ -343,7 +343,9 @@ const (
 	// Min..Max. Reproducible from the plant's Seed and the tag's name (or
 	// the tag's own Seed). Numeric tags.
 	SimRandomWalk
-	// SimUptime is the seconds since plcsim started. Numeric tags.
+	// SimUptime is the seconds since plcsim started, counted on from the
+	// tag's value at start (its initial value, or what --state kept, so
+	// operating hours accumulate). Numeric tags.
 	SimUptime
 	// SimClock is the wall clock as Unix seconds. Numeric tags wide enough
 	// (32 bits or more, or scaled).

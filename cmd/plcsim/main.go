@@ -45,7 +45,23 @@ const usageText = `Usage: plcsim [flags]
 plcsim is a strict Modbus TCP PLC simulator. It listens on loopback by default,
 serves every public function code usable over TCP (1-6, 15, 16, 20-24, 43/14),
 and answers 01 (illegal function) to anything else, including the serial-line-
-only codes 7, 8, 11, 12 and 17. It starts with every table all zero.
+only codes 7, 8, 11 and 12 (and 17 unless a plant gives a server id). Without
+a plant it starts with every table all zero; --unit-ids gives each unit listed
+its own memory.
+
+--plant FILE serves a plant file (testdata/plants): its units with their own
+memories, tables given as sizes or address ranges (outside them: exception
+02), initial values, FIFOs, file records, identification, an FC 17 server id,
+what an unknown unit gets (0B or silence), fault rules, and living values
+(counter, ramp, sine, random walk, uptime, clock, a tag that follows another
+after a delay), recomputed every --scan. A file with several devices is
+served one device per plcsim (--device NAME).
+
+--state FILE keeps holding registers and coils (with a plant: the tags marked
+retentive) across restarts: restored at start, saved atomically (temporary
+file, fsync, rename) every --state-interval when changed and at shutdown, so
+even kill -9 never leaves a torn file. A state file of another plant or
+layout, or a damaged one, is refused: plcsim exits 1 and says why.
 
 Bad input is handled on purpose, counted and logged with the exact reason:
   framing faults (MBAP length outside 2..254, frame not completed within
@@ -121,6 +137,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		faultFile    = fs.String("fault-file", "", "fault rules, one per line (# comments), after any --fault rules; SIGHUP reloads the file")
 		statePath    = fs.String("state", "", "keep holding registers and coils (a plant's retentive tags) in FILE across restarts: loaded at start, saved atomically when changed and on shutdown")
 		stateEvery   = fs.Duration("state-interval", time.Second, "how often --state saves a changed memory")
+		plantPath    = fs.String("plant", "", "serve the plant file FILE: its units, tables, initial values, living values and fault rules (see testdata/plants)")
+		deviceName   = fs.String("device", "", "with --plant: the device to serve, when the file has several (one plcsim per device)")
+		scan         = fs.Duration("scan", 0, "with --plant: the scan cycle of living values (default the file's scan:, else 100ms)")
 		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served, each with its own memory (0 and 255 address the first); others get exception 0B. Empty serves every unit id from one memory")
 		logLevel     = fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		logFormat    = fs.String("log-format", "text", "log format: text (one readable line per event) or json (one object per line)")
@@ -191,6 +210,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
+	var pl *plantRun
+	if *plantPath != "" {
+		if pl, err = loadPlant(fs, *plantPath, *deviceName, *scan, &cfg); err != nil {
+			fmt.Fprintf(stderr, "plcsim: %v\n", err)
+			return exitUsage
+		}
+	} else if *deviceName != "" || *scan != 0 {
+		fmt.Fprintf(stderr, "plcsim: --device and --scan go with --plant\n")
+		return exitUsage
+	}
 	ctl, err := newControl(*httpAddr, *httpToken, *journal, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
@@ -202,6 +231,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ctl.stop()
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
+	}
+	if pl != nil {
+		if err := pl.preload(srv); err != nil {
+			ctl.stop()
+			fmt.Fprintf(stderr, "plcsim: %v\n", err)
+			return exitUsage
+		}
 	}
 	ctl.serve(ctx, srv)
 	defer ctl.stop()
@@ -218,11 +254,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "plcsim: --state-interval %v: want a positive duration\n", *stateEvery)
 			return exitUsage
 		}
-		if keeper, err = openState(*statePath, srv, "", log); err != nil {
+		if keeper, err = openState(*statePath, srv, pl.fingerprint(), log); err != nil {
 			fmt.Fprintf(stderr, "plcsim: %v\n", err)
 			return exitFailure
 		}
 		go func() { keeper.loop(ctx, *stateEvery); close(saverDone) }()
+	}
+	if pl != nil {
+		if err := pl.animate(ctx, srv, log); err != nil {
+			fmt.Fprintf(stderr, "plcsim: %v\n", err)
+			return exitUsage
+		}
 	}
 	if err := srv.ListenAndServe(ctx); err != nil && !errors.Is(err, simulator.ErrServerClosed) {
 		log.Error().Err(err).Msg("plcsim failed")

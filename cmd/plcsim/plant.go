@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+
+	"github.com/plcctl/plcctl/plant"
+	"github.com/plcctl/plcctl/simulator"
+)
+
+// device is one device of a plant served by its own simulator.
+type device struct {
+	dev *plant.Device
+	srv *simulator.Server
+}
+
+// plantConfig returns the simulator configuration of one device: base (the
+// command line's) with the device's address, units and unknown-unit policy,
+// and the plant's fault rules after the command line's.
+func plantConfig(p *plant.Plant, d *plant.Device, base simulator.Config) (simulator.Config, error) {
+	cfg := base
+	if d.Address != "" {
+		cfg.Listen = d.Address
+	}
+	cfg.Units = make(map[uint8]simulator.UnitConfig, len(d.Units))
+	for _, u := range d.Units {
+		cfg.Units[u.ID] = unitConfig(u)
+	}
+	cfg.UnknownUnit = simulator.UnknownUnitException
+	if d.UnknownUnit == plant.UnknownSilence {
+		cfg.UnknownUnit = simulator.UnknownUnitSilent
+	}
+	cfg.Faults = slices.Clone(base.Faults)
+	for _, f := range p.Faults {
+		r, err := simulator.ParseFaultRule(f.Rule)
+		if err != nil {
+			return cfg, fmt.Errorf("%s:%d: %w", p.File, f.Line, err)
+		}
+		cfg.Faults = append(cfg.Faults, r)
+	}
+	return cfg, nil
+}
+
+// unitConfig lays out one unit; its contents are written by Preload.
+func unitConfig(u *plant.Unit) simulator.UnitConfig {
+	table := func(k plant.TableKind) simulator.Table {
+		rs := make([]simulator.Range, 0, len(u.Tables[k].Ranges)) // empty, not nil: no address at all
+		for _, r := range u.Tables[k].Ranges {
+			rs = append(rs, simulator.Range{First: r.Start, Last: r.End})
+		}
+		return simulator.Table{Ranges: rs}
+	}
+	uc := simulator.UnitConfig{Coils: table(plant.Coils), DiscreteInputs: table(plant.DiscreteInputs),
+		HoldingRegisters: table(plant.HoldingRegisters), InputRegisters: table(plant.InputRegisters)}
+	if u.Identity != nil {
+		uc.Identity = simulator.Identity{Objects: u.Identity.Objects, Conformity: u.Identity.Conformity}
+	}
+	if id := u.ServerID; id != nil {
+		uc.ServerID = &simulator.ServerID{ID: id.ID, Run: id.Run, Additional: id.Additional}
+	}
+	return uc
+}
+
+// preload writes every unit's initial contents (table values, tags'
+// initial values, FIFOs, file records), records them as the power-on state
+// a reboot returns to, and marks the retentive tags.
+func preload(d device) error {
+	for _, u := range d.dev.Units {
+		m := d.srv.Unit(u.ID)
+		if err := u.Preload(m); err != nil {
+			return err
+		}
+		m.SetPowerOn()
+		m.SetRetentive(retentive(d.dev, u.ID))
+	}
+	return nil
+}
+
+// retentive selects the addresses of unit id's tags marked retentive (an
+// empty selection when there are none: with a plant, only those are kept).
+func retentive(d *plant.Device, id uint8) *simulator.Selection {
+	var rs [4][]simulator.Range
+	for _, t := range d.Tags {
+		if t.UnitID == id && t.Retentive {
+			rs[t.Table] = append(rs[t.Table], simulator.Range{First: t.Address, Last: t.End()})
+		}
+	}
+	return &simulator.Selection{Coils: merge(rs[plant.Coils]), DiscreteInputs: merge(rs[plant.DiscreteInputs]),
+		HoldingRegisters: merge(rs[plant.HoldingRegisters]), InputRegisters: merge(rs[plant.InputRegisters])}
+}
+
+// merge sorts ranges and joins those that overlap or touch (bits of one
+// register, alias tags).
+func merge(rs []simulator.Range) []simulator.Range {
+	slices.SortFunc(rs, func(a, b simulator.Range) int { return int(a.First) - int(b.First) })
+	var out []simulator.Range
+	for _, r := range rs {
+		if n := len(out); n > 0 && int(r.First) <= int(out[n-1].Last)+1 {
+			out[n-1].Last = max(out[n-1].Last, r.Last)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// plantFingerprint names what a state file of this plant depends on: the
+// plant's name and its retentive tags' places and types (editing a
+// description keeps the state; moving a retentive tag does not).
+func plantFingerprint(p *plant.Plant, d *plant.Device) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plant %q device %q\n", p.Name, d.Name)
+	for _, t := range d.Tags {
+		if t.Retentive {
+			fmt.Fprintf(&b, "%s u%d %s %d %s %s %d %d\n", t.Name, t.UnitID, t.Table, t.Address, t.TypeName(), t.Order, t.Bit, t.Chars)
+		}
+	}
+	return b.String()
+}
+
+// memoryOf returns the memory serving a tag, for the animator.
+func memoryOf(devs []device) func(*plant.Tag) plant.LiveMemory {
+	return func(t *plant.Tag) plant.LiveMemory {
+		for _, d := range devs {
+			if d.dev == t.Device {
+				if m := d.srv.Unit(t.UnitID); m != nil {
+					return m
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// plantRun is plcsim serving one device of a plant file.
+type plantRun struct {
+	p    *plant.Plant
+	dev  *plant.Device
+	scan time.Duration
+}
+
+// loadPlant loads the plant file and turns cfg into the chosen device's
+// configuration. Flags that lay out memory do not go with a plant; --listen
+// given explicitly overrides the device's address.
+func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, cfg *simulator.Config) (*plantRun, error) {
+	for _, f := range []string{"unit-ids", "coils", "discrete-inputs", "holding-registers", "input-registers"} {
+		if fs.Changed(f) {
+			return nil, fmt.Errorf("--%s does not go with --plant: the plant file lays out the units", f)
+		}
+	}
+	if scan < 0 {
+		return nil, fmt.Errorf("--scan %v: want a positive duration", scan)
+	}
+	p, err := plant.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	var d *plant.Device
+	switch {
+	case name != "":
+		if d = p.Device(name); d == nil {
+			return nil, fmt.Errorf("--device %q: %s has no such device (it has %s)", name, path, deviceNames(p))
+		}
+	case len(p.Devices) > 1:
+		return nil, fmt.Errorf("%s has %d devices (%s): pick one with --device NAME (one plcsim per device)", path, len(p.Devices), deviceNames(p))
+	default:
+		d = p.Devices[0]
+	}
+	listen := cfg.Listen
+	c, err := plantConfig(p, d, *cfg)
+	if err != nil {
+		return nil, err
+	}
+	if fs.Changed("listen") || c.Listen == "" {
+		c.Listen = listen
+	}
+	*cfg = c
+	if scan == 0 {
+		scan = p.Scan
+	}
+	return &plantRun{p: p, dev: d, scan: scan}, nil
+}
+
+func deviceNames(p *plant.Plant) string {
+	names := make([]string, len(p.Devices))
+	for i, d := range p.Devices {
+		names[i] = d.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (r *plantRun) preload(srv *simulator.Server) error { return preload(device{r.dev, srv}) }
+
+// fingerprint is the state file's fingerprint extra; "" without a plant.
+func (r *plantRun) fingerprint() string {
+	if r == nil {
+		return ""
+	}
+	return plantFingerprint(r.p, r.dev)
+}
+
+// animate runs one scan now, so the first request sees living values, and
+// then one per scan cycle until ctx ends.
+func (r *plantRun) animate(ctx context.Context, srv *simulator.Server, log *zerolog.Logger) error {
+	a, err := plant.NewAnimator(r.p, r.dev.Tags, time.Now(), memoryOf([]device{{r.dev, srv}}))
+	if err != nil {
+		return err
+	}
+	a.OnError = func(t *plant.Tag, err error) {
+		log.Warn().Str("tag", t.Name).Int("line", t.Line).Err(err).Msg("living value not written (reported once per tag)")
+	}
+	a.Step(time.Now())
+	t := time.NewTicker(r.scan)
+	go func() {
+		defer t.Stop()
+		a.Run(ctx, t.C)
+	}()
+	log.Info().Str("plant", r.p.File).Str("device", r.dev.Name).Int("tags", len(r.dev.Tags)).Dur("scan", r.scan).Msg("plant loaded")
+	return nil
+}
