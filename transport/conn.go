@@ -209,8 +209,24 @@ func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
 }
 
 // acquire takes an in-flight slot, waiting within the request's ctx and
-// deadline.
+// deadline. With FailFast, a request never waits for a slot while the link
+// is down: it fails with ErrNotConnected before it takes one, or as soon as
+// the link goes down while it waits (the slots may be held by retries
+// waiting for the next link).
 func (c *Conn) acquire(ctx context.Context, cl *call) error {
+	var down <-chan struct{}
+	if c.opts.FailFast {
+		c.mu.Lock()
+		closed, l := c.closed, c.link
+		c.mu.Unlock()
+		switch {
+		case closed:
+			return ErrClosed
+		case l == nil:
+			return ErrNotConnected
+		}
+		down = l.done
+	}
 	select {
 	case c.sem <- struct{}{}:
 		return nil
@@ -219,6 +235,8 @@ func (c *Conn) acquire(ctx context.Context, cl *call) error {
 	select {
 	case c.sem <- struct{}{}:
 		return nil
+	case <-down:
+		return ErrNotConnected
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-cl.timeout():
@@ -305,23 +323,42 @@ func (c *Conn) detach(l *link) (open bool) {
 // requests in flight arrive until the peer's FIN (at most Options.Timeout),
 // then closes. Requests still waiting fail with ErrClosed. Close returns
 // after every goroutine the Conn started has exited; later calls return nil.
-func (c *Conn) Close() error {
+// It is CloseContext with a ctx that never ends.
+func (c *Conn) Close() error { return c.CloseContext(context.Background()) }
+
+// CloseContext is Close bounded by ctx as well: the graceful part (waiting
+// for a write in progress, then for the peer's FIN) ends at Options.Timeout
+// or when ctx ends, whichever comes first; the socket is then closed at
+// once (a peer still sending may then see a reset). It returns ctx.Err() if
+// ctx ended before the close was graceful, nil otherwise. Like Close it
+// returns after every goroutine the Conn started has exited, which takes no
+// longer once the socket is closed. A call made while another is closing
+// waits for that one within its own ctx.
+func (c *Conn) CloseContext(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		<-c.closeDone
-		return nil
+		select {
+		case <-c.closeDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	c.closed = true
 	l := c.link
 	c.mu.Unlock()
 	c.cancel()
+	graceful := true
 	if l != nil {
-		l.shutdown()
+		graceful = l.shutdown(ctx)
 	}
 	c.wg.Wait()
 	c.setState(StateClosed)
 	close(c.closeDone)
+	if !graceful && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,7 +43,7 @@ type link struct {
 	done       chan struct{}      // closed when the link is down
 	draining   chan struct{}      // closed by shutdown: the watcher reads at once, until the FIN
 	readerDone chan struct{}      // closed when the watcher has exited
-	served     atomic.Bool        // at least one answer matched a request
+	upAt       time.Time          // when the link was made, for the backoff (supervise)
 
 	// kmu orders a cancelled request's wake-up (kick) against the request
 	// giving up the reader's or writer's role, so that a wake-up never
@@ -91,7 +90,7 @@ func newLink(c *Conn, nc linkConn) *link {
 	l := &link{c: c, nc: nc, wlock: make(chan struct{}, 1), rlock: make(chan struct{}, 1),
 		done: make(chan struct{}), draining: make(chan struct{}), readerDone: make(chan struct{}),
 		pending: make(map[uint16]*call), abandoned: make(map[uint16]gaveUp),
-		rs: readState{buf: make([]byte, readBufLen)}}
+		rs: readState{buf: make([]byte, readBufLen)}, upAt: time.Now()}
 	if tc, ok := nc.(*net.TCPConn); ok && tc != nil && rawWriteOK {
 		l.rc, _ = tc.SyscallConn()
 		l.pollFn = l.inPoll
@@ -381,9 +380,6 @@ func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *cal
 		l.fail(fmt.Errorf("malformed answer to tid %d: %w", h.TID, r.err))
 	} else {
 		ok = true
-		if !l.served.Load() {
-			l.served.Store(true)
-		}
 		l.c.stats.responses.Add(1)
 		if exc != nil {
 			l.c.stats.exceptions.Add(1)

@@ -24,6 +24,9 @@ const (
 	// several transactions outstanding on one connection [IG §4.2.1], and
 	// 16 is what common servers accept.
 	MaxInFlightLimit = 16
+	// defaultStableAfter: a link up this long is taken to have worked, so
+	// the reconnect after its loss goes at once and the backoff starts over.
+	defaultStableAfter = time.Second
 )
 
 // Options configures a Conn. The zero value is valid: one request in flight,
@@ -87,11 +90,18 @@ type Options struct {
 	// then hand a request another request's values.
 	AllowReorder bool
 	// FailFast makes a request fail at once with ErrNotConnected while the
-	// link is down, instead of waiting for the reconnect within its ctx. A
-	// retry always waits within its ctx.
+	// link is down, instead of waiting for the reconnect within its ctx,
+	// even when every in-flight slot is taken (by retries waiting for the
+	// link): it neither waits for a slot nor keeps one. A retry always waits
+	// within its ctx.
 	FailFast bool
 	// Backoff returns the wait before reconnect attempt n (n >= 1). Default:
-	// exponential from 50 ms to 5 s, with jitter.
+	// exponential from 50 ms to 5 s, with jitter. The first dial after a
+	// lost link that had stayed up for 1 s goes at once, and the attempts
+	// start over from 1; after a shorter-lived link they go on counting, so
+	// a device that resets every connection within a second of accepting
+	// it (even after an answer) is dialled ever less often, up to Backoff's
+	// limit, instead of once per request.
 	Backoff func(attempt int) time.Duration
 	// Logger receives link events (info/warn), one line per transaction
 	// (debug) and every frame in hex (trace). Nil means silent.
@@ -112,6 +122,9 @@ type Options struct {
 	// idleWatch is how long a link goes without requests before its watcher
 	// reads it (read.go); zero means defaultIdleWatch. Tests change it.
 	idleWatch time.Duration
+	// stableAfter is how long a link must stay up for the backoff to start
+	// over after it is lost (supervise.go); zero means defaultStableAfter.
+	stableAfter time.Duration
 }
 
 // withDefaults returns o with zero fields set to their defaults.
@@ -139,6 +152,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.idleWatch == 0 {
 		o.idleWatch = defaultIdleWatch
+	}
+	if o.stableAfter == 0 {
+		o.stableAfter = defaultStableAfter
 	}
 	if o.Logger == nil {
 		nop := zerolog.Nop()

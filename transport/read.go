@@ -285,9 +285,10 @@ func readError(err error) error {
 
 // shutdown closes the link gracefully: no new writes, FIN after the last
 // write, answers still read until the peer's FIN, then close. Past
-// Options.Timeout it closes anyway.
-func (l *link) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), l.c.opts.Timeout)
+// Options.Timeout, or when parent ends, it closes anyway. It reports whether
+// the close was graceful (the peer's FIN came, or the link was already down).
+func (l *link) shutdown(parent context.Context) (graceful bool) {
+	ctx, cancel := context.WithTimeout(parent, l.c.opts.Timeout)
 	defer cancel()
 	l.mu.Lock()
 	l.closing = true
@@ -301,11 +302,14 @@ func (l *link) shutdown() {
 	case <-l.done:
 	case <-ctx.Done():
 	}
+	graceful = true
 	select {
 	case <-l.readerDone: // the peer's FIN, or the link was already down
 	case <-ctx.Done():
-		l.c.log.Warn().Dur("elapsed", l.c.opts.Timeout).Msg("no FIN from peer; closing")
+		graceful = false
+		l.c.log.Warn().Err(context.Cause(ctx)).Msg("no FIN from peer; closing")
 	}
 	l.fail(ErrClosed)
 	<-l.readerDone
+	return graceful
 }

@@ -4,7 +4,10 @@ import "time"
 
 // supervise owns reconnection: it waits for the current link to go down,
 // then re-dials with backoff until a link is up again or the Conn closes.
-// Reconnect lives here and nowhere else.
+// Reconnect lives here and nowhere else. The backoff starts over only after
+// a link that stayed up for stableAfter: a device that accepts, answers once
+// and resets (or resets each connection at once) gets Backoff(1), (2), ...
+// between its connections, not a reconnect storm.
 func (c *Conn) supervise(l *link) {
 	defer c.wg.Done()
 	attempt := 0
@@ -19,8 +22,8 @@ func (c *Conn) supervise(l *link) {
 		}
 		c.log.Warn().Err(l.cause()).Msg("link down")
 		c.setState(StateReconnecting)
-		if l.served.Load() {
-			attempt = 0 // the link was useful: try again at once
+		if time.Since(l.upAt) >= c.opts.stableAfter {
+			attempt = 0 // the link held: try again at once
 		}
 		if l = c.redial(&attempt); l == nil {
 			return
@@ -30,7 +33,7 @@ func (c *Conn) supervise(l *link) {
 }
 
 // redial dials until it succeeds, waiting Backoff(attempt) before every
-// attempt but the first after a useful link. It returns nil when the Conn
+// attempt but the first after a link that held. It returns nil when the Conn
 // closes.
 func (c *Conn) redial(attempt *int) *link {
 	for {
