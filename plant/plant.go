@@ -49,13 +49,14 @@ func quoteAll(s []string) []string {
 	return out
 }
 
-// similar returns up to three tag names sharing a prefix or a part with name.
+// similar returns up to three tag names close to name: within two edits,
+// or containing it.
 func (p *Plant) similar(name string) []string {
 	var out []string
 	lname := strings.ToLower(name)
 	for _, t := range p.Tags {
 		ln := strings.ToLower(t.Name)
-		if strings.Contains(ln, lname) || strings.Contains(lname, ln) || strings.HasPrefix(ln, strings.SplitN(lname, ".", 2)[0]+".") {
+		if editDistance(ln, lname) <= 2 || len(lname) >= 3 && strings.Contains(ln, lname) {
 			out = append(out, t.Name)
 			if len(out) == 3 {
 				break
@@ -177,4 +178,25 @@ func runs[V any](m map[uint16]V, add func(*Block, V)) []Block {
 		add(&out[len(out)-1], m[uint16(a)])
 	}
 	return out
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -163,13 +163,17 @@ func toFloat(v any) (float64, bool) {
 }
 
 // DecodeValue returns the engineering value held by regs (exactly
-// Registers() registers): a bool for a Bool tag in a register (its Bit), a
+// Registers() registers): a bool for a Bool tag in a register (its Bit) or
+// in a bit table (regs[0] != 0), a
 // float64 for a scaled tag, otherwise the raw type's Go value.
 func (t *Tag) DecodeValue(regs []uint16) (any, error) {
 	if len(regs) != t.Registers() {
 		return nil, fmt.Errorf("plant: tag %s: %d registers given, the tag has %d", t.Name, len(regs), t.Registers())
 	}
-	if t.Bool {
+	switch {
+	case t.Table.IsBits():
+		return regs[0] != 0, nil // a coil or discrete input given as 0 or 1
+	case t.Bool:
 		return regs[0]>>t.Bit&1 == 1, nil
 	}
 	vs, err := values.Decode(t.Type, t.Order, regs)

@@ -39,6 +39,8 @@ type watchState struct {
 	last      *values   // last good values (the live table keeps them during a gap)
 	lines     int       // lines drawn last round (live table)
 	csvHeader bool
+	// roundFn, when set, runs a round instead of op (watch TAG...).
+	roundFn func(ctx context.Context) error
 }
 
 func (a *app) watchCommand() *command {
@@ -47,6 +49,7 @@ func (a *app) watchCommand() *command {
 	c.flags.SetInterspersed(false)
 	interval := c.flags.Duration("interval", time.Second, "time between rounds")
 	count := intFlag(c.flags, "count", 0, "stop after `N` rounds (0: until Ctrl-C)")
+	plantFile := addPlantFlag(c.flags)
 	c.long = `READ-COMMAND is read-coils, read-discrete-inputs, read-holding-registers or
 read-input-registers, with its own flags and arguments after it. Every round uses the
 same connection. On a terminal, text output redraws a live table (changed values
@@ -57,15 +60,23 @@ first round after the link was re-established has "reconnected": true. If the de
 restarts, watch keeps polling: failed rounds mark the gap, and the connection is
 re-established by itself. Watch flags may come before or after READ-COMMAND.
 
+With a plant file (--plant FILE or $PLCCTL_PLANT), watch TAG... polls the named tags,
+of any tables and devices, in one view: each round reads them in as few requests as
+get does, and prints "TIME TAG VALUE UNIT" lines (json: one object per round with
+"values" by tag name; csv: time,round,tag,value,eng_unit,error).
+
 Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 	c.example = []string{"watch read-holding-registers 100 10", "watch --interval 500ms --count 20 read-input-registers 0 4 --type float32",
-		"poll -o json read-coils 0 16 > coils.jsonl"}
+		"poll -o json read-coils 0 16 > coils.jsonl", "watch --plant station.yaml tank1.level flow pump1.run"}
 	c.run = func(ctx context.Context, args []string) error {
 		if *interval <= 0 {
 			return usagef("--interval %v: want a positive duration", *interval)
 		}
 		if *count < 0 {
 			return usagef("--count %d: want 0 or more", *count)
+		}
+		if a.isTagWatch(args, *plantFile) {
+			return a.watchTags(ctx, c, args, interval, count, plantFile)
 		}
 		op, err := a.prepareInner(c, args)
 		if err != nil {
@@ -120,7 +131,11 @@ func (a *app) watch(ctx context.Context, w *watchState, count int) error {
 	var lastErr error
 	for count == 0 || w.round < count {
 		w.round++
-		lastErr = a.watchRound(ctx, w)
+		if w.roundFn != nil {
+			lastErr = w.roundFn(ctx)
+		} else {
+			lastErr = a.watchRound(ctx, w)
+		}
 		if ctx.Err() != nil {
 			return nil // Ctrl-C: a normal end
 		}

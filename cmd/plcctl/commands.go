@@ -34,6 +34,12 @@ func (a *app) groups() []commandGroup {
 			a.readWriteCommand(),
 			a.writeFileRecordCommand(),
 		}},
+		{"Tags (plant file)", []*command{
+			a.tagsCommand(),
+			a.getCommand(),
+			a.setCommand(),
+			a.snapshotCommand(),
+		}},
 		{"Diagnose", []*command{
 			a.watchCommand(),
 			a.pingCommand(),

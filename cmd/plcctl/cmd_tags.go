@@ -1,0 +1,496 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/spf13/pflag"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plant"
+	"github.com/plcctl/plcctl/plc"
+)
+
+// plantEnv names the plant file when --plant is not given.
+const plantEnv = "PLCCTL_PLANT"
+
+const plantHelp = `Plant file: --plant FILE (or $PLCCTL_PLANT) is a plant file (see README, "Plant
+file"): devices, their units and named tags. The device's address and the tag's unit
+come from the file; -a/--address and -u/--unit, when given, override them.`
+
+// addPlantFlag adds --plant to a tag command's flags.
+func addPlantFlag(fs *pflag.FlagSet) *string {
+	return fs.String("plant", "", "plant `FILE` naming the tags (env "+plantEnv+")")
+}
+
+// loadPlant loads the plant file named by --plant or $PLCCTL_PLANT. A file
+// that cannot be read or is wrong is a usage error: nothing is sent.
+func loadPlant(file string) (*plant.Plant, error) {
+	if file == "" {
+		file = os.Getenv(plantEnv)
+	}
+	if file == "" {
+		return nil, usagef("no plant file: give --plant FILE or set %s", plantEnv)
+	}
+	p, err := plant.Load(file)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return p, nil
+}
+
+// tagConn opens one connection per device address for tag commands and
+// points the shared options (address, unit) at the device being talked to,
+// so that errors name it. -a and -u, when given, win over the file.
+type tagConn struct {
+	a         *app
+	unitGiven bool
+	first     string                 // address of a.client, the first device dialled
+	extra     map[string]*plc.Client // devices other than the first
+}
+
+func (a *app) newTagConn(fs *pflag.FlagSet) *tagConn {
+	return &tagConn{a: a, unitGiven: fs.Changed("unit"), extra: map[string]*plc.Client{}}
+}
+
+// target points a.opts at dev and unit as the file and the flags say.
+func (tc *tagConn) target(dev *plant.Device, unit uint8) string {
+	a := tc.a
+	if !tc.unitGiven {
+		a.opts.unit = unit
+	}
+	addr := a.opts.address
+	if !a.addrGiven && dev.Address != "" && !a.inShell {
+		addr = dev.Address
+	}
+	return normalizeAddress(addr)
+}
+
+// client returns the connection to dev for unit, dialling it once.
+func (tc *tagConn) client(ctx context.Context, dev *plant.Device, unit uint8) (*plc.Client, error) {
+	a := tc.a
+	addr := tc.target(dev, unit)
+	if a.inShell || a.client == nil || addr == tc.first {
+		a.opts.address = addr
+		c, err := a.connect(ctx)
+		if err == nil && !a.inShell {
+			tc.first, a.clientAddr = addr, addr
+		}
+		return c, err
+	}
+	a.clientAddr = addr // errors name the device talked to
+	if c := tc.extra[addr]; c != nil {
+		return c.WithUnit(a.opts.unit), nil
+	}
+	saved := a.opts.address
+	a.opts.address = addr
+	c, err := a.dial(ctx, 1, a.log)
+	a.opts.address = saved
+	if err != nil {
+		return nil, err
+	}
+	tc.extra[addr] = c
+	return c.WithUnit(a.opts.unit), nil
+}
+
+func (tc *tagConn) close() {
+	for _, c := range tc.extra {
+		_ = c.Close()
+	}
+}
+
+// tagValue is one tag read: its engineering value.
+type tagValue struct {
+	tag   *plant.Tag
+	value any
+}
+
+// tableWords names a plant table as the CLI's messages do.
+func tableWords(k plant.TableKind) string { return strings.ReplaceAll(k.String(), "_", " ") }
+
+// readTags reads tags in as few requests as PlanReads allows, one request
+// per planned read, and returns their values in the order of tags.
+func (a *app) readTags(ctx context.Context, cmd string, tc *tagConn, tags []*plant.Tag) ([]tagValue, error) {
+	got := map[*plant.Tag]any{}
+	for _, r := range plant.PlanReads(tags, plant.PlanOptions{}) {
+		cl, err := tc.client(ctx, r.Device, r.UnitID)
+		span := tableWords(r.Table) + " " + a.span(r.Start, r.Count)
+		if err != nil {
+			return nil, &opError{cmd: cmd, span: span, err: err}
+		}
+		if e := a.log.Debug(); e.Enabled() {
+			names := make([]string, len(r.Tags))
+			for i, t := range r.Tags {
+				names[i] = t.Name
+			}
+			e.Str("device", r.Device.Name).Uint8("unit_id", r.UnitID).Str("table", r.Table.String()).
+				Uint16("addr", r.Start).Int("qty", r.Count).Strs("tags", names).Msg("tag read")
+		}
+		bits, regs, err := readSpan(ctx, cl, r.Table, r.Start, uint16(r.Count))
+		if err != nil {
+			return nil, &opError{cmd: cmd, span: span, err: err}
+		}
+		for _, t := range r.Tags {
+			off := int(t.Address - r.Start)
+			if r.Table.IsBits() {
+				got[t] = bits[off]
+				continue
+			}
+			v, err := t.DecodeValue(regs[off : off+t.Registers()])
+			if err != nil {
+				return nil, err
+			}
+			got[t] = v
+		}
+	}
+	out := make([]tagValue, len(tags))
+	for i, t := range tags {
+		out[i] = tagValue{t, got[t]}
+	}
+	return out, nil
+}
+
+// readSpan reads count items of table k from addr.
+func readSpan(ctx context.Context, c *plc.Client, k plant.TableKind, addr, count uint16) ([]bool, []uint16, error) {
+	switch k {
+	case plant.Coils:
+		b, err := c.ReadCoils(ctx, addr, count)
+		return b, nil, err
+	case plant.DiscreteInputs:
+		b, err := c.ReadDiscreteInputs(ctx, addr, count)
+		return b, nil, err
+	case plant.HoldingRegisters:
+		r, err := c.ReadHoldingRegisters(ctx, addr, count)
+		return nil, r, err
+	}
+	r, err := c.ReadInputRegisters(ctx, addr, count)
+	return nil, r, err
+}
+
+// tagRecord is one tag's value in JSON: one object per line.
+type tagRecord struct {
+	Tag     string `json:"tag"`
+	Value   any    `json:"value"`
+	EngUnit string `json:"eng_unit,omitempty"`
+	Device  string `json:"device"`
+	Unit    uint8  `json:"unit"`
+	Table   string `json:"table"`
+	Address uint16 `json:"address"`
+	Type    string `json:"type"`
+}
+
+func newTagRecord(v tagValue) tagRecord {
+	t := v.tag
+	return tagRecord{Tag: t.Name, Value: jsonValue(t.Type, v.value), EngUnit: t.EngUnit, Device: t.Device.Name,
+		Unit: t.UnitID, Table: t.Table.String(), Address: t.Address, Type: t.TypeName()}
+}
+
+// tagText is a value as text output shows it (strings with unprintable
+// bytes quoted).
+func tagText(v tagValue) string {
+	s := v.tag.Format(v.value)
+	if _, ok := v.value.(string); ok && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		s = strconv.Quote(s)
+	}
+	return s
+}
+
+// printTagValues writes tag values in the --output format.
+func (a *app) printTagValues(vs []tagValue) error {
+	switch a.opts.output {
+	case "json":
+		for _, v := range vs {
+			if err := writeJSON(a.stdout, newTagRecord(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "csv":
+		rows := [][]string{{"tag", "value", "eng_unit"}}
+		for _, v := range vs {
+			rows = append(rows, []string{v.tag.Name, v.tag.Format(v.value), v.tag.EngUnit})
+		}
+		return writeCSV(a.stdout, rows)
+	}
+	rows := make([][]string, len(vs))
+	for i, v := range vs {
+		rows[i] = []string{v.tag.Name, tagText(v), v.tag.EngUnit}
+	}
+	return writeColumns(a.stdout, rows)
+}
+
+// writeColumns writes rows as left-aligned columns two spaces apart,
+// without trailing blanks.
+func writeColumns(w interface{ Write([]byte) (int, error) }, rows [][]string) error {
+	var width []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], len(c))
+		}
+	}
+	var sb strings.Builder
+	for _, r := range rows {
+		var line strings.Builder
+		for i, c := range r {
+			if i < len(r)-1 {
+				fmt.Fprintf(&line, "%-*s  ", width[i], c)
+			} else {
+				line.WriteString(c)
+			}
+		}
+		sb.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	_, err := w.Write([]byte(sb.String()))
+	return err
+}
+
+func (a *app) getCommand() *command {
+	c := &command{name: "get", args: "TAG...", flags: a.opts.newFlagSet("get"),
+		summary: "Read tags of a plant file by name, scaled, with their units"}
+	file := addPlantFlag(c.flags)
+	c.long = `Reads every TAG named in the plant file and prints "TAG VALUE UNIT" lines (json: one
+object per tag; csv: tag,value,eng_unit). Tags of the same device, unit and table whose
+addresses touch share one request (at most 125 registers or 2000 bits), and no value is
+split between two requests; --log-level debug shows the plan, --trace every frame.`
+	c.example = []string{"--plant station.yaml get tank1.level flow pump1.run", "get -o json tank1.level"}
+	c.notes = []string{plantHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) == 0 {
+			return usagef("want at least one TAG")
+		}
+		p, err := loadPlant(*file)
+		if err != nil {
+			return err
+		}
+		tags, err := p.Lookup(args...)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		tc := a.newTagConn(c.flags)
+		defer tc.close()
+		vs, err := a.readTags(ctx, c.name, tc, tags)
+		if err != nil {
+			return err
+		}
+		return a.printTagValues(vs)
+	}
+	return c
+}
+
+func (a *app) tagsCommand() *command {
+	c := &command{name: "tags", args: "[PATTERN...]", flags: a.opts.newFlagSet("tags"),
+		summary: "List the tags of a plant file"}
+	file := addPlantFlag(c.flags)
+	c.long = `Lists every tag (or those whose name matches a PATTERN, * and ? as in file names):
+name, device, unit, table, address (0-based, or 1-based with --one-based), type,
+access, engineering unit and description. Sends nothing.`
+	c.example = []string{"--plant station.yaml tags", "tags 'pump*' -o csv"}
+	c.notes = []string{plantHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		p, err := loadPlant(*file)
+		if err != nil {
+			return err
+		}
+		for _, pat := range args {
+			if _, err := path.Match(pat, ""); err != nil {
+				return usagef("pattern %q: %v", pat, err)
+			}
+		}
+		var tags []*plant.Tag
+		for _, t := range p.Tags {
+			if matchAny(args, t.Name) {
+				tags = append(tags, t)
+			}
+		}
+		return a.printTags(tags)
+	}
+	return c
+}
+
+func matchAny(patterns []string, name string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// tagTypeText is the type column: "bool bit 3" for a bit in a register,
+// "string 16" for a string of 16 characters, "float32 CDAB" when not ABCD.
+func tagTypeText(t *plant.Tag) string {
+	switch {
+	case t.Bool && t.Bit >= 0:
+		return "bool bit " + strconv.Itoa(t.Bit)
+	case t.Bool:
+		return "bool"
+	case t.Type == plc.String:
+		return "string " + strconv.Itoa(t.Chars)
+	case t.Order != plc.ABCD && t.Registers() > 1:
+		return t.Type.String() + " " + t.Order.String()
+	}
+	return t.Type.String()
+}
+
+func (a *app) printTags(tags []*plant.Tag) error {
+	switch a.opts.output {
+	case "json":
+		for _, t := range tags {
+			rec := struct {
+				Tag         string   `json:"tag"`
+				Device      string   `json:"device"`
+				Unit        uint8    `json:"unit"`
+				Table       string   `json:"table"`
+				Address     uint16   `json:"address"`
+				Registers   int      `json:"registers"`
+				Type        string   `json:"type"`
+				Bit         *int     `json:"bit,omitempty"`
+				WordOrder   string   `json:"word_order,omitempty"`
+				Scale       *float64 `json:"scale,omitempty"`
+				Offset      *float64 `json:"offset,omitempty"`
+				Access      string   `json:"access"`
+				EngUnit     string   `json:"eng_unit,omitempty"`
+				Description string   `json:"description,omitempty"`
+			}{Tag: t.Name, Device: t.Device.Name, Unit: t.UnitID, Table: t.Table.String(), Address: t.Address,
+				Registers: t.Registers(), Type: t.TypeName(), Access: t.Access.String(), EngUnit: t.EngUnit, Description: t.Description}
+			if t.Bit >= 0 {
+				rec.Bit = &t.Bit
+			}
+			if !t.Bool && t.Registers() > 1 && t.Type != plc.String || t.Type == plc.String && t.Order.ByteSwap() {
+				rec.WordOrder = t.Order.String()
+			}
+			if t.Scaled {
+				rec.Scale, rec.Offset = &t.Scale, &t.Offset
+			}
+			if err := writeJSON(a.stdout, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "csv":
+		rows := [][]string{{"tag", "device", "unit", "table", "address", "type", "access", "eng_unit", "description"}}
+		for _, t := range tags {
+			rows = append(rows, []string{t.Name, t.Device.Name, strconv.Itoa(int(t.UnitID)), t.Table.String(),
+				strconv.Itoa(a.display(int(t.Address))), tagTypeText(t), t.Access.String(), t.EngUnit, t.Description})
+		}
+		return writeCSV(a.stdout, rows)
+	}
+	rows := [][]string{{"TAG", "DEVICE", "UNIT", "TABLE", "ADDRESS", "TYPE", "ACCESS", "ENG_UNIT", "DESCRIPTION"}}
+	for _, t := range tags {
+		rows = append(rows, []string{t.Name, t.Device.Name, strconv.Itoa(int(t.UnitID)), t.Table.String(),
+			a.span(t.Address, t.Registers()), tagTypeText(t), t.Access.String(), t.EngUnit, t.Description})
+	}
+	return writeColumns(a.stdout, rows)
+}
+
+func (a *app) setCommand() *command {
+	c := &command{name: "set", args: "TAG VALUE", flags: a.opts.newFlagSet("set"),
+		summary: "Write one tag of a plant file, type- and range-checked"}
+	file := addPlantFlag(c.flags)
+	dry := addDryRun(c.flags)
+	c.long = `Writes VALUE, in the tag's engineering unit, to TAG: a coil with function 5, a bit
+inside a holding register with function 22 (mask write: the register's other bits are
+kept), one register with function 6, a wider value with function 16 in one request.
+VALUE is checked against the tag's type, range and scale, and read-only tags are
+refused, before anything is sent: a mistake is a usage error (exit 2). Bool tags take
+on, off, true, false, 1 or 0.
+
+` + dryRunHelp
+	c.example = []string{"--plant station.yaml set setpoint 2.75", "set pump1.cmd on", "set --dry-run pressure.limit 7.5"}
+	c.notes = []string{plantHelp}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) != 2 {
+			return usagef("want TAG VALUE, got %d arguments", len(args))
+		}
+		p, err := loadPlant(*file)
+		if err != nil {
+			return err
+		}
+		tags, err := p.Lookup(args[0])
+		if err != nil {
+			return usagef("%v", err)
+		}
+		t := tags[0]
+		if t.Access == plant.ReadOnly {
+			return usagef("tag %s is read-only (%s %d)", t.Name, tableWords(t.Table), a.display(int(t.Address)))
+		}
+		v, err := t.ParseValue(args[1])
+		if err != nil {
+			return usagef("%v", err)
+		}
+		w, err := a.tagWrite(c.name, t, v)
+		if err != nil {
+			return err
+		}
+		tc := a.newTagConn(c.flags)
+		a.opts.address = tc.target(t.Device, t.UnitID)
+		if err := a.runWrite(ctx, w, *dry); err != nil || *dry {
+			return err
+		}
+		return a.printSet(t, v, w)
+	}
+	return c
+}
+
+// tagWrite builds the one request that writes v to t.
+func (a *app) tagWrite(cmd string, t *plant.Tag, v any) (*writeSpec, error) {
+	addr := t.Address
+	w := &writeSpec{cmd: cmd, span: tableWords(t.Table) + " " + a.span(addr, t.Registers()), quiet: true, count: t.Registers()}
+	switch {
+	case t.Table == plant.Coils:
+		on := v.(bool)
+		w.req = modbus.NewWriteSingleCoil(addr, on)
+		w.send = func(ctx context.Context, c *plc.Client) error { return c.WriteCoil(ctx, addr, on) }
+	case t.Bool:
+		and, or := t.Mask(v.(bool))
+		w.req = &modbus.MaskWriteRegister{Address: addr, AndMask: and, OrMask: or}
+		w.send = func(ctx context.Context, c *plc.Client) error { return c.MaskWriteRegister(ctx, addr, and, or) }
+	default:
+		regs, err := t.EncodeValue(v)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		if len(regs) == 1 {
+			w.req = &modbus.WriteSingleRegister{Address: addr, Value: regs[0]}
+			w.send = func(ctx context.Context, c *plc.Client) error { return c.WriteRegister(ctx, addr, regs[0]) }
+			break
+		}
+		if len(regs) > modbus.MaxWriteRegisters {
+			return nil, usagef("tag %s is %d registers, more than one write request carries (%d): it would be written in two parts",
+				t.Name, len(regs), modbus.MaxWriteRegisters)
+		}
+		w.req = modbus.NewWriteMultipleRegisters(addr, regs)
+		w.send = func(ctx context.Context, c *plc.Client) error { return c.WriteRegisters(ctx, addr, regs) }
+	}
+	return w, nil
+}
+
+func (a *app) printSet(t *plant.Tag, v any, w *writeSpec) error {
+	fc := int(w.req.Function())
+	switch a.opts.output {
+	case "json":
+		return writeJSON(a.stdout, struct {
+			tagRecord
+			Function int `json:"function"`
+		}{newTagRecord(tagValue{t, v}), fc})
+	case "csv":
+		return writeCSV(a.stdout, [][]string{{"tag", "value", "eng_unit", "function"}, {t.Name, t.Format(v), t.EngUnit, strconv.Itoa(fc)}})
+	}
+	val := tagText(tagValue{t, v})
+	if t.EngUnit != "" {
+		val += " " + t.EngUnit
+	}
+	_, err := fmt.Fprintf(a.stdout, "%s = %s (function %d, %s)\n", t.Name, val, fc, w.span)
+	return err
+}

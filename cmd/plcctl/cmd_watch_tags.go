@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plcctl/plcctl/plant"
+)
+
+// isTagWatch reports whether watch's arguments name tags rather than a read
+// command: a plant file is given and the first word is not a command.
+func (a *app) isTagWatch(args []string, file string) bool {
+	if len(args) == 0 || file == "" && os.Getenv(plantEnv) == "" && !slices.ContainsFunc(args, func(s string) bool {
+		return s == "--plant" || strings.HasPrefix(s, "--plant=")
+	}) {
+		return false
+	}
+	saved := a.opts
+	cmd := a.lookup(args[0])
+	a.opts = saved
+	return cmd == nil
+}
+
+// tagRound is one round of watch TAG... in JSON.
+type tagRound struct {
+	Time        string         `json:"time"`
+	Round       int            `json:"round"`
+	Values      map[string]any `json:"values"`
+	Error       string         `json:"error,omitempty"`
+	Reconnected bool           `json:"reconnected,omitempty"`
+}
+
+// watchTags is watch TAG...: the rounds of watch, each reading the tags as
+// get does.
+func (a *app) watchTags(ctx context.Context, c *command, args []string, interval *time.Duration, count *int, file *string) error {
+	// Flags may follow the tag names (watch's flag set stops at the first
+	// word): parse them again, keeping what was parsed before.
+	fs := a.opts.newFlagSet("watch")
+	fs.DurationVar(interval, "interval", *interval, "")
+	fs.Var(numFlag[int]{count, maxFlagInt}, "count", "")
+	fs.StringVar(file, "plant", *file, "")
+	if err := parseFlags(fs, args); err != nil {
+		return usagef("%v", flagError(err, fs))
+	}
+	if err := a.opts.check(); err != nil {
+		return err
+	}
+	a.log = a.newLogger()
+	if *interval <= 0 {
+		return usagef("--interval %v: want a positive duration", *interval)
+	}
+	if *count < 0 {
+		return usagef("--count %d: want 0 or more", *count)
+	}
+	p, err := loadPlant(*file)
+	if err != nil {
+		return err
+	}
+	tags, err := p.Lookup(fs.Args()...)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	tc := a.newTagConn(c.flags)
+	tc.unitGiven = tc.unitGiven || fs.Changed("unit")
+	defer tc.close()
+	w := &watchState{interval: *interval}
+	var last []tagValue
+	w.roundFn = func(ctx context.Context) error {
+		t := now()
+		vs, err := a.readTags(ctx, "watch", tc, tags)
+		if ctx.Err() != nil {
+			return nil
+		}
+		reconnected := false
+		if a.client != nil {
+			downs := a.client.Conn().Stats().LinkDowns
+			reconnected = err == nil && downs > w.downs
+			w.downs = downs
+		}
+		reconnected = reconnected || err == nil && w.failed > 0
+		a.showTagRound(w, t, tags, vs, last, err, reconnected)
+		if err != nil {
+			if w.failed == 0 {
+				w.gapStart = t
+			}
+			w.failed++
+			return err
+		}
+		if reconnected {
+			w.lastGap = gapText(w, t)
+		}
+		w.failed, last = 0, vs
+		return nil
+	}
+	return a.watch(ctx, w, *count)
+}
+
+func (a *app) showTagRound(w *watchState, t time.Time, tags []*plant.Tag, vs, last []tagValue, err error, reconnected bool) {
+	ts := t.Format(timeLayout)
+	var sb strings.Builder
+	switch {
+	case a.opts.output == "json":
+		rec := tagRound{Time: ts, Round: w.round, Reconnected: reconnected}
+		if err != nil {
+			rec.Error = reason(err)
+		} else {
+			rec.Values = map[string]any{}
+			for _, v := range vs {
+				rec.Values[v.tag.Name] = jsonValue(v.tag.Type, v.value)
+			}
+		}
+		if werr := writeJSON(a.stdout, rec); werr != nil {
+			a.log.Error().Err(werr).Msg("write")
+		}
+		return
+	case a.opts.output == "csv":
+		var rows [][]string
+		if !w.csvHeader {
+			rows = append(rows, []string{"time", "round", "tag", "value", "eng_unit", "error"})
+			w.csvHeader = true
+		}
+		round := strconv.Itoa(w.round)
+		if err != nil {
+			rows = append(rows, []string{ts, round, "", "", "", reason(err)})
+		}
+		for _, v := range vs {
+			rows = append(rows, []string{ts, round, v.tag.Name, v.tag.Format(v.value), v.tag.EngUnit, ""})
+		}
+		_ = writeCSV(a.stdout, rows)
+		return
+	case isTerminal(a.stdout):
+		a.tagTable(w, &sb, t, tags, vs, last, err, reconnected)
+	default:
+		switch {
+		case err != nil:
+			fmt.Fprintf(&sb, "# %s round %d failed: %s\n", ts, w.round, reason(err))
+		case reconnected:
+			fmt.Fprintf(&sb, "# %s %s\n", ts, gapText(w, t))
+		}
+		rows := make([][]string, len(vs))
+		for i, v := range vs {
+			rows[i] = []string{ts, v.tag.Name, tagText(v), v.tag.EngUnit}
+		}
+		_ = writeColumns(&sb, rows)
+	}
+	fmt.Fprint(a.stdout, sb.String())
+}
+
+// tagTable draws the live table of watch TAG... in place.
+func (a *app) tagTable(w *watchState, sb *strings.Builder, t time.Time, tags []*plant.Tag, vs, last []tagValue, err error, reconnected bool) {
+	if w.lines > 0 {
+		fmt.Fprintf(sb, "\x1b[%dA\r\x1b[J", w.lines)
+	}
+	start := sb.Len()
+	fmt.Fprintf(sb, "watch %s  every %v  round %d  %s\n", plural(len(tags), "tag"), w.interval, w.round, t.Format("15:04:05"))
+	switch {
+	case err != nil:
+		fmt.Fprintf(sb, "\x1b[1mno answer (%s): %s\x1b[0m\n", plural(w.failed+1, "round"), reason(err))
+	case reconnected:
+		fmt.Fprintf(sb, "%s\n", gapText(w, t))
+	case w.lastGap != "":
+		fmt.Fprintf(sb, "last %s\n", w.lastGap)
+	default:
+		sb.WriteString("ok\n")
+	}
+	shown := vs
+	if shown == nil {
+		shown = last
+	}
+	rows := make([][]string, len(shown))
+	for i, v := range shown {
+		val := tagText(v)
+		switch {
+		case err != nil:
+			val = "\x1b[2m" + val + "\x1b[0m"
+		case last != nil && i < len(last) && tagText(last[i]) != tagText(v):
+			val = "\x1b[7m" + val + "\x1b[0m"
+		}
+		rows[i] = []string{v.tag.Name, val, v.tag.EngUnit}
+	}
+	_ = writeColumns(sb, rows)
+	text := sb.String()[start:]
+	w.lines = strings.Count(text, "\n")
+	if cols := terminalColumns(a.stdout); cols > 0 {
+		w.lines = screenRows(text, cols)
+	}
+}

@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plant"
+	"github.com/plcctl/plcctl/plc"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
+)
+
+var plantsDir = filepath.Join("..", "..", "testdata", "plants")
+
+func plantPath(name string) string { return filepath.Join(plantsDir, name+".yaml") }
+
+func loadTestPlant(t *testing.T, name string) *plant.Plant {
+	t.Helper()
+	p, err := plant.Load(plantPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// servePlant starts a simulator laid out and preloaded as the plant's first
+// device (its units, ranges and initial values), through the simulator's Go
+// API.
+func servePlant(t *testing.T, p *plant.Plant) *simtest.Server {
+	t.Helper()
+	d := p.Devices[0]
+	cfg := simulator.Config{Units: map[uint8]simulator.UnitConfig{}}
+	for _, u := range d.Units {
+		var uc simulator.UnitConfig
+		for k, dst := range []*simulator.Table{&uc.Coils, &uc.DiscreteInputs, &uc.HoldingRegisters, &uc.InputRegisters} {
+			dst.Ranges = []simulator.Range{}
+			for _, r := range u.Tables[k].Ranges {
+				dst.Ranges = append(dst.Ranges, simulator.Range{First: r.Start, Last: r.End})
+			}
+		}
+		cfg.Units[u.ID] = uc
+	}
+	s := simtest.Start(t, cfg)
+	for _, u := range d.Units {
+		if err := u.Preload(s.Unit(u.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func TestTagsList(t *testing.T) {
+	for _, out := range []string{"text", "json", "csv"} {
+		got := mustRun(t, "tags", "--plant", plantPath("pump-station"), "-o", out)
+		checkGolden(t, "output/tags-pump-station."+out, got)
+	}
+	got := mustRun(t, "tags", "--plant", plantPath("pump-station"), "pump1.*", "--one-based")
+	lines := strings.Split(got, "\n")
+	if len(lines) != 5 || strings.Contains(got, "pump2") || strings.Fields(lines[1])[0] != "pump1.cmd" || strings.Fields(lines[1])[4] != "1" {
+		t.Errorf("tags pump1.* --one-based =\n%s", got)
+	}
+	t.Setenv(plantEnv, plantPath("sparse"))
+	if got := mustRun(t, "tags", "-o", "csv"); !strings.Contains(got, "config.word.bit0,meter,1,holding_registers,1000,bool bit 0,read-write") {
+		t.Errorf("tags from $%s =\n%s", plantEnv, got)
+	}
+}
+
+// TestGetAllTypes: every tag of all-types.yaml, served by a simulator
+// preloaded from the file, reads back as its initial value, in as few
+// requests as PlanReads plans.
+func TestGetAllTypes(t *testing.T) {
+	p := loadTestPlant(t, "all-types")
+	s := servePlant(t, p)
+	var names []string
+	for _, tag := range p.Tags {
+		names = append(names, tag.Name)
+	}
+	before := [5]uint64{}
+	for fc := 1; fc <= 4; fc++ {
+		before[fc] = s.FunctionRequests(uint8(fc))
+	}
+	r := runCLI(t, append([]string{"get", "--plant", plantPath("all-types"), "-a", s.Addr, "-o", "json", "--log-level", "debug"}, names...)...)
+	if r.code != 0 {
+		t.Fatalf("get: exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != len(p.Tags) {
+		t.Fatalf("%d lines for %d tags:\n%s", len(lines), len(p.Tags), r.stdout)
+	}
+	for i, line := range lines {
+		var rec struct {
+			Tag     string
+			Value   any
+			Address uint16
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %d: %v: %s", i, err, line)
+		}
+		tag := p.Tag(rec.Tag)
+		want := tag.Initial
+		if want == nil {
+			want = zeroOf(tag)
+		}
+		if got, wantText := fmt.Sprint(rec.Value), fmt.Sprint(jsonRoundTrip(t, jsonValue(tag.Type, want))); got != wantText {
+			t.Errorf("%s = %v, want %v", rec.Tag, got, wantText)
+		}
+	}
+	plan := plant.PlanReads(p.Tags, plant.PlanOptions{})
+	perFC := map[uint8]int{}
+	for _, rd := range plan {
+		perFC[map[plant.TableKind]uint8{plant.Coils: 1, plant.DiscreteInputs: 2, plant.HoldingRegisters: 3, plant.InputRegisters: 4}[rd.Table]]++
+	}
+	for fc := uint8(1); fc <= 4; fc++ {
+		if n := int(s.FunctionRequests(fc) - before[fc]); n != perFC[fc] {
+			t.Errorf("function %d: %d requests, plan has %d", fc, n, perFC[fc])
+		}
+	}
+	if perFC[3] != 1 || perFC[4] != 1 {
+		t.Errorf("plan %v: want one holding and one input register request (all tags are neighbours)", perFC)
+	}
+	if n := strings.Count(r.stderr, "tag read"); n != len(plan) {
+		t.Errorf("--log-level debug shows %d planned reads, want %d:\n%s", n, len(plan), r.stderr)
+	}
+	text := mustRun(t, "get", "--plant", plantPath("all-types"), "-a", s.Addr, "hr.float32.cdab", "hr.scaled.int16", "hr.bit15", "hr.string", "coil.on")
+	checkGolden(t, "output/get-all-types.txt", text)
+	csv := mustRun(t, "get", "--plant", plantPath("all-types"), "-a", s.Addr, "-o", "csv", "hr.scaled.uint32", "hr.hex")
+	checkGolden(t, "output/get-all-types.csv", csv)
+}
+
+func jsonRoundTrip(t *testing.T, v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	json.Unmarshal(b, &out)
+	return out
+}
+
+func zeroOf(t *plant.Tag) any {
+	v, _ := t.DecodeValue(make([]uint16, t.Registers()))
+	return v
+}
+
+// TestSetTags: set writes each kind of tag with the right function and the
+// value reads back; mistakes are usage errors and send nothing.
+func TestSetTags(t *testing.T) {
+	p := loadTestPlant(t, "pump-station")
+	s := servePlant(t, p)
+	base := []string{"--plant", plantPath("pump-station"), "-a", s.Addr}
+	set := func(args ...string) result { return runCLI(t, append(append([]string{"set"}, base...), args...)...) }
+	writes := func() uint64 {
+		var n uint64
+		for _, fc := range []uint8{5, 6, 15, 16, 22, 23} {
+			n += s.FunctionRequests(fc)
+		}
+		return n
+	}
+	s.Unit(1).SetHoldingRegisters(3, 0xF0F0) // mode bits: set must keep the other 14
+	tests := []struct {
+		tag, value string
+		fc         uint8
+		shown      string
+	}{
+		{"setpoint", "2.75", 16, "setpoint = 2.75 m (function 16, holding registers 0..1)"},
+		{"pressure.limit", "-3.2", 6, "pressure.limit = -3.2 bar (function 6, holding registers 2)"},
+		{"mode.auto", "on", 22, "mode.auto = true (function 22, holding registers 3)"},
+		{"mode.local", "1", 22, "mode.local = true (function 22, holding registers 3)"},
+		{"pump1.cmd", "true", 5, "pump1.cmd = true (function 5, coils 0)"},
+	}
+	for _, tc := range tests {
+		before := s.FunctionRequests(tc.fc)
+		r := set(tc.tag, tc.value)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != tc.shown {
+			t.Errorf("set %s %s = exit %d %q %s, want %q", tc.tag, tc.value, r.code, r.stdout, r.stderr, tc.shown)
+		}
+		if n := s.FunctionRequests(tc.fc) - before; n != 1 {
+			t.Errorf("set %s: %d requests of function %d, want 1", tc.tag, n, tc.fc)
+		}
+	}
+	if got := s.Unit(1).HoldingRegisters(0, 4); !reflect.DeepEqual(got, []uint16{0x4030, 0x0000, 0xFFE0, 0xF0F3}) {
+		t.Errorf("holding registers 0..3 = %04X, want 4030 0000 FFE0 F0F3", got)
+	}
+	out := mustRun(t, append(append([]string{"get"}, base...), "setpoint", "pressure.limit", "mode.auto", "mode.local", "pump1.cmd")...)
+	checkGolden(t, "output/get-after-set.txt", out)
+
+	sent := writes()
+	bad := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"station.name", "PS-02"}, "tag station.name is read-only"},
+		{[]string{"tank1.level", "2"}, "read-only"},
+		{[]string{"pressure.limit", "4000"}, "out of range"},
+		{[]string{"pressure.limit", "1.25"}, "not a whole step"},
+		{[]string{"mode.auto", "maybe"}, "want true, false"},
+		{[]string{"setpoint", "1e39"}, "out of range"},
+		{[]string{"setpont", "1"}, `no tag "setpont" (did you mean setpoint?)`},
+		{[]string{"setpoint"}, "want TAG VALUE"},
+	}
+	for _, tc := range bad {
+		r := set(tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) {
+			t.Errorf("set %q = exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.msg)
+		}
+	}
+	if n := writes() - sent; n != 0 {
+		t.Errorf("refused sets sent %d write requests", n)
+	}
+	dry := mustRun(t, append(append([]string{"set"}, base...), "--dry-run", "mode.local", "off")...)
+	if want := "00 01 00 00 00 08 01 16 00 03 FF FD 00 00\n"; dry != want {
+		t.Errorf("set --dry-run mode.local off = %q, want %q", dry, want)
+	}
+	if n := writes() - sent; n != 0 {
+		t.Errorf("--dry-run sent %d write requests", n)
+	}
+}
+
+func TestTagErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\ndevices:\n  - name: d\n    tags:\n      - {name: a, table: hr, address: 0, type: flot32}\n"), 0o644)
+	r := runCLI(t, "get", "--plant", bad, "a")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "bad.yaml:5:") || !strings.Contains(r.stderr, "devices[0].tags[0].type") {
+		t.Errorf("get with a bad file = exit %d, stderr %q; want 2 naming line 5 and the key", r.code, r.stderr)
+	}
+	t.Setenv(plantEnv, "")
+	if r := runCLI(t, "get", "a"); r.code != exitUsage || !strings.Contains(r.stderr, "no plant file") {
+		t.Errorf("get without a plant = exit %d, %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, "get", "--plant", plantPath("sparse"), "energy", "-a", closedPort(t)); r.code != 1 || !strings.Contains(r.stderr, "get input registers 100..101") {
+		t.Errorf("get from a closed port = exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestSparseUnits: tags of two units with their own memories, tables that
+// start above 0.
+func TestSparseUnits(t *testing.T) {
+	p := loadTestPlant(t, "sparse")
+	s := servePlant(t, p)
+	out := mustRun(t, "get", "--plant", plantPath("sparse"), "-a", s.Addr, "config.id", "config.word", "config.word.bit0", "unit2.setpoint", "relay16")
+	checkGolden(t, "output/get-sparse.txt", out)
+	mustRun(t, "set", "--plant", plantPath("sparse"), "-a", s.Addr, "unit2.setpoint", "43")
+	if got := s.Unit(2).HoldingRegisters(0, 1)[0]; got != 43 {
+		t.Errorf("unit 2 holding 0 = %d, want 43", got)
+	}
+	if got := s.Unit(1).HoldingRegisters(39, 1)[0]; got != 7 {
+		t.Errorf("unit 1 holding 39 = %d, want 7 (untouched)", got)
+	}
+}
+
+func TestWatchTags(t *testing.T) {
+	p := loadTestPlant(t, "pump-station")
+	s := servePlant(t, p)
+	r := runCLI(t, "watch", "--plant", plantPath("pump-station"), "-a", s.Addr, "setpoint", "pump1.cmd", "tank2.level", "--count", "3", "--interval", "5ms", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("watch tags: exit %d %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d rounds, want 3:\n%s", len(lines), r.stdout)
+	}
+	for i, l := range lines {
+		var rec tagRound
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec.Round != i+1 ||
+			rec.Values["setpoint"] != 2.5 || rec.Values["pump1.cmd"] != false || rec.Values["tank2.level"] != 2.0 {
+			t.Errorf("round %d = %s (%v)", i+1, l, err)
+		}
+	}
+	// three tables, so three requests per round
+	if n := s.FunctionRequests(3) + s.FunctionRequests(1) + s.FunctionRequests(4); n != 9 {
+		t.Errorf("%d requests for 3 rounds of 3 tables, want 9", n)
+	}
+	text := mustRun(t, "watch", "--count", "1", "--plant", plantPath("pump-station"), "-a", s.Addr, "setpoint")
+	if f := strings.Fields(text); len(f) != 4 || f[1] != "setpoint" || f[2] != "2.5" || f[3] != "m" {
+		t.Errorf("watch text = %q", text)
+	}
+	// a read command still works as before
+	if r := runCLI(t, "watch", "--count", "1", "-a", s.Addr, "read-holding-registers", "0"); r.code != 0 {
+		t.Errorf("watch read-holding-registers: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestSnapshotReplay: a simulator with written values is recorded by
+// snapshot; a second simulator serving the file answers every read exactly
+// as the first, and exception 02 outside the recorded ranges.
+func TestSnapshotReplay(t *testing.T) {
+	src := simtest.Start(t, simulator.Config{UnitIDs: []uint8{3}})
+	rnd := rand.New(rand.NewPCG(9, 9))
+	m := src.Unit(3)
+	for i := 0; i < 300; i++ {
+		m.SetHoldingRegisters(uint16(i), uint16(rnd.Uint32()))
+		m.SetInputRegisters(uint16(1000+i), uint16(rnd.Uint32()))
+		m.SetCoils(uint16(i), rnd.IntN(2) == 1)
+		m.SetDiscreteInputs(uint16(i), rnd.IntN(3) == 1)
+	}
+	old := now
+	now = func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }
+	defer func() { now = old }()
+	out := mustRun(t, "snapshot", "-a", src.Addr, "-u", "3", "--coils", "0-99", "--coils", "200-210", "--discrete-inputs", "5",
+		"--holding-registers", "0-199", "--input-registers", "1000-1299", "--name", "plc-3")
+	p, err := plant.Parse([]byte(out), "snapshot.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if u := p.Devices[0].Unit(3); u == nil || p.Devices[0].Name != "plc-3" {
+		t.Fatalf("snapshot device %+v", p.Devices[0])
+	}
+	dst := servePlant(t, p)
+	ctx := context.Background()
+	a, b := dialUnit(t, src.Addr, 3), dialUnit(t, dst.Addr, 3)
+	reads := []struct {
+		k           plant.TableKind
+		addr, count uint16
+	}{{plant.Coils, 0, 100}, {plant.Coils, 200, 11}, {plant.DiscreteInputs, 5, 1}, {plant.HoldingRegisters, 0, 200}, {plant.InputRegisters, 1000, 300}}
+	for _, rd := range reads {
+		b1, r1, err1 := readSpan(ctx, a, rd.k, rd.addr, rd.count)
+		b2, r2, err2 := readSpan(ctx, b, rd.k, rd.addr, rd.count)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(b1, b2) || !reflect.DeepEqual(r1, r2) {
+			t.Errorf("%s %d+%d: source %v %v, replay %v %v", rd.k, rd.addr, rd.count, err1, err2, len(r1), len(r2))
+		}
+	}
+	for _, rd := range []struct {
+		k    plant.TableKind
+		addr uint16
+	}{{plant.Coils, 100}, {plant.Coils, 199}, {plant.DiscreteInputs, 4}, {plant.HoldingRegisters, 200}, {plant.InputRegisters, 999}} {
+		if _, _, err := readSpan(ctx, b, rd.k, rd.addr, 1); !isIllegalAddress(err) {
+			t.Errorf("replay %s %d = %v, want exception 02 (not recorded)", rd.k, rd.addr, err)
+		}
+	}
+	head := strings.SplitN(out, "\nversion:", 2)[0]
+	if want := "# Recorded by plcctl snapshot from " + src.Addr + " unit 3 at 2026-12-01T12:00:00.000Z."; !strings.HasPrefix(head, want) {
+		t.Errorf("snapshot comment %q, want it to start %q", head, want)
+	}
+}
+
+func dialUnit(t *testing.T, addr string, unit uint8) *plc.Client {
+	t.Helper()
+	c, err := plc.Dial(context.Background(), addr, plc.Options{UnitID: unit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func isIllegalAddress(err error) bool {
+	var e *modbus.ExceptionError
+	return errorsAs(err, &e) && e.Code == modbus.IllegalDataAddress
+}
+
+// TestSnapshotProbe: --probe finds each table's extent within the bound.
+func TestSnapshotProbe(t *testing.T) {
+	src := simtest.Start(t, simulator.Config{Coils: 37, DiscreteInputs: 1, HoldingRegisters: 1000, InputRegisters: 65536})
+	src.SetHoldingRegisters(999, 0xBEEF)
+	before := src.FunctionRequests(3)
+	out := mustRun(t, "snapshot", "-a", src.Addr, "--probe")
+	p, err := plant.Parse([]byte(out), "probe.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	u := p.Devices[0].Units[0]
+	for k, want := range map[plant.TableKind]plant.Range{plant.Coils: {Start: 0, End: 36}, plant.DiscreteInputs: {Start: 0, End: 0}, plant.HoldingRegisters: {Start: 0, End: 999}, plant.InputRegisters: {Start: 0, End: 65535}} {
+		if got := u.Tables[k].Ranges; len(got) != 1 || got[0] != want {
+			t.Errorf("%s probed as %v, want %v", k, got, want)
+		}
+	}
+	// probe (at most 18) + 8 reads of 125 registers
+	if n := src.FunctionRequests(3) - before; n > probeRequests+8 {
+		t.Errorf("%d holding-register requests, want at most %d", n, probeRequests+8)
+	}
+	if img, _ := u.Image(plant.HoldingRegisters); img[0].Regs[999] != 0xBEEF {
+		t.Errorf("holding 999 recorded as %04X", img[0].Regs[999])
+	}
+	if r := runCLI(t, "snapshot", "-a", src.Addr); r.code != exitUsage || !strings.Contains(r.stderr, "nothing to record") {
+		t.Errorf("snapshot without ranges = exit %d %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, "snapshot", "-a", src.Addr, "--coils", "9-3"); r.code != exitUsage || !strings.Contains(r.stderr, "ends before it starts") {
+		t.Errorf("snapshot --coils 9-3 = exit %d %q", r.code, r.stderr)
+	}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
