@@ -3,7 +3,6 @@ package simulator
 import (
 	"bytes"
 	"encoding/binary"
-	"net"
 	"time"
 
 	"github.com/plcctl/plcctl/modbus"
@@ -214,12 +213,17 @@ func (c *conn) rebootFault(h modbus.Header, pdu []byte, rule FaultRule, ri int) 
 }
 
 // Reboot simulates a power cycle: every connection is dropped with a reset,
-// connections are refused (accepted and reset at once) for d, and the
-// non-retentive memory is cleared. Safe to call while serving.
+// the listening socket is closed for d (connection attempts are refused)
+// and then opened again on the same address, and the non-retentive memory
+// is cleared. Safe to call while serving.
 func (s *Server) Reboot(d time.Duration) {
 	s.fx.mu.Lock()
 	s.fx.downUntil = time.Now().Add(d)
+	l := s.fx.listener
 	s.fx.mu.Unlock()
+	if l != nil {
+		l.reboot()
+	}
 	s.clearVolatile()
 	s.mu.Lock()
 	cs := make([]*conn, 0, len(s.conns))
@@ -231,39 +235,4 @@ func (s *Server) Reboot(d time.Duration) {
 	for _, c := range cs {
 		c.reset("reboot")
 	}
-}
-
-// holdAccept carries out stop-accepting and reboot for a connection just
-// accepted: it waits out a stop-accepting pause (the accept loop stands
-// still, so the kernel's backlog fills as with a PLC that stopped
-// accepting), then resets the connection while rebooting. It reports whether
-// the connection was dealt with.
-func (s *Server) holdAccept(nc net.Conn) bool {
-	s.fx.mu.Lock()
-	wait := time.Until(s.fx.pausedUntil)
-	s.fx.mu.Unlock()
-	if wait > 0 {
-		s.log.Info().Dur("for", wait).Msg("stop-accepting: accept paused")
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-s.done:
-			t.Stop()
-		}
-	}
-	s.fx.mu.Lock()
-	down := time.Now().Before(s.fx.downUntil)
-	s.fx.mu.Unlock()
-	if !down {
-		return false
-	}
-	remote := nc.RemoteAddr().String()
-	s.stats.resets.Add(1)
-	s.obsReset(remote, "rebooting")
-	s.log.Info().Str("remote", remote).Msg("rebooting: connection reset")
-	if tc, ok := nc.(*net.TCPConn); ok {
-		tc.SetLinger(0)
-	}
-	nc.Close()
-	return true
 }

@@ -177,8 +177,9 @@ type faultSet struct {
 	mu          sync.Mutex
 	rules       []*ruleState
 	start       time.Time
-	pausedUntil time.Time // stop-accepting: hold the accept loop until then
-	downUntil   time.Time // reboot: reset every new connection until then
+	pausedUntil time.Time      // stop-accepting: hold the accept loop until then
+	downUntil   time.Time      // reboot: listener closed until then
+	listener    *faultListener // the listener Serve accepts on
 	applied     [numFaultActions]atomic.Uint64
 }
 

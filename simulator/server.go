@@ -131,6 +131,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return ErrServerClosed
 	}
+	ln = s.wrapListener(ln) // stop-accepting and reboot faults (faultlisten.go)
 	s.ln = ln
 	s.mu.Unlock()
 	s.log.Info().Str("addr", ln.Addr().String()).Str("on_malformed", s.cfg.OnMalformed.String()).
@@ -163,9 +164,6 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) accept(nc net.Conn) {
-	if s.holdAccept(nc) {
-		return
-	}
 	s.stats.accepted.Add(1)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)

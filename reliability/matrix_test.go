@@ -1,0 +1,296 @@
+package reliability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plc"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
+	"github.com/plcctl/plcctl/transport"
+)
+
+// kind is what a caller saw: success, or the class of its error.
+type kind string
+
+const (
+	ok        kind = "ok"
+	timeout   kind = "timeout"   // its deadline passed: context.DeadlineExceeded
+	exception kind = "exception" // the device answered an exception: *modbus.ExceptionError
+	protocol  kind = "protocol"  // the answer does not fit the request: the stream is not trusted
+	linkLost  kind = "link-lost" // the connection ended under the request
+)
+
+// classify names the kind of err and checks the error contract: every error
+// is a *transport.OpError.
+func classify(err error) (kind, *transport.OpError, error) {
+	if err == nil {
+		return ok, nil, nil
+	}
+	var op *transport.OpError
+	if !errors.As(err, &op) {
+		return "", nil, fmt.Errorf("error %q is not a *transport.OpError", err)
+	}
+	var ee *modbus.ExceptionError
+	var fe *modbus.FrameError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return timeout, op, nil
+	case errors.As(err, &ee):
+		return exception, op, nil
+	case errors.As(err, &fe), errors.Is(err, modbus.ErrUnexpectedFunction), errors.Is(err, transport.ErrTooManyStale):
+		return protocol, op, nil
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, transport.ErrLinkDead), errors.Is(err, net.ErrClosed):
+		return linkLost, op, nil
+	}
+	return "", op, fmt.Errorf("error %q (%T) has no kind", err, op.Err)
+}
+
+const (
+	callers = 8 // one address each
+	target  = 3 // the address whose request is faulted
+)
+
+func readValue(addr int) uint16  { return 0x1000 + 0x0111*uint16(addr) }
+func writeValue(addr int) uint16 { return 0x5000 + uint16(addr) }
+
+// writeLog counts executed writes per address (simulator.Observer).
+type writeLog struct {
+	simulator.NopObserver
+	mu sync.Mutex
+	n  map[uint16]int
+}
+
+func (w *writeLog) Write(ev simulator.WriteEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n[ev.Address]++
+}
+
+func (w *writeLog) count(addr int) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n[uint16(addr)]
+}
+
+type faultCase struct {
+	rule simulator.FaultRule
+	// want is the faulted request's kind for read and for write, per
+	// MaxInFlight when it differs (index 0: MaxInFlight 1, 1: 8).
+	read, write [2][]kind
+}
+
+func one(k ...kind) [2][]kind { return [2][]kind{k, k} }
+
+const lateAfter = 300 * time.Millisecond // the faulted caller's deadline
+
+// faultCases lists every action with the kind its faulted request must end
+// in. The README's fault table says the same in words.
+var faultCases = []faultCase{
+	{rule: simulator.FaultRule{Action: simulator.FaultDelay, Delay: 2 * lateAfter}, read: one(timeout), write: one(timeout)},
+	{rule: simulator.FaultRule{Action: simulator.FaultDrop}, read: one(timeout), write: one(timeout)},
+	{rule: simulator.FaultRule{Action: simulator.FaultDuplicate}, read: one(ok), write: one(ok)},
+	{rule: simulator.FaultRule{Action: simulator.FaultSplit}, read: one(ok), write: one(ok)},
+	{rule: simulator.FaultRule{Action: simulator.FaultSplit, SplitAt: 7, Gap: 20 * time.Millisecond}, read: one(ok), write: one(ok)},
+	{rule: simulator.FaultRule{Action: simulator.FaultWrongTID}, read: one(timeout, protocol), write: one(timeout, protocol)},
+	{rule: simulator.FaultRule{Action: simulator.FaultException, Exception: modbus.ServerDeviceBusy}, read: one(exception), write: one(exception)},
+	{rule: simulator.FaultRule{Action: simulator.FaultCloseFIN}, read: one(linkLost), write: one(linkLost)},
+	{rule: simulator.FaultRule{Action: simulator.FaultCloseRST}, read: one(linkLost), write: one(linkLost)},
+	{rule: simulator.FaultRule{Action: simulator.FaultCutMidFrame}, read: one(linkLost, protocol), write: one(linkLost, protocol)},
+	{rule: simulator.FaultRule{Action: simulator.FaultWrongUnit}, read: one(protocol), write: one(protocol)},
+	{rule: simulator.FaultRule{Action: simulator.FaultWrongFunction}, read: one(protocol), write: one(protocol)},
+	{rule: simulator.FaultRule{Action: simulator.FaultShort}, read: one(protocol), write: one(protocol)},
+	{rule: simulator.FaultRule{Action: simulator.FaultBadByteCount}, read: one(protocol), write: one(protocol)},
+	{rule: simulator.FaultRule{Action: simulator.FaultJunk}, read: one(protocol), write: one(protocol)},
+	{rule: simulator.FaultRule{Action: simulator.FaultCoalesce}, read: one(timeout, ok), write: one(timeout, ok)},
+	{rule: simulator.FaultRule{Action: simulator.FaultAnswerClose}, read: one(ok), write: one(ok)},
+	{rule: simulator.FaultRule{Action: simulator.FaultStopAccepting, For: 200 * time.Millisecond}, read: one(ok), write: one(ok)},
+	{rule: simulator.FaultRule{Action: simulator.FaultReboot, For: 200 * time.Millisecond}, read: one(linkLost), write: one(linkLost)},
+}
+
+// awaitingClient names the cases that fail on client defects of issue 8
+// being fixed in transport/ (wrong-tid routing when pipelining, the unit id
+// check, a FIN seen between requests); each is removed from here with the
+// fix that makes it pass.
+var awaitingClient = map[simulator.FaultAction]string{
+	simulator.FaultWrongUnit:   "issue 8 item 1: an answer's unit id is not checked against its request",
+	simulator.FaultAnswerClose: "issue 8 item 2: a FIN between requests is not seen before the next request is written",
+}
+
+// awaitingPipelined is awaitingClient for MaxInFlight 8 only.
+var awaitingPipelined = map[simulator.FaultAction]string{
+	simulator.FaultWrongTID: "issue 8 item 1: an answer with another request's tid is returned to that request",
+}
+
+// TestFaultMatrix: every fault action x {MaxInFlight 1, 8} x {read, write}.
+func TestFaultMatrix(t *testing.T) {
+	for _, fc := range faultCases {
+		for mi, mif := range []int{1, 8} {
+			for _, write := range []bool{false, true} {
+				op := map[bool]string{false: "read", true: "write"}[write]
+				name := fmt.Sprintf("%s/inflight-%d/%s", fc.rule.String(), mif, op)
+				want := fc.read[mi]
+				if write {
+					want = fc.write[mi]
+				}
+				t.Run(name, func(t *testing.T) {
+					if why, ok := awaitingClient[fc.rule.Action]; ok {
+						t.Skip("awaiting the client fix: " + why)
+					}
+					if why, ok := awaitingPipelined[fc.rule.Action]; ok && mif > 1 {
+						t.Skip("awaiting the client fix: " + why)
+					}
+					t.Parallel()
+					runCase(t, fc.rule, mif, write, want)
+				})
+			}
+		}
+	}
+}
+
+func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want []kind) {
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+	wl := &writeLog{n: map[uint16]int{}}
+	sim := simtest.Start(t, simulator.Config{Logger: &log, Observer: wl})
+	for a := range callers {
+		sim.SetHoldingRegisters(uint16(a), readValue(a))
+	}
+	ctx := t.Context()
+	cli, err := plc.Dial(ctx, sim.Addr, plc.Options{Options: transport.Options{
+		MaxInFlight: mif, Timeout: 5 * time.Second, Backoff: func(int) time.Duration { return time.Millisecond }, Logger: &log}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	if _, err := cli.ReadHoldingRegisters(ctx, 0, callers); err != nil {
+		t.Fatalf("warm-up read: %v", err)
+	}
+	fn := modbus.FuncReadHoldingRegisters
+	if write {
+		fn = modbus.FuncWriteSingleRegister
+	}
+	rule.Function, rule.MatchAddr, rule.AddrFirst, rule.AddrLast, rule.Count = fn, true, target, target, 1
+	sim.SetFaults(rule)
+	wiredBefore := sim.FunctionRequests(uint8(fn))
+
+	// The faulted round: every caller at once, each on its own address.
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for a := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := 5 * time.Second
+			if a == target {
+				d = lateAfter
+			}
+			cctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			errs[a] = do(cctx, cli, a, write, rule.Action == simulator.FaultReboot)
+		}()
+	}
+	wg.Wait()
+	if n := sim.FaultCounts()[rule.Action]; n != 1 {
+		t.Fatalf("the fault fired %d times, want 1 (the test proves nothing)", n)
+	}
+	for a, err := range errs {
+		k, op, cerr := classify(err)
+		if cerr != nil {
+			t.Errorf("caller %d: %v", a, cerr)
+			continue
+		}
+		if a == target {
+			if !oneOf(k, want) {
+				t.Errorf("faulted request: %s (%v), want %v", k, err, want)
+			}
+			if op != nil && !op.Sent {
+				t.Errorf("faulted request: Sent false, but plcsim received it: %v", err)
+			}
+		} else if k != ok && k != linkLost && k != protocol {
+			// Requests sharing a link the fault broke may fail with it; no
+			// other kind is theirs.
+			t.Errorf("caller %d (not faulted): %s (%v)", a, k, err)
+		}
+		if write {
+			checkWrite(t, a, err, op, wl.count(a))
+		}
+	}
+
+	// The next request succeeds, for every caller.
+	nextOK := make([]bool, callers)
+	for a := range callers {
+		sim.SetHoldingRegisters(uint16(a), readValue(a)) // a reboot cleared them
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := do(cctx, cli, a, write, false)
+		cancel()
+		if nextOK[a] = err == nil; err != nil {
+			t.Errorf("next request for address %d: %v", a, err)
+		}
+	}
+	calls := uint64(2 * callers)
+	if wired := sim.FunctionRequests(uint8(fn)) - wiredBefore; write && wired > calls {
+		t.Errorf("%d writes reached plcsim for %d calls: a write was sent twice", wired, calls)
+	}
+	if write {
+		for a := range callers {
+			if n := wl.count(a); n < 1 || n > 2 {
+				t.Errorf("address %d: %d writes executed for 2 calls", a, n)
+			}
+			if got := sim.HoldingRegisters(uint16(a), 1)[0]; nextOK[a] && got != writeValue(a) {
+				t.Errorf("address %d holds %#04x after a confirmed write of %#04x", a, got, writeValue(a))
+			}
+		}
+	}
+}
+
+// do runs one caller's operation on its own address; a read must return
+// that address's value (or, with cleared, 0: the memory a reboot cleared,
+// which is no other address's value either).
+func do(ctx context.Context, cli *plc.Client, a int, write, cleared bool) error {
+	if write {
+		return cli.WriteRegister(ctx, uint16(a), writeValue(a))
+	}
+	v, err := cli.ReadHoldingRegisters(ctx, uint16(a), 1)
+	if err != nil {
+		return err
+	}
+	if len(v) != 1 || (v[0] != readValue(a) && !(cleared && v[0] == 0)) {
+		return fmt.Errorf("WRONG VALUE: read of address %d returned %#04x, want %#04x", a, v, readValue(a))
+	}
+	return nil
+}
+
+// checkWrite checks the write contract for one caller's faulted-round write:
+// executed at most once; confirmed means executed; not sent means not
+// executed.
+func checkWrite(t *testing.T, a int, err error, op *transport.OpError, executed int) {
+	t.Helper()
+	switch {
+	case executed > 1:
+		t.Errorf("address %d: write executed %d times for one call", a, executed)
+	case err == nil && executed != 1:
+		t.Errorf("address %d: write confirmed but executed %d times", a, executed)
+	case op != nil && !op.Sent && executed != 0:
+		t.Errorf("address %d: write reported not sent (%v) but executed", a, err)
+	}
+}
+
+func oneOf(k kind, ks []kind) bool {
+	for _, x := range ks {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
