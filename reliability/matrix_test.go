@@ -125,19 +125,10 @@ var faultCases = []faultCase{
 		read: per(kinds(timeout), kinds(ok, timeout)), write: per(kinds(timeout), kinds(ok, timeout))},
 	{rule: simulator.FaultRule{Action: simulator.FaultAnswerClose}, read: one(ok), write: one(ok)},
 	{rule: simulator.FaultRule{Action: simulator.FaultStopAccepting, For: 200 * time.Millisecond}, read: one(ok), write: one(ok)},
-	{rule: simulator.FaultRule{Action: simulator.FaultReboot, For: 200 * time.Millisecond}, read: one(linkLost), write: one(linkLost)},
+	// A read that lost its link may go to the next one, which a reboot
+	// refuses past the read's deadline.
+	{rule: simulator.FaultRule{Action: simulator.FaultReboot, For: 200 * time.Millisecond}, read: one(linkLost, timeout), write: one(linkLost)},
 }
-
-// awaitingClient names the cases that fail on client defects of issue 8
-// being fixed in transport/ (wrong-tid routing when pipelining, the unit id
-// check, a FIN seen between requests); each is removed from here with the
-// fix that makes it pass.
-var awaitingClient = map[simulator.FaultAction]string{
-	simulator.FaultAnswerClose: "issue 8 item 2: after an answer and a FIN, requests written meanwhile time out instead of failing at once, and the next one gets EOF instead of a new link",
-}
-
-// awaitingPipelined is awaitingClient for MaxInFlight 8 only.
-var awaitingPipelined = map[simulator.FaultAction]string{}
 
 // TestFaultMatrix: every fault action x {MaxInFlight 1, 8} x {read, write}.
 func TestFaultMatrix(t *testing.T) {
@@ -151,12 +142,6 @@ func TestFaultMatrix(t *testing.T) {
 					want = fc.write[mi]
 				}
 				t.Run(name, func(t *testing.T) {
-					if why, ok := awaitingClient[fc.rule.Action]; ok {
-						t.Skip("awaiting the client fix: " + why)
-					}
-					if why, ok := awaitingPipelined[fc.rule.Action]; ok && mif > 1 {
-						t.Skip("awaiting the client fix: " + why)
-					}
 					t.Parallel()
 					runCase(t, fc.rule, mif, write, want)
 				})
