@@ -159,7 +159,8 @@ func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus
 			c.stats.timeouts.Add(1)
 		}
 		// The function's name is looked up only for an error, not on every request.
-		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err}
+		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err,
+			changes: !idempotent(req)}
 	}
 	return r.pdu, nil
 }

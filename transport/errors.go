@@ -34,6 +34,13 @@ var (
 	// ErrWrongUnit: an answer carried another unit id than its request's.
 	// Like ErrStreamOutOfOrder, it fails the request and drops the link.
 	ErrWrongUnit = errors.New("transport: answer from another unit id")
+	// ErrOutcomeUnknown is matched (errors.Is) by the *OpError of a request
+	// that changes the device (anything but a read) when it was sent and no
+	// answer to it was taken: dropped, the link closed or reset after it
+	// left, its ctx ended, or an answer refused as not its own. The device
+	// may have executed it. Not sent (OpError.Sent false) means it did not;
+	// an exception answer means it was refused. See OpError.OutcomeUnknown.
+	ErrOutcomeUnknown = errors.New("outcome unknown: the write may have been applied")
 	// errPeerClosed wraps io.EOF when the peer closes the link between frames.
 	errPeerClosed = &peerClosedError{}
 )
@@ -52,12 +59,32 @@ type OpError struct {
 	TID  uint16 // transaction id of the last attempt (0 if none was assigned)
 	Sent bool   // some or all of the request's bytes were written
 	Err  error
+
+	changes bool // the request is not a read (see OutcomeUnknown)
 }
 
 func (e *OpError) Error() string {
 	// The cause may be one of this package's errors: say "transport: " once.
-	return "transport: " + e.Op + " " + e.prep() + " " + e.Addr + ": " + strings.TrimPrefix(e.Err.Error(), "transport: ")
+	s := "transport: " + e.Op + " " + e.prep() + " " + e.Addr + ": " + strings.TrimPrefix(e.Err.Error(), "transport: ")
+	if e.OutcomeUnknown() {
+		s += " (" + ErrOutcomeUnknown.Error() + ")"
+	}
+	return s
 }
+
+// OutcomeUnknown reports whether the request changes the device (it is not
+// a read: FC 1-4, 20, 24 or 43/14), was sent, and got no answer it could
+// take, not even an exception: the device may or may not have executed it,
+// so read back before writing again. errors.Is(err, ErrOutcomeUnknown)
+// says the same through any wrapping. A plc.Client's own refusals (nothing
+// sent) never match.
+func (e *OpError) OutcomeUnknown() bool {
+	var exc *modbus.ExceptionError
+	return e.changes && e.Sent && !errors.As(e.Err, &exc)
+}
+
+// Is makes errors.Is(err, ErrOutcomeUnknown) true when OutcomeUnknown is.
+func (e *OpError) Is(target error) bool { return target == ErrOutcomeUnknown && e.OutcomeUnknown() }
 
 func (e *OpError) prep() string {
 	if len(e.Op) >= 4 && e.Op[:4] == "read" {
