@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/admin"
 )
@@ -29,8 +30,9 @@ type control struct {
 }
 
 // newControl opens the journal file and binds the HTTP address; nothing is
-// served yet. It returns nil when neither is asked for.
-func newControl(httpAddr, token, journal string, log *zerolog.Logger) (*control, error) {
+// served yet. It returns nil when neither is asked for. tags are the served
+// plant device's tags (nil without --plant), shown by name.
+func newControl(httpAddr, token, journal string, tags []*plant.Tag, log *zerolog.Logger) (*control, error) {
 	if httpAddr == "" && journal == "" {
 		return nil, nil
 	}
@@ -38,7 +40,7 @@ func newControl(httpAddr, token, journal string, log *zerolog.Logger) (*control,
 		token = os.Getenv(tokenEnv)
 	}
 	c := &control{log: log}
-	opts := admin.Options{Token: token, Logger: log}
+	opts := admin.Options{Token: token, Tags: tags, Logger: log}
 	if journal != "" {
 		f, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {

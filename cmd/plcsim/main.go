@@ -22,6 +22,7 @@ import (
 
 	"github.com/plcctl/plcctl/internal/suggest"
 	"github.com/plcctl/plcctl/internal/version"
+	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
 )
 
@@ -220,7 +221,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: --device and --scan go with --plant\n")
 		return exitUsage
 	}
-	ctl, err := newControl(*httpAddr, *httpToken, *journal, log)
+	var tags []*plant.Tag
+	if pl != nil {
+		tags = pl.dev.Tags
+	}
+	ctl, err := newControl(*httpAddr, *httpToken, *journal, tags, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitFailure

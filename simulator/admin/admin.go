@@ -321,7 +321,7 @@ func (a *Admin) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not listening yet"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "modbus": addr.String()})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "modbus": addr.String(), "tags": len(a.opts.Tags)})
 }
 
 // counters is Stats in the API's snake_case.
