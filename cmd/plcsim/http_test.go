@@ -121,3 +121,36 @@ func TestHTTPFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPPlantTags: with --plant, the API serves the device's tags by name.
+func TestHTTPPlantTags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errb := newReadyBuf()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--plant", "../../testdata/plants/pump-station.yaml", "--listen", "127.0.0.1:0",
+			"--log-format", "json", "--http", "127.0.0.1:0"}, io.Discard, errb)
+	}()
+	waitReady(t, errb)
+	web := httpAddrOf(t, errb.String())
+	get := func(path string) string {
+		rsp, err := http.Get("http://" + web + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rsp.Body.Close()
+		b, _ := io.ReadAll(rsp.Body)
+		return string(b)
+	}
+	if body := get("/readyz"); !strings.Contains(body, `"status":"ready"`) || strings.Contains(body, `"tags":0`) {
+		t.Errorf("readyz = %s, want ready with the plant's tags", body)
+	}
+	if body := get("/api/v1/tags/setpoint"); !strings.Contains(body, `"value":2.5`) {
+		t.Errorf("tag setpoint = %s, want its initial 2.5", body)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, errb.String())
+	}
+}
