@@ -138,6 +138,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		faultFile    = fs.String("fault-file", "", "fault rules, one per line (# comments), after any --fault rules; SIGHUP reloads the file")
 		statePath    = fs.String("state", "", "keep holding registers and coils (a plant's retentive tags) in FILE across restarts: loaded at start, saved atomically when changed and on shutdown")
 		stateEvery   = fs.Duration("state-interval", time.Second, "how often --state saves a changed memory")
+		unknownUnit  = fs.String("unknown-unit", "exception", "gateway mode: what a unit id without a memory gets: exception (0B) or silent (no answer)")
+		maxFileRegs  = fs.Int("max-file-registers", simulator.DefaultMaxFileRegisters, "file-record registers each unit may store beyond its configuration; an FC 21 write needing more gets exception 04")
 		plantPath    = fs.String("plant", "", "serve the plant file FILE: its units, tables, initial values, living values and fault rules (see testdata/plants)")
 		deviceName   = fs.String("device", "", "with --plant: the device to serve, when the file has several (one plcsim per device)")
 		scan         = fs.Duration("scan", 0, "with --plant: the scan cycle of living values (default the file's scan:, else 100ms)")
@@ -188,6 +190,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		cfg.UnitIDs, err = parseUnitIDs(*unitIDs)
 	}
+	if err == nil {
+		cfg.UnknownUnit, err = simulator.ParseUnknownUnit(strings.ToLower(*unknownUnit))
+	}
+	if err == nil && *maxFileRegs < 1 {
+		err = fmt.Errorf("--max-file-registers %d: want at least 1", *maxFileRegs)
+	}
+	cfg.MaxFileRegisters = *maxFileRegs
 	for _, f := range *faults {
 		if err != nil {
 			break

@@ -58,6 +58,8 @@ func TestUsage(t *testing.T) {
 		{"bad action", []string{"--on-malformed", "explode"}, 2, "", "want reset or close"},
 		{"bad policy", []string{"--malformed-pdu", "x"}, 2, "", "want strict or exception"},
 		{"bad unit", []string{"--unit-ids", "1,300"}, 2, "", "not a unit id"},
+		{"bad unknown unit", []string{"--unknown-unit", "maybe"}, 2, "", "want exception or silent"},
+		{"bad file bound", []string{"--max-file-registers", "0"}, 2, "", "want at least 1"},
 		{"bad size", []string{"--coils", "70000"}, 2, "", "outside 1..65536"},
 		{"argument", []string{"extra"}, 2, "", "unexpected argument"},
 		{"bad fault", []string{"--fault", "action=delay"}, 2, "", "needs delay=DURATION"},
@@ -194,6 +196,22 @@ func TestUnitIDsSeparate(t *testing.T) {
 			t.Fatalf("request %d: % X, %v; want % X", i, got, err, x.want)
 		}
 	}
+	c.Close()
 	cancel()
 	<-done
+}
+
+// TestUnknownUnitFlag: --unknown-unit silent sends nothing for a unit id
+// without a memory; the connection serves the next request.
+func TestUnknownUnitFlag(t *testing.T) {
+	addr, _ := startRun(t, "--unit-ids", "1", "--unknown-unit", "silent")
+	c := dialClient(t, addr)
+	c.nc.Write([]byte{0, 1, 0, 0, 0, 6, 9, 3, 0, 0, 0, 1})
+	c.nc.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+	if n, err := c.nc.Read(make([]byte, 16)); err == nil {
+		t.Fatalf("unit 9 answered %d bytes", n)
+	}
+	if got := c.register(0); got != 0 {
+		t.Fatalf("unit 1 register 0 = %d", got)
+	}
 }

@@ -149,7 +149,7 @@ type plantRun struct {
 // configuration. Flags that lay out memory do not go with a plant; --listen
 // given explicitly overrides the device's address.
 func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, cfg *simulator.Config) (*plantRun, error) {
-	for _, f := range []string{"unit-ids", "coils", "discrete-inputs", "holding-registers", "input-registers"} {
+	for _, f := range []string{"unit-ids", "unknown-unit", "coils", "discrete-inputs", "holding-registers", "input-registers"} {
 		if fs.Changed(f) {
 			return nil, fmt.Errorf("--%s does not go with --plant: the plant file lays out the units", f)
 		}
