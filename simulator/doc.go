@@ -14,9 +14,14 @@
 //     per-function check order (MODBUS-NOTES §2.2), connection kept;
 //   - a protocol id other than 0 is discarded silently [IG §4.4.2.2].
 //
-// Fault rules (SetFaults) inject delays, drops, duplicates, split answers,
-// wrong transaction ids, exceptions and FIN/RST closes, to prove that clients
-// recover.
+// Fault rules (SetFaults, ParseFaultRule) inject delays, drops, duplicates,
+// split or coalesced answers, wrong transaction ids, unit ids and function
+// codes, short answers, bad byte counts, junk bytes, exceptions, FIN/RST
+// closes, a paused accept loop and reboots (Reboot), into the requests they
+// match by unit, function, address range, quantity, position on the
+// connection, time window and a seeded probability, to prove that clients
+// recover. The decision is pure (FaultRule.Matches, faults.go); the
+// connection code only carries it out (faultexec.go, faultlisten.go).
 //
 //	srv, err := simulator.New(simulator.Config{Listen: "127.0.0.1:0"})
 //	if err != nil { ... }

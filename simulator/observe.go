@@ -85,8 +85,9 @@ type ConnEvent struct {
 }
 
 // ResetEvent is a connection the server reset, and why: "framing-fault",
-// "malformed-pdu", "fault" (a close-rst rule), "reboot" (a connection
-// dropped by Reboot) or "rebooting" (one accepted while rebooting).
+// "malformed-pdu", "fault" (a close-rst rule) or "reboot" (a connection
+// dropped by Reboot; while rebooting the port is closed, so no connection
+// is accepted to be reset).
 type ResetEvent struct {
 	Remote string
 	Reason string
