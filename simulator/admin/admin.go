@@ -65,7 +65,8 @@ type Admin struct {
 	faults   []faultEntry
 	faultVer uint64 // bumped on every change, for the event stream
 
-	events chan struct{} // one slot per open event stream
+	events chan struct{}                        // one slot per open event stream
+	limits struct{ header, body time.Duration } // Serve's timeouts; tests shorten them
 	tags   map[string]*plant.Tag
 }
 
@@ -88,6 +89,7 @@ func New(opts Options) (*Admin, error) {
 	a := &Admin{opts: opts, log: opts.Logger, metrics: newMetrics(),
 		journal: newJournal(opts.JournalSize, opts.Journal, opts.Logger), events: make(chan struct{}, maxEventConns),
 		tags: make(map[string]*plant.Tag, len(opts.Tags))}
+	a.limits.header, a.limits.body = 5*time.Second, 10*time.Second
 	for _, t := range opts.Tags {
 		if _, dup := a.tags[t.Name]; dup {
 			return nil, fmt.Errorf("admin: tag %q given twice", t.Name)
@@ -220,8 +222,8 @@ func IsLoopback(addr net.Addr) bool {
 // time: 5s for the headers, 10s for the body and for the answer, except the
 // event stream, which sets its own write deadline per event.
 func (a *Admin) Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: a.limits.header, ReadTimeout: a.limits.body,
+		WriteTimeout: a.limits.body, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -659,3 +659,35 @@ func TestEvents(t *testing.T) {
 		t.Errorf("stream 17 = %d, want 503", code)
 	}
 }
+
+// TestEventsOutliveServerTimeouts: Serve's read and write timeouts bound
+// ordinary requests but not a live event stream.
+func TestEventsOutliveServerTimeouts(t *testing.T) {
+	a, _ := New(Options{EventInterval: 10 * time.Millisecond})
+	a.limits.header, a.limits.body = 100*time.Millisecond, 100*time.Millisecond
+	srv, _ := simulator.New(simulator.Config{Listen: "127.0.0.1:0"})
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, a.Handler(srv)) }()
+	defer func() { cancel(); <-done }()
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	req, _ := http.NewRequestWithContext(rctx, "GET", "http://"+ln.Addr().String()+"/api/v1/events?unit=1&table=coils&address=0&count=1", nil)
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rsp.Body.Close()
+	br := bufio.NewReader(rsp.Body)
+	readEvent(t, br)
+	// Past both timeouts several times over, changes still arrive.
+	start := time.Now()
+	for j := 0; time.Since(start) < 750*time.Millisecond; j++ {
+		srv.SetCoils(0, j%2 == 0) // a change each time: the stream sends only changes
+		readEvent(t, br)
+	}
+}
