@@ -210,8 +210,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = secFlags.apply(&cfg)
 	}
 	fixed := cfg.Faults
+	var fileRules []simulator.FaultRule
 	if err == nil && *faultFile != "" {
-		var fileRules []simulator.FaultRule
 		if fileRules, err = loadFaultFile(*faultFile); err == nil {
 			cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
 		}
@@ -226,6 +226,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "plcsim: %v\n", err)
 			return exitUsage
 		}
+		// Rules in order: --fault, the plant's, the --fault-file's (which
+		// SIGHUP replaces, keeping the first two).
+		fixed = append(append([]simulator.FaultRule(nil), fixed...), pl.faults...)
+		cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
 	} else if *deviceName != "" || *scan != 0 {
 		fmt.Fprintf(stderr, "plcsim: --device and --scan go with --plant\n")
 		return exitUsage

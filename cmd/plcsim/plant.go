@@ -21,9 +21,9 @@ type device struct {
 }
 
 // plantConfig returns the simulator configuration of one device: base (the
-// command line's) with the device's address, units and unknown-unit policy,
-// and the plant's fault rules after the command line's.
-func plantConfig(p *plant.Plant, d *plant.Device, base simulator.Config) (simulator.Config, error) {
+// command line's) with the device's address, units and unknown-unit policy;
+// and the plant's fault rules, parsed.
+func plantConfig(p *plant.Plant, d *plant.Device, base simulator.Config) (simulator.Config, []simulator.FaultRule, error) {
 	cfg := base
 	if d.Address != "" {
 		cfg.Listen = d.Address
@@ -36,15 +36,15 @@ func plantConfig(p *plant.Plant, d *plant.Device, base simulator.Config) (simula
 	if d.UnknownUnit == plant.UnknownSilence {
 		cfg.UnknownUnit = simulator.UnknownUnitSilent
 	}
-	cfg.Faults = slices.Clone(base.Faults)
+	var rules []simulator.FaultRule
 	for _, f := range p.Faults {
 		r, err := simulator.ParseFaultRule(f.Rule)
 		if err != nil {
-			return cfg, fmt.Errorf("%s:%d: %w", p.File, f.Line, err)
+			return cfg, nil, fmt.Errorf("%s:%d: %w", p.File, f.Line, err)
 		}
-		cfg.Faults = append(cfg.Faults, r)
+		rules = append(rules, r)
 	}
-	return cfg, nil
+	return cfg, rules, nil
 }
 
 // unitConfig lays out one unit; its contents are written by Preload.
@@ -140,9 +140,10 @@ func memoryOf(devs []device) func(*plant.Tag) plant.LiveMemory {
 
 // plantRun is plcsim serving one device of a plant file.
 type plantRun struct {
-	p    *plant.Plant
-	dev  *plant.Device
-	scan time.Duration
+	p      *plant.Plant
+	dev    *plant.Device
+	scan   time.Duration
+	faults []simulator.FaultRule // the plant's fault rules
 }
 
 // loadPlant loads the plant file and turns cfg into the chosen device's
@@ -173,7 +174,7 @@ func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, cfg *si
 		d = p.Devices[0]
 	}
 	listen := cfg.Listen
-	c, err := plantConfig(p, d, *cfg)
+	c, rules, err := plantConfig(p, d, *cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, cfg *si
 	if scan == 0 {
 		scan = p.Scan
 	}
-	return &plantRun{p: p, dev: d, scan: scan}, nil
+	return &plantRun{p: p, dev: d, scan: scan, faults: rules}, nil
 }
 
 func deviceNames(p *plant.Plant) string {

@@ -270,3 +270,26 @@ func TestPlantUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestPlantFaults: the plant's fault rules apply on the wire, after the
+// command line's.
+func TestPlantFaults(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "faulty.yaml")
+	os.WriteFile(f, []byte("version: 1\ndevices:\n  - {name: a, units: [{id: 1, holding_registers: 10}]}\nfaults:\n  - action=exception,exception=6,fc=3,count=1\n"), 0o644)
+	addr, _ := startRun(t, "--plant", f, "--fault", "action=exception,exception=4,fc=6,count=1")
+	c := dialClient(t, addr)
+	for i, x := range []struct {
+		req  modbus.PDU
+		want []byte
+	}{
+		{modbus.NewReadHoldingRegisters(0, 1), []byte{0x83, 0x06}},
+		{modbus.NewReadHoldingRegisters(0, 1), []byte{0x03, 2, 0, 0}},
+		{&modbus.WriteSingleRegister{Address: 0, Value: 1}, []byte{0x86, 0x04}},
+		{&modbus.WriteSingleRegister{Address: 0, Value: 1}, []byte{0x06, 0, 0, 0, 1}},
+	} {
+		got, err := c.do(x.req)
+		if err != nil || !bytes.Equal(got, x.want) {
+			t.Fatalf("request %d: % X, %v; want % X", i, got, err, x.want)
+		}
+	}
+}
