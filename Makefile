@@ -70,6 +70,17 @@ demo: build
 	ADDR="$$addr" PLCCTL="$(BIN)/plcctl" sh testdata/demo.sh; \
 	kill -INT $$pid; wait $$pid; trap - EXIT; \
 	echo "== plcsim stopped cleanly; its last words:"; tail -1 "$$log"; rm -f "$$log"
+	@set -e; log="$$(mktemp)"; plant=testdata/plants/pump-station.yaml; \
+	$(BIN)/plcsim --plant $$plant --listen 127.0.0.1:0 --log-format json 2>"$$log" & pid=$$!; \
+	trap 'kill -INT $$pid 2>/dev/null || true; rm -f "$$log"' EXIT; \
+	for i in $$(seq 1 100); do \
+		addr="$$(sed -n 's/.*"addr":"\([^"]*\)".*"plcsim ready".*/\1/p' "$$log" | head -1)"; \
+		[ -n "$$addr" ] && break; sleep 0.05; \
+	done; \
+	[ -n "$$addr" ] || { echo "plcsim did not start:"; cat "$$log"; exit 1; }; \
+	echo; echo "== plcsim serving the pump station $$plant on $$addr"; \
+	ADDR="$$addr" PLANT="$$plant" PLCCTL="$(BIN)/plcctl" sh testdata/demo-plant.sh; \
+	kill -INT $$pid; wait $$pid; trap - EXIT; rm -f "$$log"
 
 clean:
 	rm -rf $(BIN)

@@ -1,8 +1,10 @@
 package plant
 
 import (
+	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,5 +235,26 @@ func TestSparse(t *testing.T) {
 	}
 	if _, err := p.Lookup("relay", "nope"); err == nil {
 		t.Error("Lookup(relay, nope) = nil error")
+	}
+}
+
+// TestReadmeExample: the plant file shown in the README parses.
+func TestReadmeExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "## Plant file")
+	_, blk, ok2 := strings.Cut(sec, "```yaml\n")
+	blk, _, ok3 := strings.Cut(blk, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no yaml example under \"## Plant file\"")
+	}
+	p, err := Parse([]byte(blk), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tags) < 5 || p.Tag("pump1.run").Sim.Follow != p.Tag("pump1.cmd") {
+		t.Errorf("README example parsed to %d tags", len(p.Tags))
 	}
 }

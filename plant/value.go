@@ -37,9 +37,13 @@ func (t *Tag) ParseValue(s string) (any, error) {
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, t.valueError(s, "not a finite number")
 		}
+		if lo, hi := t.bounds(); f < lo || f > hi {
+			return nil, t.valueError(s, fmt.Sprintf("out of range %s..%s%s (raw %s)", t.Format(t.engineering((lo-t.Offset)/t.Scale)),
+				t.Format(t.engineering((hi-t.Offset)/t.Scale)), t.unitSuffix(), t.Type.String()))
+		}
 		raw := (f - t.Offset) / t.Scale
 		if t.isInt() && math.Abs(raw-math.Round(raw)) > 1e-3 {
-			return nil, t.valueError(s, fmt.Sprintf("not a whole step of %g %s (raw %g)", t.Scale, t.EngUnit, raw))
+			return nil, t.valueError(s, fmt.Sprintf("not a whole step of %g%s (raw %g)", t.Scale, t.unitSuffix(), raw))
 		}
 		if _, err := t.EncodeValue(f); err != nil {
 			return nil, err
@@ -67,6 +71,14 @@ func (e *TagError) Unwrap() error { return e.Err }
 
 func (t *Tag) valueError(s, reason string) error {
 	return &TagError{Tag: t.Name, Err: &values.ValueError{Value: s, Type: t.Type, Reason: reason}}
+}
+
+// unitSuffix is " bar" for a tag in bar, "" without a unit.
+func (t *Tag) unitSuffix() string {
+	if t.EngUnit == "" {
+		return ""
+	}
+	return " " + t.EngUnit
 }
 
 func (t *Tag) isInt() bool {
@@ -223,6 +235,9 @@ func (t *Tag) Format(v any) string {
 		return strconv.FormatBool(x)
 	case float64:
 		if t.Scaled {
+			if a := math.Abs(x); a == 0 || a >= 1e-4 && a < 1e15 {
+				return strconv.FormatFloat(x, 'f', -1, 64) // 4294867.295, not 4.294867295e+06
+			}
 			return strconv.FormatFloat(x, 'g', -1, 64)
 		}
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -292,9 +294,12 @@ func TestWatchTags(t *testing.T) {
 }
 
 // TestSnapshotReplay: a simulator with written values is recorded by
-// snapshot; a second simulator serving the file answers every read exactly
-// as the first, and exception 02 outside the recorded ranges.
+// snapshot; plcsim --plant serving the file answers every read exactly as
+// the first, and exception 02 outside the recorded ranges. Then plcsim
+// --plant all-types.yaml serves every type and word order: get reads back
+// each tag's initial value.
 func TestSnapshotReplay(t *testing.T) {
+	plcctl, plcsim := buildBinaries(t)
 	src := simtest.Start(t, simulator.Config{UnitIDs: []uint8{3}})
 	rnd := rand.New(rand.NewPCG(9, 9))
 	m := src.Unit(3)
@@ -316,9 +321,13 @@ func TestSnapshotReplay(t *testing.T) {
 	if u := p.Devices[0].Unit(3); u == nil || p.Devices[0].Name != "plc-3" {
 		t.Fatalf("snapshot device %+v", p.Devices[0])
 	}
-	dst := servePlant(t, p)
+	file := filepath.Join(t.TempDir(), "plc-3.yaml")
+	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst := spawnPlcsim(t, plcsim, "--plant", file)
 	ctx := context.Background()
-	a, b := dialUnit(t, src.Addr, 3), dialUnit(t, dst.Addr, 3)
+	a, b := dialUnit(t, src.Addr, 3), dialUnit(t, dst, 3)
 	reads := []struct {
 		k           plant.TableKind
 		addr, count uint16
@@ -338,9 +347,102 @@ func TestSnapshotReplay(t *testing.T) {
 			t.Errorf("replay %s %d = %v, want exception 02 (not recorded)", rd.k, rd.addr, err)
 		}
 	}
+	if _, _, err := readSpan(ctx, dialUnit(t, dst, 1), plant.HoldingRegisters, 0, 1); err == nil {
+		t.Error("replay answers unit 1, which was not recorded")
+	}
 	head := strings.SplitN(out, "\nversion:", 2)[0]
 	if want := "# Recorded by plcctl snapshot from " + src.Addr + " unit 3 at 2026-12-01T12:00:00.000Z."; !strings.HasPrefix(head, want) {
 		t.Errorf("snapshot comment %q, want it to start %q", head, want)
+	}
+	checkAllTypes(t, spawnPlcsim(t, plcsim, "--plant", plantPath("all-types")))
+	demoPlant(t, plcctl, plcsim)
+}
+
+// demoPlant runs the plant part of the make demo tour (testdata/demo-plant.sh)
+// against plcsim --plant pump-station.yaml: tags by name, living values, a
+// status that follows its command.
+func demoPlant(t *testing.T, plcctl, plcsim string) {
+	addr := spawnPlcsim(t, plcsim, "--plant", plantPath("pump-station"))
+	cmd := exec.Command("sh", filepath.Join("..", "..", "testdata", "demo-plant.sh"))
+	cmd.Env = append(os.Environ(), "ADDR="+addr, "PLCCTL="+plcctl, "PLANT="+plantPath("pump-station"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo-plant.sh: %v\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("demo-plant.sh did not finish\n%s", out.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"pump1.cmd    station  1     coils            0        bool    read-write            start pump 1",
+		"pressure.limit = 7.5 bar (function 6, holding registers 2)",
+		"station.name    PS-01",
+		`{"tag":"setpoint","value":2.5,"eng_unit":"m"`,
+		"tag tank1.level is read-only",
+		"out of range -3276.8..3276.7 bar",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo-plant output lacks %q", want)
+		}
+	}
+	// pump1.run follows pump1.cmd after 500 ms: false in the first round
+	// of watch, true by the fourth (250 ms apart)
+	var run []string
+	for _, l := range strings.Split(text, "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[1] == "pump1.run" {
+			run = append(run, f[2])
+		}
+	}
+	if len(run) != 4 || run[3] != "true" {
+		t.Errorf("pump1.run over the watch rounds = %v, want it true by the last", run)
+	}
+	if t.Failed() {
+		t.Logf("demo-plant output:\n%s", text)
+	}
+}
+
+// checkAllTypes reads every tag of all-types.yaml from addr and compares
+// it with the tag's initial value.
+func checkAllTypes(t *testing.T, addr string) {
+	t.Helper()
+	p := loadTestPlant(t, "all-types")
+	args := []string{"get", "--plant", plantPath("all-types"), "-a", addr, "-o", "json"}
+	for _, tag := range p.Tags {
+		args = append(args, tag.Name)
+	}
+	r := runCLI(t, args...)
+	if r.code != 0 {
+		t.Fatalf("get: exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != len(p.Tags) {
+		t.Fatalf("%d lines for %d tags", len(lines), len(p.Tags))
+	}
+	for _, line := range lines {
+		var rec struct {
+			Tag   string
+			Value any
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		tag := p.Tag(rec.Tag)
+		want := tag.Initial
+		if want == nil {
+			want = zeroOf(tag)
+		}
+		if got, w := fmt.Sprint(rec.Value), fmt.Sprint(jsonRoundTrip(t, jsonValue(tag.Type, want))); got != w {
+			t.Errorf("%s = %v, want %v", rec.Tag, got, w)
+		}
 	}
 }
 
