@@ -32,7 +32,7 @@ func FuzzHandle(f *testing.F) {
 			all = append(all, fr.Request...)
 		}
 	}
-	f.Add(all) // every golden request on one connection
+	f.Add(all)                                                                            // every golden request on one connection
 	f.Add([]byte{0, 1, 0, 7, 0, 6, 1, 3, 0, 0, 0, 1, 0, 2, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1}) // foreign protocol, then a read
 	f.Add([]byte{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0})                   // a read, then length 0
 	f.Fuzz(func(t *testing.T, stream []byte) {
