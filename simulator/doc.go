@@ -14,6 +14,16 @@
 //     per-function check order (MODBUS-NOTES §2.2), connection kept;
 //   - a protocol id other than 0 is discarded silently [IG §4.4.2.2].
 //
+// Memory: without Config.Units or UnitIDs every unit id shares one Memory;
+// with UnitIDs each listed unit has its own, and with Units each unit has
+// its own layout (tables as sizes or address ranges: outside them is
+// exception 02), FIFOs, file records, identification and FC 17 server id.
+// Unit(id) returns a unit's Memory (nil when it is not served, answered
+// per UnknownUnit); the Server's own accessors act on the default memory.
+// File records are stored sparsely within MaxFileRegisters, so memory stays
+// bounded whatever clients write. Snapshot and Restore copy memories as
+// plain data; SaveState and LoadState keep the retentive part in a file.
+//
 // Fault rules (SetFaults, ParseFaultRule) inject delays, drops, duplicates,
 // split or coalesced answers, wrong transaction ids, unit ids and function
 // codes, short answers, bad byte counts, junk bytes, exceptions, FIN/RST

@@ -155,8 +155,8 @@ func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, cfg *si
 			return nil, fmt.Errorf("--%s does not go with --plant: the plant file lays out the units", f)
 		}
 	}
-	if scan < 0 {
-		return nil, fmt.Errorf("--scan %v: want a positive duration", scan)
+	if scan != 0 && (scan < time.Millisecond || scan > time.Hour) {
+		return nil, fmt.Errorf("--scan %v: want a duration from 1ms to 1h", scan)
 	}
 	p, err := plant.Load(path)
 	if err != nil {

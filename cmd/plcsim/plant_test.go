@@ -259,6 +259,7 @@ func TestPlantUsage(t *testing.T) {
 		{"two devices", []string{"--plant", two}, "pick one with --device"},
 		{"unknown device", []string{"--plant", two, "--device", "c"}, `--device "c"`},
 		{"scan without plant", []string{"--scan", "1s"}, "go with --plant"},
+		{"scan too short", []string{"--plant", plantFile("sparse.yaml"), "--scan", "10us"}, "from 1ms to 1h"},
 		{"bad fault rule", []string{"--plant", badFault}, "fault.yaml:5:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
