@@ -1,0 +1,82 @@
+package admin
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+)
+
+func TestState(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{})
+	r.sim.SetHoldingRegisters(10, 1, 2, 0, 3)
+	r.sim.SetHoldingRegisters(65535, 9)
+	r.sim.SetCoils(0, true, true)
+	r.sim.SetInputRegisters(5, 77)
+	_, snap := r.do(t, "GET", "/api/v1/state", "")
+	var got simulator.ServerSnapshot
+	mustJSON(t, snap, &got)
+	if want := r.sim.Snapshot(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("state = %s, want %+v", snap, want)
+	}
+	r.sim.SetHoldingRegisters(10, 5, 5, 5, 5, 5)
+	r.sim.SetDiscreteInputs(9, true)
+	if code, body := r.do(t, "PUT", "/api/v1/state", snap); code != 200 || body != snap {
+		t.Fatalf("PUT state = %d %s, want the snapshot back", code, body)
+	}
+	if v := r.sim.HoldingRegisters(10, 5); !reflect.DeepEqual(v, []uint16{1, 2, 0, 3, 0}) {
+		t.Errorf("registers after restore = %v", v)
+	}
+	if v := r.sim.DiscreteInputs(9, 1); v[0] {
+		t.Error("discrete input 9 still set after restore")
+	}
+	for _, bad := range []struct{ body, field string }{
+		{`{"units":{"default":{"holding_registers":[{"address":65535,"values":[1,2]}]}}}`, "units"},
+		{`{"units":{"7":{}}}`, "units"},
+		{`{"units":{"default":{"coils":[{"address":0,"values":[2]}]}}}`, "units.coils.values"},
+		{`{}`, "units"},
+	} {
+		code, body := r.do(t, "PUT", "/api/v1/state", bad.body)
+		var e apiError
+		mustJSON(t, body, &e)
+		if code != 400 || e.Field != bad.field {
+			t.Errorf("restore %s = %d %s, want 400 naming %s", bad.body, code, body, bad.field)
+		}
+	}
+	if v := r.sim.HoldingRegisters(10, 2); !reflect.DeepEqual(v, []uint16{1, 2}) {
+		t.Errorf("a refused restore changed the registers: %v", v)
+	}
+}
+
+func TestUnits(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{UnitIDs: []uint8{1, 2}})
+	r.do(t, "PUT", "/api/v1/units/2/holding-registers?address=0", `{"values":[22]}`)
+	if _, body := r.do(t, "GET", "/api/v1/units/1/holding-registers?address=0", ""); !strings.Contains(body, `"values":[0]`) {
+		t.Errorf("unit 1 = %s, want its own 0", body)
+	}
+	c := dialMB(t, r.sim.Addr)
+	if p := c.call(2, modbus.NewReadHoldingRegisters(0, 1)); string(p) != "\x03\x02\x00\x16" {
+		t.Errorf("unit 2 over Modbus = % X, want 22", p)
+	}
+	code, body := r.do(t, "GET", "/api/v1/units/3/holding-registers?address=0", "")
+	var e apiError
+	mustJSON(t, body, &e)
+	if code != 400 || e.Field != "unit" || !strings.Contains(e.Error, "not served") {
+		t.Errorf("unit 3 = %d %s, want 400 naming unit", code, body)
+	}
+}
+
+func TestCounters(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{})
+	c := dialMB(t, r.sim.Addr)
+	c.call(1, modbus.NewReadHoldingRegisters(0, 1))
+	c.call(1, &modbus.WriteSingleRegister{Address: 0, Value: 1})
+	var got counters
+	_, body := r.do(t, "GET", "/api/v1/counters", "")
+	mustJSON(t, body, &got)
+	if got.Requests != 2 || got.Writes != 1 || got.Conns != 1 || got.Accepted != 1 {
+		t.Errorf("counters = %s, want 2 requests, 1 write, 1 connection", body)
+	}
+}
