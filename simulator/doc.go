@@ -33,6 +33,11 @@
 // recover. The decision is pure (FaultRule.Matches, faults.go); the
 // connection code only carries it out (faultexec.go, faultlisten.go).
 //
+// Observer (Config.Observer, observe.go) is told of every request, client
+// write, connection, reset and injected fault from where Stats counts them;
+// package simulator/admin builds plcsim's metrics, write journal and HTTP
+// control API on it. Unset, it costs a nil check.
+//
 //	srv, err := simulator.New(simulator.Config{Listen: "127.0.0.1:0"})
 //	if err != nil { ... }
 //	srv.SetHoldingRegisters(100, 1234)
