@@ -219,7 +219,7 @@ func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want [
 	err = do(fctx, cli, target, write, cleared)
 	cancel()
 	calls++
-	checkFaulted(t, "alone", err, want)
+	checkFaulted(t, "alone", err, want, write)
 	if write {
 		checkWrite(t, target, err, wl.count(target)-executed)
 	}
@@ -262,7 +262,7 @@ func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want [
 	}
 	for a, err := range errs {
 		if a == target {
-			checkFaulted(t, "crowd", err, want)
+			checkFaulted(t, "crowd", err, want, write)
 		} else if k, _, cerr := classify(err); cerr != nil {
 			t.Errorf("crowd: caller %d: %v", a, cerr)
 		} else if k != ok && k != linkLost && k != protocol {
@@ -301,9 +301,10 @@ func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want [
 	}
 }
 
-// checkFaulted checks the faulted request's error: its kind, and that it
-// says the request was sent (plcsim received it).
-func checkFaulted(t *testing.T, phase string, err error, want []kind) {
+// checkFaulted checks the faulted request's error: its kind, that it says
+// the request was sent (plcsim received it), and for a write without an
+// answer it could take, that its outcome is unknown.
+func checkFaulted(t *testing.T, phase string, err error, want []kind, write bool) {
 	t.Helper()
 	k, op, cerr := classify(err)
 	switch {
@@ -313,6 +314,8 @@ func checkFaulted(t *testing.T, phase string, err error, want []kind) {
 		t.Errorf("%s: faulted request: %s (%v), want %v", phase, k, err, want)
 	case op != nil && !op.Sent:
 		t.Errorf("%s: faulted request: Sent false, but plcsim received it: %v", phase, err)
+	case write && k != ok && k != exception && !errors.Is(err, transport.ErrOutcomeUnknown):
+		t.Errorf("%s: faulted write: %s, but the error does not say its outcome is unknown: %v", phase, k, err)
 	}
 }
 
@@ -334,7 +337,9 @@ func do(ctx context.Context, cli *plc.Client, a int, write, cleared bool) error 
 }
 
 // checkWrite checks the write contract for one write call: executed at
-// most once; confirmed means executed; reported not sent means not executed.
+// most once; confirmed means executed; reported not sent means not
+// executed; executed but failed says the outcome is unknown; an exception
+// does not.
 func checkWrite(t *testing.T, a int, err error, executed int) {
 	t.Helper()
 	var op *transport.OpError
@@ -346,6 +351,12 @@ func checkWrite(t *testing.T, a int, err error, executed int) {
 		t.Errorf("address %d: write confirmed but executed %d times", a, executed)
 	case op != nil && !op.Sent && executed != 0:
 		t.Errorf("address %d: write reported not sent (%v) but executed", a, err)
+	case err != nil && executed == 1 && !errors.Is(err, transport.ErrOutcomeUnknown):
+		t.Errorf("address %d: write executed, but its error does not say the outcome is unknown: %v", a, err)
+	}
+	var ee *modbus.ExceptionError
+	if errors.As(err, &ee) && errors.Is(err, transport.ErrOutcomeUnknown) {
+		t.Errorf("address %d: an exception (refused, not applied) reported as outcome unknown: %v", a, err)
 	}
 }
 
