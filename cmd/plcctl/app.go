@@ -19,6 +19,7 @@ import (
 
 	"github.com/plcctl/plcctl/internal/version"
 	"github.com/plcctl/plcctl/plc"
+	"github.com/plcctl/plcctl/transport"
 )
 
 // app is one run of plcctl: where output goes, the parsed shared flags, the
@@ -221,10 +222,32 @@ func (a *app) report(c *command, err error) int {
 		// words, at --log-level debug.
 		a.log.Debug().Str("chain", oe.err.Error()).Str("type", fmt.Sprintf("%T", oe.err)).Msg("error chain")
 		fmt.Fprintf(a.stderr, "plcctl: %s\n", a.describe(oe))
+		if oe.write && a.opts.output == "json" {
+			a.writeFailureJSON(c, oe)
+		}
 	default:
 		fmt.Fprintf(a.stderr, "plcctl: %v\n", err)
 	}
 	return code
+}
+
+// writeFailureJSON prints a failed write as one JSON object on stdout, for
+// a program reading -o json: sent says whether the request reached the
+// wire; outcome_unknown, that it was sent and no answer came, so the device
+// may have applied it.
+func (a *app) writeFailureJSON(c *command, oe *opError) {
+	var top *transport.OpError
+	why, _ := explain(oe, hintContext{})
+	rec := struct {
+		Function       string `json:"function"`
+		Unit           uint8  `json:"unit"`
+		Error          string `json:"error"`
+		Sent           bool   `json:"sent"`
+		OutcomeUnknown bool   `json:"outcome_unknown"`
+	}{c.name, a.opts.unit, why, errors.As(oe.err, &top) && top.Sent, errors.Is(oe.err, transport.ErrOutcomeUnknown)}
+	if err := writeJSON(a.stdout, rec); err != nil {
+		a.log.Error().Err(err).Msg("write")
+	}
 }
 
 // newLogger builds the stderr logger from --log-level, --log-format and
@@ -298,6 +321,11 @@ func (a *app) connect(ctx context.Context) (*plc.Client, error) {
 
 // dial opens a new connection with up to inFlight requests outstanding.
 func (a *app) dial(ctx context.Context, inFlight int, log zerolog.Logger) (*plc.Client, error) {
+	return a.dialWith(ctx, inFlight, log, nil)
+}
+
+// dialWith is dial with a command's own changes to the options.
+func (a *app) dialWith(ctx context.Context, inFlight int, log zerolog.Logger, set func(*plc.Options)) (*plc.Client, error) {
 	opts := plc.Options{UnitID: a.opts.unit}
 	opts.Timeout = a.opts.timeout
 	opts.DialTimeout = a.opts.timeout
@@ -307,6 +335,9 @@ func (a *app) dial(ctx context.Context, inFlight int, log zerolog.Logger) (*plc.
 	var err error
 	if opts.TLS, err = a.tlsConfig(); err != nil {
 		return nil, err
+	}
+	if set != nil {
+		set(&opts)
 	}
 	return plc.Dial(ctx, a.deviceAddress(), opts)
 }

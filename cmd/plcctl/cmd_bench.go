@@ -27,6 +27,7 @@ type benchResult struct {
 	Timeouts     int     `json:"timeouts"`
 	Exceptions   int     `json:"exceptions"`
 	Reconnects   uint64  `json:"reconnects"`
+	Stopped      string  `json:"stopped,omitempty"` // "duration" or "max-errors": ended before all requests were sent
 	ElapsedS     float64 `json:"elapsed_s"`
 	RequestsPerS float64 `json:"requests_per_s"`
 	MinMs        float64 `json:"min_ms"`
@@ -49,7 +50,17 @@ type benchRun struct {
 	lat      []time.Duration // per request; 0 for a failed one
 	errs     []error
 	requests int
+
+	maxErrors int           // stop once this many requests failed (0: never)
+	duration  time.Duration // stop sending after this long (0: no limit)
+	failed    atomic.Int64
+	stopped   atomic.Value // string: why it stopped early
+	reorder   bool         // --allow-reorder
 }
+
+// stop ends the run early for why: no new request is sent, those in
+// flight finish.
+func (b *benchRun) stop(why string) { b.stopped.CompareAndSwap(nil, why) }
 
 func (a *app) benchCommand() *command {
 	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench"),
@@ -57,21 +68,30 @@ func (a *app) benchCommand() *command {
 	requests := intFlag(c.flags, "requests", 1000, "total requests `N`")
 	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
 	function := c.flags.String("function", "read", "read (read holding registers) or write (write them back)")
+	duration := c.flags.Duration("duration", 0, "stop sending after `D` (0: when N requests were sent)")
+	maxErrors := intFlag(c.flags, "max-errors", 20, "stop after `E` failed requests (0: never)")
+	reorder := c.flags.Bool("allow-reorder", false, "accept answers to pipelined requests in any order (a device that reorders; see README)")
 	c.long = `Sends N requests for COUNT holding registers (default 1) at ADDR (default 0) over one
 new connection, K at a time (the device must accept pipelined requests for K > 1).
 --function write first reads the registers, then writes the same values back with
 function 16, so the device's data is unchanged. A progress bar is drawn on stderr when it
 is a terminal. Prints requests/s, latency min/avg/p50/p90/p99/max, errors and reconnects;
-JSON prints the summary as one object.
+JSON prints the summary as one object. The run stops early, with the summary of what was
+sent, after --duration or once --max-errors requests have failed (a device that drops
+every connection cannot hold it for N timeouts).
 
-Exit status: 0 unless every request failed.`
+Exit status: 0 unless every request failed or --max-errors was reached.`
 	c.example = []string{"bench", "bench --requests 10000 --in-flight 8 100 10", "bench --function write -o json 100 10"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if *function != "read" && *function != "write" {
 			return usagef("--function %q: want read or write", *function)
 		}
-		b := &benchRun{count: 1, write: *function == "write", requests: *requests}
+		b := &benchRun{count: 1, write: *function == "write", requests: *requests, maxErrors: *maxErrors,
+			duration: *duration, reorder: *reorder}
+		if *duration < 0 || *maxErrors < 0 {
+			return usagef("--duration and --max-errors must not be negative")
+		}
 		if err := a.parseBench(b, *inFlight, args); err != nil {
 			return err
 		}
@@ -112,7 +132,7 @@ func (a *app) parseBench(b *benchRun, inFlight int, args []string) error {
 }
 
 func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
-	cl, err := a.dial(ctx, inFlight, a.log)
+	cl, err := a.dialWith(ctx, inFlight, a.log, func(o *plc.Options) { o.AllowReorder = b.reorder })
 	if err != nil {
 		return &opError{cmd: "bench", err: err}
 	}
@@ -126,6 +146,10 @@ func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
 	b.lat, b.errs = make([]time.Duration, b.requests), make([]error, b.requests)
 	stop := a.benchProgress(b)
 	start := time.Now()
+	if b.duration > 0 {
+		t := time.AfterFunc(b.duration, func() { b.stop("duration") })
+		defer t.Stop()
+	}
 	var wg sync.WaitGroup
 	for range inFlight {
 		wg.Add(1)
@@ -138,7 +162,7 @@ func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
 	if err := a.printBench(res); err != nil {
 		return err
 	}
-	if res.Errors == res.Requests { // every request failed, or Ctrl-C before any answer
+	if res.Errors == res.Requests || res.Stopped == "max-errors" { // every request failed, or Ctrl-C before any answer
 		return &opError{cmd: "bench", span: a.span(b.addr, int(b.count)), err: firstError(b.errs)}
 	}
 	return nil
@@ -147,6 +171,9 @@ func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
 // work sends requests until all are taken.
 func (b *benchRun) work(ctx context.Context) {
 	for {
+		if b.stopped.Load() != nil {
+			return
+		}
 		i := int(b.next.Add(1) - 1)
 		if i >= b.requests || ctx.Err() != nil {
 			return
@@ -163,6 +190,9 @@ func (b *benchRun) work(ctx context.Context) {
 		}
 		if err != nil {
 			b.errs[i] = err
+			if n := b.failed.Add(1); b.maxErrors > 0 && n >= int64(b.maxErrors) {
+				b.stop("max-errors")
+			}
 		} else {
 			b.lat[i] = max(time.Since(t), 1)
 		}
@@ -220,6 +250,9 @@ func (a *app) benchSummary(b *benchRun, inFlight int, elapsed time.Duration) *be
 	}
 	res := &benchResult{Function: "bench", Target: target, Address: b.addr, Count: int(b.count), Unit: a.opts.unit,
 		InFlight: inFlight, ElapsedS: elapsed.Seconds(), Reconnects: b.cl.Conn().Stats().Reconnects}
+	if why, ok := b.stopped.Load().(string); ok {
+		res.Stopped = why
+	}
 	var ok latencies
 	res.Requests = int(b.done.Load())
 	for i, err := range b.errs {
@@ -269,5 +302,8 @@ errors      %d (%d timeouts, %d exceptions)
 reconnects  %d
 `, r.Requests, r.Target, r.Count, regs, a.span(r.Address, r.Count), r.InFlight, normalizeAddress(a.opts.address), r.Unit,
 		r.ElapsedS, r.RequestsPerS, r.MinMs, r.AvgMs, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs, r.Errors, r.Timeouts, r.Exceptions, r.Reconnects)
+	if err == nil && r.Stopped != "" {
+		_, err = fmt.Fprintf(a.stdout, "stopped     early, at --%s\n", r.Stopped)
+	}
 	return err
 }

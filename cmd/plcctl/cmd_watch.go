@@ -32,7 +32,8 @@ type watchState struct {
 	op        *readOp
 	interval  time.Duration
 	round     int
-	downs     uint64    // link losses seen so far
+	conns     uint64    // reconnections seen so far (transport Stats.Reconnects)
+	relinked  bool      // a new connection was made before this good round (roundReconnected)
 	failed    int       // consecutive failed rounds
 	gapStart  time.Time // first failed round of the current gap
 	lastGap   string    // "15:04:01..15:04:05, 4 rounds" for the live table
@@ -165,15 +166,7 @@ func (a *app) watchRound(ctx context.Context, w *watchState) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	reconnected := false
-	if a.client != nil {
-		downs := a.client.Conn().Stats().LinkDowns
-		reconnected = err == nil && downs > w.downs
-		w.downs = downs
-	}
-	if err == nil && w.failed > 0 {
-		reconnected = true
-	}
+	reconnected := a.roundReconnected(w, err)
 	a.showRound(w, t, v, err, reconnected)
 	if err != nil {
 		if w.failed == 0 {
@@ -181,7 +174,7 @@ func (a *app) watchRound(ctx context.Context, w *watchState) error {
 		}
 		w.failed++
 	} else {
-		if reconnected {
+		if reconnected || w.failed > 0 {
 			w.lastGap = gapText(w, t)
 		}
 		w.failed, w.last = 0, v
@@ -189,12 +182,32 @@ func (a *app) watchRound(ctx context.Context, w *watchState) error {
 	return err
 }
 
-// gapText describes the gap that ended at t.
+// roundReconnected reports whether the round's connection is a new one
+// since the last good round: only then may a round say "reconnected".
+// Rounds that failed on a link that stayed up (an exception, a late or a
+// refused answer) are a gap, not a reconnection. It records the answer for
+// gapText.
+func (a *app) roundReconnected(w *watchState, err error) bool {
+	w.relinked = false
+	if a.client != nil && err == nil {
+		conns := a.client.Conn().Stats().Reconnects
+		w.relinked = conns > w.conns
+		w.conns = conns
+	}
+	return w.relinked
+}
+
+// gapText describes the gap that ended at t, and whether the link was
+// re-established in it.
 func gapText(w *watchState, t time.Time) string {
 	if w.failed == 0 {
 		return "link re-established at " + t.Format("15:04:05") + " (no round lost)"
 	}
-	return fmt.Sprintf("gap %s..%s, %d rounds lost", w.gapStart.Format("15:04:05"), t.Format("15:04:05"), w.failed)
+	s := fmt.Sprintf("gap %s..%s, %d rounds lost", w.gapStart.Format("15:04:05"), t.Format("15:04:05"), w.failed)
+	if w.relinked {
+		s += ", link re-established"
+	}
+	return s
 }
 
 // showRound prints one round in the --output format.
@@ -253,7 +266,7 @@ func (a *app) watchLines(w *watchState, t time.Time, v *values, err error, recon
 	if err != nil {
 		fmt.Fprintf(&sb, "# %s round %d failed: %s\n", ts, w.round, reason(err))
 	} else {
-		if reconnected {
+		if reconnected || w.failed > 0 {
 			fmt.Fprintf(&sb, "# %s %s\n", ts, gapText(w, t))
 		}
 		for i := range v.raw {
@@ -276,7 +289,7 @@ func (a *app) watchTable(w *watchState, t time.Time, v *values, err error, recon
 	switch {
 	case err != nil:
 		fmt.Fprintf(&sb, "\x1b[1mno answer (%s): %s\x1b[0m\n", plural(w.failed+1, "round"), reason(err))
-	case reconnected:
+	case reconnected || w.failed > 0:
 		fmt.Fprintf(&sb, "%s\n", gapText(w, t))
 	case w.lastGap != "":
 		fmt.Fprintf(&sb, "last %s\n", w.lastGap)

@@ -76,13 +76,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 		if ctx.Err() != nil {
 			return nil
 		}
-		reconnected := false
-		if a.client != nil {
-			downs := a.client.Conn().Stats().LinkDowns
-			reconnected = err == nil && downs > w.downs
-			w.downs = downs
-		}
-		reconnected = reconnected || err == nil && w.failed > 0
+		reconnected := a.roundReconnected(w, err)
 		a.showTagRound(w, t, tags, vs, last, err, reconnected)
 		if err != nil {
 			if w.failed == 0 {
@@ -91,7 +85,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 			w.failed++
 			return err
 		}
-		if reconnected {
+		if reconnected || w.failed > 0 {
 			w.lastGap = gapText(w, t)
 		}
 		w.failed, last = 0, vs
@@ -139,7 +133,7 @@ func (a *app) showTagRound(w *watchState, t time.Time, tags []*plant.Tag, vs, la
 		switch {
 		case err != nil:
 			fmt.Fprintf(&sb, "# %s round %d failed: %s\n", ts, w.round, reason(err))
-		case reconnected:
+		case reconnected || w.failed > 0:
 			fmt.Fprintf(&sb, "# %s %s\n", ts, gapText(w, t))
 		}
 		rows := make([][]string, len(vs))
@@ -161,7 +155,7 @@ func (a *app) tagTable(w *watchState, sb *strings.Builder, t time.Time, tags []*
 	switch {
 	case err != nil:
 		fmt.Fprintf(sb, "\x1b[1mno answer (%s): %s\x1b[0m\n", plural(w.failed+1, "round"), reason(err))
-	case reconnected:
+	case reconnected || w.failed > 0:
 		fmt.Fprintf(sb, "%s\n", gapText(w, t))
 	case w.lastGap != "":
 		fmt.Fprintf(sb, "last %s\n", w.lastGap)

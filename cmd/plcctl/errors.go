@@ -118,9 +118,12 @@ func explain(e *opError, h hintContext) (why, try string) {
 		why += "; the split write had written " + m[2] + " of " + m[1] + " items before the part that failed"
 	}
 	var top *transport.OpError
-	if e.write && errors.As(err, &top) && top.Sent && !isException(err) {
-		why += "; the write was sent, so whether the device applied it is unknown"
+	switch {
+	case e.write && errors.Is(err, transport.ErrOutcomeUnknown):
+		why += "; outcome unknown: the write was sent and may have been applied"
 		try = "read the values back before writing again"
+	case e.write && errors.As(err, &top) && !top.Sent && !errors.Is(err, context.Canceled):
+		why += "; the write was not sent"
 	}
 	if h.addr == "" {
 		try = ""
@@ -185,6 +188,16 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return "no answer " + timeout, "check the unit id (-u; behind a gateway it is the serial address) and that the device serves this function, or raise --timeout"
 	case errors.As(err, &frame):
 		return "the device sent a malformed answer (" + strings.TrimPrefix(frame.Error(), "modbus: ") + ")", "run with --trace to see the frames"
+	case errors.Is(err, transport.ErrStreamOutOfOrder), errors.Is(err, transport.ErrWrongUnit):
+		detail := cause(err)
+		if top := (*transport.OpError)(nil); errors.As(err, &top) {
+			detail = top.Err.Error()
+		}
+		try = "run with --trace to see the frames"
+		if e.cmd == "bench" {
+			try = "if the device or gateway really answers pipelined requests out of order, use --allow-reorder; " + try
+		}
+		return "the answer could not be trusted to be this request's own: " + strip(detail), try
 	case errors.Is(err, transport.ErrTooManyStale):
 		return "the device sent answers to requests that were not asked", "check that no other client shares this connection (a gateway may mix them up)"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF):
@@ -201,7 +214,13 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case errors.Is(err, transport.ErrClosed):
 		return "the connection was closed", ""
 	}
-	return strip(err.Error()), ""
+	return strip(cause(err)), ""
+}
+
+// cause is err's text without the OpError's outcome note, which explain
+// says in its own words.
+func cause(err error) string {
+	return strings.ReplaceAll(err.Error(), " ("+transport.ErrOutcomeUnknown.Error()+")", "")
 }
 
 // addrOr is the address from a dial error, or the one dialled.

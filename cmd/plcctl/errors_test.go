@@ -43,8 +43,8 @@ func TestErrorSentences(t *testing.T) {
 			"plcctl: read-coils 0..7 on " + silent + " unit 1: no answer within 150ms; check the unit id (-u; behind a gateway " +
 				"it is the serial address) and that the device serves this function, or raise --timeout\n"},
 		{"write timeout: outcome unknown", []string{"write-register", "7", "1", "-t", "150ms", "-a", silent}, 1,
-			"plcctl: write-register 7 on " + silent + " unit 1: no answer within 150ms; the write was sent, so whether the device " +
-				"applied it is unknown; read the values back before writing again\n"},
+			"plcctl: write-register 7 on " + silent + " unit 1: no answer within 150ms; outcome unknown: the write was sent " +
+				"and may have been applied; read the values back before writing again\n"},
 		{"exception 02", []string{"-u", "3", "read-input-registers", "999", "2", "-a", s.Addr}, 3,
 			"plcctl: read-input-registers 999..1000 on " + s.Addr + " unit 3: the device answered exception 02 illegal data address; " +
 				"the items are outside what the device serves: check ADDR and COUNT, and --one-based if its manual numbers from 1\n"},

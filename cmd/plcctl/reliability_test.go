@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+)
+
+// TestWatchReconnectedOnlyOnNewLink: rounds that fail on a link that stays
+// up (exceptions) end in a good round that is not "reconnected"; a round
+// after the device closed the link is.
+func TestWatchReconnectedOnlyOnNewLink(t *testing.T) {
+	tests := []struct {
+		name   string
+		rule   simulator.FaultRule
+		failed int  // rounds that fail
+		relink bool // the good round after them is on a new connection
+	}{
+		{"exceptions, link kept", simulator.FaultRule{Function: modbus.FuncReadHoldingRegisters, After: 1, Count: 2,
+			Action: simulator.FaultException, Exception: modbus.ServerDeviceBusy}, 2, false},
+		{"closed by the device", simulator.FaultRule{Function: modbus.FuncReadHoldingRegisters, After: 1, Count: 1,
+			Action: simulator.FaultCloseFIN}, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startSim(t)
+			s.SetHoldingRegisters(10, 5)
+			s.SetFaults(tt.rule)
+			r := runCLI(t, "watch", "--interval", "5ms", "--count", "5", "-o", "json", "--retries", "0",
+				"read-holding-registers", "10", "-a", s.Addr)
+			var recs []watchLine
+			for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+				var w watchLine
+				if err := json.Unmarshal([]byte(l), &w); err != nil {
+					t.Fatalf("%v: %s", err, l)
+				}
+				recs = append(recs, w)
+			}
+			if len(recs) != 5 {
+				t.Fatalf("%d rounds:\n%s", len(recs), r.stdout)
+			}
+			for i, w := range recs {
+				failed := i >= 1 && i <= tt.failed
+				if (w.Error != "") != failed {
+					t.Errorf("round %d: error %q, want failed %v", w.Round, w.Error, failed)
+				}
+				want := tt.relink && i == tt.failed+1
+				if w.Reconnected != want {
+					t.Errorf("round %d: reconnected %v, want %v\n%s", w.Round, w.Reconnected, want, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteOutcomeJSON: a failed write in -o json prints one object saying
+// whether it was sent and whether its outcome is unknown, besides the
+// sentence on stderr: a dropped write (executed by the device, no answer)
+// is "outcome unknown", a write to a device that is not there was not sent.
+func TestWriteOutcomeJSON(t *testing.T) {
+	s := startSim(t)
+	s.SetFaults(simulator.FaultRule{Function: modbus.FuncWriteSingleRegister, Count: 1, Action: simulator.FaultDrop})
+	silentAddr, _ := silentListener(t)
+	tests := []struct {
+		name          string
+		addr          string
+		sent, unknown bool
+		sentence      string
+	}{
+		{"dropped", s.Addr, true, true, "outcome unknown: the write was sent and may have been applied"},
+		{"nothing listens", closedPort(t), false, false, "nothing listens"},
+		{"no answer from a silent peer", silentAddr, true, true, "outcome unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "write-register", "7", "42", "-t", "200ms", "-o", "json", "-a", tt.addr)
+			if r.code != exitFailure || !strings.Contains(r.stderr, tt.sentence) {
+				t.Errorf("exit %d, stderr:\n%s\nwant it to say %q", r.code, r.stderr, tt.sentence)
+			}
+			if r.stdout == "" && !tt.sent { // a failed dial may print no object: nothing was sent
+				return
+			}
+			var rec struct {
+				Function       string `json:"function"`
+				Error          string `json:"error"`
+				Sent           bool   `json:"sent"`
+				OutcomeUnknown bool   `json:"outcome_unknown"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
+				t.Fatalf("stdout %q: %v", r.stdout, err)
+			}
+			if rec.Function != "write-register" || rec.Sent != tt.sent || rec.OutcomeUnknown != tt.unknown || rec.Error == "" {
+				t.Errorf("stdout %s, want sent %v, outcome_unknown %v", r.stdout, tt.sent, tt.unknown)
+			}
+		})
+	}
+	if got := s.HoldingRegisters(7, 1)[0]; got != 42 {
+		t.Errorf("the dropped write was not executed by the simulator (register 7 = %d): the test proves nothing", got)
+	}
+}
+
+// TestBenchBounded: against a device that drops every answer, bench stops at
+// --max-errors instead of waiting out every request, and says so.
+func TestBenchBounded(t *testing.T) {
+	s := startSim(t)
+	s.SetFaults(simulator.FaultRule{Function: modbus.FuncReadHoldingRegisters, Action: simulator.FaultDrop})
+	r := runCLI(t, "bench", "--requests", "1000", "--max-errors", "3", "-t", "50ms", "-o", "json", "-a", s.Addr)
+	var res benchResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("stdout %q: %v", r.stdout, err)
+	}
+	if r.code != exitFailure || res.Stopped != "max-errors" || res.Requests != 3 || res.Errors != 3 {
+		t.Errorf("exit %d, %s; want stopped at max-errors after 3 requests", r.code, r.stdout)
+	}
+	s.SetFaults()
+	r = runCLI(t, "bench", "--requests", "100000000", "--duration", "100ms", "-a", s.Addr)
+	if r.code != exitOK || !strings.Contains(r.stdout, "stopped     early, at --duration") {
+		t.Errorf("exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
