@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -162,17 +163,23 @@ func TestFaultMatrix(t *testing.T) {
 						t.Skip("awaiting a client fix: " + why)
 					}
 					t.Parallel()
-					runCase(t, fc.rule, mif, write, want)
+					runCase(t, fc.rule, mif, write, want, nil)
 				})
 			}
 		}
 	}
 }
 
-func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want []kind) {
+// runCase runs one case, over TLS when sec is set (tls_test.go).
+func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want []kind, sec *tlsPair) {
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 	wl := &writeLog{n: map[uint16]int{}}
-	sim := simtest.Start(t, simulator.Config{Logger: &log, Observer: wl})
+	cfg := simulator.Config{Logger: &log, Observer: wl}
+	var clientTLS *tls.Config
+	if sec != nil {
+		cfg.Security.TLS, clientTLS = sec.server, sec.client
+	}
+	sim := simtest.Start(t, cfg)
 	refill := func() { // a reboot clears them
 		for a := range callers {
 			sim.SetHoldingRegisters(uint16(a), readValue(a))
@@ -181,7 +188,8 @@ func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want [
 	refill()
 	ctx := t.Context()
 	cli, err := plc.Dial(ctx, sim.Addr, plc.Options{Options: transport.Options{
-		MaxInFlight: mif, Timeout: 5 * time.Second, Backoff: func(int) time.Duration { return time.Millisecond }, Logger: &log}})
+		MaxInFlight: mif, Timeout: 5 * time.Second, Backoff: func(int) time.Duration { return time.Millisecond }, Logger: &log,
+		TLS: clientTLS}})
 	if err != nil {
 		t.Fatal(err)
 	}

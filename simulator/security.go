@@ -201,6 +201,12 @@ func (sc *secureConn) Read(p []byte) (int, error) {
 	return sc.Conn.Read(p)
 }
 
+// Close closes the TCP socket at once, not through tls.Conn.Close: that
+// sends close_notify first, which may block on a peer that stopped reading,
+// and would put an alert before the reset of a reset fault. A graceful close
+// has sent close_notify already (closeWrite).
+func (sc *secureConn) Close() error { return sc.tcp.Close() }
+
 // tcp returns the connection's TCP socket, under TLS or not.
 func (c *conn) tcp() *net.TCPConn {
 	switch nc := c.nc.(type) {

@@ -172,6 +172,34 @@ func (t *tlsConn) classify(err error) error {
 	return err
 }
 
+// peekTLS is peek (write.go) for a TLS link: before a request is written,
+// it asks the kernel, without reading, whether the peer's FIN or reset has
+// come while the link idled (one poll system call). If so, what came
+// before it (answers, a close_notify) is read through TLS now, which cannot
+// wait since the stream has ended, and the link goes down, so the request,
+// not sent, moves to the next link. A peek that reads would not do: a TLS
+// 1.3 session ticket is data to the kernel, and reading it through TLS
+// waits for application data that will not come before the request. The
+// caller holds rlock and wlock, and the buffer is empty.
+func (l *link) peekTLS() error {
+	t, ok := l.nc.(*tlsConn)
+	if !ok || !peerEnded(t.tcp) {
+		return nil
+	}
+	rs := &l.rs
+	rs.dl = time.Now().Add(l.c.opts.Timeout)
+	l.nc.SetReadDeadline(rs.dl)
+	for l.cause() == nil {
+		err := rs.fill(l.nc)
+		if err != nil {
+			l.fail(readError(err))
+			break
+		}
+		l.routeBuffered()
+	}
+	return l.cause()
+}
+
 // The kinds of TLS failure, for errors.Is. Each failure is a *TLSError
 // whose Kind is one of these and whose Detail says exactly what was wrong.
 var (

@@ -19,7 +19,7 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 	if err := l.lockWrite(ctx, cl); err != nil {
 		return 0, err
 	}
-	if reading && l.rc != nil && l.rs.w == l.rs.r {
+	if reading && (l.rc != nil || l.secure) && l.rs.w == l.rs.r {
 		if err := l.peek(); err != nil {
 			l.unlockWrite(cl)
 			return 0, err
@@ -53,6 +53,9 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 // to the next link. The caller holds rlock and wlock, and the buffer is
 // empty. One non-blocking read system call when nothing came.
 func (l *link) peek() error {
+	if l.secure {
+		return l.peekTLS() // tls.go
+	}
 	rs := &l.rs
 	rs.r, rs.w = 0, 0
 	l.pk = peekState{}
