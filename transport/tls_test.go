@@ -148,7 +148,7 @@ func TestPlainClientOnTLSPort(t *testing.T) {
 		t.Fatalf("plain request on the TLS port = %v, want EOF (a FIN, not a reset)", err)
 	}
 	plain.Close()
-	waitFor(t, "handshake failure counted", func() bool { return sim.SecurityStats().HandshakeFailures == 1 })
+	waitFor(t, "handshake failure counted", func() bool { return sim.SecurityStats().HandshakeFailures >= 1 }) // the plain client may have re-dialled once
 	if _, err := good.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(0, 1)); err != nil {
 		t.Fatalf("TLS client after a plain one was refused = %v", err)
 	}
