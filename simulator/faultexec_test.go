@@ -138,8 +138,8 @@ func TestFaultLogAndCounts(t *testing.T) {
 	if got := s.FaultCounts(); len(got) != 2 || got[simulator.FaultWrongTID] != 2 || got[simulator.FaultWrongUnit] != 1 {
 		t.Errorf("FaultCounts() = %v, want %v", got, want)
 	}
-	if st := s.Stats(); st.Faults != 3 {
-		t.Errorf("Stats().Faults = %d, want 3", st.Faults)
+	if st := s.Stats(); st.Faults != 3 || st.FaultsByAction[simulator.FaultWrongTID] != 2 || st.FaultsByAction[simulator.FaultWrongUnit] != 1 {
+		t.Errorf("Stats() Faults = %d, FaultsByAction = %v; want 3, %v", st.Faults, st.FaultsByAction, want)
 	}
 	log3 := buf.String()
 	for _, w := range []string{`"fault":"wrong-tid"`, `"tid":259`, `"fault":"wrong-unit"`, `"rule":2`, `"remote":"127.0.0.1:`} {

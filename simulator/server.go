@@ -32,6 +32,9 @@ type Stats struct {
 	PeerEOF         uint64 // connections the peer closed with a FIN
 	PeerResets      uint64 // connections the peer reset
 	Faults          uint64 // fault rules applied
+
+	// FaultsByAction is Faults per action; actions never applied are left out.
+	FaultsByAction map[FaultAction]uint64
 }
 
 type counters struct {
@@ -257,7 +260,8 @@ func (s *Server) Stats() Stats {
 	return Stats{Conns: c.conns.Load(), Accepted: c.accepted.Load(), Refused: c.refused.Load(),
 		Requests: c.requests.Load(), Responses: c.responses.Load(), Exceptions: c.exceptions.Load(),
 		FramingFaults: c.framing.Load(), MalformedPDUs: c.malformed.Load(), ForeignProtocol: c.foreign.Load(),
-		Resets: c.resets.Load(), PeerEOF: c.peerEOF.Load(), PeerResets: c.peerResets.Load(), Faults: c.faultsApplied.Load()}
+		Resets: c.resets.Load(), PeerEOF: c.peerEOF.Load(), PeerResets: c.peerResets.Load(), Faults: c.faultsApplied.Load(),
+		FaultsByAction: s.FaultCounts()}
 }
 
 // isReset reports whether err is a TCP reset from the peer.
