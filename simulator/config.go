@@ -78,8 +78,12 @@ const DefaultTableSize = 65536
 // Config configures a Server. The zero value is a strict simulator with
 // 65536 items per table, all zero, answering every unit id.
 type Config struct {
-	Listen       string          // default DefaultListen
-	MaxConns     int             // concurrent connections; default 64
+	Listen string // default DefaultListen
+	// MaxConns bounds the connections served at once; default 64. When it
+	// is reached, a new connection evicts the one idle longest (closed
+	// gracefully) [IG §4.2.1 p.11: close the oldest unused connection];
+	// only when every connection is busy with a request is it refused.
+	MaxConns     int
 	OnMalformed  MalformedAction // framing faults; default reset
 	MalformedPDU PDUPolicy       // structurally malformed PDUs; default strict
 	// FrameTimeout bounds how long a frame may take to arrive once its first
@@ -91,6 +95,14 @@ type Config struct {
 	// DrainTimeout bounds the wait for the peer's FIN on a graceful close.
 	// Default 1s.
 	DrainTimeout time.Duration
+	// WriteTimeout bounds one answer's write: a peer that stopped reading
+	// is reset after it. Default 5s.
+	WriteTimeout time.Duration
+	// LogLimit is how many lines of each kind of connection event (accepted,
+	// framing fault, reset, exception...) are logged per second; the rest
+	// are counted and summarised in one line per second. Default 20;
+	// negative means no limit.
+	LogLimit int
 
 	// Table sizes (items, PDU addresses 0..n-1); 0 means DefaultTableSize.
 	Coils, DiscreteInputs, HoldingRegisters, InputRegisters int
@@ -141,6 +153,12 @@ func (c Config) withDefaults() Config {
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = time.Second
 	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 5 * time.Second
+	}
+	if c.LogLimit == 0 {
+		c.LogLimit = 20
+	}
 	for _, n := range []*int{&c.Coils, &c.DiscreteInputs, &c.HoldingRegisters, &c.InputRegisters} {
 		if *n == 0 {
 			*n = DefaultTableSize
@@ -184,7 +202,7 @@ func (c Config) validate() error {
 	if c.MaxConns < 1 {
 		errs = append(errs, fmt.Errorf("simulator: max conns %d below 1", c.MaxConns))
 	}
-	if c.FrameTimeout < 0 || c.IdleTimeout < 0 || c.DrainTimeout < 0 {
+	if c.FrameTimeout < 0 || c.IdleTimeout < 0 || c.DrainTimeout < 0 || c.WriteTimeout < 0 {
 		errs = append(errs, errors.New("simulator: negative timeout"))
 	}
 	if err := c.Security.validate(); err != nil {

@@ -4,32 +4,34 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/plcctl/plcctl/modbus"
 )
 
-// writeTimeout bounds one response write: a peer that stops reading cannot
-// pin a connection goroutine forever.
-const writeTimeout = 5 * time.Second
-
 type conn struct {
 	s      *Server
 	nc     net.Conn
+	id     uint64 // accept order, from 1: "conn" in log lines
 	remote string
+	opened time.Time
 
-	wmu         sync.Mutex // serialises writes against the half-close
-	writeClosed bool
+	requests   atomic.Uint64
+	responses  atomic.Uint64
+	lastActive atomic.Int64 // unix ns of the last complete request or answer sent; opened before
+	busy       atomic.Bool  // the server is working on a request (not waiting on the peer)
+	inSlot     bool         // counts against MaxConns; guarded by Server.mu
 
-	dlMu      sync.Mutex // guards the read deadline against a concurrent drain
-	drainAt   time.Time  // set once draining: no more requests are answered
-	drainOnce sync.Once
-	draining  chan struct{}
+	connState
 
 	seq  int    // requests so far, for fault rules' nth
 	held []byte // answers a coalesce fault holds back
 }
+
+func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
 
 // frameReader applies the idle timeout before a frame's first byte and the
 // frame timeout once it has started, so a frame cut short is detected.
@@ -45,7 +47,9 @@ func (r *frameReader) Read(p []byte) (int, error) {
 		if idle := c.s.cfg.IdleTimeout; idle > 0 {
 			d = time.Now().Add(idle)
 		}
-		c.setReadDeadline(d)
+		if !c.setReadDeadline(d) {
+			return 0, errStopping
+		}
 	}
 	n, err := c.nc.Read(p)
 	if n > 0 && !r.started {
@@ -55,26 +59,13 @@ func (r *frameReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *conn) setReadDeadline(t time.Time) {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	if c.drainAt.IsZero() {
-		c.nc.SetReadDeadline(t)
-	}
-}
-
-func (c *conn) isDraining() bool {
-	select {
-	case <-c.draining:
-		return true
-	default:
-		return false
-	}
-}
+// errStopping ends the read loop of a connection the server is stopping.
+var errStopping = errors.New("simulator: connection stopping")
 
 // serve reads ADUs and answers them until the connection ends.
 func (c *conn) serve() {
 	s := c.s
+	defer c.finish()
 	if !c.handshake() { // TLS only (security.go)
 		return
 	}
@@ -89,21 +80,26 @@ func (c *conn) serve() {
 			return
 		}
 		if e := s.log.Trace(); e.Enabled() {
-			e.Str("remote", c.remote).Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
+			e.Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
 		}
-		if c.isDraining() {
-			continue // shutting down: the write side is closed, nothing can be answered
+		if c.stopping() {
+			return // evicted or shutting down: nothing more is answered
 		}
+		c.touch()
 		if h.Protocol != 0 {
 			s.stats.foreign.Add(1)
-			s.log.Warn().Str("remote", c.remote).Uint16("tid", h.TID).Uint16("protocol_id", h.Protocol).
-				Msg("discarded frame: protocol id is not 0 (not Modbus)")
+			s.event(logForeign, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).
+				Uint16("protocol_id", h.Protocol).Msg("discarded frame: protocol id is not 0 (not Modbus)")
 			continue
 		}
 		s.stats.requests.Add(1)
+		c.requests.Add(1)
 		s.stats.byFunction[adu[modbus.MBAPHeaderLen]].Add(1)
+		c.busy.Store(true)
 		var ok bool
-		if out, ok = c.transact(h, adu[modbus.MBAPHeaderLen:], out); !ok {
+		out, ok = c.transact(h, adu[modbus.MBAPHeaderLen:], out)
+		c.busy.Store(false)
+		if !ok {
 			return
 		}
 	}
@@ -143,10 +139,11 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	if oc.malformed != nil {
 		s.stats.malformed.Add(1)
 		if s.cfg.MalformedPDU == PDUException {
-			s.log.Warn().Str("remote", c.remote).Uint16("tid", h.TID).Err(oc.malformed).Msg("malformed pdu: answering exception 03")
+			s.event(logMalformed, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).
+				Err(oc.malformed).Msg("malformed pdu: answering exception 03")
 			oc = exception(fc, modbus.IllegalDataValue, oc.malformed.Error())
 		} else {
-			c.drop("malformed pdu", oc.malformed)
+			c.drop(ResetMalformedPDU, "malformed pdu", oc.malformed)
 			s.obsRequest(c, h, fc, nil, t0)
 			return out, false
 		}
@@ -157,10 +154,10 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	}
 	if oc.reason != "" {
 		// Every refused request is logged with the exact reason.
-		s.log.Info().Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).
-			Str("reason", oc.reason).Msg("answered with an exception")
+		s.event(logException, zerolog.InfoLevel).Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).
+			Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).Str("reason", oc.reason).Msg("answered with an exception")
 	} else if e := s.log.Debug(); e.Enabled() {
-		e.Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).Msg("transaction")
+		e.Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).Msg("transaction")
 	}
 	out, err := modbus.AppendADU(out[:0], h.TID, h.UnitID, oc.rsp)
 	if err != nil {
@@ -175,22 +172,36 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	return out, c.respond(out, rule, ri)
 }
 
+// write sends b within WriteTimeout. It returns false when the connection
+// ended (or is stopping): a peer that stopped reading is reset
+// (ResetWriteTimeout), since its unread requests make any close a reset.
 func (c *conn) write(b []byte) bool {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.writeClosed {
+	s := c.s
+	c.busy.Store(false) // from here on we wait on the peer
+	if e := s.log.Trace(); e.Enabled() && len(b) >= modbus.MBAPHeaderLen {
+		e.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b).Msg("frame")
+	}
+	if !c.armWrite() {
 		return false
 	}
-	if e := c.s.log.Trace(); e.Enabled() && len(b) >= modbus.MBAPHeaderLen {
-		e.Str("remote", c.remote).Hex("tx", b).Msg("frame")
+	_, err := c.nc.Write(b)
+	switch {
+	case err == nil:
+		c.touch()
+		return true
+	case c.stopping():
+		// Evicted or shutting down: the deadline was moved to now; finish closes.
+	case isTimeout(err):
+		c.resetWith(ResetWriteTimeout, s.event(logReset, zerolog.WarnLevel).Err(err).Dur("write_timeout", s.cfg.WriteTimeout))
+	case isReset(err):
+		s.stats.peerResets.Add(1)
+		s.event(logPeerReset, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Err(err).Msg("connection reset by peer")
+		c.close()
+	default:
+		s.event(logWriteFailed, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Err(err).Msg("write failed; closing")
+		c.close()
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := c.nc.Write(b); err != nil {
-		c.s.log.Warn().Str("remote", c.remote).Err(err).Msg("write failed; closing")
-		c.nc.Close()
-		return false
-	}
-	return true
+	return false
 }
 
 // endOnReadError classifies why reading stopped and ends the connection.
@@ -198,92 +209,52 @@ func (c *conn) endOnReadError(err error, partial []byte) {
 	s := c.s
 	var fe *modbus.FrameError
 	switch {
+	case c.stopping():
+		// Evicted or shutting down (the read deadline was moved to now):
+		// finish closes.
 	case errors.Is(err, io.EOF):
 		s.stats.peerEOF.Add(1)
-		s.log.Info().Str("remote", c.remote).Msg("connection closed by peer (FIN)")
-		c.nc.Close()
+		s.event(logPeerClosed, zerolog.InfoLevel).Uint64("conn", c.id).Str("remote", c.remote).Msg("connection closed by peer (FIN)")
+		c.close()
 	case isReset(err):
 		s.stats.peerResets.Add(1)
-		s.log.Warn().Str("remote", c.remote).Err(err).Msg("connection reset by peer")
-		c.nc.Close()
-	case c.isDraining():
-		c.nc.Close()
+		s.event(logPeerReset, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Err(err).Msg("connection reset by peer")
+		c.close()
 	case errors.As(err, &fe) && isTimeout(err):
-		c.drop("framing fault: frame not completed within "+s.cfg.FrameTimeout.String(), err)
+		c.drop(ResetFramingFault, "framing fault: frame not completed within "+s.cfg.FrameTimeout.String(), err)
 	case errors.As(err, &fe) && errors.Is(err, io.ErrUnexpectedEOF):
 		s.stats.framing.Add(1)
-		s.log.Warn().Str("remote", c.remote).Err(err).Msg("framing fault: peer closed mid-frame")
-		c.nc.Close()
+		s.event(logFraming, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Err(err).Msg("framing fault: peer closed mid-frame")
+		c.close()
 	case errors.As(err, &fe):
 		if e := s.log.Debug(); e.Enabled() {
-			e.Str("remote", c.remote).Hex("rx", partial).Msg("bytes before framing fault")
+			e.Uint64("conn", c.id).Str("remote", c.remote).Hex("rx", partial).Msg("bytes before framing fault")
 		}
-		c.drop("framing fault", err)
+		c.drop(ResetFramingFault, "framing fault", err)
 	case isTimeout(err):
-		s.log.Info().Str("remote", c.remote).Dur("idle", s.cfg.IdleTimeout).Msg("idle timeout; closing")
+		s.stats.idleClosed.Add(1)
+		s.event(logIdle, zerolog.InfoLevel).Uint64("conn", c.id).Str("remote", c.remote).Dur("idle", s.cfg.IdleTimeout).Msg("idle timeout; closing")
 		c.closeGracefully()
 	default:
-		s.log.Info().Str("remote", c.remote).Err(err).Msg("connection ended")
-		c.nc.Close()
+		s.event(logEnded, zerolog.InfoLevel).Uint64("conn", c.id).Str("remote", c.remote).Err(err).Msg("connection ended")
+		c.close()
 	}
 }
 
 // drop ends a connection whose stream can no longer be trusted, with a reset
 // (default) or a FIN, and logs the exact reason.
-func (c *conn) drop(what string, err error) {
+func (c *conn) drop(reason ResetReason, what string, err error) {
 	s := c.s
-	if what != "malformed pdu" {
+	kind := logMalformed
+	if reason == ResetFramingFault {
 		s.stats.framing.Add(1)
+		kind = logFraming
 	}
-	s.log.Warn().Str("remote", c.remote).Err(err).Str("action", s.cfg.OnMalformed.String()).Msg(what + ": dropping connection")
+	e := s.event(kind, zerolog.WarnLevel).Err(err).Str("action", s.cfg.OnMalformed.String())
 	if s.cfg.OnMalformed == ActionClose {
+		e.Uint64("conn", c.id).Str("remote", c.remote).Msg(what + ": dropping connection")
 		c.closeGracefully()
 		return
 	}
-	if what == "malformed pdu" {
-		c.reset("malformed-pdu")
-	} else {
-		c.reset("framing-fault")
-	}
-}
-
-// reset closes with SO_LINGER 0, so the kernel sends RST; reason is for
-// the observer (ResetEvent).
-func (c *conn) reset(reason string) {
-	c.s.stats.resets.Add(1)
-	c.s.obsReset(c.remote, reason)
-	if tc := c.tcp(); tc != nil {
-		tc.SetLinger(0)
-	}
-	c.nc.Close()
-}
-
-// closeGracefully half-closes the write side, drains until the peer's FIN
-// (bounded by the drain timeout) and closes, so unread bytes never turn
-// the close into a reset.
-func (c *conn) closeGracefully() {
-	c.startDrain()
-	buf := make([]byte, 512)
-	for {
-		if _, err := c.nc.Read(buf); err != nil {
-			break
-		}
-	}
-	c.nc.Close()
-}
-
-// startDrain half-closes the write side and bounds further reads by the drain
-// timeout. Safe to call from any goroutine, more than once.
-func (c *conn) startDrain() {
-	c.drainOnce.Do(func() {
-		c.dlMu.Lock()
-		c.drainAt = time.Now().Add(c.s.cfg.DrainTimeout)
-		c.nc.SetReadDeadline(c.drainAt)
-		c.dlMu.Unlock()
-		close(c.draining)
-		c.wmu.Lock()
-		c.writeClosed = true
-		c.closeWrite()
-		c.wmu.Unlock()
-	})
+	c.resetWith(reason, e.Str("fault", what))
 }

@@ -29,7 +29,7 @@ func (c *conn) respond(out []byte, rule FaultRule, ri int) bool {
 		if !c.send(out) {
 			return false
 		}
-		s.stats.responses.Add(1)
+		c.answered(1)
 	case FaultSplit:
 		return c.sendSplit(out, rule)
 	case FaultWrongTID:
@@ -52,7 +52,7 @@ func (c *conn) respond(out []byte, rule FaultRule, ri int) bool {
 		c.closeGracefully()
 		return false
 	case FaultCloseRST:
-		c.reset("fault")
+		c.reset(ResetFault)
 		return false
 	case FaultCutMidFrame:
 		c.send(out[:len(out)/2])
@@ -60,7 +60,7 @@ func (c *conn) respond(out []byte, rule FaultRule, ri int) bool {
 		return false
 	case FaultAnswerClose:
 		if c.send(out) {
-			s.stats.responses.Add(1)
+			c.answered(1)
 		}
 		c.closeGracefully()
 		return false
@@ -72,7 +72,7 @@ func (c *conn) respond(out []byte, rule FaultRule, ri int) bool {
 	if !c.send(out) {
 		return false
 	}
-	s.stats.responses.Add(1)
+	c.answered(1)
 	return true
 }
 
@@ -94,7 +94,7 @@ func (c *conn) noteFault(out []byte, rule FaultRule, ri int) {
 func (c *conn) send(b []byte) bool {
 	if len(c.held) > 0 {
 		b = append(c.held, b...)
-		c.s.stats.responses.Add(uint64(countADUs(c.held)))
+		c.answered(countADUs(c.held))
 		c.held = nil
 	}
 	return c.write(b)
@@ -119,7 +119,7 @@ func (c *conn) sendSplit(out []byte, rule FaultRule) bool {
 		}
 		i += n
 	}
-	c.s.stats.responses.Add(1)
+	c.answered(1)
 	return true
 }
 
@@ -233,6 +233,6 @@ func (s *Server) Reboot(d time.Duration) {
 	s.mu.Unlock()
 	s.log.Warn().Dur("for", d).Int("conns", len(cs)).Msg("reboot: dropping every connection, memory cleared")
 	for _, c := range cs {
-		c.reset("reboot")
+		c.reset(ResetReboot)
 	}
 }

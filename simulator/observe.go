@@ -84,10 +84,11 @@ type ConnEvent struct {
 	Result ConnResult
 }
 
-// ResetEvent is a connection the server reset, and why: "framing-fault",
-// "malformed-pdu", "fault" (a close-rst rule) or "reboot" (a connection
-// dropped by Reboot; while rebooting the port is closed, so no connection
-// is accepted to be reset).
+// ResetEvent is a connection the server reset, and why: a ResetReason's
+// String: "framing-fault", "malformed-pdu", "write-timeout", "drain-timeout",
+// "fault" (a close-rst rule), "shutdown" or "reboot" (a connection dropped by
+// Reboot; while rebooting the port is closed, so no connection is accepted
+// to be reset).
 type ResetEvent struct {
 	Remote string
 	Reason string

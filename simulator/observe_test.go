@@ -111,13 +111,14 @@ func TestObserverConnectionsResetsFaults(t *testing.T) {
 		Faults: []simulator.FaultRule{{Function: modbus.FuncReadHoldingRegisters, Action: simulator.FaultCloseRST, After: 1, Count: 1}}})
 	c := dialRaw(t, srv.Addr)
 	c.roundTrip(readReq(1))
-	// A second connection is refused while the first is open.
+	// A second connection evicts the first, idle (MaxConns 1).
 	c2 := dialRaw(t, srv.Addr)
-	if err := c2.readUntilError(2 * time.Second); err == nil {
-		t.Fatal("second connection not closed")
+	if err := c.closeGracefully(); err != nil {
+		t.Fatalf("evicted connection: %v, want a graceful close", err)
 	}
-	c.write(readReq(2)) // the rule resets this one
-	if err := c.readUntilError(2 * time.Second); !isReset(err) {
+	waitFor(t, 2*time.Second, "evicted connection gone", func() bool { return srv.Stats().Conns == 1 })
+	c2.write(readReq(2)) // the rule resets this one
+	if err := c2.readUntilError(2 * time.Second); !isReset(err) {
 		t.Fatalf("read after close-rst rule: %v, want a reset", err)
 	}
 	waitFor(t, 2*time.Second, "events", func() bool { return srv.Stats().Conns == 0 })
@@ -128,7 +129,7 @@ func TestObserverConnectionsResetsFaults(t *testing.T) {
 		t.Fatalf("read after malformed pdu: %v, want a reset", err)
 	}
 	waitFor(t, 2*time.Second, "events", func() bool {
-		return rec.count(func(r *recorder) int { return len(r.conns) }) == 5 // accepted, refused, closed, accepted, closed
+		return rec.count(func(r *recorder) int { return len(r.conns) }) == 7
 	})
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -136,7 +137,8 @@ func TestObserverConnectionsResetsFaults(t *testing.T) {
 	for _, e := range rec.conns {
 		results = append(results, e.Result)
 	}
-	wantConns := []simulator.ConnResult{simulator.ConnAccepted, simulator.ConnRefused, simulator.ConnClosed, simulator.ConnAccepted, simulator.ConnClosed}
+	wantConns := []simulator.ConnResult{simulator.ConnAccepted, simulator.ConnEvicted, simulator.ConnAccepted, simulator.ConnClosed,
+		simulator.ConnClosed, simulator.ConnAccepted, simulator.ConnClosed}
 	if !reflect.DeepEqual(results, wantConns) {
 		t.Errorf("connection events %v, want %v", results, wantConns)
 	}

@@ -17,37 +17,6 @@ import (
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("simulator: server closed")
 
-// Stats are the server's counters since it started.
-type Stats struct {
-	Conns           int64  // open now
-	Accepted        uint64 // connections accepted
-	Refused         uint64 // connections closed at once: MaxConns reached
-	Requests        uint64 // ADUs with protocol id 0 received
-	Responses       uint64 // responses sent, normal or exception
-	Exceptions      uint64 // exception responses sent
-	FramingFaults   uint64 // bad MBAP length, frame cut short
-	MalformedPDUs   uint64 // PDU length inconsistent with its function code
-	ForeignProtocol uint64 // protocol id != 0, discarded
-	Resets          uint64 // connections we dropped with a TCP reset
-	PeerEOF         uint64 // connections the peer closed with a FIN
-	PeerResets      uint64 // connections the peer reset
-	Faults          uint64 // fault rules applied
-
-	// FaultsByAction is Faults per action; actions never applied are left out.
-	FaultsByAction map[FaultAction]uint64
-}
-
-type counters struct {
-	conns                                                          atomic.Int64
-	accepted, refused, requests, responses, exceptions, framing    atomic.Uint64
-	malformed, foreign, resets, peerEOF, peerResets, faultsApplied atomic.Uint64
-	byFunction                                                     [256]atomic.Uint64
-}
-
-// FunctionRequests returns how many requests with function code fc arrived
-// (protocol id 0, whatever the answer).
-func (s *Server) FunctionRequests(fc uint8) uint64 { return s.stats.byFunction[fc].Load() }
-
 // Server is a strict Modbus TCP server over a simulated data model. It is safe
 // for concurrent use; each connection is served by its own goroutine.
 type Server struct {
@@ -64,12 +33,17 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
-	conns    map[*conn]struct{}
+	conns    map[*conn]struct{} // open: serving or draining
+	serving  int                // conns in a MaxConns slot
+	nextID   uint64
 	closing  bool
 	done     chan struct{} // closed on Shutdown/Close
 	wg       sync.WaitGroup
 	stats    counters
+	logs     rateLog
+	drains   atomic.Int64 // evicted connections draining now
 	shutOnce sync.Once
+	runOnce  sync.Once
 }
 
 // New returns a server for cfg; Serve or ListenAndServe starts it.
@@ -78,7 +52,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, conns: make(map[*conn]struct{}), done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, conns: make(map[*conn]struct{}), done: make(chan struct{}),
+		logs: rateLog{limit: cfg.LogLimit}}
 	s.m, s.units = newMemories(cfg)
 	s.sec = newSecurity(cfg.Security)
 	s.SetFaults(cfg.Faults...)
@@ -136,6 +111,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	ln = s.wrapListener(ln) // stop-accepting and reboot faults (faultlisten.go)
 	s.ln = ln
+	s.runOnce.Do(func() {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.logs.run(s.log, s.done) }()
+	})
 	s.mu.Unlock()
 	s.log.Info().Str("addr", ln.Addr().String()).Str("on_malformed", s.cfg.OnMalformed.String()).
 		Str("malformed_pdu", s.cfg.MalformedPDU.String()).Msg("plcsim ready")
@@ -151,7 +130,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ECONNABORTED) {
 				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				s.log.Warn().Err(err).Dur("backoff", tempDelay).Msg("accept")
+				s.event(logAcceptError, zerolog.WarnLevel).Err(err).Dur("backoff", tempDelay).Msg("accept")
 				select {
 				case <-time.After(tempDelay):
 				case <-s.done:
@@ -166,40 +145,63 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// accept admits nc. It never blocks on a peer: when MaxConns connections
+// are served, the one idle longest is told to close (its own goroutine
+// drains it) and nc takes its slot; only if every connection is busy with a
+// request is nc refused, closed at once without holding a descriptor.
 func (s *Server) accept(nc net.Conn) {
 	s.stats.accepted.Add(1)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 		tc.SetKeepAlive(true)
 	}
-	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), draining: make(chan struct{})}
+	now := time.Now()
+	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), opened: now, inSlot: true}
+	c.lastActive.Store(now.UnixNano())
 	if !s.admit(c) { // allow-list, per-IP cap, TLS (security.go)
 		return
 	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		nc.Close()
+		c.quickClose()
 		return
 	}
-	if len(s.conns) >= s.cfg.MaxConns {
-		s.mu.Unlock()
-		s.stats.refused.Add(1)
-		s.obsConn(c.remote, ConnRefused)
-		s.log.Warn().Str("remote", c.remote).Int("max_conns", s.cfg.MaxConns).Msg("connection refused: max conns reached")
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); c.closeGracefully() }()
-		return
+	var victim *conn
+	if s.serving >= s.cfg.MaxConns {
+		if victim = s.idlest(); victim == nil {
+			s.mu.Unlock()
+			s.stats.refused.Add(1)
+			s.obsConn(c.remote, ConnRefused)
+			s.event(logRefused, zerolog.WarnLevel).Str("remote", c.remote).Int("max_conns", s.cfg.MaxConns).
+				Msg("connection refused: max conns reached and every connection is busy")
+			c.quickClose()
+			return
+		}
+		victim.inSlot = false
+		s.serving--
 	}
+	s.nextID++
+	c.id = s.nextID
 	s.conns[c] = struct{}{}
+	s.serving++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.stats.conns.Add(1)
+	if victim != nil {
+		s.stats.evicted.Add(1)
+		s.obsConn(victim.remote, ConnEvicted)
+		victim.signalStop(stopEvict)
+		s.event(logEvicted, zerolog.InfoLevel).Uint64("conn", victim.id).Str("remote", victim.remote).
+			Dur("idle", now.Sub(time.Unix(0, victim.lastActive.Load()))).Uint64("for_conn", c.id).Int("max_conns", s.cfg.MaxConns).
+			Msg("max conns reached: closing the connection idle longest")
+	}
 	s.obsConn(c.remote, ConnAccepted)
-	s.log.Info().Str("remote", c.remote).Msg("connection accepted")
+	s.event(logAccepted, zerolog.InfoLevel).Uint64("conn", c.id).Str("remote", c.remote).Msg("connection accepted")
 	go func() {
 		defer s.wg.Done()
 		c.serve()
+		s.leaveSlot(c)
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
@@ -208,15 +210,42 @@ func (s *Server) accept(nc net.Conn) {
 	}()
 }
 
-// Shutdown stops accepting, then closes every connection gracefully: it
-// half-closes the write side, drains until the peer's FIN (bounded by the
-// drain timeout) and closes. It returns when every connection goroutine has
-// exited, or ctx's error if ctx ends first.
+// idlest returns the served connection idle longest that is not busy with
+// a request, or nil. Called with s.mu held.
+func (s *Server) idlest() *conn {
+	var best *conn
+	var bestAt int64
+	for c := range s.conns {
+		if !c.inSlot || c.busy.Load() {
+			continue
+		}
+		if at := c.lastActive.Load(); best == nil || at < bestAt {
+			best, bestAt = c, at
+		}
+	}
+	return best
+}
+
+// leaveSlot frees c's MaxConns slot: it is draining or gone.
+func (s *Server) leaveSlot(c *conn) {
+	s.mu.Lock()
+	if c.inSlot {
+		c.inSlot = false
+		s.serving--
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, then closes every connection gracefully, all in
+// parallel: each half-closes its write side, drains until the peer's FIN
+// (bounded by the drain timeout) and closes. It returns nil when every
+// connection is gone. If ctx ends first, what remains is reset at once
+// (counted as ResetShutdown) and Shutdown returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.beginClose()
 	s.mu.Lock()
 	for c := range s.conns {
-		c.startDrain()
+		c.signalStop(stopShutdown)
 	}
 	s.mu.Unlock()
 	idle := make(chan struct{})
@@ -225,21 +254,29 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-idle:
 		return nil
 	case <-ctx.Done():
-		s.Close()
-		return ctx.Err()
 	}
+	s.forceClose()
+	<-idle
+	return ctx.Err()
 }
 
-// Close closes the listener and every connection at once.
+// Close closes the listener and resets every connection at once (counted
+// as ResetShutdown); Shutdown is the graceful way.
 func (s *Server) Close() error {
 	s.beginClose()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.nc.Close()
-	}
-	s.mu.Unlock()
+	s.forceClose()
 	s.wg.Wait()
 	return nil
+}
+
+// forceClose resets every connection still open.
+func (s *Server) forceClose() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.signalStop(stopShutdown)
+		c.reset(ResetShutdown)
+	}
 }
 
 func (s *Server) beginClose() {
@@ -252,16 +289,6 @@ func (s *Server) beginClose() {
 		}
 		s.mu.Unlock()
 	})
-}
-
-// Stats returns a snapshot of the counters.
-func (s *Server) Stats() Stats {
-	c := &s.stats
-	return Stats{Conns: c.conns.Load(), Accepted: c.accepted.Load(), Refused: c.refused.Load(),
-		Requests: c.requests.Load(), Responses: c.responses.Load(), Exceptions: c.exceptions.Load(),
-		FramingFaults: c.framing.Load(), MalformedPDUs: c.malformed.Load(), ForeignProtocol: c.foreign.Load(),
-		Resets: c.resets.Load(), PeerEOF: c.peerEOF.Load(), PeerResets: c.peerResets.Load(), Faults: c.faultsApplied.Load(),
-		FaultsByAction: s.FaultCounts()}
 }
 
 // isReset reports whether err is a TCP reset from the peer.

@@ -173,20 +173,6 @@ func TestConcurrentClients(t *testing.T) {
 	}
 }
 
-func TestMaxConns(t *testing.T) {
-	s := simtest.Start(t, simulator.Config{MaxConns: 2})
-	a, b := dialRaw(t, s.Addr), dialRaw(t, s.Addr)
-	a.roundTrip(readReq(1))
-	b.roundTrip(readReq(1))
-	c := dialRaw(t, s.Addr)
-	if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) {
-		t.Fatalf("third connection: %v, want EOF", err)
-	}
-	if st := s.Stats(); st.Refused != 1 {
-		t.Fatalf("refused = %d", st.Refused)
-	}
-}
-
 func TestIdleTimeout(t *testing.T) {
 	s := simtest.Start(t, simulator.Config{IdleTimeout: 50 * time.Millisecond})
 	c := dialRaw(t, s.Addr)

@@ -124,12 +124,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	var (
 		listen       = fs.String("listen", simulator.DefaultListen, "address to listen on: HOST[:PORT], port "+defaultPort+" if omitted, 0 picks a free one")
-		maxConns     = fs.Int("max-conns", 64, "maximum concurrent connections; more are closed at once")
+		maxConns     = fs.Int("max-conns", 64, "maximum concurrent connections; when full, a new one closes the connection idle longest")
 		onMalformed  = fs.String("on-malformed", "reset", "how to drop a connection after a framing fault: reset (TCP RST) or close (FIN)")
 		malformedPDU = fs.String("malformed-pdu", "strict", "malformed PDU policy: strict (drop like a framing fault) or exception (answer 03, keep the connection)")
 		frameTimeout = fs.Duration("frame-timeout", 2*time.Second, "time a started frame has to arrive completely")
 		idleTimeout  = fs.Duration("idle-timeout", 0, "close connections idle this long (0 = never)")
 		drainTimeout = fs.Duration("drain-timeout", time.Second, "how long a graceful close waits for the peer's FIN")
+		writeTimeout = fs.Duration("write-timeout", 5*time.Second, "reset a connection whose peer has not read an answer for this long")
+		logLimit     = fs.Int("log-limit", 20, "log lines per second for each kind of connection event; the rest are counted and summarised (-1 = no limit)")
 		coils        = fs.Int("coils", simulator.DefaultTableSize, "number of coils")
 		discrete     = fs.Int("discrete-inputs", simulator.DefaultTableSize, "number of discrete inputs")
 		holding      = fs.Int("holding-registers", simulator.DefaultTableSize, "number of holding registers")
@@ -181,7 +183,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cfg := simulator.Config{Listen: addr, MaxConns: *maxConns, FrameTimeout: *frameTimeout,
-		IdleTimeout: *idleTimeout, DrainTimeout: *drainTimeout, Coils: *coils, DiscreteInputs: *discrete,
+		IdleTimeout: *idleTimeout, DrainTimeout: *drainTimeout, WriteTimeout: *writeTimeout, LogLimit: *logLimit, Coils: *coils, DiscreteInputs: *discrete,
 		HoldingRegisters: *holding, InputRegisters: *input, Logger: log}
 	// One rule for case, as in plcctl: the words flags take are case-insensitive.
 	if cfg.OnMalformed, err = simulator.ParseMalformedAction(strings.ToLower(*onMalformed)); err == nil {
@@ -297,9 +299,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Info().Str("state", *statePath).Msg("state saved")
 	}
 	st := srv.Stats()
-	log.Info().Uint64("requests", st.Requests).Uint64("exceptions", st.Exceptions).
+	var resets []string // "reason=n" for each reason that occurred
+	for r, n := range st.ResetsBy {
+		if n > 0 {
+			resets = append(resets, simulator.ResetReason(r).String()+"="+strconv.FormatUint(n, 10))
+		}
+	}
+	log.Info().Uint64("accepted", st.Accepted).Uint64("evicted", st.Evicted).Uint64("refused", st.Refused).
+		Uint64("requests", st.Requests).Uint64("exceptions", st.Exceptions).
 		Uint64("framing_faults", st.FramingFaults).Uint64("malformed_pdus", st.MalformedPDUs).
-		Uint64("resets", st.Resets).Msg("plcsim stopped")
+		Uint64("resets", st.Resets).Str("resets_by", strings.Join(resets, ",")).Uint64("log_suppressed", st.LogSuppressed).Msg("plcsim stopped")
 	return exitOK
 }
 

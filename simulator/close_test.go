@@ -1,0 +1,190 @@
+package simulator_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
+)
+
+// flood writes pipelined requests on c and never reads an answer, until
+// stop is closed or a write fails; it returns the write's error (nil when
+// stopped). Each
+// asks for 125 registers: 257-byte answers fill the buffers fast.
+func flood(c *rawClient, stop <-chan struct{}) error {
+	// A small receive buffer fills sooner; not tiny: a buffer smaller than
+	// a loopback segment drops the segments that carry our ACKs, and the
+	// flood would stall on its own instead of pinning the server's writes.
+	c.nc.SetReadBuffer(128 << 10)
+	req := adu(1, 1, modbus.NewReadHoldingRegisters(0, 125))
+	var batch []byte
+	for i := 0; i < 64; i++ {
+		batch = append(batch, req...)
+	}
+	off := 0
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		w, err := c.nc.Write(batch[off:])
+		if off += w; off == len(batch) {
+			off = 0
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue // our send buffer is full too; go on (where the cut write left off) until stopped
+			}
+			return err
+		}
+	}
+}
+
+// TestWriteTimeoutResetCounted: a peer that sends pipelined requests and
+// never reads the answers pins a write until WriteTimeout; the server then
+// resets the connection (its unread requests make any close a reset) and
+// counts it. Issue 8 defect 4: that reset went uncounted.
+func TestWriteTimeoutResetCounted(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{WriteTimeout: 200 * time.Millisecond, Logger: nopLogger()})
+	c := dialRaw(t, s.Addr)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- flood(c, stop) }()
+	waitFor(t, 10*time.Second, "write-timeout reset", func() bool {
+		return s.Stats().ResetsBy[simulator.ResetWriteTimeout] == 1
+	})
+	// The reset reaches whichever of the client's calls comes first.
+	rerr := c.readUntilError(5 * time.Second)
+	close(stop)
+	werr := <-done
+	if !isReset(rerr) && !isReset(werr) {
+		t.Fatalf("client read %v, write %v; want ECONNRESET", rerr, werr)
+	}
+	waitFor(t, 2*time.Second, "connection gone", func() bool { return s.Stats().Conns == 0 })
+	if st := s.Stats(); st.Resets != 1 || st.Responses == 0 {
+		t.Fatalf("stats %+v: want answers sent, then exactly one reset, for the write timeout", st)
+	}
+}
+
+// TestDrainReadsUntilFIN: a graceful close reads and discards what the peer
+// still sends, garbage included, until the peer's FIN: the close stays
+// graceful (no reset), and the FIN is counted.
+func TestDrainReadsUntilFIN(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{DrainTimeout: time.Minute})
+	c := dialRaw(t, s.Addr)
+	c.roundTrip(readReq(1))
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) {
+		t.Fatalf("client read %v, want the server's FIN", err)
+	}
+	// Still sending after the server's FIN: garbage (a framing fault if it
+	// were served), then requests, then our own FIN.
+	c.write([]byte{0, 1, 0, 0, 0, 0, 1})
+	for i := 0; i < 100; i++ {
+		c.write(readReq(uint16(i)))
+	}
+	if err := c.nc.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after the peer's FIN")
+	}
+	if st := s.Stats(); st.Resets != 0 || st.PeerEOF != 1 || st.FramingFaults != 0 {
+		t.Fatalf("stats %+v: want the peer's FIN counted, no reset, no framing fault", st)
+	}
+	s.Restart(t) // simtest's cleanup shuts down once more
+}
+
+// TestDrainTimeoutResetCounted: a peer that keeps writing after our FIN and
+// never closes is reset when the drain timeout ends, and that reset is
+// counted (issue 8 defects 2 and 4: the drain ended in an uncounted RST).
+func TestDrainTimeoutResetCounted(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{DrainTimeout: 200 * time.Millisecond, Logger: nopLogger()})
+	c := dialRaw(t, s.Addr)
+	c.roundTrip(readReq(1))
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) {
+		t.Fatalf("client read %v, want the server's FIN", err)
+	}
+	stop := make(chan struct{})
+	flooded := make(chan error, 1)
+	go func() { flooded <- flood(c, stop) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after the drain timeout")
+	}
+	close(stop)
+	<-flooded
+	if st := s.Stats(); st.Resets != 1 || st.ResetsBy[simulator.ResetDrainTimeout] != 1 {
+		t.Fatalf("stats %+v: want one reset, for the drain timeout", st)
+	}
+	s.Restart(t)
+}
+
+// TestShutdownHonoursCtx: peers that stopped reading pin the server's
+// writes; Shutdown must still return when its ctx ends, resetting what is
+// left (counted as shutdown), with every connection handled in parallel.
+// Issue 8 defect 6: 4.7 s for a 300 ms ctx, N stuck peers costing N x 5 s.
+func TestShutdownHonoursCtx(t *testing.T) {
+	const peers = 4
+	s := simtest.Start(t, simulator.Config{WriteTimeout: time.Minute, DrainTimeout: time.Minute, Logger: nopLogger()})
+	stop := make(chan struct{})
+	flooded := make(chan error, peers)
+	for i := 0; i < peers; i++ {
+		c := dialRaw(t, s.Addr)
+		go func() { flooded <- flood(c, stop) }()
+	}
+	defer func() {
+		close(stop)
+		for i := 0; i < peers; i++ {
+			<-flooded
+		}
+	}()
+	// Every connection's send buffer is full: the server is blocked in
+	// writes that end only with WriteTimeout (a minute).
+	waitFor(t, 30*time.Second, "writes pinned", func() bool {
+		conns := s.Connections()
+		for _, c := range conns {
+			if c.Responses == 0 || time.Since(c.LastActivity) < 200*time.Millisecond {
+				return false
+			}
+		}
+		return len(conns) == peers
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown = %v, want its ctx's DeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown ignored its ctx")
+	}
+	if st := s.Stats(); st.Conns != 0 || st.ResetsBy[simulator.ResetShutdown] != peers || st.Resets != peers {
+		t.Fatalf("stats %+v: want %d connections reset for the shutdown, none left", st, peers)
+	}
+	s.Restart(t)
+}

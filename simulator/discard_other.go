@@ -1,0 +1,9 @@
+//go:build !unix
+
+package simulator
+
+import "net"
+
+// discardBuffered is a no-op where the socket cannot be read without
+// blocking; closing with unread data may then send a reset.
+func discardBuffered(*net.TCPConn) {}

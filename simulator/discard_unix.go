@@ -1,0 +1,27 @@
+//go:build unix
+
+package simulator
+
+import (
+	"net"
+	"syscall"
+)
+
+// discardBuffered reads and throws away, without blocking, what the peer has
+// already sent on tc (at most 64 KiB), so that closing tc sends a FIN rather
+// than the reset the kernel sends for unread data.
+func discardBuffered(tc *net.TCPConn) {
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var buf [4096]byte
+	rc.Read(func(fd uintptr) bool {
+		for range 16 {
+			if n, err := syscall.Read(int(fd), buf[:]); n <= 0 || err != nil {
+				break
+			}
+		}
+		return true // never wait for more
+	})
+}

@@ -1,0 +1,191 @@
+package simulator
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// How a connection ends. The connection's own goroutine does every close
+// except the forced one at the end of Shutdown's ctx (or Close); ended makes
+// sure each connection's end is done and counted once:
+//   - after the peer's FIN or reset: a plain close;
+//   - gracefully: half-close, read and discard until the peer's FIN within
+//     DrainTimeout, close; no FIN in time is a reset (ResetDrainTimeout);
+//   - with a reset (SO_LINGER 0), counted by ResetReason and logged;
+//   - quickly (refused, or evicted while too many drains are under way):
+//     discard what the peer already sent, close (a FIN), so no file
+//     descriptor is held for a drain.
+
+// stop reasons: why the server (not the connection's goroutine) ends a
+// connection. Set once, from zero, by signalStop.
+const (
+	stopNone int32 = iota
+	stopEvict
+	stopShutdown
+	stopReset // reset from another goroutine (Server.Reboot, forced shutdown)
+)
+
+// connState is the lifecycle part of a connection.
+type connState struct {
+	// dlMu orders deadline changes: once stop is set or a drain has begun,
+	// the serving code no longer moves the deadlines, so a stop's
+	// "deadline now" is never overwritten by a frame's deadline.
+	dlMu     sync.Mutex
+	stop     atomic.Int32
+	draining atomic.Bool
+	ended    atomic.Bool
+}
+
+// signalStop asks the connection's goroutine to stop serving and close
+// (evicted, or the server shutting down). It never blocks on the peer: it
+// moves both deadlines to now, which ends a blocked read or write at once.
+// A connection already draining is left to finish its drain.
+func (c *conn) signalStop(why int32) bool {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.draining.Load() || !c.stop.CompareAndSwap(stopNone, why) {
+		return false
+	}
+	now := time.Now()
+	c.nc.SetReadDeadline(now)
+	c.nc.SetWriteDeadline(now)
+	return true
+}
+
+func (c *conn) stopping() bool { return c.stop.Load() != stopNone }
+
+// setReadDeadline sets the read deadline for the next frame, unless the
+// connection is stopping or draining.
+func (c *conn) setReadDeadline(t time.Time) bool {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.stopping() || c.draining.Load() {
+		return false
+	}
+	c.nc.SetReadDeadline(t)
+	return true
+}
+
+// armWrite sets the deadline for one write; false means the connection is
+// stopping and must not be written to any more.
+func (c *conn) armWrite() bool {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.stopping() || c.draining.Load() {
+		return false
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	return true
+}
+
+// finish ends a connection its goroutine is done with: if the socket is
+// still open, the server stopped it (evict, shutdown) and it is closed
+// gracefully, or quickly when too many drains are under way.
+func (c *conn) finish() {
+	if c.ended.Load() {
+		return
+	}
+	switch c.stop.Load() {
+	case stopEvict:
+		c.drainOrQuickClose()
+	case stopShutdown:
+		c.closeGracefully() // every connection drains in parallel, bounded by Shutdown's ctx
+	default:
+		c.close()
+	}
+}
+
+// drainOrQuickClose drains when fewer than MaxConns drains are under way,
+// else closes at once, so an attack cannot pin descriptors in drains.
+func (c *conn) drainOrQuickClose() {
+	s := c.s
+	if s.drains.Add(1) > int64(s.cfg.MaxConns) {
+		s.drains.Add(-1)
+		c.quickClose()
+		return
+	}
+	defer s.drains.Add(-1)
+	c.closeGracefully()
+}
+
+// close closes the socket once; false if it was already closed.
+func (c *conn) close() bool {
+	if !c.ended.CompareAndSwap(false, true) {
+		return false
+	}
+	c.nc.Close()
+	return true
+}
+
+// quickClose discards what the peer has already sent (so the close is a
+// FIN, not the kernel's reset for unread data) and closes without a drain.
+func (c *conn) quickClose() {
+	if tc := c.tcp(); tc != nil {
+		tc.SetReadDeadline(time.Time{})
+		discardBuffered(tc)
+	}
+	c.close()
+}
+
+// reset ends the connection with a TCP reset (SO_LINGER 0), counted under
+// reason, logged and reported to the observer. It is safe to call from any
+// goroutine; only the connection's first close counts.
+func (c *conn) reset(reason ResetReason) {
+	c.resetWith(reason, c.s.event(logReset, zerolog.WarnLevel))
+}
+
+// resetWith is reset with e as its log line (nil when off or rate-limited),
+// completed here.
+func (c *conn) resetWith(reason ResetReason, e *zerolog.Event) {
+	if !c.ended.CompareAndSwap(false, true) {
+		return
+	}
+	c.stop.CompareAndSwap(stopNone, stopReset) // the connection's goroutine ends quietly
+	c.s.stats.resetsBy[reason].Add(1)
+	c.s.obsReset(c.remote, reason.String())
+	e.Uint64("conn", c.id).Str("remote", c.remote).Str("reset_reason", reason.String()).Msg("connection reset (RST sent)")
+	if tc := c.tcp(); tc != nil {
+		tc.SetLinger(0)
+	}
+	c.nc.Close()
+}
+
+// closeGracefully closes gracefully: half-close the write side, read and discard what
+// the peer still sends until its FIN (bounded by DrainTimeout), close. A
+// peer that does not close in time is reset (ResetDrainTimeout): what it
+// sends after our close would draw the kernel's reset anyway, uncounted.
+func (c *conn) closeGracefully() {
+	s := c.s
+	if c.ended.Load() {
+		return
+	}
+	c.dlMu.Lock()
+	c.draining.Store(true)
+	c.nc.SetReadDeadline(time.Now().Add(s.cfg.DrainTimeout))
+	c.dlMu.Unlock()
+	s.leaveSlot(c)
+	c.closeWrite()
+	buf := make([]byte, 512)
+	for {
+		if _, err := c.nc.Read(buf); err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
+				s.stats.peerEOF.Add(1)
+				c.close()
+			case isReset(err):
+				s.stats.peerResets.Add(1)
+				c.close()
+			case isTimeout(err):
+				c.resetWith(ResetDrainTimeout, s.event(logReset, zerolog.WarnLevel).Dur("drain_timeout", s.cfg.DrainTimeout))
+			default:
+				c.close() // closed under us (forced shutdown): already counted
+			}
+			return
+		}
+	}
+}
