@@ -25,3 +25,18 @@ func discardBuffered(tc *net.TCPConn) {
 		return true // never wait for more
 	})
 }
+
+// hasInput reports whether tc has bytes received and not yet read. It
+// peeks without blocking and without the read lock a blocked Read holds.
+func hasInput(tc *net.TCPConn) bool {
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var b [1]byte
+	var n int
+	rc.Control(func(fd uintptr) {
+		n, _, _ = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	})
+	return n > 0
+}

@@ -1,11 +1,13 @@
 package simulator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -191,13 +193,15 @@ func (s *Server) accept(nc net.Conn) {
 	if victim != nil {
 		s.stats.evicted.Add(1)
 		s.obsConn(victim.remote, ConnEvicted)
-		victim.signalStop(stopEvict)
 		s.event(logEvicted, zerolog.InfoLevel).Uint64("conn", victim.id).Str("remote", victim.remote).
 			Dur("idle", now.Sub(time.Unix(0, victim.lastActive.Load()))).Uint64("for_conn", c.id).Int("max_conns", s.cfg.MaxConns).
 			Msg("max conns reached: closing the connection idle longest")
 	}
 	s.obsConn(c.remote, ConnAccepted)
 	s.event(logAccepted, zerolog.InfoLevel).Uint64("conn", c.id).Str("remote", c.remote).Msg("connection accepted")
+	if victim != nil {
+		victim.signalStop(stopEvict) // after the events: its end is reported after them
+	}
 	go func() {
 		defer s.wg.Done()
 		c.serve()
@@ -210,20 +214,39 @@ func (s *Server) accept(nc net.Conn) {
 	}()
 }
 
-// idlest returns the served connection idle longest that is not busy with
-// a request, or nil. Called with s.mu held.
+// idlest picks the connection to evict [IG §4.2.1 p.11: close the oldest
+// unused connection]: among the served ones not busy with a request and
+// with no request waiting unread, one that never sent a request (oldest
+// first), else the one idle longest. Nil if every one is in use. Called
+// with s.mu held; it never blocks.
 func (s *Server) idlest() *conn {
-	var best *conn
-	var bestAt int64
+	type cand struct {
+		c    *conn
+		used bool  // it has sent a request
+		at   int64 // last activity
+	}
+	var cands []cand
 	for c := range s.conns {
-		if !c.inSlot || c.busy.Load() {
-			continue
-		}
-		if at := c.lastActive.Load(); best == nil || at < bestAt {
-			best, bestAt = c, at
+		if c.inSlot && !c.busy.Load() {
+			cands = append(cands, cand{c, c.requests.Load() > 0, c.lastActive.Load()})
 		}
 	}
-	return best
+	slices.SortFunc(cands, func(a, b cand) int {
+		if a.used != b.used {
+			if a.used {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.at, b.at)
+	})
+	for _, k := range cands {
+		if tc := k.c.tcp(); tc == nil || !hasInput(tc) {
+			return k.c
+		}
+		// A request has arrived, not yet read: this one is about to be busy.
+	}
+	return nil
 }
 
 // leaveSlot frees c's MaxConns slot: it is draining or gone.
