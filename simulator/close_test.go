@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -55,6 +56,7 @@ func flood(c *rawClient, stop <-chan struct{}) error {
 // counts it. Issue 8 defect 4: that reset went uncounted.
 func TestWriteTimeoutResetCounted(t *testing.T) {
 	s := simtest.Start(t, simulator.Config{WriteTimeout: 200 * time.Millisecond, Logger: nopLogger()})
+	base := runtime.NumGoroutine()
 	c := dialRaw(t, s.Addr)
 	stop := make(chan struct{})
 	done := make(chan error, 1)
@@ -73,6 +75,8 @@ func TestWriteTimeoutResetCounted(t *testing.T) {
 	if st := s.Stats(); st.Resets != 1 || st.Responses == 0 {
 		t.Fatalf("stats %+v: want answers sent, then exactly one reset, for the write timeout", st)
 	}
+	// The connection's goroutine is gone too, not stuck in a write.
+	waitFor(t, 2*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
 }
 
 // TestDrainReadsUntilFIN: a graceful close reads and discards what the peer

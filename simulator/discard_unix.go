@@ -9,20 +9,21 @@ import (
 
 // discardBuffered reads and throws away, without blocking, what the peer has
 // already sent on tc (at most 64 KiB), so that closing tc sends a FIN rather
-// than the reset the kernel sends for unread data.
+// than the reset the kernel sends for unread data. It reads the socket
+// directly, outside Go's read lock and deadlines, so it is safe while
+// another goroutine is blocked reading tc.
 func discardBuffered(tc *net.TCPConn) {
 	rc, err := tc.SyscallConn()
 	if err != nil {
 		return
 	}
 	var buf [4096]byte
-	rc.Read(func(fd uintptr) bool {
+	rc.Control(func(fd uintptr) {
 		for range 16 {
 			if n, err := syscall.Read(int(fd), buf[:]); n <= 0 || err != nil {
-				break
+				break // EAGAIN: nothing (more) received
 			}
 		}
-		return true // never wait for more
 	})
 }
 

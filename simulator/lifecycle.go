@@ -85,32 +85,17 @@ func (c *conn) armWrite() bool {
 
 // finish ends a connection its goroutine is done with: if the socket is
 // still open, the server stopped it (evict, shutdown) and it is closed
-// gracefully, or quickly when too many drains are under way.
+// gracefully. (Accept closes an evicted one itself, at once, when too many
+// are draining.)
 func (c *conn) finish() {
 	if c.ended.Load() {
 		return
 	}
-	switch c.stop.Load() {
-	case stopEvict:
-		c.drainOrQuickClose()
-	case stopShutdown:
+	if c.stopping() {
 		c.closeGracefully() // every connection drains in parallel, bounded by Shutdown's ctx
-	default:
-		c.close()
-	}
-}
-
-// drainOrQuickClose drains when fewer than MaxConns drains are under way,
-// else closes at once, so an attack cannot pin descriptors in drains.
-func (c *conn) drainOrQuickClose() {
-	s := c.s
-	if s.drains.Add(1) > int64(s.cfg.MaxConns) {
-		s.drains.Add(-1)
-		c.quickClose()
 		return
 	}
-	defer s.drains.Add(-1)
-	c.closeGracefully()
+	c.close()
 }
 
 // close closes the socket once; false if it was already closed.
@@ -124,9 +109,9 @@ func (c *conn) close() bool {
 
 // quickClose discards what the peer has already sent (so the close is a
 // FIN, not the kernel's reset for unread data) and closes without a drain.
+// Safe from any goroutine (the accept loop closes evicted connections so).
 func (c *conn) quickClose() {
 	if tc := c.tcp(); tc != nil {
-		tc.SetReadDeadline(time.Time{})
 		discardBuffered(tc)
 	}
 	c.close()

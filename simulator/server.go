@@ -9,12 +9,14 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 )
+
+// sendBuffer is each connection's kernel send buffer (SO_SNDBUF).
+const sendBuffer = 64 << 10
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("simulator: server closed")
@@ -43,7 +45,6 @@ type Server struct {
 	wg       sync.WaitGroup
 	stats    counters
 	logs     rateLog
-	drains   atomic.Int64 // evicted connections draining now
 	shutOnce sync.Once
 	runOnce  sync.Once
 }
@@ -156,6 +157,11 @@ func (s *Server) accept(nc net.Conn) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 		tc.SetKeepAlive(true)
+		// Answers are at most 260 bytes: a small send buffer still holds
+		// hundreds, and a peer that stops reading pins at most this much
+		// kernel memory per connection (autotuning grows it to 4 MiB) and
+		// meets WriteTimeout sooner.
+		tc.SetWriteBuffer(sendBuffer)
 	}
 	now := time.Now()
 	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), opened: now, inSlot: true}
@@ -170,6 +176,7 @@ func (s *Server) accept(nc net.Conn) {
 		return
 	}
 	var victim *conn
+	closeNow := false
 	if s.serving >= s.cfg.MaxConns {
 		if victim = s.idlest(); victim == nil {
 			s.mu.Unlock()
@@ -182,6 +189,10 @@ func (s *Server) accept(nc net.Conn) {
 		}
 		victim.inSlot = false
 		s.serving--
+		// Closing connections (drains) are bounded too: past MaxConns of
+		// them the victim is closed here and now, without a drain, so an
+		// attack cannot pile up descriptors faster than drains end.
+		closeNow = len(s.conns)-s.serving > s.cfg.MaxConns
 	}
 	s.nextID++
 	c.id = s.nextID
@@ -199,8 +210,8 @@ func (s *Server) accept(nc net.Conn) {
 	}
 	s.obsConn(c.remote, ConnAccepted)
 	s.event(logAccepted, zerolog.InfoLevel).Uint64("conn", c.id).Str("remote", c.remote).Msg("connection accepted")
-	if victim != nil {
-		victim.signalStop(stopEvict) // after the events: its end is reported after them
+	if victim != nil && victim.signalStop(stopEvict) && closeNow { // after the events: its end is reported after them
+		victim.quickClose()
 	}
 	go func() {
 		defer s.wg.Done()

@@ -56,13 +56,3 @@ func serverSockets(t testing.TB, addr string) int {
 	}
 	return n
 }
-
-// openFDs counts this process's open file descriptors.
-func openFDs(t testing.TB) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(fds)
-}

@@ -42,27 +42,29 @@ func TestMetricsAgreeWithClient(t *testing.T) {
 	if p := c.call(3, &modbus.Raw{FC: 0x41, Data: []byte{1}}); string(p) != "\xC1\x01" {
 		t.Fatalf("FC 65 = % X, want C1 01", p)
 	}
-	// A second connection, then a third that is refused (MaxConns 2).
+	// A second connection, then a third that evicts the first, idle
+	// longest (MaxConns 2).
 	c2 := dialMB(t, r.sim.Addr)
 	c2.call(1, modbus.NewReadCoils(0, 1))
 	c3, err := net.Dial("tcp", r.sim.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c3.SetReadDeadline(time.Now().Add(3 * time.Second))
-	if _, err := c3.Read(make([]byte, 1)); err == nil {
-		t.Fatal("third connection served with MaxConns 2")
+	defer c3.Close()
+	c.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.nc.Read(make([]byte, 1)); err == nil {
+		t.Fatal("first connection still served after a third arrived with MaxConns 2")
 	}
-	c3.Close()
+	c.nc.Close()
 	// The second sends a malformed PDU and is reset.
 	c2.nc.Write([]byte{0, 9, 0, 0, 0, 7, 1, 3, 0, 0, 0, 1, 0})
 	c2.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if _, err := c2.nc.Read(make([]byte, 1)); err == nil {
 		t.Fatal("malformed PDU answered")
 	}
-	waitFor(t, 3*time.Second, "the refused and reset connections to be counted", func() bool {
+	waitFor(t, 3*time.Second, "the evicted and reset connections to be counted", func() bool {
 		st := r.sim.Stats()
-		return st.Refused == 1 && st.Conns == 1
+		return st.Evicted == 1 && st.Conns == 1
 	})
 
 	m := scrape(t, r)
@@ -76,9 +78,9 @@ func TestMetricsAgreeWithClient(t *testing.T) {
 		`plcsim_exceptions_total{code="6",fc="4",unit="2"}`:        2,
 		`plcsim_exceptions_total{code="1",fc="65",unit="3"}`:       1,
 		`plcsim_connections`:                                       1,
-		`plcsim_connections_total{result="accepted"}`:              2,
-		`plcsim_connections_total{result="refused"}`:               1,
-		`plcsim_connections_total{result="evicted"}`:               0,
+		`plcsim_connections_total{result="accepted"}`:              3,
+		`plcsim_connections_total{result="refused"}`:               0,
+		`plcsim_connections_total{result="evicted"}`:               1,
 		`plcsim_resets_total{reason="malformed-pdu"}`:              1,
 		`plcsim_resets_total{reason="framing-fault"}`:              0,
 		`plcsim_faults_injected_total{action="drop"}`:              1,
