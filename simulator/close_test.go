@@ -56,6 +56,7 @@ func flood(c *rawClient, stop <-chan struct{}) error {
 // counts it. Issue 8 defect 4: that reset went uncounted.
 func TestWriteTimeoutResetCounted(t *testing.T) {
 	s := simtest.Start(t, simulator.Config{WriteTimeout: 200 * time.Millisecond, Logger: nopLogger()})
+	waitFor(t, 2*time.Second, "serving", func() bool { return s.Server.Addr() != nil }) // its goroutines started
 	base := runtime.NumGoroutine()
 	c := dialRaw(t, s.Addr)
 	stop := make(chan struct{})
