@@ -33,6 +33,13 @@
 // recover. The decision is pure (FaultRule.Matches, faults.go); the
 // connection code only carries it out (faultexec.go, faultlisten.go).
 //
+// Connections (server.go, lifecycle.go): at MaxConns a new connection
+// evicts the one unused longest [IG §4.2.1 p.11]; graceful closes drain to
+// the peer's FIN within DrainTimeout; every reset is counted by ResetReason
+// in Stats.ResetsBy; Shutdown honours its ctx; per-connection log lines are
+// rate-limited (Config.LogLimit) and summarised; Connections lists what is
+// open. The hostile-input suite is package simulator/hostile.
+//
 // Observer (Config.Observer, observe.go) is told of every request, client
 // write, connection, reset and injected fault from where Stats counts them;
 // package simulator/admin builds plcsim's metrics, write journal and HTTP

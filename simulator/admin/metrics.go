@@ -59,8 +59,8 @@ func newMetrics() *metrics {
 	for _, r := range []simulator.ConnResult{simulator.ConnAccepted, simulator.ConnRefused, simulator.ConnEvicted} {
 		m.connsTotal.WithLabelValues(string(r))
 	}
-	for _, r := range []string{"framing-fault", "malformed-pdu", "fault", "reboot", "rebooting"} {
-		m.resets.WithLabelValues(r)
+	for r := range simulator.ResetReason(simulator.NumResetReasons) {
+		m.resets.WithLabelValues(r.String())
 	}
 	return m
 }
