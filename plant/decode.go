@@ -66,8 +66,11 @@ const maxErrors = 50
 // unknown keys, duplicate keys and wrong types are errors naming the line
 // and the key's path.
 type decoder struct {
-	file string
-	errs Errors
+	file      string
+	errs      Errors
+	visits    int  // nodes walked, bounded by maxVisits
+	maxVisits int  // visitFactor times the file's nodes
+	exploded  bool // maxVisits passed and reported
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -86,10 +89,39 @@ func (d *decoder) sorted() Errors {
 	return d.errs
 }
 
-// deref follows an alias (*anchor) to its node.
-func deref(n *yaml.Node) *yaml.Node {
+// Aliases are expanded where they are used, so aliases of aliases could
+// make a small file walk billions of nodes ("billion laughs"). The decoder
+// walks at most visitFactor times the nodes the file has (each node is
+// looked at about twice; the rest is room for a few aliases).
+const visitFactor = 4
+
+// countNodes returns the nodes of the tree, aliases not followed.
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
+}
+
+// deref follows an alias (*anchor) to its node and counts the visit. Past
+// the budget it reports the file once and returns a null node, so the walk
+// ends quickly.
+func (d *decoder) deref(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
+	}
+	if d.visits++; d.visits > d.maxVisits {
+		if !d.exploded {
+			d.exploded = true
+			e := &Error{File: d.file, Msg: fmt.Sprintf("aliases expand the file past %d YAML nodes, %d times the %d it has: refused",
+				d.maxVisits, visitFactor, d.maxVisits/visitFactor)}
+			if n != nil {
+				e.Line, e.Column = n.Line, n.Column
+			}
+			d.errs = append(d.errs, e) // even past maxErrors: it is why the walk stopped
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
 	}
 	return n
 }
@@ -138,14 +170,14 @@ func (o *object) at(key string) string {
 // object checks that n is a mapping whose keys are all in allowed and
 // given once. It returns nil (after reporting) when n is not a mapping.
 func (d *decoder) object(n *yaml.Node, path string, allowed []string) *object {
-	n = deref(n)
+	n = d.deref(n)
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "want a mapping with keys %s, got %s", strings.Join(allowed, ", "), kindName(n))
 		return nil
 	}
 	o := &object{path: path, node: n, values: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
+		k, v := d.deref(n.Content[i]), n.Content[i+1]
 		kp := o.at(k.Value)
 		switch {
 		case k.Kind != yaml.ScalarNode:
@@ -162,7 +194,7 @@ func (d *decoder) object(n *yaml.Node, path string, allowed []string) *object {
 			d.errorf(k, kp, "key %q given twice (first at line %d)", k.Value, first.Line)
 			continue
 		}
-		o.keys[k.Value], o.values[k.Value] = k, deref(v)
+		o.keys[k.Value], o.values[k.Value] = k, d.deref(v)
 	}
 	return o
 }
@@ -184,7 +216,7 @@ type entry struct {
 // entries checks that n is a mapping and returns its pairs; keys that are
 // given twice are reported.
 func (d *decoder) entries(n *yaml.Node, path string) []entry {
-	n = deref(n)
+	n = d.deref(n)
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "want a mapping, got %s", kindName(n))
 		return nil
@@ -192,7 +224,7 @@ func (d *decoder) entries(n *yaml.Node, path string) []entry {
 	var out []entry
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		k, v := d.deref(n.Content[i]), d.deref(n.Content[i+1])
 		if line, dup := seen[k.Value]; dup {
 			d.errorf(k, path+"."+k.Value, "key %q given twice (first at line %d)", k.Value, line)
 			continue
@@ -205,14 +237,14 @@ func (d *decoder) entries(n *yaml.Node, path string) []entry {
 
 // list checks that n is a sequence and returns its items.
 func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
-	n = deref(n)
+	n = d.deref(n)
 	if n.Kind != yaml.SequenceNode {
 		d.errorf(n, path, "want a list, got %s", kindName(n))
 		return nil
 	}
 	out := make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
-		out[i] = deref(c)
+		out[i] = d.deref(c)
 	}
 	return out
 }
@@ -233,8 +265,11 @@ func (d *decoder) integer(n *yaml.Node, path string, lo, hi int64) (int64, bool)
 		d.errorf(n, path, "want an integer %d..%d, got %s", lo, hi, kindName(n))
 		return 0, false
 	}
-	var v int64
-	if err := n.Decode(&v); err != nil || v < lo || v > hi {
+	v, err := strconv.ParseInt(n.Value, 10, 64) // the common case, without reflection
+	if err != nil {
+		err = n.Decode(&v) // 0x, 0o, 0b forms
+	}
+	if err != nil || v < lo || v > hi {
 		d.errorf(n, path, "%s is out of range %d..%d", n.Value, lo, hi)
 		return 0, false
 	}

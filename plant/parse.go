@@ -93,6 +93,7 @@ func Parse(data []byte, filename string) (*Plant, error) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
+	d.maxVisits = visitFactor * countNodes(root)
 	p := d.plant(root)
 	if len(d.errs) > 0 {
 		return nil, d.sorted()

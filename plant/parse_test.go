@@ -2,6 +2,7 @@ package plant
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -115,5 +116,22 @@ func TestParseMistakes(t *testing.T) {
 			}
 			t.Errorf("Parse errors:\n%v\nwant one at line %d, key ...%s, saying %q", err, tc.line, tc.key, tc.msg)
 		})
+	}
+}
+
+// TestParseAliasBomb: aliases of aliases that would expand to a hundred
+// million values are refused after a bounded walk.
+func TestParseAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nv: &v [" + strings.Repeat("1, ", 999) + "1]\n")
+	b.WriteString("u: &u {id: 1, holding_registers: {values: {")
+	for j := 0; j < 60; j++ {
+		fmt.Fprintf(&b, "%d: *v, ", j*1000)
+	}
+	b.WriteString("}}}\nd: &d {name: d, units: [" + strings.Repeat("*u, ", 99) + "*u]}\n")
+	b.WriteString("devices: [" + strings.Repeat("*d, ", 19) + "*d]\n")
+	_, err := Parse([]byte(b.String()), "bomb.yaml")
+	if err == nil || !strings.Contains(err.Error(), "aliases expand the file past") {
+		t.Fatalf("Parse(alias bomb) = %.300v, want the expansion refused", err)
 	}
 }

@@ -493,3 +493,43 @@ func TestSnapshotProbe(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestGetTwoDevices: tags of two devices are read over one connection to
+// each, named by the file; the first device's connection is reused when
+// the reads come back to it.
+func TestGetTwoDevices(t *testing.T) {
+	s1 := simtest.Start(t, simulator.Config{})
+	s2 := simtest.Start(t, simulator.Config{})
+	s1.SetHoldingRegisters(0, 11)
+	s1.SetCoils(0, true)
+	s2.SetHoldingRegisters(0, 22)
+	file := filepath.Join(t.TempDir(), "two.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`version: 1
+devices:
+  - name: one
+    address: %s
+    tags:
+      - {name: a, table: hr, address: 0}
+      - {name: c, table: coil, address: 0}
+  - name: two
+    address: %s
+    tags:
+      - {name: b, table: hr, address: 0}
+`, s1.Addr, s2.Addr)), 0o644)
+	out := mustRun(t, "get", "--plant", file, "a", "b", "c")
+	if want := "a  11\nb  22\nc  true\n"; out != want {
+		t.Errorf("get a b c =\n%s\nwant\n%s", out, want)
+	}
+	if n1, n2 := s1.Stats().Accepted, s2.Stats().Accepted; n1 != 1 || n2 != 1 {
+		t.Errorf("connections accepted: %d and %d, want 1 each", n1, n2)
+	}
+	// watch goes back to the first device each round on the same connection
+	mustRun(t, "watch", "--plant", file, "--count", "3", "--interval", "1ms", "-o", "json", "a", "b")
+	if n1, n2 := s1.Stats().Accepted, s2.Stats().Accepted; n1 != 2 || n2 != 2 {
+		t.Errorf("after watch: connections accepted %d and %d, want 2 each (one more per run)", n1, n2)
+	}
+	// -a overrides the file: every tag goes to s2
+	if out := mustRun(t, "get", "--plant", file, "-a", s2.Addr, "a", "b"); out != "a  22\nb  22\n" {
+		t.Errorf("get -a s2 a b = %q", out)
+	}
+}
