@@ -24,9 +24,10 @@ func TestMaxConnsEvictsIdlest(t *testing.T) {
 	if got := c.roundTrip(readReq(3)); got[1] != 3 {
 		t.Fatalf("new client's answer % X, want tid 3", got)
 	}
-	if err := b.closeGracefully(); err != nil {
-		t.Fatalf("evicted connection: %v, want a graceful close", err)
+	if err := b.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) { // evicted: the server's FIN first
+		t.Fatalf("evicted connection: %v, want EOF", err)
 	}
+	b.nc.Close()
 	if got := a.roundTrip(readReq(4)); got[1] != 4 {
 		t.Fatalf("surviving client's answer % X, want tid 4", got)
 	}
@@ -42,7 +43,7 @@ func TestMaxConnsEvictsIdlest(t *testing.T) {
 }
 
 // TestMaxConnsRefusedHoldsNoDescriptor: a connection refused because every
-// served one is busy with a request is closed at once with a FIN: it holds
+// served one is busy with a request is closed at once (a FIN): it holds
 // no descriptor for a drain (issue 8: 7,510 descriptors at peak under a
 // connection flood), even while the peer never closes.
 func TestMaxConnsRefusedHoldsNoDescriptor(t *testing.T) {
@@ -55,9 +56,9 @@ func TestMaxConnsRefusedHoldsNoDescriptor(t *testing.T) {
 	var refused []*rawClient
 	for i := 0; i < 5; i++ {
 		c := dialRaw(t, s.Addr)
-		c.write(readReq(2)) // unread by the server: still a FIN, not a reset
-		if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) {
-			t.Fatalf("refused connection %d: %v, want EOF", i, err)
+		c.write(readReq(2)) // discarded by the server before its close: a FIN, or a reset if it arrives during the close
+		if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) && !isReset(err) {
+			t.Fatalf("refused connection %d: %v, want it closed at once", i, err)
 		}
 		refused = append(refused, c) // kept open: the server must not wait for its FIN
 	}

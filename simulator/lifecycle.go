@@ -111,10 +111,15 @@ func (c *conn) close() bool {
 // FIN, not the kernel's reset for unread data) and closes without a drain.
 // Safe from any goroutine (the accept loop closes evicted connections so).
 func (c *conn) quickClose() {
-	if tc := c.tcp(); tc != nil {
-		discardBuffered(tc)
+	tc := c.tcp()
+	if tc == nil {
+		c.close()
+		return
 	}
-	c.close()
+	discardBuffered(tc)
+	if c.ended.CompareAndSwap(false, true) {
+		tc.Close() // the socket itself: over TLS, no close_notify write that could block
+	}
 }
 
 // reset ends the connection with a TCP reset (SO_LINGER 0), counted under
@@ -136,6 +141,8 @@ func (c *conn) resetWith(reason ResetReason, e *zerolog.Event) {
 	e.Uint64("conn", c.id).Str("remote", c.remote).Str("reset_reason", reason.String()).Msg("connection reset (RST sent)")
 	if tc := c.tcp(); tc != nil {
 		tc.SetLinger(0)
+		tc.Close() // the socket itself: over TLS, no close_notify write that could block
+		return
 	}
 	c.nc.Close()
 }

@@ -1,6 +1,8 @@
 package simulator_test
 
 import (
+	"errors"
+	"io"
 	"reflect"
 	"sync"
 	"testing"
@@ -113,9 +115,10 @@ func TestObserverConnectionsResetsFaults(t *testing.T) {
 	c.roundTrip(readReq(1))
 	// A second connection evicts the first, idle (MaxConns 1).
 	c2 := dialRaw(t, srv.Addr)
-	if err := c.closeGracefully(); err != nil {
-		t.Fatalf("evicted connection: %v, want a graceful close", err)
+	if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) { // evicted: the server's FIN first
+		t.Fatalf("evicted connection: %v, want EOF", err)
 	}
+	c.nc.Close()
 	waitFor(t, 2*time.Second, "evicted connection gone", func() bool { return srv.Stats().Conns == 1 })
 	c2.write(readReq(2)) // the rule resets this one
 	if err := c2.readUntilError(2 * time.Second); !isReset(err) {
