@@ -413,17 +413,35 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// isTerminal reports whether w is a character device (a terminal).
+// isTerminal reports whether w is a terminal (term_*.go say what counts
+// as one on each platform).
 func isTerminal(w any) bool {
+	f := termFile(w)
+	return f != nil && fileIsTerminal(f)
+}
+
+// termColumns returns the width of the terminal w in columns, or 0 when w
+// is not a terminal or its size is unknown.
+func termColumns(w any) int {
+	cols, _ := termSize(w)
+	return cols
+}
+
+// termSize returns the columns and rows of the terminal w, or 0, 0.
+func termSize(w any) (cols, rows int) {
+	if f := termFile(w); f != nil {
+		return fileTermSize(f)
+	}
+	return 0, 0
+}
+
+// termFile is the *os.File behind w, or nil.
+func termFile(w any) *os.File {
 	if l, ok := w.(*lockedWriter); ok {
 		w = l.w
 	}
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	f, _ := w.(*os.File)
+	return f
 }
 
 // now is the clock, replaceable in tests.

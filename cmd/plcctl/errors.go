@@ -134,6 +134,16 @@ func explain(e *opError, h hintContext) (why, try string) {
 // writtenBefore finds what plc says of a split write that failed part way.
 var writtenBefore = regexp.MustCompile(`\(part of (\d+); the (\d+) before it were written\)`)
 
+// isAny reports whether err is one of targets.
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
+
 func isException(err error) bool {
 	var exc *modbus.ExceptionError
 	return errors.As(err, &exc)
@@ -166,7 +176,7 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return strip(err.Error()), ""
 	case errors.As(err, &dns):
 		return fmt.Sprintf("cannot resolve host %q", dns.Name), "check the host name given with -a"
-	case dial && errors.Is(err, syscall.ECONNREFUSED):
+	case dial && isAny(err, refusedErrnos):
 		why = "nothing listens on " + h.addrOr(netOp) + " (connection refused)"
 		if h.defaultAddr {
 			return why, "plcsim listens on " + plcsimAddress + " by default: try -a " + plcsimAddress +
@@ -176,7 +186,7 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case dial && (errors.Is(err, context.DeadlineExceeded) || netOp.Timeout()):
 		return "no connection to " + h.addrOr(netOp) + " " + timeout,
 			"check the address, the network path and firewalls, or raise --timeout"
-	case dial && (errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)):
+	case dial && isAny(err, unreachableErrnos):
 		return h.addrOr(netOp) + " is unreachable (" + netOp.Err.Error() + ")", "check the address and this machine's network"
 	case dial:
 		return "cannot connect to " + h.addrOr(netOp) + ": " + netOp.Err.Error(), "check the address and port (-a HOST[:PORT])"
@@ -200,7 +210,7 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return "the answer could not be trusted to be this request's own: " + strip(detail), try
 	case errors.Is(err, transport.ErrTooManyStale):
 		return "the device sent answers to requests that were not asked", "check that no other client shares this connection (a gateway may mix them up)"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF):
+	case isAny(err, resetErrnos), errors.Is(err, io.EOF):
 		how := "closed"
 		if errors.As(err, &errno) && errno != 0 && !errors.Is(err, io.EOF) {
 			how = "reset"

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin && !freebsd && !netbsd && !openbsd && !dragonfly && !windows
 
 package main
 
@@ -7,9 +7,15 @@ import (
 	"os"
 )
 
-// makeRaw is only implemented on Linux; elsewhere the shell reads plain
-// lines (the terminal's own line editing, no history keys).
+// makeRaw is not implemented here: the shell reads plain lines (the
+// terminal's own line editing, no history keys).
 func makeRaw(*os.File) (func(), error) { return nil, errors.New("raw terminal mode not supported") }
 
-// termColumns is only implemented on Linux: 0, the width is unknown.
-func termColumns(any) int { return 0 }
+// fileIsTerminal: a character device counts as a terminal.
+func fileIsTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// fileTermSize: unknown.
+func fileTermSize(*os.File) (cols, rows int) { return 0, 0 }
