@@ -166,18 +166,25 @@ func (a *app) tagTable(w *watchState, sb *strings.Builder, t time.Time, tags []*
 	if shown == nil {
 		shown = last
 	}
-	rows := make([][]string, len(shown))
+	nameW, valW := 0, 0
+	for _, v := range shown {
+		nameW, valW = max(nameW, len(v.tag.Name)), max(valW, len(tagText(v)))
+	}
 	for i, v := range shown {
 		val := tagText(v)
+		pad := strings.Repeat(" ", valW-len(val)) // padded outside the escapes, so columns line up
 		switch {
 		case err != nil:
 			val = "\x1b[2m" + val + "\x1b[0m"
 		case last != nil && i < len(last) && tagText(last[i]) != tagText(v):
 			val = "\x1b[7m" + val + "\x1b[0m"
 		}
-		rows[i] = []string{v.tag.Name, val, v.tag.EngUnit}
+		line := fmt.Sprintf("%-*s  %s", nameW, v.tag.Name, val)
+		if v.tag.EngUnit != "" {
+			line += pad + "  " + v.tag.EngUnit
+		}
+		sb.WriteString(line + "\n")
 	}
-	_ = writeColumns(sb, rows)
 	text := sb.String()[start:]
 	w.lines = strings.Count(text, "\n")
 	if cols := terminalColumns(a.stdout); cols > 0 {

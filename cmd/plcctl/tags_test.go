@@ -533,3 +533,35 @@ devices:
 		t.Errorf("get -a s2 a b = %q", out)
 	}
 }
+
+// TestWatchTagsLiveTable: the terminal view of watch TAG... redraws in
+// place, highlights changed values, dims them during a gap, and keeps the
+// unit column aligned around the escapes.
+func TestWatchTagsLiveTable(t *testing.T) {
+	p := loadTestPlant(t, "pump-station")
+	tags, _ := p.Lookup("setpoint", "pump1.cmd")
+	var sb strings.Builder
+	a := &app{}
+	w := &watchState{interval: time.Second}
+	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	v1 := []tagValue{{tags[0], float32(2.5)}, {tags[1], false}}
+	v2 := []tagValue{{tags[0], float32(2.75)}, {tags[1], false}}
+	w.round = 1
+	a.tagTable(w, &sb, at, tags, v1, nil, nil, false)
+	w.round = 2
+	a.tagTable(w, &sb, at, tags, v2, v1, nil, false)
+	w.round, w.failed = 3, 0
+	a.tagTable(w, &sb, at, tags, nil, v2, errors.New("boom"), false)
+	got := sb.String()
+	for _, want := range []string{
+		"watch 2 tags  every 1s  round 1  15:04:05\nok\nsetpoint   2.5    m\npump1.cmd  false\n",
+		"\x1b[4A\r\x1b[J",
+		"setpoint   \x1b[7m2.75\x1b[0m   m\n",
+		"no answer (1 round): boom",
+		"setpoint   \x1b[2m2.75\x1b[0m   m\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("live table lacks %q:\n%q", want, got)
+		}
+	}
+}
