@@ -66,18 +66,52 @@ func (r *RegistersResponse) AppendPDU(dst []byte) ([]byte, error) {
 func (r *RegistersResponse) Registers() []uint16 { return AppendRegisters(nil, r.Data) }
 
 func decodeRegistersResponse(pdu []byte, quantity int) (*RegistersResponse, error) {
+	if err := checkRegistersResponse(pdu, quantity); err != nil {
+		return nil, err
+	}
+	return &RegistersResponse{FC: FunctionCode(pdu[0]), Data: pdu[2:]}, nil
+}
+
+func checkRegistersResponse(pdu []byte, quantity int) error {
 	if len(pdu) < 2 {
-		return nil, pduLenError(FunctionCode(pdu[0]), len(pdu), "at least 2")
+		return pduLenError(FunctionCode(pdu[0]), len(pdu), "at least 2")
 	}
 	bc := int(pdu[1])
 	if err := pduLenCount(pdu, 2, 1); err != nil {
-		return nil, err
+		return err
 	}
 	if bc != 2*quantity {
-		return nil, pduError(1, "byte count", ErrInconsistent, "byte count "+itoa(bc)+" for "+
+		return pduError(1, "byte count", ErrInconsistent, "byte count "+itoa(bc)+" for "+
 			itoa(quantity)+" registers, want "+itoa(2*quantity))
 	}
-	return &RegistersResponse{FC: FunctionCode(pdu[0]), Data: pdu[2:]}, nil
+	return nil
+}
+
+// DecodeRegistersInto decodes pdu, the response to req, as DecodeResponse
+// does, and appends the register values to dst: it allocates nothing when
+// dst has room and the answer is not an exception. An exception answer is
+// returned as *ExceptionError, any other bad answer as *FrameError; dst is
+// returned unchanged with an error.
+func DecodeRegistersInto(req *ReadRegisters, pdu []byte, dst []uint16) ([]uint16, error) {
+	if err := checkPDUSize(pdu); err != nil {
+		return dst, err
+	}
+	switch got := FunctionCode(pdu[0]); got {
+	case req.FC:
+		if err := checkRegistersResponse(pdu, int(req.Quantity)); err != nil {
+			return dst, err
+		}
+		return AppendRegisters(dst, pdu[2:]), nil
+	case req.FC | exceptionBit:
+		e, err := decodeException(pdu)
+		if err != nil {
+			return dst, err
+		}
+		return dst, e
+	default:
+		_, err := DecodeResponse(req, pdu) // the same error as DecodeResponse's
+		return dst, err
+	}
 }
 
 // WriteSingleRegister is FC 6 [AP §6.6]; its normal response is an echo.

@@ -21,14 +21,37 @@ func (c *Client) ReadInputRegisters(ctx context.Context, addr, count uint16) ([]
 	return c.readRegisters(ctx, modbus.FuncReadInputRegisters, "input registers", addr, count, modbus.MaxReadRegisters)
 }
 
+// ReadHoldingRegistersInto reads len(dst) holding registers from addr into
+// dst (FC 3) and returns dst, split like ReadHoldingRegisters. With at most
+// 125 registers (one request) it allocates nothing in steady state: the
+// values go from the connection's read buffer straight into dst. On error
+// dst's contents are unspecified.
+func (c *Client) ReadHoldingRegistersInto(ctx context.Context, addr uint16, dst []uint16) ([]uint16, error) {
+	return c.readRegistersInto(ctx, modbus.FuncReadHoldingRegisters, "holding registers", addr, dst, modbus.MaxReadRegisters)
+}
+
+// ReadInputRegistersInto is ReadHoldingRegistersInto for input registers
+// (FC 4).
+func (c *Client) ReadInputRegistersInto(ctx context.Context, addr uint16, dst []uint16) ([]uint16, error) {
+	return c.readRegistersInto(ctx, modbus.FuncReadInputRegisters, "input registers", addr, dst, modbus.MaxReadRegisters)
+}
+
 // readRegisters reads count registers in requests of at most max.
 func (c *Client) readRegisters(ctx context.Context, fc modbus.FunctionCode, what string, addr, count uint16, max int) ([]uint16, error) {
-	var one [1]span
-	spans, err := split(one[:0], fc, addr, int(count), max)
-	if err != nil {
-		return nil, spanError(what, span{addr: addr, n: int(count)}, int(count), false, c.refuse(fc, false, err))
+	if count == 0 { // refused by split, with the same error
+		return c.readRegistersInto(ctx, fc, what, addr, nil, max)
 	}
-	out := make([]uint16, count)
+	return c.readRegistersInto(ctx, fc, what, addr, make([]uint16, count), max)
+}
+
+// readRegistersInto reads len(out) registers into out, in requests of at
+// most max.
+func (c *Client) readRegistersInto(ctx context.Context, fc modbus.FunctionCode, what string, addr uint16, out []uint16, max int) ([]uint16, error) {
+	var one [1]span
+	spans, err := split(one[:0], fc, addr, len(out), max)
+	if err != nil {
+		return nil, spanError(what, span{addr: addr, n: len(out)}, len(out), false, c.refuse(fc, false, err))
+	}
 	if len(spans) == 1 { // no closure, no goroutine: the common case stays lean
 		err = c.readRegisterSpan(ctx, fc, what, spans[0], out)
 	} else {
@@ -46,15 +69,9 @@ func (c *Client) readRegisters(ctx context.Context, fc modbus.FunctionCode, what
 
 // readRegisterSpan reads the registers of s into out, which holds them all.
 func (c *Client) readRegisterSpan(ctx context.Context, fc modbus.FunctionCode, what string, s span, out []uint16) error {
-	rsp, err := c.Do(ctx, &modbus.ReadRegisters{FC: fc, Address: s.addr, Quantity: uint16(s.n)})
-	if err != nil {
+	if _, err := c.conn.ReadRegistersInto(ctx, c.unit, fc, s.addr, out[s.off:s.off+s.n]); err != nil {
 		return spanError(what, s, len(out), false, err)
 	}
-	r, err := as[*modbus.RegistersResponse](rsp)
-	if err != nil {
-		return err
-	}
-	modbus.AppendRegisters(out[s.off:s.off], r.Data)
 	return nil
 }
 

@@ -29,6 +29,8 @@ type conn struct {
 
 	seq  int    // requests so far, for fault rules' nth
 	held []byte // answers a coalesce fault holds back
+
+	sc scratch // the request being handled and its answer (handler.go)
 }
 
 func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
@@ -120,7 +122,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	// whichever unit it names. Then the unit (gateway mode), an injected
 	// exception, field values, and only then execution.
 	mem := s.Unit(h.UnitID)
-	req, oc := s.check(pdu, mem)
+	req, oc := s.check(pdu, mem, &c.sc)
 	switch {
 	case oc.malformed != nil:
 	case c.refused(fc, req, &oc): // roles, read-only (security.go)
@@ -134,7 +136,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	case rule.Action == FaultException:
 		oc = exception(fc, rule.Exception, "fault rule")
 	case req != nil:
-		oc = s.execute(mem, req)
+		oc = s.execute(mem, req, &c.sc)
 	}
 	if oc.malformed != nil {
 		s.stats.malformed.Add(1)

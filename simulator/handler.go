@@ -22,11 +22,21 @@ func exception(fc modbus.FunctionCode, code modbus.ExceptionCode, reason string)
 // function code (01), PDU structure (malformed), field values (03, from
 // Validate), then addresses (02) and execution.
 func (s *Server) handle(pdu []byte) outcome {
-	req, oc := s.check(pdu, s.m)
+	req, oc := s.check(pdu, s.m, nil)
 	if req == nil {
 		return oc
 	}
-	return s.execute(s.m, req)
+	return s.execute(s.m, req, nil)
+}
+
+// scratch is a connection's room for the request it decodes and the answer
+// it builds, so that the common reads (FC 3 and 4) allocate nothing: the
+// request and answer live only until the answer ADU is encoded, and no
+// observer keeps a read request.
+type scratch struct {
+	rr   modbus.ReadRegisters
+	rsp  modbus.RegistersResponse
+	data [2 * modbus.MaxReadRegisters]byte
 }
 
 // check decodes and validates a request PDU. It returns the request when it
@@ -34,8 +44,22 @@ func (s *Server) handle(pdu []byte) outcome {
 // exception for an unsupported function or an illegal field value. m is the
 // memory of the unit addressed (nil: none), which decides whether FC 17 is
 // supported.
-func (s *Server) check(pdu []byte, m *Memory) (modbus.Request, outcome) {
+func (s *Server) check(pdu []byte, m *Memory, sc *scratch) (modbus.Request, outcome) {
 	fc := modbus.FunctionCode(pdu[0])
+	if sc != nil && len(pdu) == 5 && (fc == modbus.FuncReadHoldingRegisters || fc == modbus.FuncReadInputRegisters) {
+		// What modbus.DecodeRequest does for this PDU, without a new request.
+		sc.rr = modbus.ReadRegisters{FC: fc, Address: uint16(pdu[1])<<8 | uint16(pdu[2]),
+			Quantity: uint16(pdu[3])<<8 | uint16(pdu[4])}
+		if err := sc.rr.Validate(); err != nil {
+			var re *modbus.RequestError
+			code := modbus.IllegalDataValue
+			if errors.As(err, &re) {
+				code = re.Code
+			}
+			return nil, exception(fc, code, err.Error())
+		}
+		return &sc.rr, outcome{}
+	}
 	if fc == modbus.FuncReportServerID && (m == nil || m.serverID == nil) {
 		// Not supported here: the function code is checked first (01), or
 		// a user function serves it, whatever the PDU's structure.
@@ -76,7 +100,7 @@ func (s *Server) checkRaw(raw *modbus.Raw) (modbus.Request, outcome) {
 
 // execute runs a checked request against a unit's memory: address checks
 // (02), then the function.
-func (s *Server) execute(m *Memory, req modbus.Request) outcome {
+func (s *Server) execute(m *Memory, req modbus.Request, sc *scratch) outcome {
 	fc := req.Function()
 	switch r := req.(type) {
 	case *modbus.Raw:
@@ -84,7 +108,7 @@ func (s *Server) execute(m *Memory, req modbus.Request) outcome {
 	case *modbus.ReadBits:
 		return readBits(m, r)
 	case *modbus.ReadRegisters:
-		return readRegisters(m, r)
+		return readRegisters(m, r, sc)
 	case *modbus.WriteSingleCoil:
 		return writeSingleCoil(m, r)
 	case *modbus.WriteSingleRegister:
@@ -137,7 +161,7 @@ func readBits(m *Memory, r *modbus.ReadBits) outcome {
 	return outcome{rsp: &modbus.BitsResponse{FC: r.FC, Data: data}}
 }
 
-func readRegisters(m *Memory, r *modbus.ReadRegisters) outcome {
+func readRegisters(m *Memory, r *modbus.ReadRegisters, sc *scratch) outcome {
 	t := &m.holding
 	if r.FC == modbus.FuncReadInputRegisters {
 		t = &m.input
@@ -145,6 +169,12 @@ func readRegisters(m *Memory, r *modbus.ReadRegisters) outcome {
 	v, oc, ok := span(t, r.FC, "", r.Address, int(r.Quantity))
 	if !ok {
 		return oc
+	}
+	if sc != nil { // the connection's room: no allocation
+		m.mu.RLock()
+		sc.rsp = modbus.RegistersResponse{FC: r.FC, Data: modbus.AppendRegisterBytes(sc.data[:0], v)}
+		m.mu.RUnlock()
+		return outcome{rsp: &sc.rsp}
 	}
 	m.mu.RLock()
 	data := modbus.AppendRegisterBytes(make([]byte, 0, 2*len(v)), v)

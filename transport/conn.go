@@ -35,6 +35,9 @@ type Conn struct {
 	closed    bool
 	closeDone chan struct{}
 
+	calls       chan *call // free calls with a cached ctx registration (exchange.go)
+	callsClosed atomic.Bool
+
 	state atomic.Int32
 	stats counters
 	wg    sync.WaitGroup // supervisor and link watchers
@@ -53,6 +56,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		opts:      opts,
 		log:       opts.Logger.With().Str("remote", addr).Logger(),
 		sem:       make(chan struct{}, opts.MaxInFlight),
+		calls:     make(chan *call, opts.MaxInFlight),
 		linkUp:    make(chan struct{}),
 		closeDone: make(chan struct{}),
 	}
@@ -142,27 +146,64 @@ func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus
 	if err := req.Validate(); err != nil {
 		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}
 	}
+	start := time.Now()
+	cl := c.getCall(ctx, unit, req, start, c.opts.Timeout)
+	r := c.send(ctx, cl, start)
+	c.putCall(cl)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.pdu, nil
+}
+
+// ReadRegistersInto reads len(dst) registers at addr from unit with fc (FC 3
+// or 4) into dst and returns dst, as Send with a *modbus.ReadRegisters would,
+// but the answer's values go straight from the read buffer into dst: in
+// steady state a read allocates nothing. On error dst's contents are
+// unspecified and the error is an *OpError, as Send's.
+func (c *Conn) ReadRegistersInto(ctx context.Context, unit uint8, fc modbus.FunctionCode, addr uint16, dst []uint16) ([]uint16, error) {
+	if fc != modbus.FuncReadHoldingRegisters && fc != modbus.FuncReadInputRegisters {
+		return nil, &OpError{Op: fc.String(), Addr: c.addr, Err: &modbus.RequestError{Function: fc, Field: "function code",
+			Reason: "not a register read (FC 3 or 4)", Code: modbus.IllegalFunction}}
+	}
+	q := uint16(min(len(dst), 0xFFFF)) // past 125 anyway: Validate refuses it
+	start := time.Now()
+	cl := c.getCall(ctx, unit, nil, start, c.opts.Timeout)
+	cl.rr = modbus.ReadRegisters{FC: fc, Address: addr, Quantity: q}
+	cl.req, cl.into, cl.intoSet = &cl.rr, dst[:0], true
+	if err := cl.rr.Validate(); err != nil {
+		c.putCall(cl)
+		return nil, &OpError{Op: fc.String(), Addr: c.addr, Err: err}
+	}
+	r := c.send(ctx, cl, start)
+	c.putCall(cl)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return dst, nil
+}
+
+// send encodes cl's request and runs it; r.err is an *OpError or nil.
+func (c *Conn) send(ctx context.Context, cl *call, start time.Time) result {
+	req := cl.req
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	adu, err := modbus.AppendADU((*bp)[:0], 0, unit, req)
+	adu, err := modbus.AppendADU((*bp)[:0], 0, cl.unit, req)
 	if err != nil {
-		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}
+		return result{err: &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}}
 	}
-	start := time.Now()
-	cl := getCall(ctx, unit, req, start, c.opts.Timeout)
 	c.stats.requests.Add(1)
 	r := c.transact(ctx, cl, adu)
-	putCall(cl)
-	c.logTransaction(unit, req, r, start)
+	c.logTransaction(cl.unit, req, r, start)
 	if r.err != nil {
 		if isCtxErr(r.err) {
 			c.stats.timeouts.Add(1)
 		}
 		// The function's name is looked up only for an error, not on every request.
-		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err,
+		r.err = &OpError{Op: req.Function().String(), Addr: c.addr, TID: r.tid, Sent: r.sent, Err: r.err,
 			changes: !idempotent(req)}
 	}
-	return r.pdu, nil
+	return r
 }
 
 var bufPool = sync.Pool{New: func() any {
@@ -355,6 +396,8 @@ func (c *Conn) CloseContext(ctx context.Context) error {
 		graceful = l.shutdown(ctx)
 	}
 	c.wg.Wait()
+	c.callsClosed.Store(true)
+	c.drainCalls()
 	c.setState(StateClosed)
 	close(c.closeDone)
 	if !graceful && ctx.Err() != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plcctl/plcctl/modbus"
@@ -26,9 +28,21 @@ type call struct {
 	cancel bool        // ctx.Done() != nil: cancelling must wake a blocked read or write
 	timer  *time.Timer // fires at dl when ownDL; made on first need, kept in the pool
 	armed  bool        // timer is running
-	l      *link       // the link of the current exchange, for kick
-	kickFn func()      // cl.kick, bound once
+	l      atomic.Pointer[link] // the link of the current exchange, for kick; nil between requests
+	kickFn func()               // cl.kick, bound once
+	// A cached context.AfterFunc(regCtx, kickFn): kept across requests
+	// while they use the same ctx (a program's one signal ctx), so that a
+	// request costs no registration. Only calls on their Conn's free list
+	// carry one, and Close stops them.
+	regCtx  context.Context
+	regStop func() bool
 	spent  bool        // a kick may still be running: never reuse
+
+	// ReadRegistersInto: the request lives here, and the answer's values
+	// are decoded into into (intoSet) instead of a new PDU.
+	rr      modbus.ReadRegisters
+	into    []uint16
+	intoSet bool
 }
 
 var callPool = sync.Pool{New: func() any {
@@ -40,9 +54,22 @@ var callPool = sync.Pool{New: func() any {
 // getCall returns a call for req. A ctx without a deadline gets
 // Options.Timeout from now as a plain time, not a derived ctx: the socket
 // deadlines and, where a goroutine must wait, a timer enforce it, and it is
-// reported as context.DeadlineExceeded like a ctx deadline.
-func getCall(ctx context.Context, unit uint8, req modbus.Request, now time.Time, timeout time.Duration) *call {
-	cl := callPool.Get().(*call)
+// reported as context.DeadlineExceeded like a ctx deadline. A call from the
+// Conn's free list keeps its ctx registration when req's ctx is the same
+// one and still live; otherwise the registration is stopped, and a call
+// whose kick may have run is not used again.
+func (c *Conn) getCall(ctx context.Context, unit uint8, req modbus.Request, now time.Time, timeout time.Duration) *call {
+	var cl *call
+	select {
+	case cl = <-c.calls:
+		if cl.regCtx != ctx || ctx.Err() != nil { // regCtx's type is comparable: no panic
+			if !cl.unregister() {
+				cl = callPool.Get().(*call)
+			}
+		}
+	default:
+		cl = callPool.Get().(*call)
+	}
 	cl.req, cl.unit, cl.start = req, unit, now
 	cl.cancel = ctx.Done() != nil
 	if dl, ok := ctx.Deadline(); ok {
@@ -53,16 +80,61 @@ func getCall(ctx context.Context, unit uint8, req modbus.Request, now time.Time,
 	return cl
 }
 
-func putCall(cl *call) {
+// unregister stops cl's cached registration; false means its kick ran or
+// is running, so cl must not be used again.
+func (cl *call) unregister() bool {
+	stop := cl.regStop
+	cl.regCtx, cl.regStop = nil, nil
+	return stop == nil || stop()
+}
+
+func (c *Conn) putCall(cl *call) {
 	if cl.armed {
 		cl.timer.Stop()
 		cl.armed = false
 	}
+	cl.l.Store(nil)
 	if cl.spent || len(cl.done) != 0 { // never hand out a call that may still hear from the last request
 		return
 	}
-	cl.req, cl.l = nil, nil
+	cl.req = nil
+	cl.into, cl.intoSet = nil, false
+	if cl.regStop != nil {
+		select {
+		case c.calls <- cl:
+			if c.callsClosed.Load() { // Close may have drained before our send
+				c.drainCalls()
+			}
+			return
+		default:
+			if !cl.unregister() {
+				return
+			}
+		}
+	}
 	callPool.Put(cl)
+}
+
+// drainCalls stops the registrations of the free list's calls (Close), so
+// that no ctx of the caller keeps the Conn alive.
+func (c *Conn) drainCalls() {
+	for {
+		select {
+		case cl := <-c.calls:
+			if cl.unregister() {
+				callPool.Put(cl)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// cacheable says a ctx's registration may be kept: its dynamic type can be
+// compared with ==, as getCall does.
+func cacheable(ctx context.Context) bool {
+	t := reflect.TypeOf(ctx)
+	return t != nil && t.Comparable()
 }
 
 // expired returns why the request must stop waiting: ctx.Err(), or
@@ -100,7 +172,10 @@ func (cl *call) timeout() <-chan time.Time {
 // only while cl holds the role, under kmu, so it never wakes the next
 // holder's read or write.
 func (cl *call) kick() {
-	l := cl.l
+	l := cl.l.Load()
+	if l == nil { // between requests: nothing to wake
+		return
+	}
 	l.kmu.Lock()
 	defer l.kmu.Unlock()
 	if l.reader == cl {
@@ -127,8 +202,14 @@ func (l *link) exchange(ctx context.Context, cl *call, adu []byte) result {
 	binary.BigEndian.PutUint16(adu, tid)
 	var stop func() bool
 	if cl.cancel {
-		cl.l = l
-		stop = context.AfterFunc(ctx, cl.kickFn)
+		cl.l.Store(l)
+		switch {
+		case cl.regStop != nil: // registered for this ctx by an earlier request (getCall)
+		case cacheable(ctx):
+			cl.regCtx, cl.regStop = ctx, context.AfterFunc(ctx, cl.kickFn)
+		default:
+			stop = context.AfterFunc(ctx, cl.kickFn)
+		}
 	}
 	r := l.run(ctx, cl, tid, adu)
 	if stop != nil && !stop() {

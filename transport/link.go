@@ -372,16 +372,16 @@ func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *cal
 		return r, nil, true
 	}
 	l.rs.unexplained = 0
-	var exc *modbus.ExceptionError
 	r.pdu, r.err = l.decode(to, h, adu)
-	if r.err != nil && !errors.As(r.err, &exc) {
+	exc := r.err != nil && isException(r.err) // a helper: its errors.As target escapes only on an error
+	if r.err != nil && !exc {
 		// Down first, so that no request can go out on this link after its
 		// caller has heard the answer was bad.
 		l.fail(fmt.Errorf("malformed answer to tid %d: %w", h.TID, r.err))
 	} else {
 		ok = true
 		l.c.stats.responses.Add(1)
-		if exc != nil {
+		if exc {
 			l.c.stats.exceptions.Add(1)
 		}
 	}
@@ -391,12 +391,22 @@ func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *cal
 	return r, to, ok
 }
 
+func isException(err error) bool {
+	var exc *modbus.ExceptionError
+	return errors.As(err, &exc)
+}
+
 // decode decodes the answer for cl; adu aliases the read buffer, so the
 // PDU is copied first.
 func (l *link) decode(cl *call, h modbus.Header, adu []byte) (modbus.PDU, error) {
 	if h.Protocol != 0 {
 		return nil, &modbus.FrameError{Where: "adu", Offset: 2, Field: "protocol id",
 			Reason: fmt.Sprintf("protocol id %d in an answer, want 0", h.Protocol), Err: modbus.ErrProtocolID}
+	}
+	if cl.intoSet { // ReadRegistersInto: the values go to the caller's slice
+		var err error
+		cl.into, err = modbus.DecodeRegistersInto(&cl.rr, adu[modbus.MBAPHeaderLen:], cl.into[:0])
+		return nil, err
 	}
 	return modbus.DecodeResponse(cl.req, bytes.Clone(adu[modbus.MBAPHeaderLen:]))
 }
