@@ -18,16 +18,16 @@ import (
 // more.
 type call struct {
 	req    modbus.Request
-	unit   uint8       // the unit id the request goes to
-	done   chan result // buffered: the deliverer never blocks
-	frames uint64      // link.frames when the call was registered
-	seq    uint64      // its place in the order the link's requests went on the wire; 0 before (outOfOrder)
-	start  time.Time   // when Send was called
-	dl     time.Time   // the deadline: the ctx's, or Options.Timeout from start
-	ownDL  bool        // dl is not the ctx's: no ctx.Done fires at it, timer does
-	cancel bool        // ctx.Done() != nil: cancelling must wake a blocked read or write
-	timer  *time.Timer // fires at dl when ownDL; made on first need, kept in the pool
-	armed  bool        // timer is running
+	unit   uint8                // the unit id the request goes to
+	done   chan result          // buffered: the deliverer never blocks
+	frames uint64               // link.frames when the call was registered
+	seq    uint64               // its place in the order the link's requests went on the wire; 0 before (outOfOrder)
+	start  time.Time            // when Send was called
+	dl     time.Time            // the deadline: the ctx's, or Options.Timeout from start
+	ownDL  bool                 // dl is not the ctx's: no ctx.Done fires at it, timer does
+	cancel bool                 // ctx.Done() != nil: cancelling must wake a blocked read or write
+	timer  *time.Timer          // fires at dl when ownDL; made on first need, kept in the pool
+	armed  bool                 // timer is running
 	l      atomic.Pointer[link] // the link of the current exchange, for kick; nil between requests
 	kickFn func()               // cl.kick, bound once
 	// A cached context.AfterFunc(regCtx, kickFn): kept across requests
@@ -36,7 +36,7 @@ type call struct {
 	// carry one, and Close stops them.
 	regCtx  context.Context
 	regStop func() bool
-	spent  bool        // a kick may still be running: never reuse
+	spent   bool // a kick may still be running: never reuse
 
 	// ReadRegistersInto: the request lives here, and the answer's values
 	// are decoded into into (intoSet) instead of a new PDU.
