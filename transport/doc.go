@@ -88,6 +88,14 @@
 // went down is sent again only if Options.Retries allows and it is a read,
 // or OpError.Sent was false, or Options.RetryWrites is set.
 //
+// # TLS
+//
+// With Options.TLS set, every link is Modbus/TCP Security: the same frames
+// inside TLS 1.2 or 1.3 (tls.go), everything above unchanged. A failure of
+// the handshake or of a certificate is a *TLSError (errors.Is with
+// ErrTLSCertExpired, ErrTLSUnknownCA, ErrTLSWrongHost, ...). Close sends
+// close_notify before the TCP half-close.
+//
 // # Watching the link
 //
 // State, OnStateChange and Stats tell a poller (plcctl watch) when service
