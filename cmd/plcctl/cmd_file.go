@@ -94,7 +94,7 @@ func (a *app) writeFileRecordCommand() *command {
 		summary: "Write values to a file's records (function 21)"}
 	tf := addTypeFlags(c.flags)
 	dry := addDryRun(c.flags)
-	c.long = fileHelp + " Each V is one value of --type; one request writes at most\n122 registers.\n\n" + dryRunHelp
+	c.long = fileHelp + " Each V is one value of --type; one request writes at most\n122 registers.\n\n" + typedDryRunHelp
 	c.example = []string{"write-file-record 4 7 0x06AF 0x04BE 0x100D", "write-file-record 4 7 --dry-run 1 2"}
 	c.notes = []string{typeHelp}
 	c.run = func(ctx context.Context, args []string) error {

@@ -68,7 +68,11 @@ func (a *app) readCommand(name string, tbl table, fc int, what string) *command 
 	if tbl == holdingRegisters || tbl == inputRegisters {
 		tf = addTypeFlags(c.flags)
 		c.notes = []string{typeHelp, addressHelp}
-		c.example = append(c.example, name+" 200 2 --type float32 --word-order CDAB", name+" ref:40001 8 --type string")
+		ref := "ref:40001" // a Modicon reference must name the command's own table
+		if tbl == inputRegisters {
+			ref = "ref:30001"
+		}
+		c.example = append(c.example, name+" 200 2 --type float32 --word-order CDAB", name+" "+ref+" 8 --type string")
 	}
 	prepare := func(args []string) (*readOp, error) { return a.prepareRead(c, tbl, tf, args) }
 	c.prepareRead = prepare

@@ -28,6 +28,11 @@ the first parts before the last, and if one part fails the parts before it stay 
 (the error says how many). A warning on stderr says how many requests it takes.`
 
 const dryRunHelp = `--dry-run prints the exact request frame (MBAP header with transaction id 1, then the
+PDU, in hex) on stdout and exits without connecting. Values are checked before anything
+is sent: a value that does not fit is a usage error (exit 2).`
+
+// typedDryRunHelp is dryRunHelp for the commands that have --type.
+const typedDryRunHelp = `--dry-run prints the exact request frame (MBAP header with transaction id 1, then the
 PDU, in hex) on stdout and exits without connecting. Values are checked against
 --type before anything is sent: a value that does not fit is a usage error (exit 2).`
 
@@ -217,7 +222,7 @@ func (a *app) writeRegisterCommand() *command {
 		summary: "Write one holding register (function 6)"}
 	tf := addTypeFlags(c.flags)
 	dry := addDryRun(c.flags)
-	c.long = "VALUE is decimal, or hex, binary or octal with 0x, 0b or 0o; --type uint16, int16, hex or\nbits (use write-registers for wider types). Negative numbers need no quoting.\n\n" + dryRunHelp
+	c.long = "VALUE is decimal, or hex, binary or octal with 0x, 0b or 0o; --type uint16, int16, hex or\nbits (use write-registers for wider types). Negative numbers need no quoting.\n\n" + typedDryRunHelp
 	c.example = []string{"write-register 100 42", "write-register 100 -42 --type int16", "write-register --dry-run 100 0xBEEF"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
@@ -262,10 +267,10 @@ and refused if it needs more. Without --length only the string's own registers a
 (an odd length gets one NUL) and the rest of the field keeps what it held. At most 123
 registers per request; --split writes more in several requests, cut between values.
 
-` + splitHelp + "\n\n" + dryRunHelp
+` + splitHelp + "\n\n" + typedDryRunHelp
 	c.example = []string{"write-registers 100 1 2 3", "write-registers 200 123.456 -1.5 --type float32 --word-order CDAB",
 		"write-registers 300 PLC-01 --type string", "write-registers 310 'hello world' --type string --length 8",
-		"write-registers 0 --split --dry-run $(seq 1 130)"}
+		"write-registers 0 --split --dry-run $(seq 1 130)    # two frames: 123 and 7 registers"}
 	c.notes = []string{typeHelp, addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) < 2 {
@@ -372,7 +377,7 @@ func (a *app) readWriteCommand() *command {
 		summary: "Write holding registers, then read holding registers, in one transaction (function 23)"}
 	tf := addTypeFlags(c.flags)
 	dry := addDryRun(c.flags)
-	c.long = "The device writes V... at WADDR first, then reads RCOUNT values from RADDR; --type\napplies to both. At most 125 registers read and 121 written.\n\n" + dryRunHelp
+	c.long = "The device writes V... at WADDR first, then reads RCOUNT values from RADDR; --type\napplies to both. At most 125 registers read and 121 written.\n\n" + typedDryRunHelp
 	c.example = []string{"read-write-registers 0 4 10 7 8"}
 	c.notes = []string{typeHelp, addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
