@@ -131,6 +131,7 @@ func (a *Admin) routes() []route {
 		{"PUT", "/api/v1/faults/{index}", true, a.putFault},
 		{"POST", "/api/v1/reboot", true, a.postReboot},
 		{"GET", "/api/v1/counters", false, a.getCounters},
+		{"GET", "/api/v1/connections", false, a.getConnections},
 		{"GET", "/api/v1/state", false, a.getState},
 		{"PUT", "/api/v1/state", true, a.putState},
 		{"GET", "/api/v1/events", false, a.getEvents},

@@ -158,6 +158,11 @@ devices:
 	}
 	waitFor(t, 5*time.Second, "the typed tag value in the memory", func() bool { return r.sim.HoldingRegisters(50, 1)[0] == 33 })
 
+	// The connections panel lists the client.
+	if err := poll(ctx, 2*time.Second, `[...document.querySelectorAll('#conns tbody td')].some(td => td.textContent === "`+c.nc.LocalAddr().String()+`")`); err != nil {
+		t.Errorf("the client's connection %s is not on the page: %v", c.nc.LocalAddr(), err)
+	}
+
 	// Every control has an accessible name.
 	unnamed := eval[[]string](t, ctx, `[...document.querySelectorAll("input, select, button")]
 		.filter(e => !(e.getAttribute("aria-label") || (e.labels && e.labels.length) || e.textContent.trim()))

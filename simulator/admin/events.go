@@ -70,6 +70,7 @@ func (a *Admin) getEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		put("counters", a.counters())
+		put("connections", a.connList(false))
 		put("faults", a.faultList())
 		if len(a.opts.Tags) > 0 {
 			put("tags", a.tagList())

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
@@ -79,4 +80,27 @@ func TestCounters(t *testing.T) {
 	if got.Requests != 2 || got.Writes != 1 || got.Conns != 1 || got.Accepted != 1 {
 		t.Errorf("counters = %s, want 2 requests, 1 write, 1 connection", body)
 	}
+}
+
+func TestConnections(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{})
+	c := dialMB(t, r.sim.Addr)
+	c.call(1, modbus.NewReadHoldingRegisters(0, 1))
+	c.call(1, modbus.NewReadHoldingRegisters(0, 1))
+	var got struct{ Connections []connJSON }
+	_, body := r.do(t, "GET", "/api/v1/connections", "")
+	mustJSON(t, body, &got)
+	if len(got.Connections) != 1 {
+		t.Fatalf("connections = %s, want one", body)
+	}
+	cj := got.Connections[0]
+	if cj.Remote != c.nc.LocalAddr().String() || cj.Requests != 2 || cj.Responses != 2 || cj.ID != 1 ||
+		cj.Opened.IsZero() || cj.LastActivity.Before(cj.Opened) || cj.AgeSeconds < 0 {
+		t.Errorf("connection = %+v, want %s with 2 requests and answers", cj, c.nc.LocalAddr())
+	}
+	c.nc.Close()
+	waitFor(t, 5*time.Second, "the closed connection to go", func() bool {
+		_, body := r.do(t, "GET", "/api/v1/connections", "")
+		return strings.TrimSpace(body) == `{"connections":[]}`
+	})
 }

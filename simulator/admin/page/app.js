@@ -208,6 +208,23 @@ function renderCounters(c) {
   }
 }
 
+// ---- connections ----
+let conns = [];
+const clock = (d) => d.toLocaleTimeString([], { hour12: false });
+function renderConns() {
+  const tbody = $("#conns tbody");
+  tbody.replaceChildren();
+  $("#no-conns").hidden = conns.length > 0;
+  const now = Date.now();
+  for (const c of conns) {
+    const age = Math.max(0, Math.round((now - new Date(c.opened)) / 1000));
+    tbody.append(el("tr", { "data-conn": String(c.id), class: c.draining ? "off" : "" },
+      el("td", { text: c.remote + (c.draining ? " (closing)" : "") }), el("td", { text: age + " s" }),
+      el("td", { text: String(c.requests) }), el("td", { text: clock(new Date(c.last_activity)) })));
+  }
+}
+setInterval(renderConns, 1000); // ages move on between updates
+
 // ---- journal ----
 function addWrites(w) {
   const tbody = $("#journal tbody");
@@ -246,6 +263,7 @@ function connect() {
     if (u.tags) renderTags(u.tags);
     if (u.faults) renderFaults(u.faults);
     if (u.counters) renderCounters(u.counters);
+    if (u.connections) { conns = u.connections; renderConns(); }
     if (u.writes) addWrites(u.writes);
   });
 }
