@@ -63,6 +63,7 @@ func TestUsage(t *testing.T) {
 		{"bad size", []string{"--coils", "70000"}, 2, "", "outside 1..65536"},
 		{"argument", []string{"extra"}, 2, "", "unexpected argument"},
 		{"bad fault", []string{"--fault", "action=delay"}, 2, "", "needs delay=DURATION"},
+		{"bad write timeout", []string{"--write-timeout", "-1s"}, 2, "", "negative timeout"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
