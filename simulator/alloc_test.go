@@ -70,3 +70,4 @@ func BenchmarkAllocServeRead(b *testing.B) {
 		rt()
 	}
 }
+

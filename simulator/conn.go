@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -31,6 +32,58 @@ type conn struct {
 	held []byte // answers a coalesce fault holds back
 
 	sc scratch // the request being handled and its answer (handler.go)
+
+	// Pipelined requests that came in one read are answered in one write:
+	// while another complete request is buffered (more), a plain answer (no
+	// fault) waits in wbuf; wbuf goes out before the socket is read again,
+	// before any fault or error path, and when the connection stops.
+	more bool
+	wbuf []byte
+	wn   int // answers in wbuf
+}
+
+// connReader buffers a connection's reads, so that one read system call
+// takes every request that has arrived (a frame's header and body, and a
+// pipelining client's next requests).
+type connReader struct {
+	fr   *frameReader
+	buf  []byte
+	r, w int
+}
+
+func (br *connReader) Read(p []byte) (int, error) {
+	if br.r == br.w {
+		br.r, br.w = 0, 0
+		n, err := br.fr.Read(br.buf)
+		if n == 0 {
+			return 0, err
+		}
+		br.w = n // an error comes again with the next read
+	}
+	n := copy(p, br.buf[br.r:br.w])
+	br.r += n
+	return n, nil
+}
+
+// complete says a whole frame (or a header no frame can follow) is
+// buffered: reading it needs no system call.
+func (br *connReader) complete() bool {
+	b := br.buf[br.r:br.w]
+	return len(b) >= modbus.MBAPHeaderLen && len(b) >= modbus.MBAPHeaderLen-1+int(binary.BigEndian.Uint16(b[4:6]))
+}
+
+// flush writes the answers held in wbuf; false when the connection ended.
+func (c *conn) flush() bool {
+	if len(c.wbuf) == 0 {
+		return true
+	}
+	b, n := c.wbuf, c.wn
+	c.wbuf, c.wn = c.wbuf[:0], 0
+	if !c.write(b) {
+		return false
+	}
+	c.answered(n)
+	return true
 }
 
 func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
@@ -72,20 +125,36 @@ func (c *conn) serve() {
 		return
 	}
 	fr := &frameReader{c: c}
+	br := &connReader{fr: fr, buf: make([]byte, 16*modbus.MaxADULen)}
 	buf := make([]byte, modbus.MaxADULen)
 	out := make([]byte, 0, modbus.MaxADULen)
 	for {
-		fr.started = false
-		h, adu, err := modbus.ReadADU(fr, buf)
+		c.more = false
+		if !br.complete() {
+			// The socket is read next: the answers held go out first.
+			if !c.flush() {
+				return
+			}
+			if fr.started = br.r < br.w; fr.started {
+				// A frame begun in the last read: it has FrameTimeout from now.
+				c.setReadDeadline(time.Now().Add(s.cfg.FrameTimeout))
+			}
+		} else {
+			fr.started = false
+		}
+		h, adu, err := modbus.ReadADU(br, buf)
 		if err != nil {
+			c.flush() // answers to the requests before the bad bytes first, as they came
 			c.endOnReadError(err, adu)
 			return
 		}
+		c.more = br.complete()
 		if e := s.log.Trace(); e.Enabled() {
 			e.Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
 		}
 		if c.stopping() {
-			return // evicted or shutting down: nothing more is answered
+			c.flush() // what was answered goes out; nothing more is
+			return    // evicted or shutting down
 		}
 		c.touch()
 		if h.Protocol != 0 {
@@ -100,7 +169,7 @@ func (c *conn) serve() {
 		c.busy.Store(true)
 		var ok bool
 		out, ok = c.transact(h, adu[modbus.MBAPHeaderLen:], out)
-		c.busy.Store(false)
+		c.busy.Store(c.more) // with the next request buffered, it is still busy
 		if !ok {
 			return
 		}
@@ -114,6 +183,9 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	t0 := s.obsStart()
 	c.seq++
 	rule, ri := s.fault(h.UnitID, pdu, c.seq)
+	if rule.Action != FaultNone && !c.flush() { // a fault acts on the stream as it was
+		return out, false
+	}
 	if rule.Action == FaultReboot {
 		c.rebootFault(h, pdu, rule, ri)
 		return out, false
@@ -145,6 +217,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 				Err(oc.malformed).Msg("malformed pdu: answering exception 03")
 			oc = exception(fc, modbus.IllegalDataValue, oc.malformed.Error())
 		} else {
+			c.flush()
 			c.drop(ResetMalformedPDU, "malformed pdu", oc.malformed)
 			s.obsRequest(c, h, fc, nil, t0)
 			return out, false
@@ -171,6 +244,14 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	}
 	s.obsWrite(c, h, req, out)
 	s.obsRequest(c, h, fc, out, t0)
+	if c.more && rule.Action == FaultNone && len(c.held) == 0 && len(c.wbuf)+len(out) <= 16*modbus.MaxADULen {
+		c.wbuf = append(c.wbuf, out...) // the next request is here already: one write for both
+		c.wn++
+		return out, true
+	}
+	if !c.flush() {
+		return out, false
+	}
 	return out, c.respond(out, rule, ri)
 }
 
