@@ -70,4 +70,3 @@ func BenchmarkAllocServeRead(b *testing.B) {
 		rt()
 	}
 }
-
