@@ -43,6 +43,7 @@ func (a *app) groups() []commandGroup {
 		{"Diagnose", []*command{
 			a.watchCommand(),
 			a.pingCommand(),
+			a.scanCommand(),
 			a.benchCommand(),
 			a.rawCommand(),
 		}},

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
+)
+
+// TestScanGateway: behind a gateway serving units 1, 5 and 17 (0B for the
+// others), scan finds exactly those, with their identification, over one
+// connection.
+func TestScanGateway(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{UnitIDs: []uint8{1, 5, 17}})
+	r := runCLI(t, "scan", "-a", s.Addr)
+	want := []string{"unit   1  ok  ", "unit   5  ok  ", "unit  17  ok  "}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 3 {
+		t.Fatalf("scan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, want[i]) || !strings.HasSuffix(l, `"plcctl" "plcsim" "1.0"`) {
+			t.Errorf("line %d: %q, want %q... with the identification", i, l, want[i])
+		}
+	}
+	if !strings.Contains(r.stderr, "scan: 3 of 247 unit ids answered at "+s.Addr) {
+		t.Errorf("summary: %q", r.stderr)
+	}
+	if st := s.Stats(); st.Accepted != 1 {
+		t.Errorf("%d connections, want 1", st.Accepted)
+	}
+
+	out := mustRun(t, "scan", "--units", "1-6,17", "--device-id=false", "--function", "READ-COILS", "-o", "json", "-a", s.Addr)
+	var units []int
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var res struct {
+			Unit     int    `json:"unit"`
+			Function string `json:"function"`
+			Answer   string `json:"answer"`
+			Vendor   string `json:"vendor_name"`
+		}
+		if err := json.Unmarshal([]byte(l), &res); err != nil || res.Function != "read-coils" || res.Answer != "ok" || res.Vendor != "" {
+			t.Errorf("json line %q (%v)", l, err)
+		}
+		units = append(units, res.Unit)
+	}
+	if len(units) != 3 || units[0] != 1 || units[1] != 5 || units[2] != 17 {
+		t.Errorf("units %v, want [1 5 17]", units)
+	}
+}
+
+// TestScanSilentAndRefusing: units that never answer are not found (each
+// waits --unit-timeout, 16 at a time, on one connection that is not taken
+// for dead); a unit answering exception 02 is found.
+func TestScanSilentAndRefusing(t *testing.T) {
+	rule, err := simulator.ParseFaultRule("action=drop,unit=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := simtest.Start(t, simulator.Config{HoldingRegisters: 10, Faults: []simulator.FaultRule{rule}})
+	r := runCLI(t, "scan", "500", "--units", "1-3", "--unit-timeout", "150ms", "-a", s.Addr)
+	if r.code != 0 || r.stdout == "" ||
+		!strings.Contains(r.stdout, "unit   1  exception 02 illegal data address") || strings.Contains(r.stdout, "unit   2 ") ||
+		!strings.Contains(r.stdout, "unit   3  exception 02") {
+		t.Errorf("scan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	all, err := simulator.ParseFaultRule("action=drop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := simtest.Start(t, simulator.Config{Faults: []simulator.FaultRule{all}})
+	r = runCLI(t, "scan", "--units", "1-40", "--unit-timeout", "100ms", "-a", silent.Addr)
+	if r.code != exitFailure || r.stdout != "" || !strings.Contains(r.stderr, "scan: 0 of 40 unit ids answered") {
+		t.Errorf("silent: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if st := silent.Stats(); st.Accepted != 1 || st.Requests != 40 {
+		t.Errorf("silent device saw %d connections and %d requests, want 1 and 40", st.Accepted, st.Requests)
+	}
+	for _, bad := range [][]string{{"--units", "300"}, {"--units", "9-3"}, {"--units", "x"}, {"--function", "write-coil"}, {"--unit-timeout", "0s"}} {
+		if r := runCLI(t, append([]string{"scan", "-a", s.Addr}, bad...)...); r.code != exitUsage {
+			t.Errorf("scan %v: exit %d, want 2", bad, r.code)
+		}
+	}
+}
+
+func TestParseUnitList(t *testing.T) {
+	ids, err := parseUnitList("10-12, 1,2,11")
+	if err != nil || len(ids) != 5 || ids[0] != 1 || ids[4] != 12 {
+		t.Errorf("parseUnitList = %v, %v", ids, err)
+	}
+}
