@@ -225,7 +225,12 @@ func dialPLC(inFlight int) func(testing.TB, string) conn {
 	}
 }
 
-func (p plcConn) read(_ []uint16, addr, n uint16) ([]uint16, error) {
+// read reads into dst when it has room (ReadHoldingRegistersInto, no
+// allocation), as the other clients do; else into a new slice.
+func (p plcConn) read(dst []uint16, addr, n uint16) ([]uint16, error) {
+	if cap(dst) >= int(n) {
+		return p.c.ReadHoldingRegistersInto(context.Background(), addr, dst[:n])
+	}
 	return p.c.ReadHoldingRegisters(context.Background(), addr, n)
 }
 

@@ -168,8 +168,11 @@ func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
 	return nil
 }
 
-// work sends requests until all are taken.
+// work sends requests until all are taken. A read goes into the worker's
+// own slice (ReadHoldingRegistersInto): no allocation per request, so the
+// figure is the library's, as the Go benchmark measures it.
 func (b *benchRun) work(ctx context.Context) {
+	dst := make([]uint16, b.count)
 	for {
 		if b.stopped.Load() != nil {
 			return
@@ -183,7 +186,7 @@ func (b *benchRun) work(ctx context.Context) {
 		if b.write {
 			err = b.cl.WriteRegisters(ctx, b.addr, b.regs)
 		} else {
-			_, err = b.cl.ReadHoldingRegisters(ctx, b.addr, b.count)
+			_, err = b.cl.ReadHoldingRegistersInto(ctx, b.addr, dst)
 		}
 		if err != nil && ctx.Err() != nil {
 			return // interrupted (Ctrl-C): neither an answer nor an error of the device
