@@ -73,6 +73,12 @@ func (a *app) dispatch(ctx context.Context, args []string) int {
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
+	if len(args) > 0 && args[0] == completeCommand {
+		for _, c := range a.complete(args[1:]) {
+			fmt.Fprintln(a.stdout, c)
+		}
+		return exitOK
+	}
 	i := a.findCommand(global, args)
 	if i < 0 {
 		if err == nil {

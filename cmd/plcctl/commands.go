@@ -49,6 +49,7 @@ func (a *app) groups() []commandGroup {
 		}},
 		{"Interactive", []*command{
 			a.shellCommand(),
+			a.completionCommand(),
 		}},
 	}
 }

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/plcctl/plcctl/plc"
+)
+
+// completeCommand is the hidden command the completion scripts call:
+// "plcctl __complete WORD... CURRENT" prints the candidates for CURRENT, one
+// per line. Nothing is sent to any device.
+const completeCommand = "__complete"
+
+// flagValues are the words a flag takes, for completion.
+func flagValues(name string) []string {
+	switch name {
+	case "type":
+		var ts []string
+		for _, t := range plc.Types() {
+			ts = append(ts, t.String())
+		}
+		return ts
+	case "word-order":
+		return []string{"ABCD", "CDAB", "BADC", "DCBA"}
+	case "output":
+		return []string{"text", "json", "csv"}
+	case "log-format":
+		return []string{"text", "json"}
+	case "log-level":
+		return []string{"trace", "debug", "info", "warn", "error"}
+	case "level":
+		return []string{"basic", "regular", "extended", "individual"}
+	case "function":
+		return []string{"read-holding-registers", "read-input-registers", "read-coils", "read-discrete-inputs"}
+	}
+	return nil
+}
+
+// tagCommands take tag names as arguments.
+var tagCommands = map[string]bool{"get": true, "set": true, "watch-tags": true, "watch": true}
+
+// complete returns the candidates for the last word of words (the word
+// being typed, possibly empty), given the words before it.
+func (a *app) complete(words []string) []string {
+	if len(words) == 0 {
+		words = []string{""}
+	}
+	cur, before := words[len(words)-1], words[:len(words)-1]
+	var cmd *command
+	var plantFile string
+	var scratch sharedOptions
+	global := scratch.newFlagSet("plcctl")
+	fs := global
+	for i := 0; i < len(before); i++ {
+		w := before[i]
+		if strings.HasPrefix(w, "--plant=") {
+			plantFile = strings.TrimPrefix(w, "--plant=")
+		}
+		if w == "--plant" && i+1 < len(before) {
+			plantFile = before[i+1]
+		}
+		if strings.HasPrefix(w, "-") {
+			if takesValue(fs, w) || w == "--plant" {
+				i++
+			}
+			continue
+		}
+		if cmd == nil {
+			if c := a.lookup(w); c != nil {
+				cmd, fs = c, c.flags
+			}
+		} else if cmd.name == "watch" || cmd.name == "poll" {
+			if inner := a.lookup(w); inner != nil && inner.prepareRead != nil {
+				// watch READ-COMMAND: its flags and watch's own from here on.
+				own, _ := splitFlags(cmd.flags)
+				own.VisitAll(func(f *pflag.Flag) {
+					if inner.flags.Lookup(f.Name) == nil {
+						inner.flags.AddFlag(f)
+					}
+				})
+				cmd, fs = inner, inner.flags
+			}
+		}
+	}
+	// The value of the flag before the cursor.
+	if n := len(before); n > 0 && strings.HasPrefix(before[n-1], "-") && takesValue(fs, before[n-1]) {
+		f := lookupFlag(fs, before[n-1])
+		return filter(flagValues(f.Name), cur)
+	}
+	if name, val, ok := strings.Cut(cur, "="); ok && strings.HasPrefix(name, "--") {
+		var out []string
+		for _, v := range filter(flagValues(strings.TrimPrefix(name, "--")), val) {
+			out = append(out, name+"="+v)
+		}
+		return out
+	}
+	if strings.HasPrefix(cur, "-") {
+		var names []string
+		fs.VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				names = append(names, "--"+f.Name)
+			}
+		})
+		if cmd == nil {
+			names = append(names, "--version", "--help")
+		}
+		return filter(names, cur)
+	}
+	switch {
+	case cmd == nil:
+		var names []string
+		for _, w := range a.commandWords() {
+			names = append(names, w)
+		}
+		return filter(names, cur)
+	case cmd.name == "help":
+		return filter(a.commandWords(), cur)
+	case cmd.name == "watch" || cmd.name == "poll":
+		return filter(append(append([]string{}, readCommandNames...), a.tagNames(plantFile)...), cur)
+	case cmd.name == "completion":
+		return filter([]string{"bash", "zsh", "fish"}, cur)
+	case tagCommands[cmd.name]:
+		return filter(a.tagNames(plantFile), cur)
+	}
+	return nil
+}
+
+// tagNames are the tags of the plant file (--plant or $PLCCTL_PLANT), or
+// none when there is no readable one.
+func (a *app) tagNames(file string) []string {
+	p, err := loadPlant(file)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, t := range p.Tags {
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func lookupFlag(fs *pflag.FlagSet, arg string) *pflag.Flag {
+	if strings.HasPrefix(arg, "--") {
+		return fs.Lookup(arg[2:])
+	}
+	return fs.ShorthandLookup(arg[1:])
+}
+
+// filter keeps the candidates that start with prefix (case-insensitive, as
+// the words flags take are).
+func filter(cands []string, prefix string) []string {
+	var out []string
+	for _, c := range cands {
+		if strings.HasPrefix(strings.ToLower(c), strings.ToLower(prefix)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (a *app) completionCommand() *command {
+	c := &command{name: "completion", args: "bash|zsh|fish", flags: a.opts.newFlagSet("completion"),
+		summary: "Print a shell completion script"}
+	c.long = `Prints a completion script for bash, zsh or fish: commands, flags, the values of --type,
+--word-order, --output and the other enumerated flags, the read commands after watch, and
+tag names from the plant file given with --plant (or $PLCCTL_PLANT) on the same line. The
+script asks plcctl itself for the candidates, so it follows the installed version.
+
+  bash: source <(plcctl completion bash)       (or save it in /etc/bash_completion.d/)
+  zsh:  source <(plcctl completion zsh)        (or save it as _plcctl in a $fpath directory)
+  fish: plcctl completion fish > ~/.config/fish/completions/plcctl.fish`
+	c.example = []string{"completion bash", "completion zsh", "completion fish"}
+	c.run = func(ctx context.Context, args []string) error {
+		if len(args) != 1 {
+			return usagef("want bash, zsh or fish")
+		}
+		script, ok := completionScripts[strings.ToLower(args[0])]
+		if !ok {
+			return usagef("shell %q: want bash, zsh or fish", args[0])
+		}
+		_, err := fmt.Fprint(a.stdout, script)
+		return err
+	}
+	return c
+}
+
+var completionScripts = map[string]string{
+	"bash": `# bash completion for plcctl; source <(plcctl completion bash)
+_plcctl() {
+	local cur=${COMP_WORDS[COMP_CWORD]}
+	local IFS=$'\n'
+	local cands
+	cands=$("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
+	if [ -z "$cands" ]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
+	else
+		COMPREPLY=($cands)
+	fi
+}
+complete -o default -F _plcctl plcctl
+`,
+	"zsh": `#compdef plcctl
+# zsh completion for plcctl; source <(plcctl completion zsh)
+_plcctl() {
+	local -a cands
+	cands=("${(@f)$(${words[1]} __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}")
+	if [[ -z "${cands[1]}" ]]; then
+		_files
+	else
+		compadd -a cands
+	fi
+}
+compdef _plcctl plcctl
+`,
+	"fish": `# fish completion for plcctl; plcctl completion fish > ~/.config/fish/completions/plcctl.fish
+function __plcctl_complete
+	set -l words (commandline -opc) (commandline -ct)
+	$words[1] __complete $words[2..-1] 2>/dev/null
+end
+complete -c plcctl -f -a '(__plcctl_complete)'
+`,
+}
