@@ -302,7 +302,26 @@ func (a *app) watchTable(w *watchState, t time.Time, v *values, err error, recon
 		shown = w.last
 	}
 	if shown != nil {
-		lines += a.tableRows(&sb, shown, w.last, err != nil)
+		// Fit the screen: a table taller than the terminal would scroll,
+		// and the cursor could not go back over what scrolled away (a copy
+		// of the table left behind every round). The header stays; rows
+		// that do not fit are cut with a note saying how many.
+		limit := len(shown.raw)
+		if rows := terminalRows(a.stdout); rows > 0 {
+			used := lines
+			if cols := terminalColumns(a.stdout); cols > 0 {
+				used = screenRows(sb.String(), cols)
+			}
+			if room := rows - used - 1; room < limit { // one row for the cursor
+				limit = max(room-1, 0) // one for the note
+			}
+		}
+		lines += a.tableRows(&sb, shown, w.last, err != nil, limit)
+		if hidden := len(shown.raw) - limit; hidden > 0 {
+			fmt.Fprintf(&sb, "... %d of %s not shown: the terminal has %d rows (make it taller, or pipe or use -o json for every value)\n",
+				hidden, plural(len(shown.raw), "value"), terminalRows(a.stdout))
+			lines++
+		}
 	}
 	if cols := terminalColumns(a.stdout); cols > 0 {
 		lines = screenRows(sb.String(), cols) // long lines wrap: go back over every row drawn
@@ -311,8 +330,12 @@ func (a *app) watchTable(w *watchState, t time.Time, v *values, err error, recon
 	fmt.Fprint(a.stdout, sb.String())
 }
 
-// terminalColumns is the width of the live table's terminal, replaceable in tests.
-var terminalColumns = termColumns
+// terminalColumns and terminalRows are the size of the live table's
+// terminal (0 if unknown), replaceable in tests.
+var (
+	terminalColumns = termColumns
+	terminalRows    = func(w any) int { _, rows := termSize(w); return rows }
+)
 
 // screenRows counts the terminal rows that text (lines ending in "\n" after
 // an optional cursor-movement prefix) takes on a terminal cols wide: a line
@@ -334,14 +357,14 @@ func screenRows(text string, cols int) int {
 // sequences and carriage returns.
 var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]|\r")
 
-// tableRows writes the live table rows, highlighting values that changed
-// since prev, dimming all of them when stale.
-func (a *app) tableRows(sb *strings.Builder, v, prev *values, stale bool) int {
+// tableRows writes the first limit live table rows, highlighting values
+// that changed since prev, dimming all of them when stale.
+func (a *app) tableRows(sb *strings.Builder, v, prev *values, stale bool, limit int) int {
 	width := 0
 	for i := range v.raw {
 		width = max(width, len(a.key(v, i)))
 	}
-	for i := range v.raw {
+	for i := range v.raw[:limit] {
 		val := v.text(i)
 		switch {
 		case stale:
@@ -351,7 +374,7 @@ func (a *app) tableRows(sb *strings.Builder, v, prev *values, stale bool) int {
 		}
 		fmt.Fprintf(sb, "%*s  %s\n", width, a.key(v, i), val)
 	}
-	return len(v.raw)
+	return limit
 }
 
 func (a *app) clientAddrOr() string {

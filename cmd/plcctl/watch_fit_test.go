@@ -1,0 +1,55 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLiveTableFitsTheTerminal: 40 registers in a 20-row terminal draw at
+// most 19 rows per round (the header kept, the rest cut with a note), and
+// the next round goes back over exactly those (issue 13: the table scrolled
+// and left seven copies of itself behind).
+func TestLiveTableFitsTheTerminal(t *testing.T) {
+	defer func(c, r func(any) int) { terminalColumns, terminalRows = c, r }(terminalColumns, terminalRows)
+	terminalColumns = func(any) int { return 120 }
+	terminalRows = func(any) int { return 20 }
+	var out strings.Builder
+	a := &app{stdout: &out}
+	a.opts.address, a.opts.unit = "127.0.0.1:502", 1
+	w := &watchState{op: &readOp{cmd: "read-holding-registers", addr: 0, n: 40, items: 40}, interval: time.Second}
+	regs := make([]any, 40)
+	for i := range regs {
+		regs[i] = uint16(i)
+	}
+	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	for round := 1; round <= 3; round++ {
+		out.Reset()
+		w.round = round
+		a.watchTable(w, at, newRegisterValues("read-holding-registers", 1, 0, 0, 0, regs), nil, false)
+		text := out.String()
+		if round > 1 && !strings.HasPrefix(text, "\x1b[19A\r\x1b[J") {
+			t.Errorf("round %d does not go back over the 19 rows drawn: %q", round, text[:min(len(text), 20)])
+		}
+		body := strings.TrimPrefix(text, "\x1b[19A\r\x1b[J")
+		lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+		if len(lines) != 19 || !strings.HasPrefix(lines[0], "read-holding-registers 0..39  127.0.0.1:502 unit 1") ||
+			lines[17] != "15  15" || lines[18] != "... 24 of 40 values not shown: the terminal has 20 rows (make it taller, or pipe or use -o json for every value)" {
+			t.Errorf("round %d drew %d lines:\n%s", round, len(lines), body)
+		}
+	}
+	// A tall enough terminal shows every row and no note.
+	terminalRows = func(any) int { return 60 }
+	out.Reset()
+	a.watchTable(&watchState{op: w.op, interval: time.Second, round: 1}, at, newRegisterValues("read-holding-registers", 1, 0, 0, 0, regs), nil, false)
+	if n := strings.Count(out.String(), "\n"); n != 42 || strings.Contains(out.String(), "not shown") {
+		t.Errorf("60 rows: %d lines:\n%s", n, out.String())
+	}
+	// A terminal too short for any value still keeps the header and the note.
+	terminalRows = func(any) int { return 3 }
+	out.Reset()
+	a.watchTable(&watchState{op: w.op, interval: time.Second, round: 1}, at, newRegisterValues("read-holding-registers", 1, 0, 0, 0, regs), nil, false)
+	if !strings.Contains(out.String(), "... 40 of 40 values not shown") {
+		t.Errorf("3 rows:\n%s", out.String())
+	}
+}
