@@ -118,6 +118,11 @@ echo >&2
 log "plcctl bench: in-flight sweep"
 start_server plcsim 0
 for r in $(seq 1 "$ROUNDS"); do
+	# The Go benchmark of the same workload right before plcctl bench
+	# --in-flight 1, in each round, both on CPU 0 with their plcsim: on a
+	# loaded machine only figures taken close together in time compare.
+	(cd bench && taskset -c 0 "$tmp/bench.test" -test.run '^$' -test.bench 'BenchmarkRead/regs=10/client=plcctl$' \
+		-test.benchtime 20000x -test.benchmem) | sed -n 's/^Benchmark/paired-0 Benchmark/p' >>"$OUT/paired.txt"
 	for k in 1 2 4 8 16; do
 		echo "cpu0 $(taskset -c 0 "$tmp/plcctl" -a "$addr" bench -o json --requests 20000 --in-flight $k 0 10)" >>"$OUT/plcctl-bench.jsonl"
 		echo "all $("$tmp/plcctl" -a "$addr" bench -o json --requests 20000 --in-flight $k 0 10)" >>"$OUT/plcctl-bench.jsonl"
