@@ -28,7 +28,7 @@ import (
 
 const (
 	soakClients = 32
-	soakPhase   = 3 * time.Second // three phases: the soak stays well under 30 s
+	soakPhase   = 2 * time.Second // three phases: the soak stays well under 30 s
 	valueSpan   = 2048            // client i writes values i*valueSpan+1 .. i*valueSpan+valueSpan-1
 )
 

@@ -61,6 +61,9 @@
 // tells it from a genuine reordering. Options.AllowReorder turns this off
 // for devices that really reorder, at the risk of a mislabelled answer
 // being taken for another request's.
+// So that a write is not executed and then refused, a write that would go
+// out on a quiet link where an earlier request to its unit gave up with its
+// answer not yet come goes to a new link instead (the old one is retired).
 //
 // A link can also die without a byte or an error arriving: a pulled cable,
 // a PLC whose Modbus task hung. Three things notice it, whichever first:

@@ -195,6 +195,9 @@ var errGaveUp = errors.New("transport: request gave up")
 // going down. One context.AfterFunc per exchange, and only for a ctx that
 // can be cancelled, wakes a read or write blocked on its behalf.
 func (l *link) exchange(ctx context.Context, cl *call, adu []byte) result {
+	if l.retireBeforeWrite(cl) {
+		return result{err: l.cause(), down: true} // not sent: it goes to the next link
+	}
 	tid, err := l.register(cl)
 	if err != nil {
 		return result{err: err, down: !errors.Is(err, ErrClosed)}
