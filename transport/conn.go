@@ -32,6 +32,7 @@ type Conn struct {
 	mu        sync.Mutex
 	link      *link         // nil while the link is down
 	linkUp    chan struct{} // closed when the next link is installed
+	lastDown  error         // why the last link went down or the last redial failed
 	closed    bool
 	closeDone chan struct{}
 
@@ -306,9 +307,9 @@ func (c *Conn) awaitLink(ctx context.Context, cl *call, retry bool) (*link, erro
 		select {
 		case <-up:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ErrNotConnected, ctx.Err())
+			return nil, c.notConnected(ctx.Err())
 		case <-cl.timeout():
-			return nil, fmt.Errorf("%w: %w", ErrNotConnected, context.DeadlineExceeded)
+			return nil, c.notConnected(context.DeadlineExceeded)
 		case <-c.ctx.Done():
 			return nil, ErrClosed
 		}
@@ -357,8 +358,30 @@ func (c *Conn) detach(l *link) (open bool) {
 	if c.link == l {
 		c.link = nil
 		c.linkUp = make(chan struct{})
+		c.lastDown = l.err // set by fail, which holds l.mu
 	}
 	return !c.closed
+}
+
+// noteDown records why a redial failed, for requests that time out waiting.
+func (c *Conn) noteDown(err error) {
+	c.mu.Lock()
+	c.lastDown = err
+	c.mu.Unlock()
+}
+
+// notConnected is the error of a request that gave up waiting for a link
+// (why: ctx.Err() or DeadlineExceeded). It wraps the last link's cause too,
+// so that a caller sees why the link is down (a TLS refusal, say), not only
+// that it is.
+func (c *Conn) notConnected(why error) error {
+	c.mu.Lock()
+	last := c.lastDown
+	c.mu.Unlock()
+	if last == nil {
+		return fmt.Errorf("%w: %w", ErrNotConnected, why)
+	}
+	return fmt.Errorf("%w: %w (the link went down: %w)", ErrNotConnected, why, last)
 }
 
 // Close refuses new requests, half-closes the write side, lets answers to

@@ -51,6 +51,7 @@ func (c *Conn) redial(attempt *int) *link {
 				return nil
 			}
 			c.log.Warn().Int("attempt", *attempt).Err(err).Msg("dial failed")
+			c.noteDown(err)
 			continue
 		}
 		return c.install(nc, true)
