@@ -267,10 +267,12 @@ func (c *conn) write(b []byte) bool {
 	if !c.armWrite() {
 		return false
 	}
+	// Touched before the write, not after: the peer may act on the answer
+	// (and the eviction order compare it) before this goroutine runs again.
+	c.touch()
 	_, err := c.nc.Write(b)
 	switch {
 	case err == nil:
-		c.touch()
 		return true
 	case c.stopping():
 		// Evicted or shutting down: the deadline was moved to now; finish closes.
