@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 )
 
@@ -69,6 +70,10 @@ func TestFailFastNoSlot(t *testing.T) {
 	recv(t, got, "the first request at the server")
 	f.stop() // the link goes down, and no next one comes
 	waitState(t, st, StateReconnecting)
+	// The read must be waiting for the next link (its retry counted) before
+	// it is cancelled: cancelled earlier, it rightly reports the EOF that
+	// came first.
+	testutil.WaitFor(t, waitTimeout, "the read to retry", func() bool { return c.Stats().Retries == 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout) // waiting for the slot would end here
 	defer cancel()
 	_, err := c.Send(ctx, 1, modbus.NewReadHoldingRegisters(0, 1))
