@@ -5,6 +5,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -132,5 +133,36 @@ func TestParseRangeAndTable(t *testing.T) {
 	}
 	if _, err := ParseTable("registers"); err == nil {
 		t.Error("ParseTable(registers) succeeded")
+	}
+}
+
+func TestParseFunction(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []modbus.FunctionCode
+	}{
+		{"3", []modbus.FunctionCode{3}}, {"0x10", []modbus.FunctionCode{16}}, {"127", []modbus.FunctionCode{127}},
+		{"read-holding-registers", []modbus.FunctionCode{3}}, {"Read-Coils", []modbus.FunctionCode{1}},
+		{"read-write-multiple-registers", []modbus.FunctionCode{23}}, {"read-write-registers", []modbus.FunctionCode{23}},
+		{"write-register", []modbus.FunctionCode{6}}, {"write-single-register", []modbus.FunctionCode{6}},
+		{"read-device-id", []modbus.FunctionCode{43}}, {"encapsulated-interface-transport", []modbus.FunctionCode{43}},
+		{"mask-write-register", []modbus.FunctionCode{22}}, {"read-fifo-queue", []modbus.FunctionCode{24}},
+		{"reads", ReadFunctions()}, {"writes", WriteFunctions()}, {"all", AllFunctions()},
+		{"0", nil}, {"128", nil}, {"300", nil}, {"read-holding-register", nil}, {"", nil}, {"function-0x41", nil},
+	} {
+		got, err := ParseFunction(tt.in)
+		if (err == nil) != (tt.want != nil) || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseFunction(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, n := range FunctionNames() {
+		if _, err := ParseFunction(n); err != nil {
+			t.Errorf("FunctionNames has %q, which ParseFunction refuses: %v", n, err)
+		}
+	}
+	for _, fc := range WriteFunctions() {
+		if !IsWrite(fc) {
+			t.Errorf("WriteFunctions has %s, which IsWrite says only reads", fc)
+		}
 	}
 }

@@ -24,6 +24,11 @@
 //	t := p.Tag("tank1.level")
 //	reads := plant.PlanReads(p.Tags, plant.PlanOptions{}) // few requests
 //
+// An access: section (at the top, or in a device to replace it there)
+// gives the rules of Modbus/TCP Security: which function codes and address
+// ranges each certificate role may use (AccessRules; plcsim --access FILE
+// reads the same section from a file of its own).
+//
 // The file is decoded strictly: an unknown key, a key given twice, a value
 // of the wrong type, an address outside the unit's tables, overlapping tags
 // are each an *Error with file, line, column and the key's path. The keys are

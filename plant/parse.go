@@ -21,8 +21,8 @@ import (
 // Keys each mapping of the file accepts. The JSON Schema
 // (plant.schema.json) lists the same keys; a test keeps them in step.
 var (
-	plantKeys    = []string{"version", "name", "description", "seed", "scan", "numbering", "faults", "devices"}
-	deviceKeys   = []string{"name", "address", "description", "numbering", "unknown_unit", "units", "tags"}
+	plantKeys    = []string{"version", "name", "description", "seed", "scan", "numbering", "access", "faults", "devices"}
+	deviceKeys   = []string{"name", "address", "description", "numbering", "unknown_unit", "access", "units", "tags"}
 	unitKeys     = []string{"id", "ids", "coils", "discrete_inputs", "holding_registers", "input_registers", "identification", "server_id", "fifos", "files"}
 	tableKeys    = []string{"size", "ranges", "values"}
 	identityKeys = []string{"vendor_name", "product_code", "revision", "vendor_url", "product_name", "model_name", "user_application_name", "extended", "conformity"}
@@ -50,11 +50,19 @@ var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]*$`)
 
 // Load reads and parses the plant file at path.
 func Load(path string) (*Plant, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+func readFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("plant: %w", err)
 	}
-	return Parse(data, path)
+	return data, nil
 }
 
 // maxFileSize bounds what Parse accepts: a plant file is written by hand or
@@ -68,6 +76,21 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // the key.
 func Parse(data []byte, filename string) (*Plant, error) {
 	d := &decoder{file: filename}
+	root, err := d.document(data, "version: 1 and devices:")
+	if err != nil {
+		return nil, err
+	}
+	p := d.plant(root)
+	if len(d.errs) > 0 {
+		return nil, d.sorted()
+	}
+	p.File = filename
+	return p, nil
+}
+
+// document decodes the one YAML document of data and sets the walk's
+// budget; needs names what an empty file lacks.
+func (d *decoder) document(data []byte, needs string) (*yaml.Node, error) {
 	if len(data) > maxFileSize {
 		d.errorf(nil, "", "file is %d bytes, more than the %d a plant file may have", len(data), maxFileSize)
 		return nil, d.sorted()
@@ -75,31 +98,26 @@ func Parse(data []byte, filename string) (*Plant, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		e := &Error{File: filename, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+		e := &Error{File: d.file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 		if m := yamlLine.FindStringSubmatchIndex(e.Msg); m != nil {
 			e.Line, _ = strconv.Atoi(e.Msg[m[2]:m[3]])
 			e.Msg = e.Msg[:m[0]] + strings.TrimPrefix(e.Msg[m[1]:], ": ")
 		}
 		if errors.Is(err, io.EOF) {
-			e.Msg = "the file is empty: it needs at least version: 1 and devices:"
+			e.Msg = "the file is empty: it needs at least " + needs
 		}
 		return nil, Errors{e}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{File: filename, Line: extra.Line, Msg: "more than one YAML document (---): a plant file is one"}}
+		return nil, Errors{{File: d.file, Line: extra.Line, Msg: "more than one YAML document (---): the file is one"}}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	d.maxVisits = visitFactor * countNodes(root)
-	p := d.plant(root)
-	if len(d.errs) > 0 {
-		return nil, d.sorted()
-	}
-	p.File = filename
-	return p, nil
+	return root, nil
 }
 
 // parseCtx carries what later checks need about the node each value came
@@ -142,6 +160,9 @@ func (d *decoder) plant(root *yaml.Node) *Plant {
 	if n := o.get("numbering"); n != nil {
 		s, _ := d.choice(n, "numbering", "zero-based", "one-based")
 		oneBased = s == "one-based"
+	}
+	if n := o.get("access"); n != nil {
+		p.Access = c.access(n, "access", addressing{oneBased: oneBased})
 	}
 	if n := o.get("faults"); n != nil {
 		for i, f := range d.list(n, "faults") {
@@ -211,6 +232,9 @@ func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
 		}
 	}
 	a := addressing{oneBased: oneBased}
+	if v := o.get("access"); v != nil {
+		dev.Access = c.access(v, o.at("access"), a)
+	}
 	if v := o.get("units"); v != nil {
 		ids := map[uint8]int{}
 		for i, un := range c.list(v, o.at("units")) {

@@ -1,7 +1,6 @@
 package plant
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -101,20 +100,7 @@ func TestParseMistakes(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse = %v, nil error; want one at line %d", p, tc.line)
 			}
-			var es Errors
-			if !errors.As(err, &es) {
-				t.Fatalf("Parse error %v is not Errors", err)
-			}
-			for _, e := range es {
-				if e.Line == tc.line && strings.HasSuffix(e.Key, tc.key) && strings.Contains(e.Msg, tc.msg) {
-					prefix := "plant: bad.yaml:"
-					if tc.line > 0 && !strings.HasPrefix(e.Error(), prefix) {
-						t.Errorf("error %q does not start with %q", e.Error(), prefix)
-					}
-					return
-				}
-			}
-			t.Errorf("Parse errors:\n%v\nwant one at line %d, key ...%s, saying %q", err, tc.line, tc.key, tc.msg)
+			checkError(t, err, tc.line, tc.key, tc.msg)
 		})
 	}
 }

@@ -43,6 +43,7 @@ func TestSchemaKeys(t *testing.T) {
 	for name, keys := range map[string][]string{
 		"": plantKeys, "device": deviceKeys, "unit": unitKeys, "bitTable": tableKeys, "registerTable": tableKeys,
 		"identification": identityKeys, "serverID": serverIDKeys, "tag": tagKeys, "sim": simKeys,
+		"access": accessKeys, "grant": grantKeys,
 	} {
 		def := s
 		if name != "" {

@@ -30,6 +30,9 @@ type Plant struct {
 	Devices []*Device
 	Tags    []*Tag  // every tag of every device, in file order
 	Faults  []Fault // fault rules in plcsim's --fault syntax, checked by the simulator
+	// Access is the access: section, the rules of Modbus/TCP Security for
+	// every device without its own; nil when the file has none.
+	Access *AccessRules
 
 	byName map[string]*Tag
 }
@@ -57,6 +60,9 @@ type Device struct {
 	UnknownUnit UnknownUnit
 	Units       []*Unit // at least one; ids unique
 	Tags        []*Tag  // this device's tags in file order
+	// Access is the device's own access: section, which replaces the
+	// plant's for this device; nil when it has none (see Plant.AccessFor).
+	Access      *AccessRules
 	Description string
 	Line        int // line of the device in the file
 }

@@ -23,6 +23,13 @@ type ConnInfo struct {
 	// timeout, shutdown): it answers nothing more and no longer counts
 	// against MaxConns.
 	Draining bool
+	// TLS is true on a Modbus/TCP Security connection. Once its handshake
+	// is done, Role is the role in the client certificate ("" = none, and
+	// RoleError says why) and Subject the certificate's subject.
+	TLS       bool
+	Role      string
+	RoleError string
+	Subject   string
 }
 
 // Connections returns the open connections, oldest first. It is a snapshot:
@@ -39,9 +46,17 @@ func (s *Server) Connections() []ConnInfo {
 }
 
 func (c *conn) info() ConnInfo {
-	return ConnInfo{ID: c.id, Remote: c.remote, Opened: c.opened, Requests: c.requests.Load(),
+	ci := ConnInfo{ID: c.id, Remote: c.remote, Opened: c.opened, Requests: c.requests.Load(),
 		Responses: c.responses.Load(), LastActivity: time.Unix(0, c.lastActive.Load()),
 		Draining: !c.inSlot || c.stopping() || c.draining.Load()}
+	if sc, ok := c.nc.(*secureConn); ok {
+		p := sc.peerOf()
+		ci.TLS, ci.Role, ci.Subject = true, p.role, p.subject
+		if p.roleErr != nil {
+			ci.RoleError = p.roleErr.Error()
+		}
+	}
+	return ci
 }
 
 // answered counts n answers sent on c.

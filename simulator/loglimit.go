@@ -27,11 +27,12 @@ const (
 	logFault
 	logEnded
 	logAcceptError
+	logDenied
 	numLogKinds
 )
 
 var logKindNames = [numLogKinds]string{"accepted", "refused", "evicted", "peer_closed", "peer_reset", "idle_timeout",
-	"framing_fault", "malformed_pdu", "foreign_protocol", "exception", "reset", "write_failed", "fault", "ended", "accept_error"}
+	"framing_fault", "malformed_pdu", "foreign_protocol", "exception", "reset", "write_failed", "fault", "ended", "accept_error", "denied"}
 
 // logLimitWindow is the rate limit's period: at most Config.LogLimit lines of
 // each kind per window, then one summary line per window for the rest.

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/plcctl/plcctl/access"
 	"github.com/plcctl/plcctl/modbus"
 )
@@ -184,12 +186,26 @@ func allowed(prefixes []netip.Prefix, ip netip.Addr) bool {
 type secureConn struct {
 	*tls.Conn
 	tcp       *net.TCPConn
-	handshook atomic.Bool // reads and writes go through TLS; before, only the TCP socket is touched
-	role      string
-	roleErr   error
-	subject   string
-	oldOnly   bool     // the client offered no TLS version plcsim accepts (1.2, 1.3)
-	offered   []uint16 // its versions then
+	handshook atomic.Bool             // reads and writes go through TLS; before, only the TCP socket is touched
+	peer      atomic.Pointer[tlsPeer] // set once the handshake is done; Connections reads it
+	oldOnly   bool                    // the client offered no TLS version plcsim accepts (1.2, 1.3)
+	offered   []uint16                // its versions then
+}
+
+// tlsPeer is who a TLS client proved to be.
+type tlsPeer struct {
+	role    string // "" = none
+	roleErr error  // why there is no role
+	subject string // of its certificate
+}
+
+// peerOf returns who the client of sc is; the zero tlsPeer (no role)
+// before its handshake is done.
+func (sc *secureConn) peerOf() tlsPeer {
+	if p := sc.peer.Load(); p != nil {
+		return *p
+	}
+	return tlsPeer{}
 }
 
 // Read reads through TLS once the handshake has begun; before, from the
@@ -253,16 +269,18 @@ func (c *conn) handshake() bool {
 		return false
 	}
 	st := sc.ConnectionState()
+	var p tlsPeer
 	if len(st.PeerCertificates) > 0 {
-		sc.subject = st.PeerCertificates[0].Subject.String()
-		sc.role, sc.roleErr = access.Role(st.PeerCertificates[0])
+		p.subject = st.PeerCertificates[0].Subject.String()
+		p.role, p.roleErr = access.Role(st.PeerCertificates[0])
 	}
+	sc.peer.Store(&p)
 	e := s.log.Info()
-	if sc.roleErr != nil {
-		e = s.log.Warn().AnErr("role_error", sc.roleErr)
+	if p.roleErr != nil {
+		e = s.log.Warn().AnErr("role_error", p.roleErr)
 	}
-	e.Str("remote", c.remote).Str("tls_version", tls.VersionName(st.Version)).Str("subject", sc.subject).
-		Str("role", sc.role).Msg("tls client authenticated")
+	e.Uint64("conn", c.id).Str("remote", c.remote).Str("tls_version", tls.VersionName(st.Version)).Str("subject", p.subject).
+		Str("role", p.role).Msg("tls client authenticated")
 	return true
 }
 
@@ -300,12 +318,16 @@ func (c *conn) refused(fc modbus.FunctionCode, req modbus.Request, oc *outcome) 
 		return false
 	}
 	var d access.Decision
+	var p tlsPeer
 	sc, isTLS := c.nc.(*secureConn)
+	if isTLS {
+		p = sc.peerOf()
+	}
 	switch {
 	case isTLS && req != nil:
-		d = sec.cfg.Policy.Decide(sc.role, req)
+		d = sec.cfg.Policy.Decide(p.role, req)
 	case isTLS:
-		d = sec.cfg.Policy.MayUse(sc.role, fc)
+		d = sec.cfg.Policy.MayUse(p.role, fc)
 	case sec.cfg.Policy.ReadOnly && access.IsWrite(fc):
 		d = access.Decision{Reason: "read-only server: " + fc.String() + " is a write"}
 	default:
@@ -315,14 +337,15 @@ func (c *conn) refused(fc modbus.FunctionCode, req modbus.Request, oc *outcome) 
 		return false
 	}
 	sec.denied.Add(1)
-	e := c.s.log.Warn().Str("remote", c.remote).Uint8("fc", uint8(fc))
-	if isTLS {
-		e = e.Str("role", sc.role).Str("subject", sc.subject)
-		if sc.roleErr != nil {
-			e = e.AnErr("role_error", sc.roleErr)
+	// Rate-limited like every per-request line: a client sending refused
+	// requests in a loop cannot flood the log (Denied counts them all).
+	if e := c.s.event(logDenied, zerolog.WarnLevel); e != nil {
+		e = e.Uint64("conn", c.id).Str("remote", c.remote).Uint8("fc", uint8(fc))
+		if isTLS {
+			e = e.Str("role", p.role).Str("subject", p.subject).AnErr("role_error", p.roleErr)
 		}
+		e.Str("reason", d.Reason).Msg("request refused: exception 01")
 	}
-	e.Str("reason", d.Reason).Msg("request refused: exception 01")
 	*oc = exception(fc&0x7F, modbus.IllegalFunction, "access denied: "+d.Reason)
 	return true
 }

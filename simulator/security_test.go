@@ -3,6 +3,7 @@ package simulator_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/netip"
@@ -123,14 +124,82 @@ func TestTLSAccessMatrix(t *testing.T) {
 				if got := sim.SecurityStats().Denied; got != uint64(refused) {
 					t.Errorf("SecurityStats.Denied = %d, want %d", got, refused)
 				}
-				if refused > 0 {
-					subject := "CN=client " + client
-					testutil.WaitFor(t, 5*time.Second, "refusal logged", func() bool {
-						return strings.Contains(logs.String(), `"subject":"`+subject) && strings.Contains(logs.String(), "request refused")
-					})
+				// Each refusal is one log line naming the role and the
+				// certificate's subject (and why there is no role).
+				wantRole := map[string]string{"operator": "operator", "viewer": "viewer", "unknown-role": "maintenance"}[client]
+				lines := refusals(t, logs.String())
+				if len(lines) != refused {
+					t.Errorf("%d refusals logged, want %d:\n%s", len(lines), refused, logs.String())
+				}
+				for _, l := range lines {
+					if l["role"] != wantRole || l["subject"] != subjectOf(client) || l["reason"] == "" || l["fc"] == nil ||
+						(wantRole == "") != (l["role_error"] != nil) {
+						t.Errorf("refusal logged as %v, want role %q, subject %q, a reason, fc and role_error when no role", l, wantRole, subjectOf(client))
+					}
 				}
 			})
 		}
+	}
+}
+
+// subjectOf is the subject of a test client certificate (certgen).
+func subjectOf(client string) string { return "CN=client " + client + ",O=plcsim test PKI" }
+
+// refusals returns the "request refused" lines of a JSON log.
+func refusals(t *testing.T, log string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(log, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "request refused: exception 01" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestConnectionsShowTLSPeer: Connections names each TLS client's role
+// and certificate subject (and why a certificate has no role); a plain
+// TCP connection is not TLS.
+func TestConnectionsShowTLSPeer(t *testing.T) {
+	sim := simtest.Start(t, simulator.Config{Security: simulator.Security{TLS: testPKI(t).ServerTLS("valid")}})
+	want := map[string]simulator.ConnInfo{}
+	for _, client := range []string{"operator", "viewer", "none", "unknown-role"} {
+		c, err := plc.Dial(t.Context(), sim.Addr, plc.Options{Options: transport.Options{TLS: testPKI(t).ClientTLS(client)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.ReadHoldingRegisters(t.Context(), 0, 1) // the handshake is done when an answer comes
+		role := map[string]string{"operator": "operator", "viewer": "viewer", "unknown-role": "maintenance"}[client]
+		want[subjectOf(client)] = simulator.ConnInfo{TLS: true, Role: role}
+	}
+	got := sim.Connections()
+	if len(got) != len(want) {
+		t.Fatalf("Connections = %+v, want %d", got, len(want))
+	}
+	for _, ci := range got {
+		w, ok := want[ci.Subject]
+		delete(want, ci.Subject)
+		switch {
+		case !ok:
+			t.Errorf("connection %s: subject %q is none of the clients' (or twice)", ci.Remote, ci.Subject)
+		case !ci.TLS || ci.Role != w.Role || ci.Remote == "":
+			t.Errorf("connection %s (%s): TLS %v, role %q; want TLS, role %q", ci.Remote, ci.Subject, ci.TLS, ci.Role, w.Role)
+		case (w.Role == "") != strings.Contains(ci.RoleError, "no role extension"):
+			t.Errorf("connection %s: role %q, role error %q", ci.Remote, ci.Role, ci.RoleError)
+		}
+	}
+	plain := simtest.Start(t, simulator.Config{})
+	c, err := plc.Dial(t.Context(), plain.Addr, plc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ReadHoldingRegisters(t.Context(), 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if cs := plain.Connections(); len(cs) != 1 || cs[0].TLS || cs[0].Role != "" || cs[0].Subject != "" {
+		t.Errorf("plain TCP Connections = %+v, want one without TLS, role or subject", cs)
 	}
 }
 

@@ -15,6 +15,11 @@ type connJSON struct {
 	Responses    uint64    `json:"responses"`
 	LastActivity time.Time `json:"last_activity"`
 	Draining     bool      `json:"draining"`
+	// Modbus/TCP Security: the client certificate's role and subject.
+	TLS       bool   `json:"tls,omitempty"`
+	Role      string `json:"role,omitempty"`
+	RoleError string `json:"role_error,omitempty"`
+	Subject   string `json:"subject,omitempty"`
 }
 
 // connList returns the open connections, oldest first, with their age
@@ -25,7 +30,7 @@ func (a *Admin) connList(withAge bool) []connJSON {
 	out := make([]connJSON, len(cs))
 	for i, c := range cs {
 		out[i] = connJSON{ID: c.ID, Remote: c.Remote, Opened: c.Opened, Requests: c.Requests, Responses: c.Responses,
-			LastActivity: c.LastActivity, Draining: c.Draining}
+			LastActivity: c.LastActivity, Draining: c.Draining, TLS: c.TLS, Role: c.Role, RoleError: c.RoleError, Subject: c.Subject}
 		if withAge {
 			out[i].AgeSeconds = now.Sub(c.Opened).Round(time.Millisecond).Seconds()
 		}

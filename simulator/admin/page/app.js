@@ -219,7 +219,8 @@ function renderConns() {
   for (const c of conns) {
     const age = Math.max(0, Math.round((now - new Date(c.opened)) / 1000));
     tbody.append(el("tr", { "data-conn": String(c.id), class: c.draining ? "off" : "" },
-      el("td", { text: c.remote + (c.draining ? " (closing)" : "") }), el("td", { text: age + " s" }),
+      el("td", { text: c.remote + (c.draining ? " (closing)" : "") }),
+      el("td", { text: c.tls ? (c.role || "none") : "plain TCP", title: c.subject || c.role_error || "" }), el("td", { text: age + " s" }),
       el("td", { text: String(c.requests) }), el("td", { text: clock(new Date(c.last_activity)) })));
   }
 }

@@ -1,0 +1,229 @@
+package plant
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/plcctl/plcctl/access"
+	"github.com/plcctl/plcctl/internal/suggest"
+	"github.com/plcctl/plcctl/modbus"
+)
+
+// Keys of the access: section and of its grants; plant.schema.json lists
+// the same.
+var (
+	accessKeys     = []string{"read_only", "roles"}
+	grantKeys      = []string{"functions", "coils", "discrete_inputs", "holding_registers", "input_registers", "files"}
+	accessFileKeys = []string{"numbering", "access"}
+)
+
+// grantTables maps a grant's table keys to the tables of package access.
+var grantTables = []struct {
+	key   string
+	table access.Table
+}{
+	{"coils", access.Coils}, {"discrete_inputs", access.DiscreteInputs},
+	{"holding_registers", access.HoldingRegisters}, {"input_registers", access.InputRegisters},
+	{"files", access.FileRecords},
+}
+
+// AccessRules is an access: section: who may do what over Modbus/TCP Security.
+// The roles are those in the client certificates (access.Role); a role the
+// section does not list, or a client without a role, may do nothing.
+//
+//	access:
+//	  read_only: false          # true: every write gets exception 01, TCP and TLS
+//	  roles:
+//	    operator: {functions: [all]}
+//	    viewer:   {functions: [reads]}
+//	    maintenance:
+//	      - functions: [reads]
+//	      - functions: [write-single-register, 16]
+//	        holding_registers: ["100-199"]   # a grant that lists tables covers only those
+//
+// At the top of a plant file it holds for every device (each plcsim serving
+// one device of the plant applies it); a device's own access: replaces it
+// for that device. Rules hold for every unit of the device.
+type AccessRules struct {
+	// Rules are the grants as package access reads them, one Rule per
+	// grant, in file order. Nil (no roles: key) means access.DefaultRules;
+	// empty (roles: {}) refuses every request on TLS.
+	Rules []access.Rule
+	// ReadOnly refuses every write, on plain TCP too.
+	ReadOnly bool
+	Line     int // where the section starts
+}
+
+// Policy returns the section as the simulator's policy.
+func (a *AccessRules) Policy() access.Policy {
+	return access.Policy{Rules: a.Rules, ReadOnly: a.ReadOnly}
+}
+
+// AccessFor returns the access rules of device d: its own access: section,
+// else the plant's; nil when neither has one.
+func (p *Plant) AccessFor(d *Device) *AccessRules {
+	if d != nil && d.Access != nil {
+		return d.Access
+	}
+	return p.Access
+}
+
+// LoadAccess reads an access file: a YAML file with an access: section
+// as a plant file has it, and optionally numbering:.
+func LoadAccess(path string) (*AccessRules, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAccess(data, path)
+}
+
+// ParseAccess decodes and validates an access file (see LoadAccess).
+// Mistakes are returned as Errors, each with its line and key.
+func ParseAccess(data []byte, filename string) (*AccessRules, error) {
+	d := &decoder{file: filename}
+	root, err := d.document(data, "access:")
+	if err != nil {
+		return nil, err
+	}
+	o := d.object(root, "", accessFileKeys)
+	if o == nil {
+		return nil, d.sorted()
+	}
+	var a addressing
+	if n := o.get("numbering"); n != nil {
+		s, _ := d.choice(n, "numbering", "zero-based", "one-based")
+		a.oneBased = s == "one-based"
+	}
+	var acc *AccessRules
+	if n := o.get("access"); n == nil {
+		d.errorf(root, "access", "access is required: an access file holds one access: section, as a plant file does")
+	} else {
+		acc = (&parseCtx{decoder: d}).access(n, "access", a)
+	}
+	if len(d.errs) > 0 {
+		return nil, d.sorted()
+	}
+	return acc, nil
+}
+
+// access reads an access: section; addresses follow a's numbering.
+func (c *parseCtx) access(n *yaml.Node, path string, a addressing) *AccessRules {
+	o := c.object(n, path, accessKeys)
+	if o == nil {
+		return nil
+	}
+	acc := &AccessRules{Line: o.node.Line}
+	if v := o.get("read_only"); v != nil {
+		acc.ReadOnly, _ = c.boolean(v, o.at("read_only"))
+	}
+	v := o.get("roles")
+	if v == nil {
+		return acc
+	}
+	acc.Rules = []access.Rule{}
+	for _, e := range c.entries(v, o.at("roles")) {
+		role, rp := e.key.Value, o.at("roles")+"."+e.key.Value
+		switch {
+		case e.key.Kind != yaml.ScalarNode || e.key.Tag == "!!null" || role == "":
+			c.errorf(e.key, o.at("roles"), "a role name cannot be empty: write the role as the client certificates carry it")
+			continue
+		case strings.TrimSpace(role) != role:
+			c.errorf(e.key, rp, "role %q has spaces at its ends: a certificate's role must match exactly", role)
+			continue
+		}
+		grants := []*yaml.Node{e.value}
+		if e.value.Kind == yaml.SequenceNode {
+			grants = c.list(e.value, rp)
+			if len(grants) == 0 {
+				c.errorf(e.value, rp, "role %q has no grants: give at least one, or leave the role out (a role not listed may do nothing)", role)
+			}
+		}
+		for i, g := range grants {
+			gp := rp
+			if e.value.Kind == yaml.SequenceNode {
+				gp = fmt.Sprintf("%s[%d]", rp, i)
+			}
+			if r, ok := c.grant(g, gp, role, a); ok {
+				acc.Rules = append(acc.Rules, r)
+			}
+		}
+	}
+	return acc
+}
+
+// grant reads one grant of a role: the functions it may use and, when any
+// table is listed, the addresses of the tables listed.
+func (c *parseCtx) grant(n *yaml.Node, path, role string, a addressing) (access.Rule, bool) {
+	r := access.Rule{Role: role}
+	o := c.object(n, path, grantKeys)
+	if o == nil {
+		return r, false
+	}
+	before := len(c.errs)
+	if v := o.get("functions"); v == nil {
+		c.errorf(o.node, o.at("functions"), "functions is required: a list of function codes or names (e.g. [reads, write-single-register, 16])")
+	} else {
+		items := c.list(v, o.at("functions"))
+		if v.Kind == yaml.SequenceNode && len(items) == 0 {
+			c.errorf(v, o.at("functions"), "functions is empty: give at least one function, or leave the grant out")
+		}
+		for i, item := range items {
+			for _, fc := range c.function(item, fmt.Sprintf("%s[%d]", o.at("functions"), i)) {
+				if !slices.Contains(r.Functions, fc) {
+					r.Functions = append(r.Functions, fc)
+				}
+			}
+		}
+	}
+	for _, gt := range grantTables {
+		v := o.get(gt.key)
+		if v == nil {
+			continue
+		}
+		if r.Ranges == nil {
+			r.Ranges = map[access.Table][]access.Range{}
+		}
+		ta := a
+		if gt.table == access.FileRecords {
+			ta = addressing{} // file numbers are numbers, not addresses
+		}
+		rs := []access.Range{}
+		for _, rg := range c.ranges(v, o.at(gt.key), ta) {
+			if gt.table == access.FileRecords && rg.Start == 0 {
+				c.errorf(v, o.at(gt.key), "there is no file 0: file numbers are 1..65535")
+			}
+			rs = append(rs, access.Range{First: rg.Start, Last: rg.End})
+		}
+		r.Ranges[gt.table] = rs
+	}
+	return r, len(c.errs) == before
+}
+
+// function reads one entry of a functions list: a code or a name.
+func (c *parseCtx) function(n *yaml.Node, path string) []modbus.FunctionCode {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
+		v, ok := c.integer(n, path, 1, 127)
+		if !ok {
+			return nil
+		}
+		return []modbus.FunctionCode{modbus.FunctionCode(v)}
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		c.errorf(n, path, "want a function code or name, got %s", kindName(n))
+		return nil
+	}
+	fcs, err := access.ParseFunction(n.Value)
+	if err != nil { // say it as a plant error, with a hint
+		if hint := suggest.DidYouMean(n.Value, access.FunctionNames()); hint != "" {
+			c.errorf(n, path, "unknown function %q%s", n.Value, hint)
+		} else {
+			c.errorf(n, path, "unknown function %q: want a code 1..127, a name such as read-holding-registers, or all, reads or writes", n.Value)
+		}
+		return nil
+	}
+	return fcs
+}

@@ -1,0 +1,193 @@
+package plant
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/plcctl/plcctl/access"
+	"github.com/plcctl/plcctl/modbus"
+)
+
+const accessPlant = `version: 1
+numbering: one-based
+access:
+  roles:
+    operator: {functions: [all]}
+    viewer:
+      functions: [reads]
+    maintenance:
+      - functions: [reads]
+      - functions: [write-single-register, 16, write-coil]
+        holding_registers: ["101-200", 300]
+        coils: ["1-16"]
+      - functions: [read-file-record]
+        files: ["4-5"]
+devices:
+  - name: a
+  - name: b
+    access:
+      read_only: true
+  - name: c
+    numbering: zero-based
+    access:
+      roles:
+        operator:
+          - functions: [3]
+            input_registers: []
+            holding_registers: ["0-9"]
+`
+
+func TestParseAccess(t *testing.T) {
+	p, err := Parse([]byte(accessPlant), "access.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &AccessRules{Line: 4, Rules: []access.Rule{
+		{Role: "operator", Functions: access.AllFunctions()},
+		{Role: "viewer", Functions: access.ReadFunctions()},
+		{Role: "maintenance", Functions: access.ReadFunctions()},
+		{Role: "maintenance", Functions: []modbus.FunctionCode{6, 16, 5}, Ranges: map[access.Table][]access.Range{
+			access.HoldingRegisters: {{First: 100, Last: 199}, {First: 299, Last: 299}}, access.Coils: {{First: 0, Last: 15}}}},
+		{Role: "maintenance", Functions: []modbus.FunctionCode{20}, Ranges: map[access.Table][]access.Range{access.FileRecords: {{First: 4, Last: 5}}}},
+	}}
+	if got := p.AccessFor(p.Device("a")); !reflect.DeepEqual(got, want) {
+		t.Errorf("device a: access = %+v\nwant %+v", got, want)
+	}
+	if got := p.AccessFor(p.Device("b")); got == nil || !got.ReadOnly || got.Rules != nil {
+		t.Errorf("device b: access = %+v, want its own: read-only with the default rules (nil)", got)
+	}
+	c := p.AccessFor(p.Device("c"))
+	wantC := []access.Rule{{Role: "operator", Functions: []modbus.FunctionCode{3},
+		Ranges: map[access.Table][]access.Range{access.HoldingRegisters: {{First: 0, Last: 9}}, access.InputRegisters: {}}}}
+	if c == nil || !reflect.DeepEqual(c.Rules, wantC) {
+		t.Errorf("device c: rules = %+v, want %+v", c, wantC)
+	}
+	// The rules mean what the file says.
+	pol := p.AccessFor(p.Device("a")).Policy()
+	if err := pol.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		role  string
+		req   modbus.Request
+		allow bool
+	}{
+		{"maintenance", &modbus.WriteSingleRegister{Address: 100}, true},
+		{"maintenance", &modbus.WriteSingleRegister{Address: 99}, false},
+		{"maintenance", &modbus.WriteSingleRegister{Address: 299}, true},
+		{"maintenance", modbus.NewWriteMultipleRegisters(198, make([]uint16, 3)), false}, // 198..200 passes 199
+		{"maintenance", modbus.NewWriteSingleCoil(15, true), true},
+		{"maintenance", modbus.NewWriteSingleCoil(16, true), false},
+		{"maintenance", &modbus.MaskWriteRegister{Address: 100}, false},
+		{"maintenance", modbus.NewReadHoldingRegisters(0, 100), true},
+		{"viewer", modbus.NewReadHoldingRegisters(0, 100), true},
+		{"viewer", &modbus.WriteSingleRegister{Address: 100}, false},
+		{"operator", &modbus.WriteSingleRegister{Address: 100}, true},
+		{"", modbus.NewReadHoldingRegisters(0, 1), false},
+		{"Operator", modbus.NewReadHoldingRegisters(0, 1), false},
+	} {
+		if d := pol.Decide(tt.role, tt.req); d.Allow != tt.allow {
+			t.Errorf("Decide(%q, %s) = %+v, want allow %v", tt.role, tt.req.Function(), d, tt.allow)
+		}
+	}
+	if pc := c.Policy(); pc.Decide("operator", &modbus.ReadRegisters{FC: modbus.FuncReadInputRegisters, Quantity: 1}).Allow ||
+		!pc.Decide("operator", modbus.NewReadHoldingRegisters(0, 10)).Allow || pc.Decide("operator", modbus.NewReadHoldingRegisters(0, 11)).Allow {
+		t.Error("device c: the rule does not allow exactly holding registers 0..9 with FC 3")
+	}
+	if p2, err := Parse([]byte("version: 1\ndevices:\n  - name: d\n"), "x.yaml"); err != nil || p2.AccessFor(p2.Devices[0]) != nil {
+		t.Errorf("a file without access: gives %v, %v; want nil (the server's own policy)", p2, err)
+	}
+}
+
+// TestAccessMistakes: each bad rule is one error with its line and key.
+func TestAccessMistakes(t *testing.T) {
+	top := "version: 1\ndevices: [{name: d}]\naccess:\n  roles:\n"
+	tests := []struct {
+		name string
+		file string
+		line int
+		key  string
+		msg  string
+	}{
+		{"unknown function", top + "    viewer: {functions: [read-holding-register]}\n", 5, "viewer.functions[0]", `unknown function "read-holding-register"`},
+		{"suggestion", top + "    viewer: {functions: [read-holding-register]}\n", 5, "viewer.functions[0]", "did you mean read-holding-registers?"},
+		{"code 0", top + "    viewer: {functions: [0]}\n", 5, "viewer.functions[0]", "out of range 1..127"},
+		{"code 128", top + "    viewer: {functions: [128]}\n", 5, "viewer.functions[0]", "out of range 1..127"},
+		{"function not a scalar", top + "    viewer: {functions: [[3]]}\n", 5, "viewer.functions[0]", "want a function code or name"},
+		{"no functions", top + "    viewer: {holding_registers: [\"0-9\"]}\n", 5, "viewer.functions", "functions is required"},
+		{"empty functions", top + "    viewer: {functions: []}\n", 5, "viewer.functions", "functions is empty"},
+		{"empty role", top + "    \"\": {functions: [3]}\n", 5, "roles", "a role name cannot be empty"},
+		{"null role", top + "    ~: {functions: [3]}\n", 5, "roles", "a role name cannot be empty"},
+		{"role with spaces", top + "    \"viewer \": {functions: [3]}\n", 5, "viewer ", "spaces at its ends"},
+		{"no grants", top + "    viewer: []\n", 5, "roles.viewer", "has no grants"},
+		{"role twice", top + "    viewer: {functions: [3]}\n    viewer: {functions: [4]}\n", 6, "roles.viewer", "given twice"},
+		{"unknown table", top + "    viewer: {functions: [3], holding: [\"0-9\"]}\n", 5, "viewer.holding", `unknown key "holding"`},
+		{"bad range", top + "    viewer: {functions: [3], holding_registers: [\"0-x\"]}\n", 5, "holding_registers[0]", "not a range such as 0-99"},
+		{"range backwards", top + "    viewer: {functions: [3], holding_registers: [\"9-0\"]}\n", 5, "holding_registers[0]", "ends before it starts"},
+		{"range too big", top + "    viewer: {functions: [3], coils: [70000]}\n", 5, "coils[0]", "out of range 0..65535"},
+		{"ranges not a list", top + "    viewer: {functions: [3], coils: \"0-9\"}\n", 5, "coils", "want a list"},
+		{"file 0", top + "    viewer: {functions: [20], files: [0]}\n", 5, "files", "no file 0"},
+		{"read_only type", "version: 1\ndevices: [{name: d}]\naccess: {read_only: yes please}\n", 3, "access.read_only", "want true or false"},
+		{"unknown access key", "version: 1\ndevices: [{name: d}]\naccess: {rules: []}\n", 3, "access.rules", `unknown key "rules"`},
+		{"device access", "version: 1\ndevices:\n  - name: d\n    access: {roles: {op: {functions: [nope]}}}\n", 4, "devices[0].access.roles.op.functions[0]", "unknown function"},
+		{"one-based 0", "version: 1\nnumbering: one-based\ndevices: [{name: d}]\naccess: {roles: {op: {functions: [3], holding_registers: [0]}}}\n", 4, "holding_registers[0]", "out of range 1..65536"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.file), "bad.yaml")
+			checkError(t, err, tc.line, tc.key, tc.msg)
+		})
+	}
+}
+
+// checkError checks that err (from Parse) holds a one-line error at line
+// for a key ending in key, saying msg.
+func checkError(t *testing.T, err error, line int, key, msg string) {
+	t.Helper()
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("error %v is not Errors", err)
+	}
+	for _, e := range es {
+		if e.Line == line && strings.HasSuffix(e.Key, key) && strings.Contains(e.Msg, msg) {
+			if strings.Count(e.Error(), "\n") != 0 || !strings.HasPrefix(e.Error(), "plant: bad.yaml:") {
+				t.Errorf("error %q is not one line starting with the file:line", e.Error())
+			}
+			return
+		}
+	}
+	t.Errorf("errors:\n%v\nwant one at line %d, key ...%s, saying %q", err, line, key, msg)
+}
+
+func TestParseAccessFile(t *testing.T) {
+	a, err := ParseAccess([]byte("numbering: one-based\naccess:\n  roles:\n    tech:\n      - {functions: [6], holding_registers: [\"1-10\"]}\n"), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []access.Rule{{Role: "tech", Functions: []modbus.FunctionCode{6},
+		Ranges: map[access.Table][]access.Range{access.HoldingRegisters: {{First: 0, Last: 9}}}}}
+	if !reflect.DeepEqual(a.Rules, want) || a.Line != 3 {
+		t.Errorf("ParseAccess = %+v, want %+v at line 3", a, want)
+	}
+	if a, err := ParseAccess([]byte("access:\n  roles: {}\n"), "none.yaml"); err != nil || a.Rules == nil || len(a.Rules) != 0 {
+		t.Errorf("roles: {} = %+v, %v; want an empty, non-nil list (nothing allowed)", a, err)
+	}
+	for _, tc := range []struct {
+		name, file string
+		line       int
+		key, msg   string
+	}{
+		{"empty", "", 0, "", "the file is empty: it needs at least access:"},
+		{"no access", "numbering: one-based\n", 1, "access", "access is required"},
+		{"plant keys", "version: 1\naccess: {}\n", 1, "version", `unknown key "version"`},
+		{"bad rule", "access:\n  roles:\n    op: {functions: [reads], colis: [1]}\n", 3, "roles.op.colis", `unknown key "colis"`},
+		{"not YAML", "access: [\n", 1, "", "not valid YAML"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseAccess([]byte(tc.file), "bad.yaml")
+			checkError(t, err, tc.line, tc.key, tc.msg)
+		})
+	}
+}
