@@ -37,7 +37,12 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+// usagef builds a usageError; a wrapped library error loses its package
+// prefixes (strip), so that "plant: tag x: values: value 9 ..." reads as
+// "tag x: value 9 ...".
+func usagef(format string, args ...any) error {
+	return &usageError{msg: strip(fmt.Sprintf(format, args...))}
+}
 
 // opError is a failed device operation: which command, on which items. Its
 // Error is one line, "COMMAND ITEMS: why"; report prints the full sentence
@@ -266,10 +271,11 @@ func exceptionHint(c modbus.ExceptionCode, h hintContext) string {
 }
 
 // strip removes the package prefixes of a Go error chain ("plc: ",
-// "transport: ", "modbus: ") for a message a person reads.
-func strip(s string) string {
-	return strings.NewReplacer("plc: ", "", "transport: ", "", "modbus: ", "").Replace(s)
-}
+// "transport: ", "modbus: ", "plant: ", "values: ") for a message a person
+// reads.
+func strip(s string) string { return prefixes.Replace(s) }
+
+var prefixes = strings.NewReplacer("plc: ", "", "transport: ", "", "modbus: ", "", "plant: ", "", "values: ", "")
 
 // exitCode maps an error to the documented exit code. A request the codec
 // or the value encoder refuses never left the program: that is usage.

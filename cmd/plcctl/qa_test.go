@@ -368,8 +368,8 @@ func TestMessages(t *testing.T) {
 	}{
 		// the command name was repeated: "plcctl write-registers: write-registers 0: ..."
 		{append([]string{"write-registers", "0", "--type", "float64"}, strings.Fields(strings.Repeat("1 ", 31))...),
-			"plcctl write-registers: at 0..123: modbus", "write-registers: write-registers"},
-		{[]string{"write-file-record", "1", "9999", "1", "2"}, "plcctl write-file-record: at file 1 record 9999: modbus", "write-file-record: write-file-record"},
+			"plcctl write-registers: at 0..123: write multiple registers: quantity 124 out of range 1..123", "write-registers: write-registers"},
+		{[]string{"write-file-record", "1", "9999", "1", "2"}, "plcctl write-file-record: at file 1 record 9999: write file record: group 1 records 9999+2 past the last record 9999", "write-file-record: write-file-record"},
 		// an empty string was "quantity 0 out of range 1..123"
 		{[]string{"write-registers", "0", "", "--type", "string"}, "empty string", "quantity 0"},
 		{[]string{"read-holding-registers", "ref:30001"}, "names an input register", "a input"},

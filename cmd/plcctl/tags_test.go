@@ -240,6 +240,12 @@ func TestTagErrors(t *testing.T) {
 	if r := runCLI(t, "get", "a"); r.code != exitUsage || !strings.Contains(r.stderr, "no plant file") {
 		t.Errorf("get without a plant = exit %d, %q", r.code, r.stderr)
 	}
+	// A value out of the tag's range: one sentence, no package prefixes.
+	if r := runCLI(t, "set", "--plant", plantPath("pump-station"), "pressure.limit", "4000", "-a", closedPort(t)); r.code != exitUsage ||
+		!strings.Contains(r.stderr, "plcctl set: tag pressure.limit: value 4000 does not fit int16: out of range -3276.8..3276.7 bar") ||
+		strings.Contains(r.stderr, "plant: ") || strings.Contains(r.stderr, "values: ") {
+		t.Errorf("set out of range = exit %d, stderr %q", r.code, r.stderr)
+	}
 	if r := runCLI(t, "get", "--plant", plantPath("sparse"), "energy", "-a", closedPort(t)); r.code != 1 || !strings.Contains(r.stderr, "get input registers 100..101") {
 		t.Errorf("get from a closed port = exit %d, %q", r.code, r.stderr)
 	}
