@@ -307,7 +307,17 @@ func (l *link) shutdown(parent context.Context) (graceful bool) {
 	case <-l.readerDone: // the peer's FIN, or the link was already down
 	case <-ctx.Done():
 		graceful = false
-		l.c.log.Warn().Err(context.Cause(ctx)).Msg("no FIN from peer; closing")
+		// A peer that had already let requests time out is not news:
+		// their callers heard of it, and a CLI has said so in its one
+		// sentence. A peer that answered but does not close is.
+		l.mu.Lock()
+		silent := l.silent
+		l.mu.Unlock()
+		e := l.c.log.Warn()
+		if silent > 0 {
+			e = l.c.log.Debug().Int("timeouts", silent)
+		}
+		e.Err(context.Cause(ctx)).Msg("no FIN from peer; closing")
 	}
 	l.fail(ErrClosed)
 	<-l.readerDone

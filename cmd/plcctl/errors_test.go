@@ -71,6 +71,13 @@ func TestErrorSentences(t *testing.T) {
 			if !strings.HasSuffix(last, tc.want) || strings.Count(r.stderr, "plcctl: ") != 1 {
 				t.Errorf("stderr:\n%s\nwant the last line to end with:\n%s", r.stderr, tc.want)
 			}
+			// A device that does not answer does not close either: the
+			// graceful close then waits for its FIN in vain, which is no
+			// second message after the sentence (it was "WRN no FIN from
+			// peer" after it).
+			if strings.Contains(tc.name, "timeout") && r.stderr != tc.want[strings.Index(tc.want, "plcctl: "):] {
+				t.Errorf("stderr holds more than the sentence:\n%s", r.stderr)
+			}
 			for _, layer := range []string{"transport:", "plc:", "modbus:", "context deadline exceeded"} {
 				if strings.Contains(last, layer) {
 					t.Errorf("the sentence shows the Go chain (%q): %s", layer, last)
