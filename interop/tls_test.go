@@ -2,16 +2,15 @@ package interop_test
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/plcctl/plcctl/internal/certgen"
 	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
@@ -24,25 +23,7 @@ import (
 // NAME-key.pem.
 func tlsSim(t *testing.T, server string, cfg simulator.Config) (*simtest.Server, *testutil.SyncBuffer, string) {
 	t.Helper()
-	p, err := certgen.TestPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("ca.pem", p.CA.CertPEM())
-	for name, l := range p.Clients {
-		key, err := l.KeyPEM()
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(name+".pem", l.CertPEM())
-		write(name+"-key.pem", key)
-	}
+	p, dir := testutil.PKI(t)
 	var logs testutil.SyncBuffer
 	l := zerolog.New(zerolog.MultiLevelWriter(&logs, zerolog.NewTestWriter(t))).Level(zerolog.TraceLevel)
 	cfg.Logger = &l
@@ -173,4 +154,84 @@ func TestPymodbusTLSClient(t *testing.T) {
 			t.Errorf("pymodbus's default context: %+v", got["read"])
 		}
 	})
+}
+
+// TestTLSAccessRulesEndToEnd: the plcsim and plcctl binaries, plcsim with
+// custom rules from a plant file's access: section and from --access FILE
+// (testdata: operator reads everything and writes holding registers
+// 0..99, maintenance reads and writes coils 0..7, nobody else anything).
+// Each client certificate gets exactly what the rules give: exit 0 when
+// allowed, 3 (exception 01) when refused, 1 or 2 when its certificate
+// cannot be used; plcsim logs each refusal with the role and the subject.
+func TestTLSAccessRulesEndToEnd(t *testing.T) {
+	bins := binaries(t)
+	plcsim, plcctl := filepath.Join(bins, "plcsim"), filepath.Join(bins, "plcctl")
+	_, dir := testutil.PKI(t)
+	root := repoRoot()
+	tlsFlags := []string{"--tls-cert", filepath.Join(dir, "server.pem"), "--tls-key", filepath.Join(dir, "server-key.pem"),
+		"--tls-client-ca", filepath.Join(dir, "ca.pem"), "--log-limit", "-1"}
+	cases := []struct {
+		client string
+		args   []string
+		code   int
+		want   string
+	}{
+		{"operator", []string{"read-holding-registers", "50"}, 0, "50  "},
+		{"operator", []string{"write-register", "50", "9"}, 0, "wrote 1 register"},
+		{"operator", []string{"read-holding-registers", "50"}, 0, "50  9"},
+		{"operator", []string{"write-register", "150", "9"}, 3, "exception 01"},
+		{"operator", []string{"read-coils", "0", "8"}, 0, "0  0"},
+		{"operator", []string{"write-coil", "3", "on"}, 3, "exception 01"},
+		{"operator", []string{"read-input-registers", "0"}, 0, "0  0"},
+		{"unknown-role", []string{"read-coils", "0", "8"}, 0, "7  0"},
+		{"unknown-role", []string{"write-coil", "3", "on"}, 0, "wrote 1 coil at 3"},
+		{"unknown-role", []string{"write-coil", "8", "on"}, 3, "exception 01"},
+		{"unknown-role", []string{"read-holding-registers", "50"}, 3, "exception 01"},
+		{"viewer", []string{"read-holding-registers", "50"}, 3, "exception 01"},
+		{"none", []string{"read-holding-registers", "50"}, 3, "exception 01"},
+		{"two-roles", []string{"read-holding-registers", "50"}, 2, "duplicate extension"},
+		{"expired", []string{"read-holding-registers", "50"}, 1, "refused our client certificate"},
+		{"other-ca", []string{"read-holding-registers", "50"}, 1, "refused our client certificate"},
+		{"operator", []string{"read-coils", "3"}, 0, "3  1"}, // maintenance's write went through
+		{"operator", []string{"read-coils", "8"}, 0, "8  0"}, // nor this one
+	}
+	for _, src := range []struct{ name, flag, file, limit string }{
+		{"plant file", "--plant", filepath.Join(root, "testdata", "plants", "secure-station.yaml"), "150  1500"},
+		{"access file", "--access", filepath.Join(root, "testdata", "access-rules.yaml"), "150  0"},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			sim := startPlcsim(t, plcsim, "127.0.0.1:0", append([]string{src.flag, src.file}, tlsFlags...)...)
+			defer sim.stop(t)
+			refused := map[string]int{}
+			cases := append(slices.Clone(cases), cases[0]) // and the refused write to 150 changed nothing
+			cases[len(cases)-1].args, cases[len(cases)-1].want = []string{"read-holding-registers", "150"}, src.limit+"\n"
+			for _, c := range cases {
+				args := append([]string{"-a", sim.addr, "--tls-ca", filepath.Join(dir, "ca.pem"), "--tls-cert", filepath.Join(dir, c.client+".pem"),
+					"--tls-key", filepath.Join(dir, c.client+"-key.pem"), "-t", "3s"}, c.args...)
+				r := runPeer(t, 20*time.Second, plcctl, args...)
+				if r.code != c.code || !strings.Contains(r.stdout+r.stderr, c.want) {
+					t.Errorf("%s: plcctl %s: exit %d, want %d containing %q\nstdout: %s\nstderr: %s",
+						c.client, strings.Join(c.args, " "), r.code, c.code, c.want, r.stdout, r.stderr)
+				}
+				if c.code == 3 {
+					refused[c.client]++
+				}
+			}
+			if v := sim.log.String(); !strings.Contains(v, `"role":"maintenance","subject":"CN=client unknown-role,O=plcsim test PKI"`) {
+				t.Errorf("no refusal logged with role maintenance and its subject:\n%s", v)
+			}
+			logged := map[string]int{}
+			for _, line := range strings.Split(sim.log.String(), "\n") {
+				var m struct{ Message, Role, Subject string }
+				if json.Unmarshal([]byte(line), &m) == nil && m.Message == "request refused: exception 01" {
+					logged[strings.TrimSuffix(strings.TrimPrefix(m.Subject, "CN=client "), ",O=plcsim test PKI")]++
+				}
+			}
+			for client, n := range refused {
+				if logged[client] != n {
+					t.Errorf("%s: %d refusals logged with its subject, want %d", client, logged[client], n)
+				}
+			}
+		})
+	}
 }

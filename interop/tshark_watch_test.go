@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plcctl/plcctl/internal/testutil"
 )
 
 // plcsimProc is a running plcsim binary.
@@ -19,12 +21,14 @@ type plcsimProc struct {
 	addr  string
 	ready chan string
 	done  chan error
+	log   testutil.SyncBuffer // its log lines (JSON)
 }
 
-// startPlcsim runs plcsim on listen and waits for its readiness line.
-func startPlcsim(t *testing.T, bin, listen string) *plcsimProc {
+// startPlcsim runs plcsim on listen with args and waits for its readiness
+// line.
+func startPlcsim(t *testing.T, bin, listen string, args ...string) *plcsimProc {
 	t.Helper()
-	p := &plcsimProc{cmd: exec.Command(bin, "--listen", listen, "--log-format", "json"),
+	p := &plcsimProc{cmd: exec.Command(bin, append([]string{"--listen", listen, "--log-format", "json"}, args...)...),
 		ready: make(chan string, 1), done: make(chan error, 1)}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -37,6 +41,7 @@ func startPlcsim(t *testing.T, bin, listen string) *plcsimProc {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			p.log.Write(append(sc.Bytes(), '\n'))
 			var rec struct{ Message, Addr string }
 			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Message == "plcsim ready" {
 				select {
@@ -51,7 +56,7 @@ func startPlcsim(t *testing.T, bin, listen string) *plcsimProc {
 	select {
 	case p.addr = <-p.ready:
 	case <-time.After(10 * time.Second):
-		t.Fatal("plcsim not ready")
+		t.Fatalf("plcsim not ready:\n%s", p.log.String())
 	}
 	return p
 }

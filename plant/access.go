@@ -89,6 +89,10 @@ func ParseAccess(data []byte, filename string) (*AccessRules, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k := plantKey(root); k != nil {
+		d.errorf(k, "devices", "this is a plant file: serve it with --plant, which reads its access: section; an access file holds only access: (and numbering:)")
+		return nil, d.sorted()
+	}
 	o := d.object(root, "", accessFileKeys)
 	if o == nil {
 		return nil, d.sorted()
@@ -108,6 +112,19 @@ func ParseAccess(data []byte, filename string) (*AccessRules, error) {
 		return nil, d.sorted()
 	}
 	return acc, nil
+}
+
+// plantKey returns the devices: key of a plant file's root, or nil.
+func plantKey(root *yaml.Node) *yaml.Node {
+	if root.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "devices" {
+			return k
+		}
+	}
+	return nil
 }
 
 // access reads an access: section; addresses follow a's numbering.

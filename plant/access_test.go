@@ -2,6 +2,8 @@ package plant
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -182,6 +184,7 @@ func TestParseAccessFile(t *testing.T) {
 		{"empty", "", 0, "", "the file is empty: it needs at least access:"},
 		{"no access", "numbering: one-based\n", 1, "access", "access is required"},
 		{"plant keys", "version: 1\naccess: {}\n", 1, "version", `unknown key "version"`},
+		{"plant file", "version: 1\naccess: {}\ndevices: [{name: d}]\n", 3, "devices", "this is a plant file: serve it with --plant"},
 		{"bad rule", "access:\n  roles:\n    op: {functions: [reads], colis: [1]}\n", 3, "roles.op.colis", `unknown key "colis"`},
 		{"not YAML", "access: [\n", 1, "", "not valid YAML"},
 	} {
@@ -189,5 +192,68 @@ func TestParseAccessFile(t *testing.T) {
 			_, err := ParseAccess([]byte(tc.file), "bad.yaml")
 			checkError(t, err, tc.line, tc.key, tc.msg)
 		})
+	}
+}
+
+// TestAccessExamples: the example plant with an access: section loads, and
+// testdata/access-rules.yaml holds the same rules as a file of its own.
+func TestAccessExamples(t *testing.T) {
+	p, err := Load("../testdata/plants/secure-station.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadAccess("../testdata/access-rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := p.AccessFor(p.Devices[0])
+	if pa == nil || len(pa.Rules) != 3 || !reflect.DeepEqual(pa.Rules, a.Rules) {
+		t.Errorf("secure-station.yaml rules %+v\naccess-rules.yaml rules %+v\nwant the same three", pa, a)
+	}
+}
+
+// TestReadmeAccess: the access: example in the README parses to the rules
+// it describes, and its error messages are what this package says.
+func TestReadmeAccess(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "#### Rules in the plant file")
+	_, blk, ok2 := strings.Cut(sec, "```yaml\n")
+	blk, rest, ok3 := strings.Cut(blk, "```")
+	_, msgs, ok4 := strings.Cut(rest, "```\n")
+	msgs, _, ok5 := strings.Cut(msgs, "```")
+	if !ok || !ok2 || !ok3 || !ok4 || !ok5 {
+		t.Fatal("README has no access: example and error block under \"#### Rules in the plant file\"")
+	}
+	a, err := ParseAccess([]byte(blk), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := a.Policy()
+	for _, tt := range []struct {
+		role  string
+		req   modbus.Request
+		allow bool
+	}{
+		{"operator", modbus.NewReadHoldingRegisters(1000, 10), true},
+		{"operator", &modbus.WriteSingleRegister{Address: 99}, true},
+		{"operator", &modbus.WriteSingleRegister{Address: 100}, false},
+		{"maintenance", modbus.NewWriteMultipleCoils(0, make([]bool, 8)), true},
+		{"maintenance", modbus.NewWriteSingleCoil(12, true), true},
+		{"maintenance", modbus.NewWriteSingleCoil(8, true), false},
+		{"viewer", modbus.NewReadHoldingRegisters(0, 1), true},
+		{"viewer", &modbus.WriteSingleRegister{Address: 0}, false},
+	} {
+		if d := pol.Decide(tt.role, tt.req); d.Allow != tt.allow {
+			t.Errorf("README rules: Decide(%q, %s) = %+v, want allow %v", tt.role, tt.req.Function(), d, tt.allow)
+		}
+	}
+	bad := "access:\n  roles:\n    viewer: {functions: [read-holding-register, 3]}\n    \"\": {functions: [3]}\n" +
+		"    tech:\n      - functions: [6]\n        holding: [\"0-9\"]\n      - functions: [6]\n        holding_registers: [\"10-x\"]\n"
+	_, err = ParseAccess([]byte(bad), "rules.yaml")
+	if got, want := fmt.Sprint(err), strings.TrimSpace(msgs); got != want {
+		t.Errorf("errors:\n%s\nREADME says:\n%s", got, want)
 	}
 }

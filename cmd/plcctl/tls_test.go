@@ -1,44 +1,16 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/plcctl/plcctl/access"
-	"github.com/plcctl/plcctl/internal/certgen"
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
 )
-
-// pkiFiles writes the test PKI as PEM files: ca.pem, other-ca.pem, and
-// NAME.pem, NAME-key.pem per client certificate.
-func pkiFiles(t *testing.T) (*certgen.PKI, string) {
-	t.Helper()
-	p, err := certgen.TestPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("ca.pem", p.CA.CertPEM())
-	write("other-ca.pem", p.OtherCA.CertPEM())
-	for name, l := range p.Clients {
-		key, err := l.KeyPEM()
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(name+".pem", l.CertPEM())
-		write(name+"-key.pem", key)
-	}
-	return p, dir
-}
 
 func clientFlags(dir, name string) []string {
 	return []string{"--tls-cert", filepath.Join(dir, name+".pem"), "--tls-key", filepath.Join(dir, name+"-key.pem")}
@@ -49,7 +21,7 @@ func clientFlags(dir, name string) []string {
 // names the role when refused; certificate problems exit 1 (2 when the
 // file itself is unusable) with their own message.
 func TestTLSAccessCLI(t *testing.T) {
-	p, dir := pkiFiles(t)
+	p, dir := testutil.PKI(t)
 	restricted := access.Policy{Rules: []access.Rule{
 		{Role: "operator", Functions: access.ReadFunctions()},
 		{Role: "operator", Functions: []modbus.FunctionCode{6, 16}, Ranges: map[access.Table][]access.Range{access.HoldingRegisters: {{First: 0, Last: 99}}}},
@@ -109,7 +81,7 @@ func TestTLSAccessCLI(t *testing.T) {
 // TestTLSProblemsCLI: the device's certificate problems and missing pieces
 // each get their own sentence and advice.
 func TestTLSProblemsCLI(t *testing.T) {
-	p, dir := pkiFiles(t)
+	p, dir := testutil.PKI(t)
 	ca := filepath.Join(dir, "ca.pem")
 	read := []string{"read-holding-registers", "0"}
 	for _, tt := range []struct {
@@ -146,7 +118,7 @@ func TestTLSProblemsCLI(t *testing.T) {
 // TestTLSEnvAndPort: PLCCTL_TLS_* stand in for the flags, and with TLS a
 // HOST without a port means port 802.
 func TestTLSEnvAndPort(t *testing.T) {
-	p, dir := pkiFiles(t)
+	p, dir := testutil.PKI(t)
 	sim := simtest.Start(t, simulator.Config{Security: simulator.Security{TLS: p.ServerTLS("valid")}})
 	t.Setenv(tlsCertEnv, filepath.Join(dir, "viewer.pem"))
 	t.Setenv(tlsKeyEnv, filepath.Join(dir, "viewer-key.pem"))

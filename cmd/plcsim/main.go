@@ -102,7 +102,9 @@ Security (README "Security"): --tls-cert, --tls-key and --tls-client-ca serve
 Modbus/TCP Security: TLS 1.2 or 1.3, every client must show a certificate
 signed by the client CA, and its role (extension 1.3.6.1.4.1.50316.802.1)
 decides: operator reads and writes, viewer only reads, any other role or none
-gets exception 01. On TCP and TLS: --allow limits client addresses,
+gets exception 01. Other rules (a role -> the function codes and address
+ranges per table it may use) come from the plant file's access: section or
+from --access FILE. On TCP and TLS: --allow limits client addresses,
 --max-conns-per-ip caps connections per address, --read-only refuses every
 write with 01. "plcsim certs --out DIR" makes a CA, a server and client
 certificates to try it with.
@@ -234,6 +236,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
 	} else if *deviceName != "" || *scan != 0 {
 		fmt.Fprintf(stderr, "plcsim: --device and --scan go with --plant\n")
+		return exitUsage
+	}
+	if err := secFlags.applyAccess(&cfg, pl, log); err != nil {
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
 	var tags []*plant.Tag

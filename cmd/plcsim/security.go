@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
 	"github.com/plcctl/plcctl/internal/certgen"
+	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
 )
 
@@ -25,6 +27,7 @@ type securityFlags struct {
 	allow               string
 	readOnly            bool
 	perIP               int
+	accessFile          string
 }
 
 func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
@@ -36,7 +39,45 @@ func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
 	fs.StringVar(&f.allow, "allow", "", "accept connections only from these addresses or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "answer every write with exception 01 (illegal function), on TCP and TLS alike")
 	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "concurrent connections per client address (0 = no cap beyond --max-conns)")
+	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one)")
 	return f
+}
+
+// applyAccess puts the access rules into cfg: those of --access, or of
+// the plant file (the device's own, else the plant's), never both. The
+// file's read_only adds to --read-only. Rules without TLS are legal (a
+// plant file may be served either way) but decide nothing: the log says so.
+func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *zerolog.Logger) error {
+	var rules *plant.AccessRules
+	from := f.accessFile
+	if f.accessFile != "" {
+		var err error
+		if rules, err = plant.LoadAccess(f.accessFile); err != nil {
+			return err
+		}
+	}
+	if pl != nil {
+		if pr := pl.p.AccessFor(pl.dev); pr != nil {
+			if rules != nil {
+				return fmt.Errorf("--access %s and %s:%d both give access rules: keep one", f.accessFile, pl.p.File, pr.Line)
+			}
+			rules, from = pr, fmt.Sprintf("%s:%d", pl.p.File, pr.Line)
+		}
+	}
+	if rules == nil {
+		return nil
+	}
+	pol := rules.Policy()
+	pol.ReadOnly = pol.ReadOnly || f.readOnly
+	if err := pol.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	cfg.Security.Policy = pol
+	if cfg.Security.TLS == nil && rules.Rules != nil {
+		log.Warn().Str("access", from).Msg("access rules apply to TLS clients (roles come from client certificates): without --tls-cert they decide nothing but read_only")
+	}
+	log.Info().Str("access", from).Int("rules", len(rules.Rules)).Bool("read_only", pol.ReadOnly).Msg("access rules loaded")
+	return nil
 }
 
 // apply puts the flags into cfg.

@@ -2,6 +2,8 @@ package certgen
 
 import (
 	"crypto/tls"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -105,4 +107,28 @@ func (p *PKI) ClientTLS(name string) *tls.Config {
 		cfg.Certificates = []tls.Certificate{p.Clients[name].TLS()}
 	}
 	return cfg
+}
+
+// WriteFiles writes the PKI as PEM files into dir, keys with mode 0600:
+// ca.pem, other-ca.pem, server.pem and server-key.pem (the valid server
+// certificate), and NAME.pem, NAME-key.pem for each client certificate.
+func (p *PKI) WriteFiles(dir string) error {
+	files := map[string][]byte{"ca.pem": p.CA.CertPEM(), "other-ca.pem": p.OtherCA.CertPEM()}
+	leaves := map[string]*Leaf{"server": p.Server}
+	for name, l := range p.Clients {
+		leaves[name] = l
+	}
+	for name, l := range leaves {
+		key, err := l.KeyPEM()
+		if err != nil {
+			return err
+		}
+		files[name+".pem"], files[name+"-key.pem"] = l.CertPEM(), key
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plcctl/plcctl/internal/certgen"
 )
 
 // SyncBuffer is an io.Writer that a test can read while other goroutines
@@ -50,4 +52,20 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 	}
+}
+
+// PKI returns the test PKI (certgen.TestPKI) and a temporary directory
+// holding it as PEM files (certgen.PKI.WriteFiles: ca.pem, server.pem,
+// server-key.pem, NAME.pem and NAME-key.pem per client certificate).
+func PKI(t testing.TB) (*certgen.PKI, string) {
+	t.Helper()
+	p, err := certgen.TestPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := p.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	return p, dir
 }

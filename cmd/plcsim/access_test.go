@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/internal/certgen"
+	"github.com/plcctl/plcctl/internal/testutil"
+	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plc"
+	"github.com/plcctl/plcctl/transport"
+)
+
+// The rules of testdata/plants/secure-station.yaml and
+// testdata/access-rules.yaml: operator reads everything and writes holding
+// registers 0..99; maintenance reads and writes coils 0..7; nobody else
+// anything.
+const (
+	securePlant = "../../testdata/plants/secure-station.yaml"
+	accessRules = "../../testdata/access-rules.yaml"
+)
+
+// accessOp is one request of the custom-rules matrix.
+type accessOp struct {
+	name string
+	do   func(ctx context.Context, c *plc.Client) error
+}
+
+var accessOps = []accessOp{
+	{"read holding 50", func(ctx context.Context, c *plc.Client) error {
+		_, err := c.ReadHoldingRegisters(ctx, 50, 1)
+		return err
+	}},
+	{"write holding 50", func(ctx context.Context, c *plc.Client) error { return c.WriteRegister(ctx, 50, 9) }},
+	{"write holding 150", func(ctx context.Context, c *plc.Client) error { return c.WriteRegister(ctx, 150, 9) }},
+	{"read coils 0..7", func(ctx context.Context, c *plc.Client) error { _, err := c.ReadCoils(ctx, 0, 8); return err }},
+	{"write coil 3", func(ctx context.Context, c *plc.Client) error { return c.WriteCoil(ctx, 3, true) }},
+	{"write coil 8", func(ctx context.Context, c *plc.Client) error { return c.WriteCoil(ctx, 8, true) }},
+	{"read input 0", func(ctx context.Context, c *plc.Client) error { _, err := c.ReadInputRegisters(ctx, 0, 1); return err }},
+}
+
+// accessAllowed is what the rules allow each test certificate (certgen:
+// "unknown-role" carries role maintenance); a certificate not listed has
+// no role the rules name, or fails the handshake.
+var accessAllowed = map[string][]string{
+	"operator":     {"read holding 50", "write holding 50", "read coils 0..7", "read input 0"},
+	"unknown-role": {"read coils 0..7", "write coil 3"},
+	"viewer":       nil, // not in the rules: the default viewer rule no longer applies
+	"none":         nil,
+}
+
+// startTLSPlcsim runs plcsim in-process with the test PKI and args, and
+// returns its address, its log and the PKI's directory.
+func startTLSPlcsim(t *testing.T, args ...string) (string, *syncBuf, string) {
+	t.Helper()
+	_, dir := testutil.PKI(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := newReadyBuf()
+	done := make(chan int, 1)
+	args = append([]string{"--listen", "127.0.0.1:0", "--log-format", "json", "--tls-cert", filepath.Join(dir, "server.pem"),
+		"--tls-key", filepath.Join(dir, "server-key.pem"), "--tls-client-ca", filepath.Join(dir, "ca.pem")}, args...)
+	go func() { done <- run(ctx, args, &syncBuf{}, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("plcsim did not stop")
+		}
+	})
+	return waitReady(t, logs), logs, dir
+}
+
+// TestAccessRulesGoAPI: with the rules of a plant file or of --access,
+// each client certificate gets exactly what the rules give over the Go
+// API: the others get exception 01, and a refused write changes nothing;
+// certificates that fail the handshake get a TLS error; every refusal is
+// logged with the role and the certificate's subject.
+func TestAccessRulesGoAPI(t *testing.T) {
+	for _, src := range []struct {
+		name string
+		args []string
+	}{
+		{"plant file", []string{"--plant", securePlant, "--log-limit", "-1"}},
+		{"access file", []string{"--access", accessRules, "--holding-registers", "200", "--coils", "16", "--log-limit", "-1"}},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			addr, logs, _ := startTLSPlcsim(t, src.args...)
+			p, _ := certgen.TestPKI()
+			dial := func(client string) *plc.Client {
+				c, err := plc.Dial(t.Context(), addr, plc.Options{Options: transport.Options{TLS: p.ClientTLS(client), DialTimeout: 2 * time.Second}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+			refused := map[string]int{}
+			for client, allowed := range accessAllowed {
+				c := dial(client)
+				for _, o := range accessOps {
+					err := o.do(t.Context(), c)
+					switch want := contains(allowed, o.name); {
+					case want && err != nil:
+						t.Errorf("%s: %s: %v, want allowed", client, o.name, err)
+					case !want && !errors.Is(err, modbus.IllegalFunction):
+						t.Errorf("%s: %s: %v, want exception 01", client, o.name, err)
+					case !want:
+						refused[client]++
+					}
+				}
+			}
+			op := dial("operator")
+			if v, err := op.ReadHoldingRegisters(t.Context(), 150, 1); err != nil || src.name == "plant file" && v[0] != 1500 || src.name != "plant file" && v[0] != 0 {
+				t.Errorf("holding 150 = %v, %v after refused writes", v, err)
+			}
+			if v, err := op.ReadCoils(t.Context(), 8, 1); err != nil || v[0] {
+				t.Errorf("coil 8 = %v, %v after refused writes", v, err)
+			}
+			for _, client := range []string{"two-roles", "expired", "other-ca"} {
+				c, err := plc.Dial(t.Context(), addr, plc.Options{Options: transport.Options{TLS: p.ClientTLS(client), DialTimeout: 2 * time.Second}})
+				if err == nil {
+					_, err = c.ReadHoldingRegisters(t.Context(), 50, 1)
+					c.Close()
+				}
+				if te := (*transport.TLSError)(nil); !errors.As(err, &te) {
+					t.Errorf("%s: %v, want a TLS error", client, err)
+				}
+			}
+			logged := map[string]int{}
+			for _, line := range strings.Split(logs.String(), "\n") {
+				var m map[string]any
+				if json.Unmarshal([]byte(line), &m) != nil || m["message"] != "request refused: exception 01" {
+					continue
+				}
+				subject, _ := m["subject"].(string)
+				client := strings.TrimPrefix(strings.TrimSuffix(subject, ",O=plcsim test PKI"), "CN=client ")
+				role := map[string]any{"operator": "operator", "unknown-role": "maintenance", "viewer": "viewer"}[client]
+				if m["role"] != role && !(role == nil && m["role"] == "") {
+					t.Errorf("refusal logged with role %v for %s, want %v: %s", m["role"], subject, role, line)
+				}
+				logged[client]++
+			}
+			for client, n := range refused {
+				if logged[client] != n {
+					t.Errorf("%s: %d refusals logged with its subject, want %d", client, logged[client], n)
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAccessFlagErrors: --access and a plant file's access: are not
+// combined; a bad rule is refused with its file and line; rules without
+// TLS are accepted with a warning.
+func TestAccessFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("access:\n  roles:\n    viewer: {functions: [read-holding-register]}\n"), 0o600)
+	badRange := filepath.Join(dir, "range.yaml")
+	os.WriteFile(badRange, []byte("access:\n  roles:\n    viewer:\n      - functions: [3]\n        input_registers: [\"5-x\"]\n"), 0o600)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--plant", securePlant, "--access", accessRules}, "both give access rules: keep one"},
+		{[]string{"--access", bad}, bad + `:3:26: access.roles.viewer.functions[0]: unknown function "read-holding-register"; did you mean read-holding-registers?`},
+		{[]string{"--access", badRange}, badRange + `:5:27: access.roles.viewer[0].input_registers[0]: "5-x" is not a range such as 0-99`},
+		{[]string{"--access", filepath.Join(dir, "nope.yaml")}, "no such file"},
+		{[]string{"--access", securePlant}, "secure-station.yaml:19:1: devices: this is a plant file: serve it with --plant"},
+	} {
+		var out, errb syncBuf
+		code := run(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, tt.args...), &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), tt.want) || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+			t.Errorf("run(%q) = %d, %q; want exit 2 and one line containing %q", tt.args, code, errb.String(), tt.want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := newReadyBuf()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json", "--access", accessRules}, &syncBuf{}, logs)
+	}()
+	waitReady(t, logs)
+	if !strings.Contains(logs.String(), "without --tls-cert they decide nothing") {
+		t.Errorf("rules without TLS: no warning in\n%s", logs.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("plcsim exit %d", code)
+	}
+}
