@@ -206,16 +206,7 @@ func TestWatcherHandsBack(t *testing.T) {
 // waitHeld waits until someone holds l's rlock.
 func waitHeld(t *testing.T, l *link) {
 	t.Helper()
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	timeout := time.After(waitTimeout)
-	for len(l.rlock) == 0 {
-		select {
-		case <-tick.C:
-		case <-timeout:
-			t.Fatal("the watcher never took the reader's role")
-		}
-	}
+	waitFor(t, "the watcher to take the reader's role", func() bool { return len(l.rlock) > 0 })
 }
 
 // concurrentReads runs callers goroutines of n reads each and checks every

@@ -167,7 +167,7 @@ func contains(list []string, s string) bool {
 
 // TestAccessFlagErrors: --access and a plant file's access: are not
 // combined; a bad rule is refused with its file and line; rules without
-// TLS are accepted with a warning.
+// TLS are accepted with a warning, and their read_only holds.
 func TestAccessFlagErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
@@ -190,17 +190,31 @@ func TestAccessFlagErrors(t *testing.T) {
 			t.Errorf("run(%q) = %d, %q; want exit 2 and one line containing %q", tt.args, code, errb.String(), tt.want)
 		}
 	}
+	// Rules without TLS: a warning; read_only holds on plain TCP too.
+	ro := filepath.Join(dir, "ro.yaml")
+	os.WriteFile(ro, []byte("access:\n  read_only: true\n  roles: {operator: {functions: [all]}}\n"), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := newReadyBuf()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json", "--access", accessRules}, &syncBuf{}, logs)
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json", "--access", ro}, &syncBuf{}, logs)
 	}()
-	waitReady(t, logs)
+	addr := waitReady(t, logs)
 	if !strings.Contains(logs.String(), "without --tls-cert they decide nothing") {
 		t.Errorf("rules without TLS: no warning in\n%s", logs.String())
 	}
+	c, err := plc.Dial(t.Context(), addr, plc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteRegister(t.Context(), 1, 1); !errors.Is(err, modbus.IllegalFunction) {
+		t.Errorf("write to a read_only plcsim over plain TCP: %v, want exception 01", err)
+	}
+	if _, err := c.ReadHoldingRegisters(t.Context(), 1, 1); err != nil {
+		t.Errorf("read from a read_only plcsim: %v", err)
+	}
+	c.Close()
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("plcsim exit %d", code)
