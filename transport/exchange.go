@@ -38,6 +38,17 @@ type call struct {
 	regStop func() bool
 	spent   bool // a kick may still be running: never reuse
 
+	// Coalesced writes (batch.go): the ADU a writer writes for this call,
+	// its transaction id (for the trace), its ctx, its place in the queue
+	// (guarded by link.wqmu), whether it gave up while taken (link.kmu),
+	// and the writer's word on what went out.
+	adu    []byte
+	wtid   uint16
+	wctx   context.Context
+	wstate int8
+	wgone  bool
+	wdone  chan wresult // buffered: the writer never blocks
+
 	// ReadRegistersInto: the request lives here, and the answer's values
 	// are decoded into into (intoSet) instead of a new PDU.
 	rr      modbus.ReadRegisters
@@ -46,7 +57,7 @@ type call struct {
 }
 
 var callPool = sync.Pool{New: func() any {
-	cl := &call{done: make(chan result, 1)}
+	cl := &call{done: make(chan result, 1), wdone: make(chan wresult, 1)}
 	cl.kickFn = cl.kick
 	return cl
 }}
@@ -94,7 +105,7 @@ func (c *Conn) putCall(cl *call) {
 		cl.armed = false
 	}
 	cl.l.Store(nil)
-	if cl.spent || len(cl.done) != 0 { // never hand out a call that may still hear from the last request
+	if cl.spent || len(cl.done) != 0 || len(cl.wdone) != 0 || cl.wstate != wNone { // never hand out a call that may still hear from the last request
 		return
 	}
 	cl.req = nil

@@ -53,6 +53,17 @@ type link struct {
 	writer  *call // the holder of wlock, likewise
 	rkicked bool  // the read deadline was moved to the past by a kick
 	wkicked bool  // the write deadline, likewise
+	wbatch  bool  // the holder of wlock is writing queued requests' ADUs (batch.go)
+	bkicked bool  // one of them moved the write deadline to the past
+
+	// Coalesced writes (batch.go). wq, wbusy guarded by wqmu; wtaken and
+	// wbuf owned by the holder of wlock.
+	wqmu   sync.Mutex
+	wbusy  bool    // the holder of wlock writes the queue before giving wlock back
+	wq     []*call // requests waiting for it to write their ADUs, in order
+	wtaken []*call // the batch being written
+	wbuf   []byte  // own ADU and the batch's, for one write
+	writes int     // write calls made on nc (for tests)
 
 	mu        sync.Mutex
 	pending   map[uint16]*call
@@ -91,6 +102,10 @@ func newLink(c *Conn, nc linkConn) *link {
 		done: make(chan struct{}), draining: make(chan struct{}), readerDone: make(chan struct{}),
 		pending: make(map[uint16]*call), abandoned: make(map[uint16]gaveUp),
 		rs: readState{buf: make([]byte, readBufLen)}, upAt: time.Now()}
+	if c.opts.MaxInFlight > 1 {
+		l.wq = make([]*call, 0, MaxInFlightLimit)
+		l.wtaken = make([]*call, 0, MaxInFlightLimit)
+	}
 	if tc, ok := nc.(*net.TCPConn); ok && tc != nil && rawWriteOK {
 		l.rc, _ = tc.SyscallConn()
 		l.pollFn = l.inPoll

@@ -14,33 +14,99 @@ import (
 // the link down; a timeout before the first byte leaves it usable.
 //
 // A request that also reads (it holds rlock) writes from inside the
-// socket's raw read (writeInPoll).
+// socket's raw read (writeInPoll). A request that does not read and finds
+// another writing queues its ADU for that one to write (batch.go).
 func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, reading bool) (int, error) {
-	if err := l.lockWrite(ctx, cl); err != nil {
-		return 0, err
+	for {
+		select {
+		case l.wlock <- struct{}{}:
+			if err := ctx.Err(); err != nil {
+				<-l.wlock
+				return 0, err
+			}
+		default:
+			if !reading && l.queueWrite(ctx, cl, tid, adu) {
+				n, err, again := l.awaitWritten(ctx, cl)
+				if !again {
+					return n, err
+				}
+				if err := cl.expired(ctx); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			if err := l.lockWrite(ctx, cl); err != nil {
+				return 0, err
+			}
+		}
+		n, err, again := l.writeHeld(ctx, cl, tid, adu, reading)
+		if !again {
+			return n, err
+		}
+	}
+}
+
+// writeHeld is write for the holder of wlock: its own ADU, with the ones
+// queued so far in the same system call, then any queued meanwhile (flush).
+// It gives wlock back. again says nothing of adu went out because another
+// request's ctx stopped the write (kickBatch): write it once more.
+func (l *link) writeHeld(ctx context.Context, cl *call, tid uint16, adu []byte, reading bool) (int, error, bool) {
+	l.claim()
+	if testHookHeld != nil {
+		testHookHeld(l)
 	}
 	if reading && (l.rc != nil || l.secure) && l.rs.w == l.rs.r {
 		if err := l.peek(); err != nil {
-			l.unlockWrite(cl)
-			return 0, err
+			l.abandonQueue(cl)
+			return 0, err, false
 		}
+	}
+	var batch []*call
+	if l.c.opts.MaxInFlight > 1 {
+		l.gatherBurst()
+		batch = l.takeQueue()
 	}
 	l.sequence(cl)
 	// Log the frame before writing it: another goroutine may read and log
 	// the answer before Write returns, and a trace must read tx, then rx.
 	l.c.log.Trace().Uint16("tid", tid).Hex("tx", adu).Msg("frame")
+	l.sequenceBatch(batch)
 	if err := l.armWrite(ctx, cl, reading); err != nil {
-		l.unlockWrite(cl)
-		return 0, err
+		l.tell(batch, 0, 0)
+		l.abandonQueue(cl)
+		return 0, err, false
 	}
-	n := 0
-	if reading && l.rc != nil && l.rs.w == l.rs.r { // no frame begun: nextFrame would only read
-		if n = l.writeInPoll(cl, adu); n == len(adu) {
-			return n, nil // wlock given back by inPoll
+	buf := adu
+	if len(batch) > 0 {
+		if l.startBatch(batch) {
+			buf = l.gather(adu, batch)
+		} else { // one of them gave up: they write for themselves
+			l.tell(batch, 0, 0)
+			batch = nil
 		}
 	}
-	defer l.unlockWrite(cl)
-	return l.writeRest(ctx, cl, tid, adu, n)
+	n := 0
+	if len(batch) == 0 && reading && l.rc != nil && l.rs.w == l.rs.r { // no frame begun: nextFrame would only read
+		var kept bool
+		if n, kept = l.writeInPoll(cl, adu); n == len(adu) {
+			if kept { // requests queued while we wrote: wlock is still ours
+				l.flush(ctx, cl)
+			}
+			return n, nil, false
+		}
+	}
+	n, err := l.writeRest(ctx, cl, tid, buf, n)
+	if len(batch) > 0 {
+		l.endBatch()
+		l.tell(batch, len(adu), n)
+	}
+	if n < len(adu) {
+		again := n == 0 && err != nil && l.cause() == nil && cl.expired(ctx) == nil
+		l.abandonQueue(cl)
+		return n, err, again
+	}
+	l.flush(ctx, cl)
+	return len(adu), nil, false
 }
 
 // peek reads, without waiting, what came on the link while no request
@@ -113,13 +179,15 @@ func (l *link) sequence(cl *call) {
 
 // writeRest writes adu[n:] through the socket's own Write; see write.
 func (l *link) writeRest(ctx context.Context, cl *call, tid uint16, adu []byte, n int) (int, error) {
+	l.writes++
 	m, err := l.nc.Write(adu[n:])
 	n += m
-	for err != nil && isDeadline(err) && !l.secure && cl.expired(ctx) == nil {
+	for err != nil && isDeadline(err) && !l.secure && cl.expired(ctx) == nil && !l.batchKicked() {
 		// Woken by a deadline set for an earlier request (closeEnough), not
 		// by ours: set ours and write the rest. wlock is held, so the ADU
 		// still goes out whole and in order.
 		if err = l.rearmWrite(ctx, cl); err == nil {
+			l.writes++
 			m, err = l.nc.Write(adu[n:])
 			n += m
 		}
@@ -159,14 +227,14 @@ func (l *link) writeRest(ctx context.Context, cl *call, tid uint16, adu []byte, 
 // answer's arrival cannot be missed, and because no other request's answer
 // can be waiting unread (see inPoll). It returns how many bytes went out:
 // all of them (wlock is then given back, so that other requests may write
-// meanwhile), or fewer if the socket would block or failed, or the raw read
+// meanwhile, unless some queued while it wrote: kept), or fewer if the socket would block or failed, or the raw read
 // could not start; write then finishes the usual way.
-func (l *link) writeInPoll(cl *call, adu []byte) int {
+func (l *link) writeInPoll(cl *call, adu []byte) (n int, kept bool) {
 	l.pw = pollWrite{cl: cl, adu: adu}
 	l.rc.Read(l.pollFn) // its error, if any, comes again from the next read
-	n := l.pw.n
+	n, kept = l.pw.n, l.pw.kept
 	l.pw = pollWrite{}
-	return n
+	return n, kept
 }
 
 // pollWrite is the state of writeInPoll, owned by the holder of rlock and
@@ -176,6 +244,7 @@ type pollWrite struct {
 	adu  []byte
 	n    int
 	sent bool
+	kept bool // requests queued meanwhile: wlock kept for flush
 }
 
 // inPoll is the function writeInPoll gives the raw read. First call: write
@@ -193,6 +262,7 @@ func (l *link) inPoll(fd uintptr) bool {
 	}
 	alone := l.alone()
 	for w.n < len(w.adu) {
+		l.writes++
 		n, err := rawWrite(fd, w.adu[w.n:])
 		if err != nil || n == 0 {
 			return true // EAGAIN, a reset...: the usual Write takes over
@@ -200,7 +270,10 @@ func (l *link) inPoll(fd uintptr) bool {
 		w.n += n
 	}
 	w.sent = true
-	l.unlockWrite(w.cl)
+	if !l.release(w.cl) {
+		w.kept = true
+		return true
+	}
 	return !alone
 }
 

@@ -1,0 +1,232 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+// holdFirstWriter makes the first request that starts writing (wlock
+// held) wait until release is closed; later writers pass at once. It is
+// undone at the end of the test.
+func holdFirstWriter(t *testing.T, release <-chan struct{}) {
+	t.Helper()
+	var first atomic.Bool
+	testHookHeld = func(*link) {
+		if first.CompareAndSwap(false, true) {
+			select {
+			case <-release:
+			case <-time.After(waitTimeout):
+			}
+		}
+	}
+	t.Cleanup(func() { testHookHeld = nil })
+}
+
+// collectRequests serves one connection: it reads want request ADUs,
+// reports the register address of each, and answers them all, as
+// plcAnswer would, in one write.
+func collectRequests(want int, got chan<- []uint16) func(*fakeConn) {
+	return func(c *fakeConn) {
+		var addrs []uint16
+		var out []byte
+		for range want {
+			h, req, err := c.readRequest()
+			if err != nil {
+				return
+			}
+			addrs = append(addrs, req.(*modbus.ReadRegisters).Address)
+			out, _ = modbus.AppendADU(out, h.TID, h.UnitID, plcAnswer(req))
+		}
+		got <- addrs
+		c.Write(out)
+		servePLC(c)
+	}
+}
+
+// TestQueuedRequestGivesUp: a request waiting in the write queue whose ctx
+// ends leaves the queue unsent (OpError.Sent false, never on the wire);
+// the others queued with it are written and answered.
+func TestQueuedRequestGivesUp(t *testing.T) {
+	got := make(chan []uint16, 1)
+	f := startFake(t, collectRequests(2, got))
+	o := testOptions(t)
+	o.MaxInFlight = 4
+	c := dial(t, f.addr, o)
+	release := make(chan struct{})
+	holdFirstWriter(t, release)
+
+	errs := make(chan error, 3)
+	go func() { // the writer, held with wlock
+		rsp, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(10, 1))
+		if err == nil {
+			checkRegs(t, rsp, 10, 1)
+		}
+		errs <- err
+	}()
+	waitQueue(t, c, 0, func(l *link) bool { return l.wbusy })
+	ctx, cancel := context.WithCancel(t.Context())
+	gaveUp := make(chan error, 1)
+	go func() { // queued, then cancelled
+		_, err := c.Send(ctx, 1, modbus.NewReadHoldingRegisters(20, 1))
+		gaveUp <- err
+	}()
+	waitQueue(t, c, 1, nil)
+	go func() { // queued, written by the writer
+		rsp, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(30, 1))
+		if err == nil {
+			checkRegs(t, rsp, 30, 1)
+		}
+		errs <- err
+	}()
+	waitQueue(t, c, 2, nil)
+	cancel()
+	err := recv(t, gaveUp, "the cancelled request")
+	if !errors.Is(err, context.Canceled) || opError(t, err).Sent {
+		t.Fatalf("cancelled queued request = %v (sent %v), want context.Canceled, not sent", err, opError(t, err).Sent)
+	}
+	close(release)
+	for range 2 {
+		if err := recv(t, errs, "a request's end"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addrs := recv(t, got, "the requests the server read")
+	if len(addrs) != 2 || addrs[0] != 10 || addrs[1] != 30 {
+		t.Fatalf("server read requests for %v, want [10 30] (the cancelled one never written)", addrs)
+	}
+	if s := c.Stats(); s.LinkDowns != 0 {
+		t.Fatalf("Stats = %+v, want the link kept", s)
+	}
+}
+
+// TestWriterGivesUpQueueWritesItself: the request holding wlock gives up
+// before writing while others are queued behind it; they are not lost or
+// stuck: each writes for itself, and each gets its own answer.
+func TestWriterGivesUpQueueWritesItself(t *testing.T) {
+	got := make(chan []uint16, 1)
+	f := startFake(t, collectRequests(3, got))
+	o := testOptions(t)
+	o.MaxInFlight = 4
+	c := dial(t, f.addr, o)
+	release := make(chan struct{})
+	holdFirstWriter(t, release)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	writer := make(chan error, 1)
+	go func() {
+		_, err := c.Send(ctx, 1, modbus.NewReadHoldingRegisters(1, 1))
+		writer <- err
+	}()
+	waitQueue(t, c, 0, func(l *link) bool { return l.wbusy })
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for _, a := range []uint16{40, 50, 60} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rsp, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(a, 1))
+			if err == nil {
+				checkRegs(t, rsp, a, 1)
+			}
+			errs <- err
+		}()
+	}
+	waitQueue(t, c, 3, nil)
+	cancel()
+	close(release)
+	if err := recv(t, writer, "the writer's end"); !errors.Is(err, context.Canceled) || opError(t, err).Sent {
+		t.Fatalf("writer = %v, want context.Canceled, not sent", err)
+	}
+	wg.Wait()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	addrs := recv(t, got, "the requests the server read")
+	seen := map[uint16]bool{}
+	for _, a := range addrs {
+		seen[a] = true
+	}
+	if len(addrs) != 3 || !seen[40] || !seen[50] || !seen[60] {
+		t.Fatalf("server read requests for %v, want 40, 50 and 60 once each (not the cancelled writer's)", addrs)
+	}
+}
+
+// TestCoalescedWrites: 16 requests in flight at once on one connection go
+// out in one write system call (the first writer writes the 15 queued
+// behind it with its own), in the order they were queued, and each caller
+// gets the answer to its own request. The link's write calls are counted:
+// 16 when each request wrote alone.
+func TestCoalescedWrites(t *testing.T) {
+	const n = MaxInFlightLimit
+	got := make(chan []uint16, 1)
+	f := startFake(t, collectRequests(n, got))
+	o := testOptions(t)
+	o.MaxInFlight = n
+	c := dial(t, f.addr, o)
+	release := make(chan struct{})
+	holdFirstWriter(t, release)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	send := func(a uint16) {
+		defer wg.Done()
+		rsp, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(a, 1))
+		if err == nil {
+			checkRegs(t, rsp, a, 1)
+		}
+		errs <- err
+	}
+	wg.Add(1)
+	go send(100)
+	waitQueue(t, c, 0, func(l *link) bool { return l.wbusy })
+	for i := 1; i < n; i++ {
+		wg.Add(1)
+		go send(100 + uint16(i))
+		waitQueue(t, c, i, nil) // queued in this order
+	}
+	close(release)
+	wg.Wait()
+	w := currentLink(t, c).writes
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	addrs := recv(t, got, "the requests the server read")
+	for i, a := range addrs {
+		if a != 100+uint16(i) {
+			t.Fatalf("server read requests for %v, want 100..115 in queue order", addrs)
+		}
+	}
+	if w != 1 {
+		t.Errorf("%d write calls for %d requests, want 1", w, n)
+	}
+}
+
+// waitQueue waits until c's link has n requests queued for writing and,
+// when cond is not nil, cond holds (under the queue's lock).
+func waitQueue(t *testing.T, c *Conn, n int, cond func(*link) bool) {
+	t.Helper()
+	l := currentLink(t, c)
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		l.wqmu.Lock()
+		ok := len(l.wq) == n && (cond == nil || cond(l))
+		l.wqmu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the write queue did not reach %d requests", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
