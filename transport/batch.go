@@ -267,27 +267,36 @@ func (l *link) batchKicked() bool {
 // starting at offset off of the buffer, the members' ADUs following one
 // another from there.
 func (l *link) tell(batch []*call, off, n int) {
-	var cause error
-	for _, m := range batch {
+	if len(batch) == 0 {
+		return
+	}
+	cause := l.cause() // a partial write has taken the link down
+	var ws [MaxInFlightLimit]wresult
+	l.mu.Lock()
+	for i, m := range batch {
 		sent := min(max(n-off, 0), len(m.adu))
 		off += len(m.adu)
-		var w wresult
 		switch {
 		case sent == len(m.adu):
-			w.n = sent
-		default:
-			if cause == nil {
-				cause = l.cause()
-			}
-			if w.n, w.err = sent, cause; cause == nil {
-				w.again = true // nothing of it went out and the link is up
-			}
+			ws[i].n = sent
+		case cause != nil:
+			ws[i] = wresult{n: sent, err: cause}
+		default: // nothing of it went out and the link is up
+			ws[i].again = true
 		}
-		l.wqmu.Lock()
+		if sent == 0 {
+			m.seq = 0 // not on the wire: it must not count as written (outOfOrder)
+		}
+	}
+	l.mu.Unlock()
+	l.wqmu.Lock()
+	for _, m := range batch {
 		m.wstate = wNone
-		l.wqmu.Unlock()
+	}
+	l.wqmu.Unlock()
+	for i, m := range batch {
 		m.adu, m.wctx = nil, nil
-		m.wdone <- w
+		m.wdone <- ws[i]
 	}
 	clear(batch)
 	l.wtaken = batch[:0]

@@ -2,9 +2,13 @@ package transport
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -228,5 +232,136 @@ func waitQueue(t *testing.T, c *Conn, n int, cond func(*link) bool) {
 			t.Fatalf("the write queue did not reach %d requests", n)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// blockConn is a linkConn whose writes block, while blocking is on, until
+// the write deadline is moved to the past; it records what was written.
+type blockConn struct {
+	net.Conn // nil: only the methods below are used
+	mu       sync.Mutex
+	block    bool
+	dl       time.Time
+	blocked  chan struct{} // a write is blocked (buffered)
+	changed  chan struct{} // the write deadline moved (buffered)
+	written  []byte
+}
+
+func (b *blockConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	for b.block {
+		if !b.dl.IsZero() && !time.Now().Before(b.dl) {
+			b.block = false // one blocked write is enough
+			b.mu.Unlock()
+			return 0, os.ErrDeadlineExceeded
+		}
+		b.mu.Unlock()
+		select {
+		case b.blocked <- struct{}{}:
+		default:
+		}
+		select {
+		case <-b.changed:
+		case <-time.After(waitTimeout):
+			return 0, errors.New("blockConn: write blocked for good")
+		}
+		b.mu.Lock()
+	}
+	defer b.mu.Unlock()
+	b.written = append(b.written, p...)
+	return len(p), nil
+}
+
+func (b *blockConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	b.dl = t
+	b.mu.Unlock()
+	select {
+	case b.changed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (b *blockConn) SetDeadline(t time.Time) error         { return b.SetWriteDeadline(t) }
+func (b *blockConn) SetReadDeadline(time.Time) error       { return nil }
+func (b *blockConn) Close() error                          { return nil }
+func (b *blockConn) CloseWrite() error                     { return nil }
+func (b *blockConn) SyscallConn() (syscall.RawConn, error) { return nil, errors.New("no raw conn") }
+
+// TestTakenRequestStopsBlockedWrite: a request whose ADU the writer has
+// taken, in a write blocked on a full send buffer, gives up (its ctx ends):
+// it moves the write deadline to the past, the write returns with nothing
+// sent, it fails with its ctx's error, not sent, and the others (the
+// writer and the other queued request) write again by themselves. Without
+// the kick it would wait as long as the writer's deadline (an hour here).
+func TestTakenRequestStopsBlockedWrite(t *testing.T) {
+	o := Options{MaxInFlight: 4, Timeout: time.Hour}.withDefaults()
+	c := &Conn{opts: o, log: *o.Logger}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	defer c.cancel()
+	nc := &blockConn{block: true, blocked: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+	l := newLink(c, nc)
+	release := make(chan struct{})
+	holdFirstWriter(t, release)
+
+	type out struct {
+		n   int
+		err error
+	}
+	send := func(ctx context.Context, addr uint16, res chan<- out) {
+		cl := c.getCall(ctx, 1, modbus.NewReadHoldingRegisters(addr, 1), time.Now(), o.Timeout)
+		tid, err := l.register(cl)
+		if err != nil {
+			res <- out{err: err}
+			return
+		}
+		adu, _ := modbus.AppendADU(nil, tid, 1, cl.req)
+		n, err := l.write(ctx, cl, tid, adu, false)
+		res <- out{n, err}
+	}
+	wres, ares, bres := make(chan out, 1), make(chan out, 1), make(chan out, 1)
+	go send(context.Background(), 1, wres)
+	lq := func(n int) {
+		deadline := time.Now().Add(waitTimeout)
+		for {
+			l.wqmu.Lock()
+			ok := l.wbusy && len(l.wq) == n
+			l.wqmu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the write queue did not reach %d requests", n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	lq(0)
+	actx, cancel := context.WithCancel(context.Background())
+	go send(actx, 2, ares)
+	lq(1)
+	go send(context.Background(), 3, bres)
+	lq(2)
+	close(release)
+	recv(t, nc.blocked, "the batch write to block")
+	cancel()
+	a := recv(t, ares, "the taken request's end")
+	if !errors.Is(a.err, context.Canceled) || a.n != 0 {
+		t.Fatalf("taken request = %d bytes, %v; want 0, context.Canceled", a.n, a.err)
+	}
+	for _, ch := range []chan out{wres, bres} {
+		if r := recv(t, ch, "a request's write"); r.err != nil || r.n != 12 {
+			t.Fatalf("write = %d bytes, %v; want 12, nil", r.n, r.err)
+		}
+	}
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	var addrs []uint16
+	for b := nc.written; len(b) >= 12; b = b[12:] {
+		addrs = append(addrs, binary.BigEndian.Uint16(b[8:]))
+	}
+	if len(addrs) != 2 || addrs[0]+addrs[1] != 4 || len(nc.written) != 24 {
+		t.Fatalf("written: requests for %v (%d bytes), want 1 and 3 only", addrs, len(nc.written))
 	}
 }

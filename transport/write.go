@@ -102,6 +102,11 @@ func (l *link) writeHeld(ctx context.Context, cl *call, tid uint16, adu []byte, 
 	}
 	if n < len(adu) {
 		again := n == 0 && err != nil && l.cause() == nil && cl.expired(ctx) == nil
+		if again {
+			l.mu.Lock()
+			cl.seq = 0 // not on the wire yet (outOfOrder)
+			l.mu.Unlock()
+		}
 		l.abandonQueue(cl)
 		return n, err, again
 	}
