@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 )
 
@@ -219,20 +221,16 @@ func TestCoalescedWrites(t *testing.T) {
 // when cond is not nil, cond holds (under the queue's lock).
 func waitQueue(t *testing.T, c *Conn, n int, cond func(*link) bool) {
 	t.Helper()
-	l := currentLink(t, c)
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	waitLinkQueue(t, currentLink(t, c), n, cond)
+}
+
+func waitLinkQueue(t *testing.T, l *link, n int, cond func(*link) bool) {
+	t.Helper()
+	testutil.WaitFor(t, waitTimeout, fmt.Sprintf("%d requests in the write queue", n), func() bool {
 		l.wqmu.Lock()
-		ok := len(l.wq) == n && (cond == nil || cond(l))
-		l.wqmu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the write queue did not reach %d requests", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer l.wqmu.Unlock()
+		return len(l.wq) == n && (cond == nil || cond(l))
+	})
 }
 
 // blockConn is a linkConn whose writes block, while blocking is on, until
@@ -322,21 +320,8 @@ func TestTakenRequestStopsBlockedWrite(t *testing.T) {
 	}
 	wres, ares, bres := make(chan out, 1), make(chan out, 1), make(chan out, 1)
 	go send(context.Background(), 1, wres)
-	lq := func(n int) {
-		deadline := time.Now().Add(waitTimeout)
-		for {
-			l.wqmu.Lock()
-			ok := l.wbusy && len(l.wq) == n
-			l.wqmu.Unlock()
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the write queue did not reach %d requests", n)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	busy := func(l *link) bool { return l.wbusy }
+	lq := func(n int) { waitLinkQueue(t, l, n, busy) }
 	lq(0)
 	actx, cancel := context.WithCancel(context.Background())
 	go send(actx, 2, ares)
