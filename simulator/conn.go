@@ -28,6 +28,17 @@ type conn struct {
 
 	connState
 
+	// The deadlines the serving goroutine armed (zero: none) and, for the
+	// write under way, when it is due. On a plain TCP socket a deadline
+	// armed for an earlier frame or answer is kept while at least half its
+	// timeout is left, and a read or write it cuts short is resumed to the
+	// real due time: one timer change per half timeout instead of three per
+	// request, with the same timeouts. Over TLS a timed-out write leaves
+	// the connection unusable, so each read and write arms its own.
+	plain    bool // c.nc is a *net.TCPConn; set before serving
+	rdl, wdl time.Time
+	writeDue time.Time
+
 	seq  int    // requests so far, for fault rules' nth
 	held []byte // answers a coalesce fault holds back
 
@@ -89,29 +100,61 @@ func (c *conn) flush() bool {
 func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
 
 // frameReader applies the idle timeout before a frame's first byte and the
-// frame timeout once it has started, so a frame cut short is detected.
+// frame timeout once it has started, so a frame cut short is detected. A
+// frame that comes whole in its first read (the usual case) needs no frame
+// deadline: it is armed when a started frame has to be read further.
 type frameReader struct {
 	c       *conn
-	started bool
+	started bool // the frame's first bytes are in
+	armed   bool // the frame's deadline is set
 }
 
 func (r *frameReader) Read(p []byte) (int, error) {
 	c := r.c
-	if !r.started {
-		var d time.Time
-		if idle := c.s.cfg.IdleTimeout; idle > 0 {
-			d = time.Now().Add(idle)
+	if r.started {
+		if !r.armed {
+			if !c.setReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout)) {
+				return 0, errStopping
+			}
+			r.armed = true
 		}
-		if !c.setReadDeadline(d) {
+		return c.nc.Read(p)
+	}
+	n, err := c.readIdle(p)
+	if n > 0 {
+		r.started, r.armed = true, false
+	}
+	return n, err
+}
+
+// readIdle reads a frame's first bytes, waiting at most IdleTimeout from
+// now (forever without one).
+func (c *conn) readIdle(p []byte) (int, error) {
+	idle := c.s.cfg.IdleTimeout
+	if idle <= 0 {
+		if !c.rdl.IsZero() && !c.setReadDeadline(time.Time{}) {
+			return 0, errStopping
+		}
+		return c.nc.Read(p)
+	}
+	now := time.Now()
+	due := now.Add(idle)
+	if !c.plain || c.rdl.Before(now.Add(idle/2)) || c.rdl.After(due) {
+		if !c.setReadDeadline(due) {
 			return 0, errStopping
 		}
 	}
-	n, err := c.nc.Read(p)
-	if n > 0 && !r.started {
-		r.started = true
-		c.setReadDeadline(time.Now().Add(c.s.cfg.FrameTimeout))
+	for {
+		n, err := c.nc.Read(p)
+		if n > 0 || !c.rdl.Before(due) || !isTimeout(err) {
+			return n, err
+		}
+		// The deadline kept from an earlier frame came first: the
+		// connection has not been idle for IdleTimeout yet.
+		if !c.setReadDeadline(due) {
+			return 0, errStopping
+		}
 	}
-	return n, err
 }
 
 // errStopping ends the read loop of a connection the server is stopping.
@@ -124,6 +167,7 @@ func (c *conn) serve() {
 	if !c.handshake() { // TLS only (security.go)
 		return
 	}
+	_, c.plain = c.nc.(*net.TCPConn)
 	fr := &frameReader{c: c}
 	br := &connReader{fr: fr, buf: make([]byte, 16*modbus.MaxADULen)}
 	buf := make([]byte, modbus.MaxADULen)
@@ -135,10 +179,9 @@ func (c *conn) serve() {
 			if !c.flush() {
 				return
 			}
-			if fr.started = br.r < br.w; fr.started {
-				// A frame begun in the last read: it has FrameTimeout from now.
-				c.setReadDeadline(time.Now().Add(s.cfg.FrameTimeout))
-			}
+			// A frame begun in the last read has FrameTimeout from the
+			// read that continues it.
+			fr.started, fr.armed = br.r < br.w, false
 		} else {
 			fr.started = false
 		}
@@ -264,13 +307,20 @@ func (c *conn) write(b []byte) bool {
 	if e := s.log.Trace(); e.Enabled() && len(b) >= modbus.MBAPHeaderLen {
 		e.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b).Msg("frame")
 	}
-	if !c.armWrite() {
+	now := time.Now()
+	if !c.armWrite(now) {
 		return false
 	}
 	// Touched before the write, not after: the peer may act on the answer
 	// (and the eviction order compare it) before this goroutine runs again.
-	c.touch()
-	_, err := c.nc.Write(b)
+	c.lastActive.Store(now.UnixNano())
+	n, err := c.nc.Write(b)
+	for err != nil && c.wdl.Before(c.writeDue) && isTimeout(err) && c.setWriteDeadline(c.writeDue) {
+		// The deadline kept from an earlier answer came first: this write
+		// has not had its WriteTimeout yet.
+		b = b[n:]
+		n, err = c.nc.Write(b)
+	}
 	switch {
 	case err == nil:
 		return true

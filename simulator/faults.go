@@ -176,6 +176,7 @@ func decide(rules []*ruleState, req FaultRequest) int {
 type faultSet struct {
 	mu          sync.Mutex
 	rules       []*ruleState
+	n           atomic.Int32 // len(rules): a request with no rule in force takes no lock
 	start       time.Time
 	pausedUntil time.Time      // stop-accepting: hold the accept loop until then
 	downUntil   time.Time      // reboot: listener closed until then
@@ -195,6 +196,7 @@ func (s *Server) SetFaults(rules ...FaultRule) {
 		s.fx.start = time.Now()
 	}
 	s.fx.rules = st
+	s.fx.n.Store(int32(len(st)))
 	s.fx.mu.Unlock()
 }
 
@@ -224,6 +226,9 @@ func (s *Server) FaultCounts() map[FaultAction]uint64 {
 // fault returns the rule that applies to a request (Action FaultNone when no
 // rule does) and the rule's index.
 func (s *Server) fault(unit uint8, pdu []byte, seq int) (FaultRule, int) {
+	if s.fx.n.Load() == 0 {
+		return FaultRule{}, -1
+	}
 	s.fx.mu.Lock()
 	defer s.fx.mu.Unlock()
 	if len(s.fx.rules) == 0 {

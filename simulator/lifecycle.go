@@ -68,19 +68,34 @@ func (c *conn) setReadDeadline(t time.Time) bool {
 		return false
 	}
 	c.nc.SetReadDeadline(t)
+	c.rdl = t
 	return true
 }
 
-// armWrite sets the deadline for one write; false means the connection is
-// stopping and must not be written to any more.
-func (c *conn) armWrite() bool {
+// setWriteDeadline is setReadDeadline for writes.
+func (c *conn) setWriteDeadline(t time.Time) bool {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	if c.stopping() || c.draining.Load() {
 		return false
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	c.nc.SetWriteDeadline(t)
+	c.wdl = t
 	return true
+}
+
+// armWrite readies a write that starts at now to be cut after WriteTimeout;
+// false means the connection is stopping and must not be written to any
+// more. On a plain socket the deadline of an earlier write is kept while it
+// leaves at least half of WriteTimeout (write resumes a write it cuts).
+func (c *conn) armWrite(now time.Time) bool {
+	wt := c.s.cfg.WriteTimeout
+	c.writeDue = now.Add(wt)
+	if c.plain && !c.wdl.Before(now.Add(wt/2)) && !c.wdl.After(c.writeDue) {
+		// A stop from now on moves the deadline to now: the write ends.
+		return !c.stopping() && !c.draining.Load()
+	}
+	return c.setWriteDeadline(c.writeDue)
 }
 
 // finish ends a connection its goroutine is done with: if the socket is
