@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -46,7 +47,9 @@ var simKindKeys = map[SimKind][]string{
 var identityObjects = map[string]uint8{"vendor_name": 0, "product_code": 1, "revision": 2, "vendor_url": 3,
 	"product_name": 4, "model_name": 5, "user_application_name": 6}
 
-var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]*$`)
+// nameRE is what a tag name may be (compiled when first used, not in every
+// run of every program that imports plant).
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]*$`) })
 
 // Load reads and parses the plant file at path.
 func Load(path string) (*Plant, error) {
@@ -69,7 +72,7 @@ func readFile(path string) ([]byte, error) {
 // by plcctl snapshot (65536 registers in hex are about 600 kB).
 const maxFileSize = 8 << 20
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 // Parse decodes and validates a plant file. filename is used in messages
 // only. Every mistake found is returned, as Errors, each naming the line and
@@ -99,7 +102,7 @@ func (d *decoder) document(data []byte, needs string) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		e := &Error{File: d.file, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLine.FindStringSubmatchIndex(e.Msg); m != nil {
+		if m := yamlLine().FindStringSubmatchIndex(e.Msg); m != nil {
 			e.Line, _ = strconv.Atoi(e.Msg[m[2]:m[3]])
 			e.Msg = e.Msg[:m[0]] + strings.TrimPrefix(e.Msg[m[1]:], ": ")
 		}
@@ -206,7 +209,7 @@ func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
 	if v := o.get("name"); v == nil {
 		c.errorf(o.node, o.at("name"), "name is required")
 	} else if s, ok := c.str(v, o.at("name")); ok {
-		if !nameRE.MatchString(s) {
+		if !nameRE().MatchString(s) {
 			c.errorf(v, o.at("name"), "%q is not a name: letters, digits and _ . - / only, not starting with a digit", s)
 		}
 		dev.Name = s

@@ -29,7 +29,7 @@ func (c *parseCtx) tag(n *yaml.Node, path string, dev *Device, a addressing) *Ta
 	if v := o.get("name"); v == nil {
 		c.errorf(o.node, o.at("name"), "name is required")
 	} else if s, ok := c.str(v, o.at("name")); ok {
-		if !nameRE.MatchString(s) || len(s) > 64 {
+		if !nameRE().MatchString(s) || len(s) > 64 {
 			c.errorf(v, o.at("name"), "%q is not a tag name: up to 64 letters, digits and _ . - /, not starting with a digit", s)
 		} else if old := c.p.byName[s]; old != nil {
 			c.errorf(v, o.at("name"), "tag %q is defined twice (first at line %d)", s, old.Line)

@@ -82,7 +82,7 @@ func (a *app) dispatch(ctx context.Context, args []string) int {
 	i := a.findCommand(global, args)
 	if i < 0 {
 		if err == nil {
-			err = fmt.Errorf("unknown command %q%s", global.Arg(0), didYouMean(global.Arg(0), a.commandWords()))
+			err = fmt.Errorf("unknown command %q%s", global.Arg(0), didYouMean(global.Arg(0), commandWords()))
 		} else {
 			err = flagError(err, global)
 		}
@@ -111,7 +111,7 @@ func (a *app) findCommand(global *pflag.FlagSet, args []string) int {
 			if takesValue(global, s) {
 				i++
 			}
-		case s == "help" || a.lookup(s) != nil:
+		case s == "help" || findSpec(s) != nil:
 			return i
 		}
 	}
@@ -130,7 +130,7 @@ func (a *app) help(args []string) int {
 	}
 	c := a.lookup(args[0])
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl help: unknown command %q%s\n", args[0], didYouMean(args[0], a.commandWords()))
+		fmt.Fprintf(a.stderr, "plcctl help: unknown command %q%s\n", args[0], didYouMean(args[0], commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
@@ -149,7 +149,7 @@ list of commands and the shared flags.
 func (a *app) exec(ctx context.Context, name string, args []string) int {
 	c := a.lookup(name)
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl: unknown command %q%s\n", name, didYouMean(name, a.commandWords()))
+		fmt.Fprintf(a.stderr, "plcctl: unknown command %q%s\n", name, didYouMean(name, commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
@@ -159,6 +159,11 @@ func (a *app) exec(ctx context.Context, name string, args []string) int {
 		return exitOK
 	}
 	if err == nil {
+		if c.quickRead {
+			processInterrupts.catchLater(interruptGrace)
+		} else {
+			processInterrupts.catch()
+		}
 		err = c.run(ctx, c.flags.Args())
 	}
 	return a.report(c, err)

@@ -63,8 +63,7 @@ type benchRun struct {
 func (b *benchRun) stop(why string) { b.stopped.CompareAndSwap(nil, why) }
 
 func (a *app) benchCommand() *command {
-	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench"),
-		summary: "Measure throughput and latency on one connection"}
+	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench")}
 	requests := intFlag(c.flags, "requests", 1000, "total requests `N`")
 	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
 	function := c.flags.String("function", "read", "read (read holding registers) or write (write them back)")

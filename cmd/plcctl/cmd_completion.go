@@ -114,12 +114,12 @@ func (a *app) complete(words []string) []string {
 	switch {
 	case cmd == nil:
 		var names []string
-		for _, w := range a.commandWords() {
+		for _, w := range commandWords() {
 			names = append(names, w)
 		}
 		return filter(names, cur)
 	case cmd.name == "help":
-		return filter(a.commandWords(), cur)
+		return filter(commandWords(), cur)
 	case cmd.name == "watch" || cmd.name == "poll":
 		return filter(append(append([]string{}, readCommandNames...), a.tagNames(plantFile)...), cur)
 	case cmd.name == "completion":
@@ -165,8 +165,7 @@ func filter(cands []string, prefix string) []string {
 }
 
 func (a *app) completionCommand() *command {
-	c := &command{name: "completion", args: "bash|zsh|fish", flags: a.opts.newFlagSet("completion"),
-		summary: "Print a shell completion script"}
+	c := &command{name: "completion", args: "bash|zsh|fish", flags: a.opts.newFlagSet("completion")}
 	c.long = `Prints a completion script for bash, zsh or fish: commands, flags, the values of --type,
 --word-order, --output and the other enumerated flags, the read commands after watch, and
 tag names from the plant file given with --plant (or $PLCCTL_PLANT) on the same line. The

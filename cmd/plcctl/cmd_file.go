@@ -38,8 +38,7 @@ func parseFileRef(file, record string) (uint16, uint16, error) {
 }
 
 func (a *app) readFileRecordCommand() *command {
-	c := &command{name: "read-file-record", args: "FILE RECORD [COUNT]", flags: a.opts.newFlagSet("read-file-record"),
-		summary: "Read COUNT values (default 1) from a file's records (function 20)"}
+	c := &command{name: "read-file-record", args: "FILE RECORD [COUNT]", flags: a.opts.newFlagSet("read-file-record"), quickRead: true}
 	tf := addTypeFlags(c.flags)
 	c.long = fileHelp + " COUNT counts values of --type; one request reads at most\n124 registers."
 	c.example = []string{"read-file-record 4 1 2", "read-file-record 4 0 1 --type float32"}
@@ -90,8 +89,7 @@ func (a *app) readFileRecord(ctx context.Context, name string, tf *typeFlags, ar
 }
 
 func (a *app) writeFileRecordCommand() *command {
-	c := &command{name: "write-file-record", args: "FILE RECORD V...", flags: a.opts.newFlagSet("write-file-record"),
-		summary: "Write values to a file's records (function 21)"}
+	c := &command{name: "write-file-record", args: "FILE RECORD V...", flags: a.opts.newFlagSet("write-file-record")}
 	tf := addTypeFlags(c.flags)
 	dry := addDryRun(c.flags)
 	c.long = fileHelp + " Each V is one value of --type; one request writes at most\n122 registers.\n\n" + typedDryRunHelp

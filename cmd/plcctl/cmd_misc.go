@@ -13,8 +13,7 @@ import (
 )
 
 func (a *app) readFIFOCommand() *command {
-	c := &command{name: "read-fifo", args: "ADDR", flags: a.opts.newFlagSet("read-fifo"),
-		summary: "Read the FIFO queue whose pointer register is ADDR (function 24)"}
+	c := &command{name: "read-fifo", args: "ADDR", flags: a.opts.newFlagSet("read-fifo"), quickRead: true}
 	tf := addTypeFlags(c.flags)
 	c.long = "ADDR is the FIFO pointer register. Prints the queued values (at most 31 registers) with\ntheir position in the queue; reading does not empty the queue."
 	c.example = []string{"read-fifo 1246", "read-fifo 1246 --type hex"}
@@ -74,8 +73,7 @@ type deviceIDResult struct {
 }
 
 func (a *app) readDeviceIDCommand() *command {
-	c := &command{name: "read-device-id", flags: a.opts.newFlagSet("read-device-id"),
-		summary: "Read the device identification objects (function 43 / MEI 14)"}
+	c := &command{name: "read-device-id", flags: a.opts.newFlagSet("read-device-id"), quickRead: true}
 	level := c.flags.String("level", "basic", "`LEVEL`: basic (objects 0-2), regular (0-6), extended (also 0x80-0xFF), individual (one object)")
 	object := c.flags.String("object", "0", "object `ID` to read with --level individual, decimal or 0x")
 	c.long = "Stream levels follow the device's paging until every object is read. Objects 0-6 are\nVendorName, ProductCode, MajorMinorRevision, VendorUrl, ProductName, ModelName and\nUserApplicationName; 0x80-0xFF are private. JSON carries the conformity level the\ndevice reports (e.g. 129 = 0x81: basic, individual access supported)."
@@ -182,8 +180,7 @@ func writeTableLeft(w interface{ Write([]byte) (int, error) }, rows [][2]string)
 }
 
 func (a *app) rawCommand() *command {
-	c := &command{name: "raw", args: "FC [HEXBYTES...]", flags: a.opts.newFlagSet("raw"),
-		summary: "Send any function code with the given data bytes and print the answer PDU"}
+	c := &command{name: "raw", args: "FC [HEXBYTES...]", flags: a.opts.newFlagSet("raw")}
 	dry := addDryRun(c.flags)
 	c.long = "FC is decimal or 0x-prefixed (1..127). HEXBYTES are the data bytes after the function\ncode, in hex; spaces, colons and several arguments are allowed. The answer PDU\n(function code first) is printed in hex; an exception answer exits 3.\n\n" + dryRunHelp
 	c.example = []string{"raw 3 00 6B 00 03            # read holding registers 107..109", "raw 0x41 --dry-run 01 02    # a user-defined function"}

@@ -38,8 +38,7 @@ type pingSummary struct {
 }
 
 func (a *app) pingCommand() *command {
-	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping"),
-		summary: "Measure round trips to the device, like ping(8)"}
+	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping")}
 	count := intFlag(c.flags, "count", 0, "stop after `N` requests (0: until Ctrl-C)")
 	rate := c.flags.Float64("rate", 1, "requests per second")
 	c.long = `Each request reads one holding register at ADDR (default 0) over one connection, without

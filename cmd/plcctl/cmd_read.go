@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/pflag"
 
@@ -59,9 +58,8 @@ than one request allows are split into several requests.`
 
 // readCommand builds read-coils, read-discrete-inputs, read-holding-registers
 // and read-input-registers.
-func (a *app) readCommand(name string, tbl table, fc int, what string) *command {
-	c := &command{name: name, args: "ADDR [COUNT]", flags: a.opts.newFlagSet(name),
-		summary: fmt.Sprintf("Read COUNT %ss (default 1) starting at ADDR (function %d)", what, fc)}
+func (a *app) readCommand(name string, tbl table) *command {
+	c := &command{name: name, args: "ADDR [COUNT]", flags: a.opts.newFlagSet(name), quickRead: true}
 	var tf *typeFlags
 	c.example = []string{name + " 100 10", name + " --one-based 101 10"}
 	c.notes = []string{addressHelp}

@@ -23,8 +23,7 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 const shellPrompt = "plcctl> "
 
 func (a *app) shellCommand() *command {
-	c := &command{name: "shell", args: "[FILE]", flags: a.opts.newFlagSet("shell"),
-		summary: "Run many commands over one connection, interactively or from a script"}
+	c := &command{name: "shell", args: "[FILE]", flags: a.opts.newFlagSet("shell")}
 	stopOnError := c.flags.BoolP("stop-on-error", "e", false, "stop at the first command that fails")
 	history := c.flags.String("history", "~/.plcctl_history", "history `FILE` of the interactive shell (\"\" for none)")
 	c.long = `Reads commands, one per line, from FILE, or from standard input ("-" or no FILE). On
@@ -234,15 +233,7 @@ func (a *app) promptLine(tty *os.File, ed *lineEditor) (string, error) {
 
 // completeCommand returns the command names (and built-ins) starting with prefix.
 func (a *app) completeCommand(prefix string) []string {
-	saved := a.opts
-	groups := a.groups()
-	a.opts = saved
-	names := []string{"exit", "help", "history", "quit"}
-	for _, g := range groups {
-		for _, c := range g.cmds {
-			names = append(names, append([]string{c.name}, c.aliases...)...)
-		}
-	}
+	names := append([]string{"exit", "history", "quit"}, commandWords()...)
 	var out []string
 	for _, n := range names {
 		if strings.HasPrefix(n, prefix) && n != "shell" {

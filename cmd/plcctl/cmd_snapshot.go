@@ -27,8 +27,7 @@ var snapshotTables = [4]struct {
 }
 
 func (a *app) snapshotCommand() *command {
-	c := &command{name: "snapshot", flags: a.opts.newFlagSet("snapshot"),
-		summary: "Record tables of a live device as a plant file on stdout"}
+	c := &command{name: "snapshot", flags: a.opts.newFlagSet("snapshot")}
 	var ranges [4]*[]string
 	for k, t := range snapshotTables {
 		ranges[k] = c.flags.StringArray(t.flag, nil, "read `RANGE` (A-B or A) of the "+strings.ReplaceAll(t.flag, "-", " ")+"; repeatable")

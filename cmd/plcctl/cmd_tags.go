@@ -253,8 +253,7 @@ func writeColumns(w interface{ Write([]byte) (int, error) }, rows [][]string) er
 }
 
 func (a *app) getCommand() *command {
-	c := &command{name: "get", args: "TAG...", flags: a.opts.newFlagSet("get"),
-		summary: "Read tags of a plant file by name, scaled, with their units"}
+	c := &command{name: "get", args: "TAG...", flags: a.opts.newFlagSet("get"), quickRead: true}
 	file := addPlantFlag(c.flags)
 	c.long = `Reads every TAG named in the plant file and prints "TAG VALUE UNIT" lines (json: one
 object per tag; csv: tag,value,eng_unit). Tags of the same device, unit and table whose
@@ -286,8 +285,7 @@ split between two requests; --log-level debug shows the plan, --trace every fram
 }
 
 func (a *app) tagsCommand() *command {
-	c := &command{name: "tags", args: "[PATTERN...]", flags: a.opts.newFlagSet("tags"),
-		summary: "List the tags of a plant file"}
+	c := &command{name: "tags", args: "[PATTERN...]", flags: a.opts.newFlagSet("tags"), quickRead: true}
 	file := addPlantFlag(c.flags)
 	c.long = `Lists every tag (or those whose name matches a PATTERN, * and ? as in file names):
 name, device, unit, table, address (0-based, or 1-based with --one-based), type,
@@ -395,8 +393,7 @@ func (a *app) printTags(tags []*plant.Tag) error {
 }
 
 func (a *app) setCommand() *command {
-	c := &command{name: "set", args: "TAG VALUE", flags: a.opts.newFlagSet("set"),
-		summary: "Write one tag of a plant file, type- and range-checked"}
+	c := &command{name: "set", args: "TAG VALUE", flags: a.opts.newFlagSet("set")}
 	file := addPlantFlag(c.flags)
 	dry := addDryRun(c.flags)
 	c.long = `Writes VALUE, in the tag's engineering unit, to TAG: a coil with function 5, a bit

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -45,8 +46,8 @@ type watchState struct {
 }
 
 func (a *app) watchCommand() *command {
-	c := &command{name: "watch", aliases: []string{"poll"}, args: "READ-COMMAND [flags] ARGS",
-		flags: a.opts.newFlagSet("watch"), summary: "Repeat a read at an interval over one connection"}
+	c := &command{name: "watch", args: "READ-COMMAND [flags] ARGS",
+		flags: a.opts.newFlagSet("watch")}
 	c.flags.SetInterspersed(false)
 	interval := c.flags.Duration("interval", time.Second, "time between rounds")
 	count := intFlag(c.flags, "count", 0, "stop after `N` rounds (0: until Ctrl-C)")
@@ -347,7 +348,7 @@ func screenRows(text string, cols int) int {
 		if !strings.HasSuffix(line, "\n") {
 			continue
 		}
-		n := utf8.RuneCountInString(ansiEscape.ReplaceAllString(strings.TrimSuffix(line, "\n"), ""))
+		n := utf8.RuneCountInString(ansiEscape().ReplaceAllString(strings.TrimSuffix(line, "\n"), ""))
 		rows += max(1, (n+cols-1)/cols)
 	}
 	return rows
@@ -355,7 +356,7 @@ func screenRows(text string, cols int) int {
 
 // ansiEscape matches what the live table writes that takes no room: CSI
 // sequences and carriage returns.
-var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]|\r")
+var ansiEscape = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]|\r") })
 
 // tableRows writes the first limit live table rows, highlighting values
 // that changed since prev, dimming all of them when stale.

@@ -149,8 +149,7 @@ func (a *app) printWritten(w *writeSpec) error {
 }
 
 func (a *app) writeCoilCommand() *command {
-	c := &command{name: "write-coil", args: "ADDR on|off", flags: a.opts.newFlagSet("write-coil"),
-		summary: "Write one coil (function 5)"}
+	c := &command{name: "write-coil", args: "ADDR on|off", flags: a.opts.newFlagSet("write-coil")}
 	dry := addDryRun(c.flags)
 	c.long = "ON is on, 1 or true; OFF is off, 0 or false.\n\n" + dryRunHelp
 	c.example = []string{"write-coil 12 on", "write-coil --dry-run ref:00013 off"}
@@ -176,8 +175,7 @@ func (a *app) writeCoilCommand() *command {
 }
 
 func (a *app) writeCoilsCommand() *command {
-	c := &command{name: "write-coils", args: "ADDR V...", flags: a.opts.newFlagSet("write-coils"),
-		summary: "Write consecutive coils from ADDR (function 15)"}
+	c := &command{name: "write-coils", args: "ADDR V...", flags: a.opts.newFlagSet("write-coils")}
 	dry := addDryRun(c.flags)
 	split := addSplit(c.flags)
 	c.long = "Each V is on, off, 1, 0, true or false; a run of 0 and 1 digits such as 10110 gives one\ncoil per digit (10110 is five coils). At most 1968 coils per request; --split writes more\nin several requests.\n\n" + splitHelp + "\n\n" + dryRunHelp
@@ -218,8 +216,7 @@ func (a *app) writeCoilsCommand() *command {
 }
 
 func (a *app) writeRegisterCommand() *command {
-	c := &command{name: "write-register", args: "ADDR VALUE", flags: a.opts.newFlagSet("write-register"),
-		summary: "Write one holding register (function 6)"}
+	c := &command{name: "write-register", args: "ADDR VALUE", flags: a.opts.newFlagSet("write-register")}
 	tf := addTypeFlags(c.flags)
 	dry := addDryRun(c.flags)
 	c.long = "VALUE is decimal, or hex, binary or octal with 0x, 0b or 0o; --type uint16, int16, hex or\nbits (use write-registers for wider types). Negative numbers need no quoting.\n\n" + typedDryRunHelp
@@ -253,8 +250,7 @@ func (a *app) writeRegisterCommand() *command {
 }
 
 func (a *app) writeRegistersCommand() *command {
-	c := &command{name: "write-registers", args: "ADDR V...", flags: a.opts.newFlagSet("write-registers"),
-		summary: "Write consecutive holding registers from ADDR (function 16)"}
+	c := &command{name: "write-registers", args: "ADDR V...", flags: a.opts.newFlagSet("write-registers")}
 	tf := addTypeFlags(c.flags)
 	length := intFlag(c.flags, "length", 0, "--type string: the field is `N` registers (2N characters): the string is padded with NULs to fill it, refused if longer")
 	dry := addDryRun(c.flags)
@@ -337,8 +333,7 @@ registers per request; --split writes more in several requests, cut between valu
 }
 
 func (a *app) maskWriteCommand() *command {
-	c := &command{name: "mask-write-register", args: "ADDR AND OR", flags: a.opts.newFlagSet("mask-write-register"),
-		summary: "Change bits of one holding register (function 22)"}
+	c := &command{name: "mask-write-register", args: "ADDR AND OR", flags: a.opts.newFlagSet("mask-write-register")}
 	dry := addDryRun(c.flags)
 	c.long = "The device sets register = (register AND AND) OR (OR AND NOT AND): bits set in AND\nare kept, the others are taken from OR. Masks are 16-bit, decimal or 0x/0b.\n\n" + dryRunHelp
 	c.example = []string{"mask-write-register 4 0xFFFC 0x0001    # set bit 0, clear bit 1, keep the rest"}
@@ -373,8 +368,7 @@ func (a *app) maskWriteCommand() *command {
 }
 
 func (a *app) readWriteCommand() *command {
-	c := &command{name: "read-write-registers", args: "RADDR RCOUNT WADDR V...", flags: a.opts.newFlagSet("read-write-registers"),
-		summary: "Write holding registers, then read holding registers, in one transaction (function 23)"}
+	c := &command{name: "read-write-registers", args: "RADDR RCOUNT WADDR V...", flags: a.opts.newFlagSet("read-write-registers")}
 	tf := addTypeFlags(c.flags)
 	dry := addDryRun(c.flags)
 	c.long = "The device writes V... at WADDR first, then reads RCOUNT values from RADDR; --type\napplies to both. At most 125 registers read and 121 written.\n\n" + typedDryRunHelp

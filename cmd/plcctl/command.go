@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +27,10 @@ type command struct {
 
 	// prepareRead is set on the read commands, so watch can repeat them.
 	prepareRead func(args []string) (*readOp, error)
+
+	// quickRead marks a one-shot command that writes nothing: Ctrl-C is
+	// caught only once it has run for interruptGrace (interrupt.go).
+	quickRead bool
 }
 
 // sharedOptions are the flags every command accepts, before or after its
@@ -163,7 +166,8 @@ func (c *command) synopsis() string {
 
 // writeHelp prints the full help of c: synopsis, text, own flags, shared
 // flags, exit codes.
-func (c *command) writeHelp(w io.Writer) {
+func (c *command) writeHelp(out io.Writer) {
+	w := new(strings.Builder) // one write, not one per line
 	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", c.synopsis(), c.summary)
 	if len(c.aliases) > 0 {
 		fmt.Fprintf(w, "Alias: %s.\n", strings.Join(c.aliases, ", "))
@@ -186,6 +190,7 @@ func (c *command) writeHelp(w io.Writer) {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(n, "\n"))
 	}
 	fmt.Fprintf(w, "\n%s", exitCodesHelp)
+	_, _ = io.WriteString(out, w.String())
 }
 
 // shortUsage is printed on stderr after a usage error.
@@ -208,8 +213,22 @@ func splitFlags(fs *pflag.FlagSet) (own, shared *pflag.FlagSet) {
 	return own, shared
 }
 
-// negativeNumber matches arguments such as -42, -1.5, -0x10 and -Inf.
-var negativeNumber = regexp.MustCompile(`^-([0-9]|\.[0-9]|(?i:inf|nan)$)`)
+// isNegativeNumber reports whether s is an argument such as -42, -1.5,
+// -0x10 or -Inf: a minus, then a digit, a dot and a digit, or the whole
+// rest inf or nan in any case. (Not a regexp: this runs on every command
+// line, and a package-level regexp costs every run its compile time.)
+func isNegativeNumber(s string) bool {
+	r, ok := strings.CutPrefix(s, "-")
+	switch {
+	case !ok || r == "":
+		return false
+	case isDigit(r[0]), len(r) > 1 && r[0] == '.' && isDigit(r[1]):
+		return true
+	}
+	return strings.EqualFold(r, "inf") || strings.EqualFold(r, "nan")
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 
 // parseFlags parses args with fs, taking negative numbers as positional
 // arguments (pflag would read "-42" as shorthand flags), unless they are the
@@ -224,7 +243,7 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 			copy(in[i:], args[i:])
 			break
 		}
-		if negativeNumber.MatchString(s) && (i == 0 || !takesValue(fs, args[i-1])) {
+		if isNegativeNumber(s) && (i == 0 || !takesValue(fs, args[i-1])) {
 			in[i] = mark + strconv.Itoa(len(saved))
 			saved = append(saved, s)
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -119,7 +120,7 @@ func reason(err error) string {
 func explain(e *opError, h hintContext) (why, try string) {
 	err := e.err
 	why, try = explainCause(e, err, h)
-	if m := writtenBefore.FindStringSubmatch(err.Error()); e.split && m != nil {
+	if m := writtenBefore().FindStringSubmatch(err.Error()); e.split && m != nil {
 		why += "; the split write had written " + m[2] + " of " + m[1] + " items before the part that failed"
 	}
 	var top *transport.OpError
@@ -137,7 +138,11 @@ func explain(e *opError, h hintContext) (why, try string) {
 }
 
 // writtenBefore finds what plc says of a split write that failed part way.
-var writtenBefore = regexp.MustCompile(`\(part of (\d+); the (\d+) before it were written\)`)
+// (compiled when first used: package-level regexps cost every run, --help
+// included, their compile time and allocations)
+var writtenBefore = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\(part of (\d+); the (\d+) before it were written\)`)
+})
 
 // isAny reports whether err is one of targets.
 func isAny(err error, targets []error) bool {

@@ -98,12 +98,10 @@ func TestHelpExamplesRun(t *testing.T) {
 	addr := exampleEnv(t)
 	a := &app{}
 	n := 0
-	for _, g := range a.groups() {
-		for _, c := range g.cmds {
-			for _, e := range c.example {
-				n++
-				runExample(t, "help "+c.name, e, addr)
-			}
+	for _, c := range a.allCommands() {
+		for _, e := range c.example {
+			n++
+			runExample(t, "help "+c.name, e, addr)
 		}
 	}
 	if n < 40 {

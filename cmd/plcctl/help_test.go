@@ -9,10 +9,8 @@ import (
 func commandNames() []string {
 	a := &app{}
 	var names []string
-	for _, g := range a.groups() {
-		for _, c := range g.cmds {
-			names = append(names, c.name)
-		}
+	for _, c := range a.allCommands() {
+		names = append(names, c.name)
 	}
 	return names
 }
@@ -95,5 +93,32 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("plcctl %v: stderr %q, want it to contain %q and a short usage", tc.args, r.stderr, tc.msg)
 			}
 		})
+	}
+}
+
+// TestCommandTable: every entry of the command table builds the command it
+// names (the table holds the names, aliases and summaries, the builders the
+// rest), and no word names two commands.
+func TestCommandTable(t *testing.T) {
+	a := &app{}
+	seen := map[string]bool{}
+	for _, g := range commandTable {
+		for _, s := range g.cmds {
+			if c := s.command(a); c.name != s.name || c.summary != s.summary || strings.HasSuffix(s.summary, ".") {
+				t.Errorf("table entry %q builds command %q (summary %q)", s.name, c.name, s.summary)
+			}
+			for _, w := range append([]string{s.name}, s.aliases...) {
+				if seen[w] || w == "help" {
+					t.Errorf("%q names two commands", w)
+				}
+				seen[w] = true
+				if got := a.lookup(w); got == nil || got.name != s.name {
+					t.Errorf("lookup(%q) does not find %q", w, s.name)
+				}
+			}
+		}
+	}
+	if a.lookup("no-such-command") != nil {
+		t.Error("lookup of an unknown name built a command")
 	}
 }

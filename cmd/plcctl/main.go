@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
 	"syscall"
 	"time"
 
@@ -14,8 +13,9 @@ import (
 
 func main() {
 	zerolog.TimeFieldFormat = time.RFC3339Nano // log times to the microsecond, not the second
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, h := notifyLater(context.Background(), os.Interrupt, syscall.SIGTERM)
+	processInterrupts = h // exec installs the handler (interrupt.go)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	h.stop()
 	os.Exit(code)
 }

@@ -9,9 +9,9 @@ import (
 var readCommandNames = []string{"read-coils", "read-discrete-inputs", "read-holding-registers", "read-input-registers"}
 
 // commandWords is every word that names a command: names, aliases, help.
-func (a *app) commandWords() []string {
+func commandWords() []string {
 	words := []string{"help"}
-	for _, g := range a.groups() {
+	for _, g := range commandTable {
 		for _, c := range g.cmds {
 			words = append(words, c.name)
 			words = append(words, c.aliases...)

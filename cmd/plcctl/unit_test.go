@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,3 +166,15 @@ func TestLatencies(t *testing.T) {
 }
 
 func msDuration(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// TestIsNegativeNumber: the hand-written matcher takes as positional
+// arguments exactly what the regexp it replaced did.
+func TestIsNegativeNumber(t *testing.T) {
+	re := regexp.MustCompile(`^-([0-9]|\.[0-9]|(?i:inf|nan)$)`)
+	for _, s := range []string{"-42", "-1.5", "-0x10", "-Inf", "-INF", "-nan", "-NaN", "-.5", "-9", "-0",
+		"-", "--", "-.", "-.x", "-a", "-infinity", "-in", "-nanx", "-u", "--timeout", "42", "", "inf", "-+1", "- 1", "-٣"} {
+		if got, want := isNegativeNumber(s), re.MatchString(s); got != want {
+			t.Errorf("isNegativeNumber(%q) = %v, the regexp says %v", s, got, want)
+		}
+	}
+}
