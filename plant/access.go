@@ -145,7 +145,10 @@ func (c *parseCtx) access(n *yaml.Node, path string, a addressing) *AccessRules 
 	for _, e := range c.entries(v, o.at("roles")) {
 		role, rp := e.key.Value, o.at("roles")+"."+e.key.Value
 		switch {
-		case e.key.Kind != yaml.ScalarNode || e.key.Tag == "!!null" || role == "":
+		case e.key.Kind != yaml.ScalarNode:
+			c.errorf(e.key, o.at("roles"), "a role name must be a plain string, got %s", kindName(e.key))
+			continue
+		case e.key.Tag == "!!null" || role == "":
 			c.errorf(e.key, o.at("roles"), "a role name cannot be empty: write the role as the client certificates carry it")
 			continue
 		case strings.TrimSpace(role) != role:

@@ -122,6 +122,7 @@ func TestAccessMistakes(t *testing.T) {
 		{"empty functions", top + "    viewer: {functions: []}\n", 5, "viewer.functions", "functions is empty"},
 		{"empty role", top + "    \"\": {functions: [3]}\n", 5, "roles", "a role name cannot be empty"},
 		{"null role", top + "    ~: {functions: [3]}\n", 5, "roles", "a role name cannot be empty"},
+		{"role a list", top + "    [a, b]: {functions: [3]}\n", 5, "roles", "a role name must be a plain string, got a list"},
 		{"role with spaces", top + "    \"viewer \": {functions: [3]}\n", 5, "viewer ", "spaces at its ends"},
 		{"no grants", top + "    viewer: []\n", 5, "roles.viewer", "has no grants"},
 		{"role twice", top + "    viewer: {functions: [3]}\n    viewer: {functions: [4]}\n", 6, "roles.viewer", "given twice"},

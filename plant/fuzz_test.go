@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// FuzzParse: no input makes Parse panic or hang; a file it accepts can be
-// planned and imaged, and every error names the file.
+// FuzzParse: no input makes Parse or ParseAccess panic or hang; a file it
+// accepts can be planned and imaged, and its access rules are valid.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("../testdata/plants/*.yaml")
 	for _, name := range files {
@@ -18,7 +18,19 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(head + "      - {name: a, table: hr, address: 0, sim: {kind: follow, tag: a}}\n"))
 	f.Add([]byte("version: 1\ndevices: [{name: d, units: [{id: 1, coils: [\"1-0x10\"]}]}]\n"))
 	f.Add([]byte("&a [*a]"))
+	if b, err := os.ReadFile("../testdata/access-rules.yaml"); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The same bytes as an access file: rules it accepts are rules
+		// the simulator accepts.
+		if a, err := ParseAccess(data, "fuzz.yaml"); err == nil {
+			if pol := a.Policy(); pol.Validate() != nil {
+				t.Fatalf("ParseAccess accepted rules the policy refuses: %v", pol.Validate())
+			}
+		} else if a != nil {
+			t.Fatal("ParseAccess returned rules and an error")
+		}
 		p, err := Parse(data, "fuzz.yaml")
 		if err != nil {
 			if p != nil {
@@ -28,6 +40,11 @@ func FuzzParse(f *testing.F) {
 		}
 		PlanReads(p.Tags, PlanOptions{MaxGap: 3})
 		for _, d := range p.Devices {
+			if a := p.AccessFor(d); a != nil {
+				if pol := a.Policy(); pol.Validate() != nil {
+					t.Fatalf("Parse accepted access rules the policy refuses: %v", pol.Validate())
+				}
+			}
 			for _, u := range d.Units {
 				if err := u.Preload(newFake()); err != nil {
 					t.Fatalf("Preload of a parsed plant: %v", err)
