@@ -174,7 +174,9 @@ func TestConcurrentClients(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	s := simtest.Start(t, simulator.Config{IdleTimeout: 50 * time.Millisecond})
+	// Long enough that a loaded machine's delay between the dial and the
+	// first request does not pass it (50 ms did, once).
+	s := simtest.Start(t, simulator.Config{IdleTimeout: 400 * time.Millisecond})
 	c := dialRaw(t, s.Addr)
 	c.roundTrip(readReq(1))
 	if err := c.readUntilError(2 * time.Second); !errors.Is(err, io.EOF) {
