@@ -1,6 +1,7 @@
 // Package transport keeps one persistent Modbus TCP connection to one PLC:
 // it dials, frames every request at its exact ADU length in one write
-// (TCP_NODELAY on), pairs answers with requests by transaction id, applies
+// (TCP_NODELAY on; requests in flight together share that write, see
+// below), pairs answers with requests by transaction id, applies
 // deadlines from the caller's context, re-dials by itself after a lost link,
 // and closes gracefully so that normal use never sends a TCP reset.
 //
@@ -28,7 +29,12 @@
 // the link and routes every frame by transaction id, others' answers to
 // them, so several requests may be outstanding at once (Options.MaxInFlight,
 // up to 16 as the guide allows [IG §4.2.1]) and a lone request reads its own
-// answer without a hand-off between goroutines. While no request has run
+// answer without a hand-off between goroutines. Likewise a request that
+// finds another writing queues its ADU, and the writer writes all queued
+// ADUs after its own in one system call; each request still learns how
+// much of its own ADU went out (OpError.Sent), and one of which nothing
+// went out is written by itself or moves to the next link, never resent
+// after a byte of it was written. While no request has run
 // for a moment, a goroutine per link reads it instead, so that a FIN, a
 // reset or junk on an idle link is noticed at once.
 //
