@@ -75,7 +75,11 @@ func NewAnimator(p *Plant, tags []*Tag, start time.Time, memory func(*Tag) LiveM
 		case SimFollow:
 			l.src = t.Sim.Follow
 			if l.srcM = memory(l.src); l.srcM == nil {
-				errs = append(errs, fmt.Errorf("plant: tag %s follows %s, whose unit %d is not served", t.Name, l.src.Name, l.src.UnitID))
+				if l.src.Device != t.Device {
+					errs = append(errs, fmt.Errorf("plant: tag %s follows %s of device %s, which is not served with %s", t.Name, l.src.Name, l.src.Device.Name, t.Device.Name))
+				} else {
+					errs = append(errs, fmt.Errorf("plant: tag %s follows %s, whose unit %d is not served", t.Name, l.src.Name, l.src.UnitID))
+				}
 				continue
 			}
 		case SimRandomWalk:

@@ -56,7 +56,10 @@ memories, tables given as sizes or address ranges (outside them: exception
 what an unknown unit gets (0B or silence), fault rules, and living values
 (counter, ramp, sine, random walk, uptime, clock, a tag that follows another
 after a delay), recomputed every --scan. A file with several devices is
-served one device per plcsim (--device NAME).
+served whole: each device from its own simulator on its own address: from
+the file (a tag may follow one of another device), the other flags applying
+to each, log lines naming the device. --device NAME serves one device alone;
+--listen, --state, --http and --journal need it, as they hold one device's.
 
 --state FILE keeps holding registers and coils (with a plant: the tags marked
 retentive) across restarts: restored at start, saved atomically (temporary
@@ -110,7 +113,8 @@ write with 01. "plcsim certs --out DIR" makes a CA, a server and client
 certificates to try it with.
 
 It logs one readiness line, "plcsim ready", naming the real address (use
---listen 127.0.0.1:0 for a free port). SIGINT/SIGTERM stop it gracefully:
+--listen 127.0.0.1:0 for a free port); with several devices one per device,
+every device's port bound before the first. SIGINT/SIGTERM stop it gracefully:
 it stops accepting, half-closes every connection, drains, closes, exits 0.
 
 Exit codes: 0 clean shutdown, 1 failure (e.g. cannot listen), 2 usage error.
@@ -145,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		unknownUnit  = fs.String("unknown-unit", "exception", "gateway mode: what a unit id without a memory gets: exception (0B) or silent (no answer)")
 		maxFileRegs  = fs.Int("max-file-registers", simulator.DefaultMaxFileRegisters, "file-record registers each unit may store beyond its configuration; an FC 21 write needing more gets exception 04")
 		plantPath    = fs.String("plant", "", "serve the plant file FILE: its units, tables, initial values, living values and fault rules (see testdata/plants)")
-		deviceName   = fs.String("device", "", "with --plant: the device to serve, when the file has several (one plcsim per device)")
+		deviceName   = fs.String("device", "", "with --plant: serve only this device of the file (default: every device, each on its address:)")
 		scan         = fs.Duration("scan", 0, "with --plant: the scan cycle of living values (default the file's scan:, else 100ms)")
 		unitIDs      = fs.String("unit-ids", "", "gateway mode: comma-separated unit ids served, each with its own memory (0 and 255 address the first); others get exception 0B. Empty serves every unit id from one memory")
 		logLevel     = fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
@@ -226,14 +230,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var pl *plantRun
 	if *plantPath != "" {
-		if pl, err = loadPlant(fs, *plantPath, *deviceName, *scan, &cfg); err != nil {
+		runs, err := loadPlant(fs, *plantPath, *deviceName, *scan, cfg)
+		if err != nil {
 			fmt.Fprintf(stderr, "plcsim: %v\n", err)
 			return exitUsage
 		}
 		// Rules in order: --fault, the plant's, the --fault-file's (which
 		// SIGHUP replaces, keeping the first two).
-		fixed = append(append([]simulator.FaultRule(nil), fixed...), pl.faults...)
-		cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
+		fixed = append(append([]simulator.FaultRule(nil), fixed...), runs[0].faults...)
+		for _, r := range runs {
+			r.cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
+		}
+		if len(runs) > 1 {
+			return serveDevices(ctx, runs, secFlags, *faultFile, fixed, log, stderr)
+		}
+		pl, cfg = runs[0], runs[0].cfg
 	} else if *deviceName != "" || *scan != 0 {
 		fmt.Fprintf(stderr, "plcsim: --device and --scan go with --plant\n")
 		return exitUsage
@@ -271,7 +282,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		go reloadFaults(ctx, hup, srv, *faultFile, fixed, log)
+		go reloadFaults(ctx, hup, []*simulator.Server{srv}, *faultFile, fixed, log)
 	}
 	var keeper *stateKeeper
 	saverDone := make(chan struct{})
@@ -287,7 +298,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		go func() { keeper.loop(ctx, *stateEvery); close(saverDone) }()
 	}
 	if pl != nil {
-		if err := pl.animate(ctx, srv, log); err != nil {
+		if err := animate(ctx, pl.p, []device{{pl.dev, srv}}, pl.scan, log); err != nil {
 			fmt.Fprintf(stderr, "plcsim: %v\n", err)
 			return exitUsage
 		}
@@ -304,6 +315,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		log.Info().Str("state", *statePath).Msg("state saved")
 	}
+	logStopped(log, srv)
+	return exitOK
+}
+
+// logStopped logs the server's counters at shutdown.
+func logStopped(log *zerolog.Logger, srv *simulator.Server) {
 	st := srv.Stats()
 	var resets []string // "reason=n" for each reason that occurred
 	for r, n := range st.ResetsBy {
@@ -315,7 +332,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Uint64("requests", st.Requests).Uint64("exceptions", st.Exceptions).
 		Uint64("framing_faults", st.FramingFaults).Uint64("malformed_pdus", st.MalformedPDUs).
 		Uint64("resets", st.Resets).Str("resets_by", strings.Join(resets, ",")).Uint64("log_suppressed", st.LogSuppressed).Msg("plcsim stopped")
-	return exitOK
 }
 
 func parseUnitIDs(s string) ([]uint8, error) {

@@ -138,18 +138,21 @@ func memoryOf(devs []device) func(*plant.Tag) plant.LiveMemory {
 	}
 }
 
-// plantRun is plcsim serving one device of a plant file.
+// plantRun is one device of a plant file that plcsim serves.
 type plantRun struct {
 	p      *plant.Plant
 	dev    *plant.Device
+	cfg    simulator.Config // the device's configuration
 	scan   time.Duration
 	faults []simulator.FaultRule // the plant's fault rules
 }
 
-// loadPlant loads the plant file and turns cfg into the chosen device's
-// configuration. Flags that lay out memory do not go with a plant; --listen
-// given explicitly overrides the device's address.
-func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, cfg *simulator.Config) (*plantRun, error) {
+// loadPlant loads the plant file and returns the devices to serve, each
+// with its configuration made from base: the one named, the only one, or
+// every device of the file, each on its own address:. Flags that lay out
+// memory do not go with a plant; --listen given explicitly overrides the
+// address of a device served alone, and cannot apply to several.
+func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, base simulator.Config) ([]*plantRun, error) {
 	for _, f := range []string{"unit-ids", "unknown-unit", "coils", "discrete-inputs", "holding-registers", "input-registers"} {
 		if fs.Changed(f) {
 			return nil, fmt.Errorf("--%s does not go with --plant: the plant file lays out the units", f)
@@ -162,30 +165,68 @@ func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, cfg *si
 	if err != nil {
 		return nil, err
 	}
-	var d *plant.Device
-	switch {
-	case name != "":
-		if d = p.Device(name); d == nil {
+	devs := p.Devices
+	if name != "" {
+		d := p.Device(name)
+		if d == nil {
 			return nil, fmt.Errorf("--device %q: %s has no such device (it has %s)", name, path, deviceNames(p))
 		}
-	case len(p.Devices) > 1:
-		return nil, fmt.Errorf("%s has %d devices (%s): pick one with --device NAME (one plcsim per device)", path, len(p.Devices), deviceNames(p))
-	default:
-		d = p.Devices[0]
+		devs = []*plant.Device{d}
 	}
-	listen := cfg.Listen
-	c, rules, err := plantConfig(p, d, *cfg)
-	if err != nil {
-		return nil, err
-	}
-	if fs.Changed("listen") || c.Listen == "" {
-		c.Listen = listen
-	}
-	*cfg = c
 	if scan == 0 {
 		scan = p.Scan
 	}
-	return &plantRun{p: p, dev: d, scan: scan, faults: rules}, nil
+	several := len(devs) > 1
+	if several {
+		if err := checkSeveral(fs, p); err != nil {
+			return nil, err
+		}
+	}
+	runs := make([]*plantRun, 0, len(devs))
+	for _, d := range devs {
+		c, rules, err := plantConfig(p, d, base)
+		if err != nil {
+			return nil, err
+		}
+		if several {
+			l := base.Logger.With().Str("device", d.Name).Logger()
+			c.Logger = &l
+		} else if fs.Changed("listen") || c.Listen == "" {
+			c.Listen = base.Listen
+		}
+		runs = append(runs, &plantRun{p: p, dev: d, cfg: c, scan: scan, faults: rules})
+	}
+	return runs, nil
+}
+
+// checkSeveral refuses what cannot apply when every device of p is served:
+// a device without an address or two on one, and the flags that hold one
+// device's state or address.
+func checkSeveral(fs *pflag.FlagSet, p *plant.Plant) error {
+	n := len(p.Devices)
+	if fs.Changed("listen") {
+		return fmt.Errorf("--listen with %d devices (%s): each device listens on its address: from the file; give --device NAME to serve one device on --listen",
+			n, deviceNames(p))
+	}
+	for _, f := range []struct{ flag, what string }{{"state", "state file"}, {"http", "control API"}, {"journal", "journal"}} {
+		if fs.Changed(f.flag) {
+			return fmt.Errorf("--%s with %d devices (%s): it is one device's %s; give --device NAME to serve one device (one plcsim per device)",
+				f.flag, n, deviceNames(p), f.what)
+		}
+	}
+	seen := map[string]*plant.Device{}
+	for _, d := range p.Devices {
+		if d.Address == "" {
+			return fmt.Errorf("%s: device %s (line %d) has no address: give every device an address: HOST:PORT to serve them all, or serve it alone with --device %s",
+				p.File, d.Name, d.Line, d.Name)
+		}
+		if o := seen[d.Address]; o != nil {
+			return fmt.Errorf("%s: devices %s (line %d) and %s (line %d) both have address %s: one plcsim cannot serve two devices on one address",
+				p.File, o.Name, o.Line, d.Name, d.Line, d.Address)
+		}
+		seen[d.Address] = d
+	}
+	return nil
 }
 
 func deviceNames(p *plant.Plant) string {
@@ -207,9 +248,16 @@ func (r *plantRun) fingerprint() string {
 }
 
 // animate runs one scan now, so the first request sees living values, and
-// then one per scan cycle until ctx ends.
-func (r *plantRun) animate(ctx context.Context, srv *simulator.Server, log *zerolog.Logger) error {
-	a, err := plant.NewAnimator(r.p, r.dev.Tags, time.Now(), memoryOf([]device{{r.dev, srv}}))
+// then one per scan cycle until ctx ends: the living tags of every device
+// in devs, in one animator (a tag may follow one of another device).
+func animate(ctx context.Context, p *plant.Plant, devs []device, scan time.Duration, log *zerolog.Logger) error {
+	var tags []*plant.Tag
+	names := make([]string, len(devs))
+	for i, d := range devs {
+		tags = append(tags, d.dev.Tags...)
+		names[i] = d.dev.Name
+	}
+	a, err := plant.NewAnimator(p, tags, time.Now(), memoryOf(devs))
 	if err != nil {
 		return err
 	}
@@ -217,11 +265,11 @@ func (r *plantRun) animate(ctx context.Context, srv *simulator.Server, log *zero
 		log.Warn().Str("tag", t.Name).Int("line", t.Line).Err(err).Msg("living value not written (reported once per tag)")
 	}
 	a.Step(time.Now())
-	t := time.NewTicker(r.scan)
+	t := time.NewTicker(scan)
 	go func() {
 		defer t.Stop()
 		a.Run(ctx, t.C)
 	}()
-	log.Info().Str("plant", r.p.File).Str("device", r.dev.Name).Int("tags", len(r.dev.Tags)).Dur("scan", r.scan).Msg("plant loaded")
+	log.Info().Str("plant", p.File).Str("device", strings.Join(names, ",")).Int("tags", len(tags)).Dur("scan", scan).Msg("plant loaded")
 	return nil
 }

@@ -256,7 +256,7 @@ func TestPlantUsage(t *testing.T) {
 		{"unit ids", []string{"--plant", plantFile("sparse.yaml"), "--unit-ids", "1"}, "--unit-ids does not go with --plant"},
 		{"table size", []string{"--plant", plantFile("sparse.yaml"), "--coils", "5"}, "--coils does not go with --plant"},
 		{"missing file", []string{"--plant", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
-		{"two devices", []string{"--plant", two}, "pick one with --device"},
+		{"two devices", []string{"--plant", two}, "--listen with 2 devices (a, b): each device listens on its address"},
 		{"unknown device", []string{"--plant", two, "--device", "c"}, `--device "c"`},
 		{"scan without plant", []string{"--scan", "1s"}, "go with --plant"},
 		{"scan too short", []string{"--plant", plantFile("sparse.yaml"), "--scan", "10us"}, "from 1ms to 1h"},

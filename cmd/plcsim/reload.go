@@ -25,9 +25,10 @@ func loadFaultFile(path string) ([]simulator.FaultRule, error) {
 }
 
 // reloadFaults replaces the file's rules (after the --fault rules, which
-// stay) each time a signal arrives on hup, until ctx ends. A file that does
+// stay) of every server in srvs (the devices served) each time a signal
+// arrives on hup, until ctx ends. A file that does
 // not load keeps the rules in force and logs why, with the line number.
-func reloadFaults(ctx context.Context, hup <-chan os.Signal, srv *simulator.Server, path string,
+func reloadFaults(ctx context.Context, hup <-chan os.Signal, srvs []*simulator.Server, path string,
 	fixed []simulator.FaultRule, log *zerolog.Logger) {
 	for {
 		select {
@@ -37,11 +38,13 @@ func reloadFaults(ctx context.Context, hup <-chan os.Signal, srv *simulator.Serv
 		}
 		rules, err := loadFaultFile(path)
 		if err != nil {
-			log.Error().Err(err).Int("rules", len(srv.Faults())).Msg("fault rules not reloaded; the old rules stay")
+			log.Error().Err(err).Int("rules", len(srvs[0].Faults())).Msg("fault rules not reloaded; the old rules stay")
 			continue
 		}
 		all := append(append([]simulator.FaultRule(nil), fixed...), rules...)
-		srv.SetFaults(all...)
+		for _, srv := range srvs {
+			srv.SetFaults(all...) // each server its own counters
+		}
 		e := log.Info().Str("file", path).Int("rules", len(all))
 		for i, r := range all {
 			e = e.Str(fmt.Sprintf("rule_%d", i+1), r.String())

@@ -65,7 +65,13 @@ type proc struct {
 
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	return startProcArgs(t, bin, append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+}
+
+// startProcArgs is startProc without the default flags.
+func startProcArgs(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

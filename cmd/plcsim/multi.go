@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/plcctl/plcctl/simulator"
+)
+
+// serveDevices serves every device of a plant file at once, each from its
+// own simulator on its own address (runs holds at least two): all
+// listeners are bound before any serves, so when the first "plcsim ready"
+// line is logged every device accepts connections. A device that cannot
+// listen stops the start (exit 1, nothing served); one whose server fails
+// stops the others. ctx ending shuts every device down gracefully, in
+// parallel. fixed are the fault rules a --fault-file reload keeps.
+func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, faultFile string,
+	fixed []simulator.FaultRule, log *zerolog.Logger, stderr io.Writer) int {
+	devs := make([]device, len(runs))
+	srvs := make([]*simulator.Server, len(runs))
+	for i, r := range runs {
+		if err := sec.applyAccess(&r.cfg, r, r.cfg.Logger); err != nil {
+			fmt.Fprintf(stderr, "plcsim: device %s: %v\n", r.dev.Name, err)
+			return exitUsage
+		}
+		srv, err := simulator.New(r.cfg)
+		if err == nil {
+			err = preload(device{r.dev, srv})
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "plcsim: device %s: %v\n", r.dev.Name, err)
+			return exitUsage
+		}
+		devs[i], srvs[i] = device{r.dev, srv}, srv
+	}
+	lns := make([]net.Listener, 0, len(runs))
+	for i, srv := range srvs {
+		ln, err := srv.Listen()
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			fmt.Fprintf(stderr, "plcsim: device %s: %v; no device is served\n", runs[i].dev.Name, err)
+			return exitFailure
+		}
+		lns = append(lns, ln)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if faultFile != "" {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go reloadFaults(ctx, hup, srvs, faultFile, fixed, log)
+	}
+	p := runs[0].p
+	if err := animate(ctx, p, devs, runs[0].scan, log); err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitUsage
+	}
+	errs := make([]error, len(srvs))
+	var wg sync.WaitGroup
+	for i, srv := range srvs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = serveUntil(ctx, srv, lns[i], runs[i].cfg.DrainTimeout)
+			cancel() // one device failing stops the others
+		}()
+	}
+	wg.Wait()
+	code := exitOK
+	for i, err := range errs {
+		if err != nil {
+			runs[i].cfg.Logger.Error().Err(err).Msg("plcsim failed")
+			code = exitFailure
+		}
+		logStopped(runs[i].cfg.Logger, srvs[i])
+	}
+	if code != exitOK {
+		fmt.Fprintf(stderr, "plcsim: a device failed, so every device of %s was stopped\n", p.File)
+	}
+	return code
+}
+
+// serveUntil serves srv on ln until ctx ends, then shuts it down
+// gracefully (bounded by the drain timeout), as ListenAndServe does; nil
+// is a clean stop.
+func serveUntil(ctx context.Context, srv *simulator.Server, ln net.Listener, drain time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var failed error
+	select {
+	case failed = <-errc: // not ErrServerClosed: nothing closed it yet
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*drain+time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx) // the connections it still has close gracefully
+	if failed != nil {
+		return failed
+	}
+	if e := <-errc; !errors.Is(e, simulator.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/modbus"
+)
+
+var (
+	plcctlOnce sync.Once
+	plcctlErr  error
+)
+
+// buildPlcctl builds the plcctl binary next to plcsim's, once.
+func buildPlcctl(t *testing.T) string {
+	t.Helper()
+	buildPlcsim(t)
+	bin := filepath.Join(binDir, "plcctl")
+	plcctlOnce.Do(func() {
+		if out, err := exec.Command("go", "build", "-o", bin, "../plcctl").CombinedOutput(); err != nil {
+			plcctlErr = fmt.Errorf("go build ../plcctl: %v\n%s", err, out)
+		}
+	})
+	if plcctlErr != nil {
+		t.Fatal(plcctlErr)
+	}
+	return bin
+}
+
+// freeAddrs returns n loopback addresses whose ports were free a moment
+// ago: each is bound on port 0 and closed again.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var addrs []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return addrs
+}
+
+// twoDevices writes a plant file of two devices on addresses a and b: a
+// pump station and a tank farm whose run contact follows a pump command.
+func twoDevices(t *testing.T, a, b string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "two.yaml")
+	err := os.WriteFile(f, []byte(fmt.Sprintf(`version: 1
+scan: 10ms
+devices:
+  - name: pumps
+    address: %s
+    units: [{id: 1, holding_registers: 10, coils: 4}]
+    tags:
+      - {name: p.level, table: hr, address: 0, initial: 11}
+      - {name: p.cmd, table: coil, address: 0}
+  - name: tanks
+    address: %s
+    units: [{id: 1, holding_registers: 10, discrete_inputs: 4}]
+    tags:
+      - {name: t.level, table: hr, address: 0, initial: 22}
+      - {name: t.run, table: discrete_input, address: 0, sim: {kind: follow, tag: p.cmd, delay: 10ms}}
+`, a, b)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestServeEveryDevice runs the real binaries: one plcsim --plant serves
+// both devices of the file, each on its address; plcctl get reads tags of
+// both, set on one leaves the other alone, a tag of one device follows a
+// tag of the other, --fault and --fault-file rules apply to both and
+// SIGHUP reloads them on both; SIGTERM closes both gracefully (connected
+// clients read EOF) and exits 0.
+func TestServeEveryDevice(t *testing.T) {
+	sim, ctl := buildPlcsim(t), buildPlcctl(t)
+	addrs := freeAddrs(t, 2)
+	file := twoDevices(t, addrs[0], addrs[1])
+	faults := filepath.Join(t.TempDir(), "faults.txt")
+	os.WriteFile(faults, []byte("action=exception,exception=6,fc=3,addr=5\n"), 0o644)
+	p := startProcArgs(t, sim, "--plant", file, "--log-format", "json",
+		"--fault", "action=exception,exception=4,fc=3,addr=7", "--fault-file", faults)
+	plcctl := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(ctl, append([]string{"--plant", file}, args...)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("plcctl %v: %v\n%s", args, err, errb.String())
+		}
+		return out.String()
+	}
+	if got, want := plcctl("get", "p.level", "t.level", "t.run"), "p.level  11\nt.level  22\nt.run    false\n"; got != want {
+		t.Fatalf("get =\n%s\nwant\n%s", got, want)
+	}
+	plcctl("set", "p.level", "33")
+	if got, want := plcctl("get", "p.level", "t.level"), "p.level  33\nt.level  22\n"; got != want {
+		t.Fatalf("after set p.level 33: get =\n%s\nwant\n%s", got, want)
+	}
+	plcctl("set", "t.level", "44")
+	if got, want := plcctl("get", "p.level", "t.level"), "p.level  33\nt.level  44\n"; got != want {
+		t.Fatalf("after set t.level 44: get =\n%s\nwant\n%s", got, want)
+	}
+	plcctl("set", "p.cmd", "on")
+	waitFor(t, 5*time.Second, "t.run (tanks) to follow p.cmd (pumps)", func() bool { return plcctl("get", "t.run") == "t.run  true\n" })
+
+	cs := []*client{dialClient(t, addrs[0]), dialClient(t, addrs[1])}
+	read := func(c *client, addr uint16) string {
+		t.Helper()
+		rsp, err := c.do(modbus.NewReadHoldingRegisters(addr, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("% X", rsp[:2])
+	}
+	for i, c := range cs {
+		if got := read(c, 5); got != "83 06" {
+			t.Errorf("device %d, register 5 (--fault-file rule): %s, want 83 06", i, got)
+		}
+		if got := read(c, 7); got != "83 04" {
+			t.Errorf("device %d, register 7 (--fault rule): %s, want 83 04", i, got)
+		}
+	}
+	os.WriteFile(faults, []byte("action=exception,exception=6,fc=3,addr=6\n"), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 5*time.Second, "fault rules reloaded", func() bool { return strings.Contains(p.stderr.String(), "fault rules reloaded") })
+	for i, c := range cs {
+		if got := read(c, 5); got != "03 02" {
+			t.Errorf("device %d, register 5 after the reload: %s, want 03 02", i, got)
+		}
+		if got := read(c, 6); got != "83 06" {
+			t.Errorf("device %d, register 6 after the reload: %s, want 83 06", i, got)
+		}
+		if got := read(c, 7); got != "83 04" {
+			t.Errorf("device %d, register 7 after the reload (--fault rule kept): %s, want 83 04", i, got)
+		}
+	}
+
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	for i, c := range cs {
+		c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if n, err := c.nc.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Errorf("device %d after SIGTERM: read %d, %v; want EOF", i, n, err)
+		}
+		c.nc.Close()
+	}
+	if err := p.wait(t); err != nil {
+		t.Fatalf("plcsim exit: %v, want status 0\n%s", err, p.stderr.String())
+	}
+	ready, stopped := map[string]string{}, map[string]bool{}
+	for _, l := range strings.Split(p.stderr.String(), "\n") {
+		var rec struct{ Message, Addr, Device string }
+		if json.Unmarshal([]byte(l), &rec) != nil {
+			continue
+		}
+		switch rec.Message {
+		case "plcsim ready":
+			ready[rec.Device] = rec.Addr
+		case "plcsim stopped":
+			stopped[rec.Device] = true
+		}
+	}
+	if ready["pumps"] != addrs[0] || ready["tanks"] != addrs[1] || !stopped["pumps"] || !stopped["tanks"] {
+		t.Errorf("ready lines %v, stopped lines %v; want pumps on %s and tanks on %s, both stopped\n%s",
+			ready, stopped, addrs[0], addrs[1], p.stderr.String())
+	}
+	for _, a := range addrs {
+		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts after plcsim exited", a)
+		}
+	}
+}
+
+// TestServeEveryDeviceBusy: when one device cannot listen, plcsim serves
+// none (the other's port is released) and exits 1 saying which device.
+func TestServeEveryDeviceBusy(t *testing.T) {
+	addrs := freeAddrs(t, 1)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	file := twoDevices(t, addrs[0], busy.Addr().String())
+	var errb syncBuf
+	code := run(context.Background(), []string{"--plant", file, "--log-format", "json"}, io.Discard, &errb)
+	if want := "plcsim: device tanks: listen tcp " + busy.Addr().String(); code != exitFailure ||
+		!strings.Contains(errb.String(), want) || !strings.Contains(errb.String(), "no device is served") {
+		t.Fatalf("exit %d, want 1 and %q ... no device is served in:\n%s", code, want, errb.String())
+	}
+	ln, err := net.Listen("tcp", addrs[0])
+	if err != nil {
+		t.Fatalf("pumps' address %s still bound: %v", addrs[0], err)
+	}
+	ln.Close()
+}
+
+// TestServeEveryDeviceUsage: what cannot apply to several devices is
+// refused in one sentence; --device still serves one device alone.
+func TestServeEveryDeviceUsage(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		f := filepath.Join(dir, name)
+		os.WriteFile(f, []byte("version: 1\ndevices:\n"+body), 0o644)
+		return f
+	}
+	addrs := freeAddrs(t, 2)
+	file := twoDevices(t, addrs[0], addrs[1])
+	noAddr := write("noaddr.yaml", "  - {name: a, address: "+addrs[0]+", units: [{id: 1}]}\n  - {name: b, units: [{id: 1}]}\n")
+	same := write("same.yaml", "  - {name: a, address: "+addrs[0]+", units: [{id: 1}]}\n  - {name: b, address: "+addrs[0]+", units: [{id: 1}]}\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no address", []string{"--plant", noAddr}, "device b (line 4) has no address: give every device an address: HOST:PORT to serve them all, or serve it alone with --device b"},
+		{"same address", []string{"--plant", same}, "devices a (line 3) and b (line 4) both have address " + addrs[0]},
+		{"listen", []string{"--plant", file, "--listen", "127.0.0.1:0"}, "--listen with 2 devices (pumps, tanks): each device listens on its address: from the file"},
+		{"state", []string{"--plant", file, "--state", filepath.Join(dir, "s")}, "--state with 2 devices (pumps, tanks): it is one device's state file; give --device NAME"},
+		{"http", []string{"--plant", file, "--http", "127.0.0.1:0"}, "--http with 2 devices (pumps, tanks): it is one device's control API"},
+		{"journal", []string{"--plant", file, "--journal", filepath.Join(dir, "j")}, "--journal with 2 devices (pumps, tanks): it is one device's journal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var errb syncBuf
+			code := run(context.Background(), tc.args, io.Discard, &errb)
+			if code != exitUsage || !strings.Contains(errb.String(), tc.want) || strings.Count(errb.String(), "\n") != 1 {
+				t.Fatalf("exit %d, want 2 and one line with %q:\n%s", code, tc.want, errb.String())
+			}
+		})
+	}
+	// --device pumps serves pumps alone, on --listen; tanks alone cannot
+	// be: its t.run follows a tag of pumps.
+	addr, _ := startRun(t, "--plant", file, "--device", "pumps")
+	c := dialClient(t, addr)
+	if got := c.register(0); got != 11 {
+		t.Errorf("--device pumps: register 0 = %d, want p.level's 11", got)
+	}
+	var errb syncBuf
+	code := run(context.Background(), []string{"--plant", file, "--device", "tanks", "--listen", "127.0.0.1:0"}, io.Discard, &errb)
+	if want := "tag t.run follows p.cmd of device pumps, which is not served with tanks"; code != exitUsage || !strings.Contains(errb.String(), want) {
+		t.Errorf("--device tanks: exit %d, want 2 and %q in:\n%s", code, want, errb.String())
+	}
+}
+
+// TestServeEveryDeviceAccess: each device gets its own access: rules (here
+// a device's read_only), the others the plant's (none): a write to the
+// read-only device is refused with 01, the same write to the other served.
+func TestServeEveryDeviceAccess(t *testing.T) {
+	addrs := freeAddrs(t, 2)
+	f := filepath.Join(t.TempDir(), "ro.yaml")
+	os.WriteFile(f, []byte(fmt.Sprintf("version: 1\ndevices:\n"+
+		"  - {name: ro, address: %s, access: {read_only: true}, units: [{id: 1, holding_registers: 4}]}\n"+
+		"  - {name: rw, address: %s, units: [{id: 1, holding_registers: 4}]}\n", addrs[0], addrs[1])), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	errb := newReadyBuf()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"--plant", f, "--log-format", "json"}, io.Discard, errb) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("exit %d:\n%s", code, errb.String())
+		}
+	}()
+	waitReady(t, errb)
+	for i, want := range []string{"86 01", "06 00"} {
+		rsp, err := dialClient(t, addrs[i]).do(&modbus.WriteSingleRegister{Address: 1, Value: 9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("% X", rsp[:2]); got != want {
+			t.Errorf("write to device %d: %s, want %s", i, got, want)
+		}
+	}
+}
