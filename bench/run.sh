@@ -26,7 +26,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	rm -rf "$tmp"
+	rm -rf "$tmp" "bench/_hello-imports.$$"
 }
 trap cleanup EXIT
 
@@ -53,6 +53,19 @@ CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/" ./cmd/plcctl ./cmd/plcsim .
 mkdir -p "$tmp/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$tmp/hello/main.go"
 (cd "$tmp/hello" && printf 'module hello\n\ngo 1.26\n' >go.mod && CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/hello-world" .)
+# The same hello-world importing every package plcctl links (not internal
+# ones, which it cannot name): their init runs, the binary is as large. It
+# is built inside the module (a directory starting with _ is no package of
+# ./...) so that the imports resolve to the same versions.
+floor="bench/_hello-imports.$$"
+mkdir -p "$floor"
+{
+	printf 'package main\n\nimport (\n\t"fmt"\n'
+	CGO_ENABLED=0 go list -deps ./cmd/plcctl | grep -v -E '^(unsafe|runtime|fmt|github.com/plcctl/plcctl/cmd/plcctl)$|internal|^vendor/' | sed 's/.*/\t_ "&"/'
+	printf ')\n\nfunc main() { fmt.Println("hello, world") }\n'
+} >"$floor/main.go"
+CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/hello-imports" "./$floor"
+rm -rf "$floor"
 LM="$(pkg-config --cflags --libs libmodbus)"
 gcc -O2 -Wall -o "$tmp/pingpong" bench/testdata/pingpong.c
 # shellcheck disable=SC2086
@@ -129,12 +142,20 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-# 4. One-shot CLI against a hello-world binary built the same way.
-log "one-shot CLI (hyperfine)"
-hyperfine -N --warmup 20 --runs 300 --export-json "$OUT/cli.json" \
-	-n hello-world "$tmp/hello-world" \
-	-n 'plcctl --help' "$tmp/plcctl --help" \
-	-n 'plcctl read' "$tmp/plcctl -a $addr read-holding-registers 0 10" >/dev/null 2>&1
+# 4. One-shot CLI against a hello-world binary built the same way, and the
+# hello-world importing plcctl's packages (the floor of their init and
+# size), back to back in each round: under load only figures taken
+# together compare.
+log "one-shot CLI (hyperfine, $ROUNDS rounds)"
+for r in $(seq 1 "$ROUNDS"); do
+	hyperfine -N --warmup 20 --runs 300 --export-json "$OUT/cli-$r.json" \
+		-n hello-world "$tmp/hello-world" \
+		-n 'hello + imports' "$tmp/hello-imports" \
+		-n 'plcctl --help' "$tmp/plcctl --help" \
+		-n 'plcctl read' "$tmp/plcctl -a $addr read-holding-registers 0 10" >/dev/null 2>&1
+	printf '.' >&2
+done
+echo >&2
 stop_server
 
 # 5. Servers under the same load generator: server on CPU 0, load on CPU 1.
