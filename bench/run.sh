@@ -142,15 +142,17 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-# 4. One-shot CLI against a hello-world binary built the same way, and the
-# hello-world importing plcctl's packages (the floor of their init and
-# size), back to back in each round: under load only figures taken
-# together compare.
+# 4. One-shot CLI against a hello-world binary built the same way, the
+# hello-world importing plcctl's packages (the floor their init sets) and
+# plcctl --version (the floor of plcctl's own binary: start, init, one flag
+# set), back to back in each round: under load only figures taken together
+# compare.
 log "one-shot CLI (hyperfine, $ROUNDS rounds)"
 for r in $(seq 1 "$ROUNDS"); do
 	hyperfine -N --warmup 20 --runs 300 --export-json "$OUT/cli-$r.json" \
 		-n hello-world "$tmp/hello-world" \
 		-n 'hello + imports' "$tmp/hello-imports" \
+		-n 'plcctl --version' "$tmp/plcctl --version" \
 		-n 'plcctl --help' "$tmp/plcctl --help" \
 		-n 'plcctl read' "$tmp/plcctl -a $addr read-holding-registers 0 10" >/dev/null 2>&1
 	printf '.' >&2

@@ -341,7 +341,7 @@ func (r *report) cli() error {
 		}
 	}
 	fmt.Fprintf(r.w, "## One-shot CLI, start to exit (hyperfine -N, 300 runs x %d rounds, unpinned, medians over rounds; targets: read <= 1.3x, --help <= 1.2x hello-world)\n", len(files))
-	fmt.Fprintln(r.w, "## hello + imports = the hello-world importing every package plcctl links: the floor their init and size set")
+	fmt.Fprintln(r.w, "## floors: hello + imports = the hello-world importing every package plcctl links (their init); plcctl --version = plcctl's binary starting and parsing one flag")
 	fmt.Fprintf(r.w, "%-20s %10s %10s %10s %10s %9s\n", "command", "median ms", "mean ms", "user ms", "sys ms", "vs hello")
 	for _, c := range order {
 		fmt.Fprintf(r.w, "%-20s %10.2f %10.2f %10.2f %10.2f %8.2fx\n", c, med.med(c), mean.med(c), user.med(c), sys.med(c), vs.med(c))
