@@ -12,8 +12,8 @@
 # (taskset -c 0); "split" = server on CPU 0, load generator on CPU 1;
 # "all" = no pinning, both CPUs.
 #
-# Needs: go, gcc, pkg-config, libmodbus-dev, python3-pymodbus, hyperfine,
-# taskset (util-linux); gnuplot-nox for the plots (skipped without it).
+# Needs: go, gcc, pkg-config, libmodbus-dev, python3-pymodbus, taskset
+# (util-linux); gnuplot-nox for the plots (skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-5}"
@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in go gcc pkg-config taskset hyperfine python3; do
+for tool in go gcc pkg-config taskset python3; do
 	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (see the header for the Debian packages)" >&2; exit 1; }
 done
 log() { echo "== $*" >&2; }
@@ -49,7 +49,7 @@ log "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff 
 # Build everything the way `make build` does (static Go binaries).
 log "building"
 BUILDFLAGS=(-trimpath -ldflags=-s\ -w)
-CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/" ./cmd/plcctl ./cmd/plcsim ./bench/loadgen
+CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/" ./cmd/plcctl ./cmd/plcsim ./bench/loadgen ./bench/oneshot
 mkdir -p "$tmp/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$tmp/hello/main.go"
 (cd "$tmp/hello" && printf 'module hello\n\ngo 1.26\n' >go.mod && CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/hello-world" .)
@@ -145,16 +145,17 @@ done
 # 4. One-shot CLI against a hello-world binary built the same way, the
 # hello-world importing plcctl's packages (the floor their init sets) and
 # plcctl --version (the floor of plcctl's own binary: start, init, one flag
-# set), back to back in each round: under load only figures taken together
-# compare.
-log "one-shot CLI (hyperfine, $ROUNDS rounds)"
+# set). bench/oneshot runs them interleaved, one run of each in turn, so
+# that load which comes and goes hits all alike (hyperfine's 300 runs of
+# one command, then of the next, are skewed by any burst in between).
+log "one-shot CLI (bench/oneshot, $ROUNDS rounds of 300 interleaved runs)"
 for r in $(seq 1 "$ROUNDS"); do
-	hyperfine -N --warmup 20 --runs 300 --export-json "$OUT/cli-$r.json" \
-		-n hello-world "$tmp/hello-world" \
-		-n 'hello + imports' "$tmp/hello-imports" \
-		-n 'plcctl --version' "$tmp/plcctl --version" \
-		-n 'plcctl --help' "$tmp/plcctl --help" \
-		-n 'plcctl read' "$tmp/plcctl -a $addr read-holding-registers 0 10" >/dev/null 2>&1
+	"$tmp/oneshot" -runs 300 -warmup 20 \
+		"hello-world=$tmp/hello-world" \
+		"hello + imports=$tmp/hello-imports" \
+		"plcctl --version=$tmp/plcctl --version" \
+		"plcctl --help=$tmp/plcctl --help" \
+		"plcctl read=$tmp/plcctl -a $addr read-holding-registers 0 10" >>"$OUT/oneshot.txt"
 	printf '.' >&2
 done
 echo >&2

@@ -296,55 +296,41 @@ func (r *report) servers(floor samples) error {
 	return os.WriteFile(filepath.Join(r.dir, "connections.tsv"), []byte(tsv.String()), 0o644)
 }
 
-// cli reads hyperfine's cli-ROUND.json files (cli.json in older results):
-// per command the median over rounds of each round's median, and the ratio
-// to the hello-world of the same round, median over rounds.
+// cli reads bench/oneshot's lines (oneshot.txt, one line per command and
+// round): per command the median over rounds, and each round's ratio to
+// the hello-world of the same round, median over rounds.
 func (r *report) cli() error {
-	files, _ := filepath.Glob(filepath.Join(r.dir, "cli-*.json"))
-	if len(files) == 0 {
-		files = []string{filepath.Join(r.dir, "cli.json")}
+	lines, err := r.lines("oneshot.txt")
+	if err != nil {
+		return err
 	}
 	var order []string
-	med, mean, user, sys, vs := samples{}, samples{}, samples{}, samples{}, samples{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
+	vals := map[string]samples{}
+	rounds := 0
+	for _, l := range lines {
+		name, rest, ok := strings.Cut(l, "\t")
+		if !ok {
+			return fmt.Errorf("oneshot.txt: %q", l)
 		}
-		var h struct {
-			Results []struct {
-				Command string  `json:"command"`
-				Mean    float64 `json:"mean"`
-				Median  float64 `json:"median"`
-				User    float64 `json:"user"`
-				System  float64 `json:"system"`
-			} `json:"results"`
+		if vals[name] == nil {
+			vals[name] = samples{}
+			order = append(order, name)
 		}
-		if err := json.Unmarshal(b, &h); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(f), err)
+		for _, m := range kv.FindAllStringSubmatch(rest, -1) {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			vals[name].add(m[1], v)
 		}
-		var hello float64
-		for _, x := range h.Results {
-			if x.Command == "hello-world" {
-				hello = x.Median
-			}
-		}
-		for _, x := range h.Results {
-			if len(med[x.Command]) == 0 {
-				order = append(order, x.Command)
-			}
-			med.add(x.Command, x.Median*1e3)
-			mean.add(x.Command, x.Mean*1e3)
-			user.add(x.Command, x.User*1e3)
-			sys.add(x.Command, x.System*1e3)
-			vs.add(x.Command, ratio(x.Median, hello))
+		if name == "hello-world" {
+			rounds++
 		}
 	}
-	fmt.Fprintf(r.w, "## One-shot CLI, start to exit (hyperfine -N, 300 runs x %d rounds, unpinned, medians over rounds; targets: read <= 1.3x, --help <= 1.2x hello-world)\n", len(files))
+	fmt.Fprintf(r.w, "## One-shot CLI, start to exit (bench/oneshot: 300 runs interleaved x %d rounds, unpinned, medians over rounds; targets: read <= 1.3x, --help <= 1.2x hello-world)\n", rounds)
 	fmt.Fprintln(r.w, "## floors: hello + imports = the hello-world importing every package plcctl links (their init); plcctl --version = plcctl's binary starting and parsing one flag")
-	fmt.Fprintf(r.w, "%-20s %10s %10s %10s %10s %9s\n", "command", "median ms", "mean ms", "user ms", "sys ms", "vs hello")
+	fmt.Fprintf(r.w, "%-20s %10s %10s %10s %10s %10s %8s %9s\n", "command", "median ms", "mean ms", "user ms", "sys ms", "minflt", "csw", "vs hello")
 	for _, c := range order {
-		fmt.Fprintf(r.w, "%-20s %10.2f %10.2f %10.2f %10.2f %8.2fx\n", c, med.med(c), mean.med(c), user.med(c), sys.med(c), vs.med(c))
+		v := vals[c]
+		fmt.Fprintf(r.w, "%-20s %10.2f %10.2f %10.2f %10.2f %10.0f %8.1f %8.2fx\n", c, v.med("median_ms"), v.med("mean_ms"),
+			v.med("user_ms"), v.med("sys_ms"), v.med("minflt"), v.med("csw"), v.med("vs_first"))
 	}
 	fmt.Fprintln(r.w)
 	return nil
