@@ -1,0 +1,160 @@
+/*
+ * epoll_server: the ceiling for bench/'s server rows: the least a Modbus TCP
+ * server can do per request under bench/loadgen, so that plcsim's and
+ * libmodbus's figures can be read against what the load generator and the
+ * kernel allow at all.
+ *
+ *   epoll_server MAXCONNS
+ *
+ * Listens on 127.0.0.1 on a free port, prints "READY 127.0.0.1:PORT", and
+ * serves every connection from one thread with epoll (level-triggered): a
+ * readable socket is read once (up to 4 KiB), every complete FC 3 request
+ * in it is answered (holding register i = i, 0..9999) in one write, anything
+ * else closes the connection. No deadlines, no faults, no logging, no
+ * partial-frame handling beyond keeping the bytes for the next read: a
+ * floor, not a server to use. Runs until SIGTERM or SIGINT; loopback only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUFSZ 4096
+
+struct conn {
+	int fd;
+	int have;
+	uint8_t in[BUFSZ];
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* answer appends the answers to the complete requests in c->in to out and
+ * returns their length, or -1 for a request it does not serve. */
+static int answer(struct conn *c, uint8_t *out, int room)
+{
+	int off = 0, n = 0;
+	while (c->have - off >= 12) {
+		uint8_t *q = c->in + off;
+		int len = (q[4] << 8) | q[5];
+		if (len != 6 || q[7] != 3)
+			return -1;
+		int addr = (q[8] << 8) | q[9], qty = (q[10] << 8) | q[11];
+		if (qty < 1 || qty > 125 || addr + qty > 10000 || n + 9 + 2 * qty > room)
+			return -1;
+		uint8_t *a = out + n;
+		a[0] = q[0], a[1] = q[1], a[2] = 0, a[3] = 0;
+		a[4] = (uint8_t)((3 + 2 * qty) >> 8), a[5] = (uint8_t)(3 + 2 * qty);
+		a[6] = q[6], a[7] = 3, a[8] = (uint8_t)(2 * qty);
+		for (int i = 0; i < qty; i++) {
+			a[9 + 2 * i] = (uint8_t)((addr + i) >> 8);
+			a[10 + 2 * i] = (uint8_t)(addr + i);
+		}
+		n += 9 + 2 * qty;
+		off += 12;
+	}
+	memmove(c->in, c->in + off, c->have - off);
+	c->have -= off;
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: epoll_server MAXCONNS\n");
+		return 2;
+	}
+	int maxconns = atoi(argv[1]);
+	if (maxconns < 1 || maxconns > 4096) {
+		fprintf(stderr, "epoll_server: MAXCONNS %d outside 1..4096\n", maxconns);
+		return 2;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int srv = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof sin;
+	if (srv == -1 || bind(srv, (struct sockaddr *)&sin, sizeof sin) == -1 || listen(srv, 1024) == -1 ||
+	    getsockname(srv, (struct sockaddr *)&sin, &sl) == -1) {
+		perror("epoll_server: listen");
+		return 1;
+	}
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	if (ep == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, srv, &ev) == -1) {
+		perror("epoll_server: epoll");
+		return 1;
+	}
+	printf("READY 127.0.0.1:%d\n", ntohs(sin.sin_port));
+	fflush(stdout);
+
+	int open = 0;
+	static uint8_t out[64 * 1024];
+	struct epoll_event evs[256];
+	while (!stop) {
+		int n = epoll_wait(ep, evs, 256, -1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			perror("epoll_server: epoll_wait");
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+			if (c == NULL) {
+				int fd = accept(srv, NULL, NULL);
+				if (fd == -1)
+					continue;
+				if (open >= maxconns || (c = calloc(1, sizeof *c)) == NULL) {
+					close(fd);
+					continue;
+				}
+				int one = 1;
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+				c->fd = fd;
+				struct epoll_event cev = {.events = EPOLLIN, .data.ptr = c};
+				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+				open++;
+				continue;
+			}
+			ssize_t r = read(c->fd, c->in + c->have, BUFSZ - c->have);
+			int w = -1;
+			if (r > 0) {
+				c->have += (int)r;
+				w = answer(c, out, sizeof out);
+			}
+			if (w > 0 && write(c->fd, out, w) != w)
+				w = -1;
+			if (w < 0) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				close(c->fd);
+				free(c);
+				open--;
+			}
+		}
+	}
+	close(srv);
+	return 0;
+}
