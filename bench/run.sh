@@ -77,6 +77,7 @@ start_server() {
 	local name="$1" cpus="$2" pin=()
 	[ "$cpus" = all ] || pin=(taskset -c "$cpus")
 	local logf="$tmp/$name.log"
+	: >"$logf" # now: the redirection below runs in the background, maybe after the address is read from the last server's log
 	case "$name" in
 	plcsim) "${pin[@]}" "$tmp/plcsim" --listen 127.0.0.1:0 --max-conns 1024 --log-format json 2>"$logf" >/dev/null & ;;
 	libmodbus) "${pin[@]}" "$tmp/libmodbus_server" 1000 >"$logf" 2>&1 & ;;

@@ -20,6 +20,9 @@
 # CPU 1; "all" = plcsim and the load generator unpinned (how far plcsim
 # scales on both CPUs).
 #
+# Then one connection with client and server on CPU 0 ("cpu0"): libmodbus's C
+# client, microseconds per request against each server.
+#
 # Per row: requests/s and p99 (the load generator's), and the server's CPU
 # time per request (sum of its threads' run time, /proc/PID/task/*/schedstat;
 # user and system from /proc/PID/stat, 10 ms ticks). The CPU time moves far
@@ -35,7 +38,7 @@ CONNS="${CONNS:-1 8 64 256}"
 OUT="$(realpath -m "${OUT:-bench/results/servers}")"
 mkdir -p "$OUT"
 raw="$OUT/servers-cpu.txt"
-rm -f "$raw"
+rm -f "$raw" "$OUT/servers-cpu0.txt"
 tmp="$(mktemp -d)"
 spid=""
 cleanup() {
@@ -61,11 +64,16 @@ servers+=(libmodbus ceiling)
 # shellcheck disable=SC2046
 gcc -O2 -Wall -o "$tmp/libmodbus_server" bench/testdata/libmodbus_server.c $(pkg-config --cflags --libs libmodbus)
 gcc -O2 -Wall -o "$tmp/epoll_server" bench/testdata/epoll_server.c
+# shellcheck disable=SC2046
+gcc -O2 -Wall -o "$tmp/libmodbus_bench" bench/testdata/libmodbus_bench.c $(pkg-config --cflags --libs libmodbus)
 
 # start NAME CPUS: starts one server, sets $addr and $spid.
 start() {
 	local name="$1" cpus="$2" pin=() logf="$tmp/$1.log"
 	[ "$cpus" = all ] || pin=(taskset -c "$cpus")
+	# Emptied here, not by the redirection below: that runs in the
+	# background and could come after the address is read from the last run's log.
+	: >"$logf"
 	case "$name" in
 	plcsim) "${pin[@]}" "$tmp/plcsim" --listen 127.0.0.1:0 --max-conns 1024 --log-format json 2>"$logf" >/dev/null & ;;
 	before) "${pin[@]}" "$tmp/before-plcsim" --listen 127.0.0.1:0 --max-conns 1024 --log-format json 2>"$logf" >/dev/null & ;;
@@ -106,6 +114,10 @@ for r in $(seq 1 "$ROUNDS"); do
 	for srv in "${servers[@]}"; do
 		start "$srv" 0
 		for c in $CONNS; do measure split "$srv" "$c"; done
+		# One connection, client and server both on CPU 0: libmodbus's C
+		# client, 20000 sequential FC 3 x 10 (holding register i = i).
+		ns=$(taskset -c 0 "$tmp/libmodbus_bench" 127.0.0.1 "${addr#127.0.0.1:}" read 0 10 20000 0 | sed -n 's/^elapsed_ns //p')
+		echo "$srv $ns" >>"$OUT/servers-cpu0.txt"
 		stop
 		printf '.' >&2
 	done
@@ -154,3 +166,8 @@ END {
 		printf "%-6s %-16s %11.0f %8.2fx %9.0f %10.2f %9.2f %9.2f\n", cv[i], "all plcsim", r, lm ? r / lm : 0, med(k "/p99"), med(k "/cpu"), med(k "/usr"), med(k "/sys")
 	}
 }' "$raw" | tee "$OUT/servers-table.txt"
+echo "## One connection, client and server on CPU 0: libmodbus's C client, 20000 x FC 3 x 10, µs per request (median)" | tee -a "$OUT/servers-table.txt"
+for srv in "${servers[@]}"; do
+	awk -v s="$srv" '$1 == s { print $2 / 20000 / 1000 }' "$OUT/servers-cpu0.txt" | sort -n |
+		awk -v s="$srv" '{ v[NR] = $1 } END { printf "%-16s %8.2f\n", "cpu0 " s, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+done | tee -a "$OUT/servers-table.txt"
