@@ -9,8 +9,8 @@
 //	oneshot [-runs 300] [-warmup 20] NAME=COMMAND...
 //
 // Each argument is NAME=COMMAND, the command split on blanks (no quoting).
-// Standard output and error go to /dev/null; a command that fails stops
-// the measurement. For each command it prints one line to stdout:
+// Standard input and output are /dev/null, standard error is oneshot's; a
+// command that fails stops the measurement. For each command it prints one line to stdout:
 //
 //	NAME<TAB>median_ms=... p25_ms=... mean_ms=... user_ms=... sys_ms=... minflt=... csw=... vs_first=...
 //
@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -61,13 +62,14 @@ func main() {
 		argv[0] = path
 		cmds = append(cmds, &cmd{name: name, argv: argv})
 	}
-	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "oneshot:", err)
 		os.Exit(1)
 	}
 	fd := null.Fd()
-	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{fd, fd, fd}}
+	// stdin and stdout /dev/null; stderr is ours, so a failing run says why.
+	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{fd, fd, os.Stderr.Fd()}}
 	for i := -*warmup; i < *runs; i++ {
 		for _, c := range cmds {
 			// fork, exec and wait4 directly: os/exec's pipes and goroutines
@@ -102,6 +104,7 @@ func main() {
 			c.csw += float64(ru.Nvcsw + ru.Nivcsw)
 		}
 	}
+	runtime.KeepAlive(null) // its finalizer would close the descriptor the runs inherit
 	var first float64
 	for i, c := range cmds {
 		slices.Sort(c.wall)
