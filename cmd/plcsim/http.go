@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 
@@ -19,9 +20,11 @@ import (
 const tokenEnv = "PLCSIM_HTTP_TOKEN"
 
 // control is plcsim's HTTP side (--http) and journal (--journal): the admin
-// package observes the simulator from before it serves.
+// package observes each simulator from before it serves, one Admin per
+// device.
 type control struct {
-	adm    *admin.Admin
+	adms   []*admin.Admin
+	names  []string     // the devices' names, with several
 	file   *os.File     // --journal, or nil
 	ln     net.Listener // --http, or nil
 	log    *zerolog.Logger
@@ -29,10 +32,19 @@ type control struct {
 	done   chan error
 }
 
+// ctlDevice is what the control side needs of one device served: its name
+// (with several), its plant tags (nil without --plant) and its logger.
+type ctlDevice struct {
+	name string
+	tags []*plant.Tag
+	log  *zerolog.Logger
+}
+
 // newControl opens the journal file and binds the HTTP address; nothing is
-// served yet. It returns nil when neither is asked for. tags are the served
-// plant device's tags (nil without --plant), shown by name.
-func newControl(httpAddr, token, journal string, tags []*plant.Tag, log *zerolog.Logger) (*control, error) {
+// served yet. It returns nil when neither is asked for. devs are the
+// devices served (one without a plant): each gets its Admin. A journal
+// goes with one device only.
+func newControl(httpAddr, token, journal string, devs []ctlDevice, log *zerolog.Logger) (*control, error) {
 	if httpAddr == "" && journal == "" {
 		return nil, nil
 	}
@@ -40,23 +52,27 @@ func newControl(httpAddr, token, journal string, tags []*plant.Tag, log *zerolog
 		token = os.Getenv(tokenEnv)
 	}
 	c := &control{log: log}
-	opts := admin.Options{Token: token, Tags: tags, Logger: log}
-	if journal != "" {
-		f, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("--journal: %w", err)
+	for _, d := range devs {
+		opts := admin.Options{Token: token, Tags: d.tags, Logger: d.log}
+		if journal != "" && len(devs) == 1 {
+			f, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+			if err != nil {
+				return nil, fmt.Errorf("--journal: %w", err)
+			}
+			c.file, opts.Journal = f, f
 		}
-		c.file, opts.Journal = f, f
-	}
-	var err error
-	if c.adm, err = admin.New(opts); err != nil {
-		c.closeFile()
-		return nil, err
+		adm, err := admin.New(opts)
+		if err != nil {
+			c.closeFile()
+			return nil, err
+		}
+		c.adms, c.names = append(c.adms, adm), append(c.names, d.name)
 	}
 	if httpAddr != "" {
 		if !strings.Contains(httpAddr, ":") {
 			httpAddr = ":" + httpAddr // a port alone: loopback
 		}
+		var err error
 		if c.ln, err = admin.Listen(httpAddr); err != nil {
 			c.closeFile()
 			return nil, fmt.Errorf("--http %s: %w", httpAddr, err)
@@ -68,23 +84,37 @@ func newControl(httpAddr, token, journal string, tags []*plant.Tag, log *zerolog
 	return c, nil
 }
 
-// observe installs the admin as the simulator's observer.
-func (c *control) observe(cfg *simulator.Config) {
+// observe installs device i's admin as its simulator's observer.
+func (c *control) observe(i int, cfg *simulator.Config) {
 	if c != nil {
-		cfg.Observer = c.adm
+		cfg.Observer = c.adms[i]
 	}
 }
 
-// serve starts the HTTP side for srv.
-func (c *control) serve(ctx context.Context, srv *simulator.Server) {
+// serve starts the HTTP side for srvs, device i's server srvs[i]: one
+// device at /, several each under /devices/NAME/.
+func (c *control) serve(ctx context.Context, srvs []*simulator.Server) error {
 	if c == nil || c.ln == nil {
-		return
+		return nil
+	}
+	var h http.Handler
+	if len(srvs) == 1 {
+		h = c.adms[0].Handler(srvs[0])
+	} else {
+		devs := make([]admin.Device, len(srvs))
+		for i, srv := range srvs {
+			devs[i] = admin.Device{Name: c.names[i], Admin: c.adms[i], Server: srv}
+		}
+		var err error
+		if h, err = admin.DevicesHandler(devs); err != nil {
+			return fmt.Errorf("--http: %w", err)
+		}
 	}
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.done = make(chan error, 1)
-	h := c.adm.Handler(srv)
-	go func() { c.done <- c.adm.Serve(ctx, c.ln, h) }()
-	c.log.Info().Str("addr", c.ln.Addr().String()).Str("page", "http://"+c.ln.Addr().String()+"/").Msg("plcsim http ready")
+	go func() { c.done <- c.adms[0].Serve(ctx, c.ln, h) }()
+	c.log.Info().Str("addr", c.ln.Addr().String()).Str("page", "http://"+c.ln.Addr().String()+"/").Int("devices", len(srvs)).Msg("plcsim http ready")
+	return nil
 }
 
 // stop ends the HTTP side and flushes the journal.
@@ -100,7 +130,9 @@ func (c *control) stop() {
 	} else if c.ln != nil {
 		c.ln.Close()
 	}
-	c.adm.Close()
+	for _, a := range c.adms {
+		a.Close()
+	}
 	c.closeFile()
 }
 

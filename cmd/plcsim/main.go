@@ -59,7 +59,8 @@ after a delay), recomputed every --scan. A file with several devices is
 served whole: each device from its own simulator on its own address: from
 the file (a tag may follow one of another device), the other flags applying
 to each, log lines naming the device. --device NAME serves one device alone;
---listen, --state, --http and --journal need it, as they hold one device's.
+--listen, --state and --journal need it, as they hold one device's; --http
+serves each device's control API under /devices/NAME/.
 
 --state FILE keeps holding registers and coils (with a plant: the tags marked
 retentive) across restarts: restored at start, saved atomically (temporary
@@ -242,7 +243,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			r.cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
 		}
 		if len(runs) > 1 {
-			return serveDevices(ctx, runs, secFlags, *faultFile, fixed, log, stderr)
+			return serveDevices(ctx, runs, secFlags, *faultFile, fixed, *httpAddr, *httpToken, log, stderr)
 		}
 		pl, cfg = runs[0], runs[0].cfg
 	} else if *deviceName != "" || *scan != 0 {
@@ -257,12 +258,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if pl != nil {
 		tags = pl.dev.Tags
 	}
-	ctl, err := newControl(*httpAddr, *httpToken, *journal, tags, log)
+	ctl, err := newControl(*httpAddr, *httpToken, *journal, []ctlDevice{{tags: tags, log: log}}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitFailure
 	}
-	ctl.observe(&cfg)
+	ctl.observe(0, &cfg)
 	srv, err := simulator.New(cfg)
 	if err != nil {
 		ctl.stop()
@@ -276,7 +277,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	ctl.serve(ctx, srv)
+	ctl.serve(ctx, []*simulator.Server{srv}) // one device: cannot fail
 	defer ctl.stop()
 	if *faultFile != "" {
 		hup := make(chan os.Signal, 1)

@@ -25,10 +25,21 @@ import (
 // stops the others. ctx ending shuts every device down gracefully, in
 // parallel. fixed are the fault rules a --fault-file reload keeps.
 func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, faultFile string,
-	fixed []simulator.FaultRule, log *zerolog.Logger, stderr io.Writer) int {
+	fixed []simulator.FaultRule, httpAddr, httpToken string, log *zerolog.Logger, stderr io.Writer) int {
 	devs := make([]device, len(runs))
 	srvs := make([]*simulator.Server, len(runs))
+	cds := make([]ctlDevice, len(runs))
 	for i, r := range runs {
+		cds[i] = ctlDevice{name: r.dev.Name, tags: r.dev.Tags, log: r.cfg.Logger}
+	}
+	ctl, err := newControl(httpAddr, httpToken, "", cds, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitFailure
+	}
+	defer ctl.stop()
+	for i, r := range runs {
+		ctl.observe(i, &r.cfg)
 		if err := sec.applyAccess(&r.cfg, r, r.cfg.Logger); err != nil {
 			fmt.Fprintf(stderr, "plcsim: device %s: %v\n", r.dev.Name, err)
 			return exitUsage
@@ -65,6 +76,13 @@ func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, fau
 	}
 	p := runs[0].p
 	if err := animate(ctx, p, devs, runs[0].scan, log); err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitUsage
+	}
+	if err := ctl.serve(ctx, srvs); err != nil {
 		for _, l := range lns {
 			l.Close()
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,7 +239,6 @@ func TestServeEveryDeviceUsage(t *testing.T) {
 		{"same address", []string{"--plant", same}, "devices a (line 3) and b (line 4) both have address " + addrs[0]},
 		{"listen", []string{"--plant", file, "--listen", "127.0.0.1:0"}, "--listen with 2 devices (pumps, tanks): each device listens on its address: from the file"},
 		{"state", []string{"--plant", file, "--state", filepath.Join(dir, "s")}, "--state with 2 devices (pumps, tanks): it is one device's state file; give --device NAME"},
-		{"http", []string{"--plant", file, "--http", "127.0.0.1:0"}, "--http with 2 devices (pumps, tanks): it is one device's control API"},
 		{"journal", []string{"--plant", file, "--journal", filepath.Join(dir, "j")}, "--journal with 2 devices (pumps, tanks): it is one device's journal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -291,5 +291,60 @@ func TestServeEveryDeviceAccess(t *testing.T) {
 		if got := fmt.Sprintf("% X", rsp[:2]); got != want {
 			t.Errorf("write to device %d: %s, want %s", i, got, want)
 		}
+	}
+}
+
+// TestServeEveryDeviceHTTP: --http with several devices serves each
+// device's API under /devices/NAME/, reaching that device only, and
+// /metrics with a device label.
+func TestServeEveryDeviceHTTP(t *testing.T) {
+	addrs := freeAddrs(t, 2)
+	file := twoDevices(t, addrs[0], addrs[1])
+	ctx, cancel := context.WithCancel(context.Background())
+	errb := newReadyBuf()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--plant", file, "--log-format", "json", "--http", "127.0.0.1:0", "--http-token", "tok"}, io.Discard, errb)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("exit %d:\n%s", code, errb.String())
+		}
+	}()
+	waitReady(t, errb)
+	web := "http://" + httpAddrOf(t, errb.String())
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, web+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rsp.Body.Close()
+		b, _ := io.ReadAll(rsp.Body)
+		return rsp.StatusCode, string(b)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"/devices/pumps/api/v1/tags/p.level", `"value":11`},
+		{"/devices/tanks/api/v1/tags/t.level", `"value":22`},
+		{"/api/v1/devices", `"name":"tanks","modbus":"` + addrs[1] + `"`},
+	} {
+		if code, body := do("GET", tc.path, ""); code != 200 || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s = %d %s, want 200 with %s", tc.path, code, body, tc.want)
+		}
+	}
+	if code, body := do("PUT", "/devices/tanks/api/v1/tags/t.level", `{"value":"55"}`); code != 200 {
+		t.Fatalf("PUT t.level = %d %s", code, body)
+	}
+	for i, want := range []uint16{11, 55} {
+		if got := dialClient(t, addrs[i]).register(0); got != want {
+			t.Errorf("device %d register 0 = %d, want %d", i, got, want)
+		}
+	}
+	if code, body := do("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `plcsim_requests_total{device="tanks",fc="3",unit="1"} 1`) ||
+		!strings.Contains(body, `plcsim_requests_total{device="pumps",fc="3",unit="1"} 1`) {
+		t.Errorf("GET /metrics = %d, want one FC 3 request per device:\n%s", code, body)
 	}
 }

@@ -201,14 +201,14 @@ func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, base si
 
 // checkSeveral refuses what cannot apply when every device of p is served:
 // a device without an address or two on one, and the flags that hold one
-// device's state or address.
+// device's address, state or journal.
 func checkSeveral(fs *pflag.FlagSet, p *plant.Plant) error {
 	n := len(p.Devices)
 	if fs.Changed("listen") {
 		return fmt.Errorf("--listen with %d devices (%s): each device listens on its address: from the file; give --device NAME to serve one device on --listen",
 			n, deviceNames(p))
 	}
-	for _, f := range []struct{ flag, what string }{{"state", "state file"}, {"http", "control API"}, {"journal", "journal"}} {
+	for _, f := range []struct{ flag, what string }{{"state", "state file"}, {"journal", "journal"}} {
 		if fs.Changed(f.flag) {
 			return fmt.Errorf("--%s with %d devices (%s): it is one device's %s; give --device NAME to serve one device (one plcsim per device)",
 				f.flag, n, deviceNames(p), f.what)

@@ -251,7 +251,7 @@ func TestListenLoopbackDefault(t *testing.T) {
 func TestPageAndAssets(t *testing.T) {
 	r := newRig(t, Options{}, simulator.Config{})
 	for _, c := range []struct{ path, ctype, has string }{
-		{"/", "text/html", `src="/assets/app.js"`},
+		{"/", "text/html", `src="assets/app.js"`}, // relative: the same page under /devices/NAME/
 		{"/assets/app.js", "text/javascript", "EventSource"},
 		{"/assets/style.css", "text/css", "@media"},
 	} {

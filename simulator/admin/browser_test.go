@@ -220,3 +220,53 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		t.Logf("screenshot: %s", p)
 	}
 }
+
+// TestBrowserDevices: the live page of one device of several, under
+// /devices/NAME/, shows that device's values live and offers a selector
+// of every device that opens another device's page.
+func TestBrowserDevices(t *testing.T) {
+	r, sims := devicesRig(t, Options{EventInterval: 100 * time.Millisecond})
+	sims[0].SetHoldingRegisters(0, 11)
+	ctx := browser(t, 1280, 1000)
+	cell := `td.v[data-address="2"]`
+	err := do(ctx, 20*time.Second,
+		chromedp.Navigate(r.web.URL+"/devices/tank/farm/?unit=1&table=holding-registers&address=0&count=5"),
+		chromedp.WaitVisible(chromedp.CSS(cell)),
+	)
+	if err != nil {
+		t.Fatalf("open tank/farm's page: %v", err)
+	}
+	if err := poll(ctx, 10*time.Second, `document.querySelector('#live').textContent === "live"`); err != nil {
+		t.Fatalf("the event stream did not open: %v", err)
+	}
+	dialMB(t, sims[1].Addr).call(1, &modbus.WriteSingleRegister{Address: 2, Value: 777})
+	if err := poll(ctx, 5*time.Second, `document.querySelector('`+cell+`').textContent === "777"`); err != nil {
+		t.Fatalf("tank/farm's register 2 written over Modbus did not appear: %v", err)
+	}
+	if err := poll(ctx, 5*time.Second, `!document.querySelector('#device-pick').hidden`); err != nil {
+		t.Fatalf("no device selector: %v", err)
+	}
+	opts := eval[[]string](t, ctx, `[...document.querySelectorAll('#device option')].map(o => (o.selected ? "*" : "") + o.textContent)`)
+	want := []string{"pumps (" + sims[0].Addr + ")", "*tank/farm (" + sims[1].Addr + ")"}
+	if strings.Join(opts, "|") != strings.Join(want, "|") {
+		t.Errorf("selector options %q, want %q", opts, want)
+	}
+	if title := eval[string](t, ctx, `document.title`); title != "plcsim: tank/farm" {
+		t.Errorf("title %q, want plcsim: tank/farm", title)
+	}
+	eval[bool](t, ctx, `(() => { const s = document.querySelector('#device'); s.value = "/devices/pumps/"; s.dispatchEvent(new Event("change")); return true })()`)
+	// The navigation destroys the context a poll runs in: poll again (a
+	// few times) until one runs in the new page.
+	var err2 error
+	for range 5 {
+		if err2 = poll(ctx, 10*time.Second, `location.pathname === "/devices/pumps/" && document.querySelector('td.v[data-address="0"]') !== null && document.querySelector('td.v[data-address="0"]').textContent === "11"`); err2 == nil {
+			break
+		}
+	}
+	if err2 != nil {
+		t.Fatalf("choosing pumps did not open its page with its register 0 = 11: %v", err2)
+	}
+	if q := eval[string](t, ctx, `location.search`); !strings.Contains(q, "count=5") {
+		t.Errorf("the view %q was not kept across devices", q)
+	}
+}

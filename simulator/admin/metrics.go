@@ -54,7 +54,7 @@ func newMetrics() *metrics {
 		malformedRq: prometheus.NewCounter(prometheus.CounterOpts{Name: "plcsim_malformed_pdus_total",
 			Help: "Requests whose PDU was malformed; the connection was dropped without an answer."}),
 	}
-	m.reg.MustRegister(m.requests, m.exceptions, m.duration, m.conns, m.connsTotal, m.resets, m.faults, m.malformedRq)
+	m.reg.MustRegister(m.collectors()...)
 	// Series that exist from the start, so a rate() has its zero.
 	for _, r := range []simulator.ConnResult{simulator.ConnAccepted, simulator.ConnRefused, simulator.ConnEvicted} {
 		m.connsTotal.WithLabelValues(string(r))
@@ -63,6 +63,10 @@ func newMetrics() *metrics {
 		m.resets.WithLabelValues(r.String())
 	}
 	return m
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.exceptions, m.duration, m.conns, m.connsTotal, m.resets, m.faults, m.malformedRq}
 }
 
 func (m *metrics) handler() http.Handler {

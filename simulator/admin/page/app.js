@@ -99,7 +99,7 @@ async function setValue(v, addr, input) {
     return;
   }
   try {
-    await api("PUT", `/api/v1/units/${v.unit}/${v.table}?address=${addr}`, { values: [val] });
+    await api("PUT", `api/v1/units/${v.unit}/${v.table}?address=${addr}`, { values: [val] });
     input.value = "";
     showError($("#view-error"), null);
   } catch (err) {
@@ -144,7 +144,7 @@ async function setTag(t, input) {
   // Sent as text: the server parses it by the tag's own rules (a JS number
   // would round a 64-bit integer).
   try {
-    await api("PUT", "/api/v1/tags/" + t.name.split("/").map(encodeURIComponent).join("/"), { value: input.value.trim() });
+    await api("PUT", "api/v1/tags/" + t.name.split("/").map(encodeURIComponent).join("/"), { value: input.value.trim() });
     input.value = "";
     showError($("#tag-error"), null);
   } catch (err) {
@@ -162,7 +162,7 @@ function renderFaults(rules) {
     sw.setAttribute("aria-checked", String(r.enabled));
     sw.addEventListener("change", async () => {
       try {
-        await api("PUT", `/api/v1/faults/${r.index}`, { enabled: sw.checked });
+        await api("PUT", `api/v1/faults/${r.index}`, { enabled: sw.checked });
         showError($("#fault-error"), null);
       } catch (err) {
         sw.checked = !sw.checked;
@@ -179,10 +179,10 @@ $("#add-fault").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const input = ev.target.elements.rule;
   try {
-    const cur = await fetch("/api/v1/faults").then((r) => r.json());
+    const cur = await fetch("api/v1/faults").then((r) => r.json());
     const rules = cur.rules.map((r) => ({ rule: r.rule, enabled: r.enabled }));
     rules.push({ rule: input.value.trim(), enabled: true });
-    await api("PUT", "/api/v1/faults", { rules });
+    await api("PUT", "api/v1/faults", { rules });
     input.value = "";
     showError($("#fault-error"), null);
   } catch (err) {
@@ -191,7 +191,7 @@ $("#add-fault").addEventListener("submit", async (ev) => {
 });
 
 $("#clear-faults").addEventListener("click", async () => {
-  try { await api("DELETE", "/api/v1/faults"); showError($("#fault-error"), null); } catch (err) { showError($("#fault-error"), err); }
+  try { await api("DELETE", "api/v1/faults"); showError($("#fault-error"), null); } catch (err) { showError($("#fault-error"), err); }
 });
 
 // ---- counters ----
@@ -248,13 +248,13 @@ function connect() {
   if (source) source.close();
   $("#journal tbody").replaceChildren();
   current = null;
-  source = new EventSource("/api/v1/events?" + viewParams());
+  source = new EventSource("api/v1/events?" + viewParams());
   const live = $("#live");
   source.onopen = () => { live.textContent = "live"; live.className = "badge ok"; showError($("#view-error"), null); };
   source.onerror = async () => {
     live.textContent = "reconnecting…"; live.className = "badge down";
     // A bad range is answered 400 and EventSource only says "error": ask why.
-    const rsp = await fetch("/api/v1/events?" + viewParams() + "&probe=1", { method: "GET" }).catch(() => null);
+    const rsp = await fetch("api/v1/events?" + viewParams() + "&probe=1", { method: "GET" }).catch(() => null);
     if (rsp && rsp.status === 400) { showError($("#view-error"), new Error((await rsp.json()).error)); source.close(); live.textContent = "stopped"; }
     else if (rsp && rsp.body) rsp.body.cancel();
   };
@@ -275,5 +275,23 @@ view.addEventListener("submit", (ev) => {
   connect();
 });
 
+// ---- the device selector: a plcsim serving several devices lists them
+// at /api/v1/devices, each page under /devices/NAME/ ----
+async function loadDevices() {
+  const rsp = await fetch("/api/v1/devices").catch(() => null);
+  if (!rsp || !rsp.ok) return; // one device: no list, no selector
+  const devs = await rsp.json().catch(() => null);
+  if (!Array.isArray(devs) || devs.length < 2) return;
+  const sel = $("#device");
+  for (const d of devs) {
+    sel.append(el("option", { value: d.page, text: d.name + (d.modbus ? " (" + d.modbus + ")" : ""), selected: location.pathname === d.page }));
+  }
+  const cur = devs.find((d) => d.page === location.pathname);
+  if (cur) document.title = "plcsim: " + cur.name;
+  sel.addEventListener("change", () => { location.href = sel.value + location.search; });
+  $("#device-pick").hidden = false;
+}
+
 loadViewFromURL();
 connect();
+loadDevices();
