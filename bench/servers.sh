@@ -25,7 +25,9 @@
 #
 # Per row: requests/s and p99 (the load generator's), and the server's CPU
 # time per request (sum of its threads' run time, /proc/PID/task/*/schedstat;
-# user and system from /proc/PID/stat, 10 ms ticks). The CPU time moves far
+# user and system from /proc/PID/stat, 10 ms ticks), and the load
+# generator's (getrusage): on its own CPU that bounds what any server can be
+# shown to do. The CPU time moves far
 # less with load from other processes than requests/s does. Raw lines go to
 # $OUT/servers-cpu.txt (default bench/results/servers).
 #
@@ -148,22 +150,23 @@ function add(k, x) { vals[k] = vals[k] " " x }
 	add(k "/rps", rps); add(k "/p99", p99)
 	add(k "/cpu", ($5 - $4) / 1000 / n)
 	add(k "/usr", ($8 - $6) * 1e4 / n); add(k "/sys", ($9 - $7) * 1e4 / n)
+	lg = j; if (sub(/.*"cpu_us_per_req":/, "", lg)) { sub(/[,}].*/, "", lg); add(k "/lg", lg) }
 }
 END {
 	ns = split(servers, sv, " "); nc = split(conns, cv, " ")
 	print "## Servers under bench/loadgen (FC 3 x 10, one request outstanding per connection), medians"
 	print "## split = server on CPU 0, load generator on CPU 1; all = plcsim and load generator unpinned"
-	printf "%-6s %-16s %11s %9s %9s %10s %9s %9s\n", "conns", "server", "requests/s", "vs libmb", "p99 µs", "CPU µs/req", "user µs", "sys µs"
+	printf "%-6s %-16s %11s %9s %9s %10s %9s %9s %10s\n", "conns", "server", "requests/s", "vs libmb", "p99 µs", "CPU µs/req", "user µs", "sys µs", "load µs/req"
 	for (i = 1; i <= nc; i++) {
 		lm = med("split/libmodbus/" cv[i] "/rps")
 		for (s = 1; s <= ns; s++) {
 			k = "split/" sv[s] "/" cv[i]
 			r = med(k "/rps")
-			printf "%-6s %-16s %11.0f %8.2fx %9.0f %10.2f %9.2f %9.2f\n", cv[i], "split " sv[s], r, lm ? r / lm : 0, med(k "/p99"), med(k "/cpu"), med(k "/usr"), med(k "/sys")
+			printf "%-6s %-16s %11.0f %8.2fx %9.0f %10.2f %9.2f %9.2f %10.2f\n", cv[i], "split " sv[s], r, lm ? r / lm : 0, med(k "/p99"), med(k "/cpu"), med(k "/usr"), med(k "/sys"), med(k "/lg")
 		}
 		k = "all/plcsim/" cv[i]
 		r = med(k "/rps")
-		printf "%-6s %-16s %11.0f %8.2fx %9.0f %10.2f %9.2f %9.2f\n", cv[i], "all plcsim", r, lm ? r / lm : 0, med(k "/p99"), med(k "/cpu"), med(k "/usr"), med(k "/sys")
+		printf "%-6s %-16s %11.0f %8.2fx %9.0f %10.2f %9.2f %9.2f %10.2f\n", cv[i], "all plcsim", r, lm ? r / lm : 0, med(k "/p99"), med(k "/cpu"), med(k "/usr"), med(k "/sys"), med(k "/lg")
 	}
 }' "$raw" | tee "$OUT/servers-table.txt"
 echo "## One connection, client and server on CPU 0: libmodbus's C client, 20000 x FC 3 x 10, µs per request (median)" | tee -a "$OUT/servers-table.txt"

@@ -12,7 +12,11 @@
 // or a broken connection counts as an error and ends that connection. It
 // prints one JSON object to stdout:
 //
-//	{"conns":64,"regs":10,"requests":N,"errors":0,"seconds":3.0,"rps":...,"p50_us":...,"p99_us":...}
+//	{"conns":64,"regs":10,"requests":N,"errors":0,"seconds":3.0,"rps":...,"p50_us":...,"p99_us":...,"cpu_us_per_req":...}
+//
+// cpu_us_per_req is the load generator's own CPU time (user + system, the
+// whole process) per request answered: what the load costs the CPU it runs
+// on, a bound on what any server can be shown to do in the same placement.
 //
 // Only loopback addresses are accepted, and both the time (at most 60 s) and
 // the request count are bounded.
@@ -42,6 +46,7 @@ type result struct {
 	RPS      float64 `json:"rps"`
 	P50us    float64 `json:"p50_us"`
 	P99us    float64 `json:"p99_us"`
+	CPUus    float64 `json:"cpu_us_per_req"`
 }
 
 func main() {
@@ -141,6 +146,9 @@ func run(addr string, conns int, dur time.Duration, regs int, maxReq int64) (res
 	}
 	if len(all) == 0 {
 		return r, errors.New("no request was answered")
+	}
+	if cpu := processCPU(); cpu > 0 {
+		r.CPUus = float64(cpu.Nanoseconds()) / 1e3 / float64(len(all))
 	}
 	return r, nil
 }
