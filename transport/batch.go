@@ -23,7 +23,7 @@ import (
 // whose ctx or deadline ends while it is still queued leaves the queue, not
 // sent; one whose bytes the writer has taken waits for the write, after
 // moving the socket's write deadline to the past if the write is in
-// progress (kickBatch), so that a write blocked on a full send buffer
+// progress (kickBatchLocked), so that a write blocked on a full send buffer
 // returns at once: its fully written requests are sent, a partly written
 // one takes the link down (as any partial write does), and the rest were
 // not sent. Only requests that do not read the link queue: a request that
@@ -68,13 +68,14 @@ func (l *link) queueWrite(ctx context.Context, cl *call, tid uint16, adu []byte)
 // or cl's ctx or deadline ends, or the link goes down. again says nothing
 // went out and cl should try to write once more.
 func (l *link) awaitWritten(ctx context.Context, cl *call) (n int, err error, again bool) {
+	own := false // cl's own ctx or deadline ended (not the link's, not the Conn's)
 	select {
 	case w := <-cl.wdone:
 		return w.n, w.err, w.again
 	case <-ctx.Done():
-		err = ctx.Err()
+		err, own = ctx.Err(), true
 	case <-cl.timeout():
-		err = context.DeadlineExceeded
+		err, own = context.DeadlineExceeded, true
 	case <-l.done:
 		err = l.cause()
 	case <-l.c.ctx.Done():
@@ -87,14 +88,18 @@ func (l *link) awaitWritten(ctx context.Context, cl *call) (n int, err error, ag
 		return 0, err, false
 	}
 	l.wqmu.Unlock()
-	// Taken: the writer has our bytes. Stop its write if it is blocked on
-	// our behalf, then hear what went out.
-	l.kmu.Lock()
-	cl.wgone = true
-	if l.wbatch {
-		l.kickBatchLocked()
+	// Taken: the writer has our bytes. If our time is up, stop its write
+	// should it be blocked on our behalf (a lost link ends it anyway, and
+	// Close lets a write finish, as it does a request's own); then hear
+	// what went out.
+	if own {
+		l.kmu.Lock()
+		cl.wgone = true
+		if l.wbatch {
+			l.kickBatchLocked()
+		}
+		l.kmu.Unlock()
 	}
-	l.kmu.Unlock()
 	w := <-cl.wdone
 	if w.again {
 		return 0, err, false

@@ -49,7 +49,7 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 // writeHeld is write for the holder of wlock: its own ADU, with the ones
 // queued so far in the same system call, then any queued meanwhile (flush).
 // It gives wlock back. again says nothing of adu went out because another
-// request's ctx stopped the write (kickBatch): write it once more.
+// request's ctx stopped the write (kickBatchLocked): write it once more.
 func (l *link) writeHeld(ctx context.Context, cl *call, tid uint16, adu []byte, reading bool) (int, error, bool) {
 	l.claim()
 	if testHookHeld != nil {
