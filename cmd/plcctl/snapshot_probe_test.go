@@ -1,0 +1,104 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/plant"
+)
+
+// TestSnapshotProbeSparse: snapshot --probe against plcsim serving
+// sparse.yaml finds the runs of every table (tables above 0, two runs of
+// holding registers far apart, no discrete input), says so on stderr with
+// the requests each took, and writes a plant file that plcsim serves again:
+// probing the replay records the same file.
+func TestSnapshotProbeSparse(t *testing.T) {
+	_, plcsim := buildBinaries(t)
+	old := now
+	now = func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }
+	defer func() { now = old }()
+	src := spawnPlcsim(t, plcsim, "--plant", plantPath("sparse"))
+	first := runCLI(t, "snapshot", "-a", src, "--probe", "--name", "meter")
+	if first.code != 0 {
+		t.Fatalf("snapshot --probe: exit %d: %s", first.code, first.stderr)
+	}
+	found := probeReport(t, first.stderr)
+	for table, want := range map[string]string{
+		"coils":             "1 run: 100..115",
+		"discrete inputs":   "no address",
+		"holding registers": "2 runs: 1000..1099, 2000..2009", // the lone register 39 holds no sample of step 100
+		"input registers":   "1 run: 100..199",
+	} {
+		if found[table] != want {
+			t.Errorf("probe of %s found %q, want %q\n%s", table, found[table], want, first.stderr)
+		}
+	}
+	p, err := plant.Parse([]byte(first.stdout), "meter.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, first.stdout)
+	}
+	u := p.Devices[0].Unit(1)
+	img, _ := u.Image(plant.HoldingRegisters)
+	if len(img) != 2 || img[0].Regs[3] != 4 || img[1].Regs[2] != 300 {
+		t.Errorf("holding registers recorded as %v", img)
+	}
+	file := filepath.Join(t.TempDir(), "meter.yaml")
+	if err := os.WriteFile(file, []byte(first.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replay := spawnPlcsim(t, plcsim, "--plant", file)
+	second := runCLI(t, "snapshot", "-a", replay, "--probe", "--name", "meter")
+	if second.code != 0 {
+		t.Fatalf("snapshot --probe of the replay: exit %d: %s", second.code, second.stderr)
+	}
+	body := func(s string) string { return s[strings.Index(s, "\nversion:"):] }
+	if body(first.stdout) != body(second.stdout) {
+		t.Errorf("the replay records differently:\n%s\nfirst:\n%s", second.stdout, first.stdout)
+	}
+	if !strings.Contains(first.stdout, "# probed holding registers: 2 runs: 1000..1099, 2000..2009 in ") {
+		t.Errorf("the file's comment does not say what the probe found:\n%s", first.stdout)
+	}
+}
+
+// TestSnapshotProbeCount: the requests stderr reports are those the
+// simulator counted.
+func TestSnapshotProbeCount(t *testing.T) {
+	s := servePlant(t, loadTestPlant(t, "sparse"))
+	before := s.FunctionRequests(3)
+	r := runCLI(t, "snapshot", "-a", s.Addr, "--probe", "--probe-step", "1000",
+		"--coils", "100-115", "--discrete-inputs", "0", "--input-registers", "100-199")
+	if r.code != exitException {
+		t.Fatalf("snapshot: exit %d (want 3: discrete input 0 does not exist): %s", r.code, r.stderr)
+	}
+	r = runCLI(t, "snapshot", "-a", s.Addr, "--probe", "--probe-step", "1000", "--coils", "100-115", "--input-registers", "100-199")
+	found := probeReport(t, r.stderr)
+	m := regexp.MustCompile(`holding registers: .* in (\d+) requests \(at most (\d+) with --probe-step 1000\)`).FindStringSubmatch(r.stderr)
+	if r.code != 0 || m == nil || found["holding registers"] != "2 runs: 1000..1099, 2000..2009" {
+		t.Fatalf("snapshot: exit %d: %s", r.code, r.stderr)
+	}
+	n, _ := strconv.Atoi(m[1])
+	bound, _ := strconv.Atoi(m[2])
+	// the probe, then one read of each run
+	if got := int(s.FunctionRequests(3) - before); got != n+2 || n > bound {
+		t.Errorf("simulator counted %d holding-register requests; stderr says the probe sent %d (bound %d), then 2 reads", got, n, bound)
+	}
+	if r := runCLI(t, "snapshot", "-a", s.Addr, "--probe", "--probe-step", "0"); r.code != exitUsage || !strings.Contains(r.stderr, "--probe-step 0: want 1..65535") {
+		t.Errorf("--probe-step 0: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// probeReport maps table to what stderr's "snapshot: probe TABLE: FOUND in
+// N requests" lines say was found.
+func probeReport(t *testing.T, stderr string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^snapshot: probe ([a-z ]+): (.*) in \d+ requests \(at most \d+ with --probe-step \d+\)$`).FindAllStringSubmatch(stderr, -1) {
+		out[m[1]] = m[2]
+	}
+	return out
+}
