@@ -1,8 +1,10 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,36 +52,81 @@ func TestComplete(t *testing.T) {
 	}
 }
 
-// TestCompletionBash loads the bash script into a real bash and completes
-// as bash would on Tab.
-func TestCompletionBash(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Fatal("bash is needed (Debian's bash package)")
-	}
+// TestCompletionShells loads each completion script into the real shell
+// (Debian's bash, zsh and fish) and completes as that shell would on Tab.
+func TestCompletionShells(t *testing.T) {
 	bin, _ := buildBinaries(t)
-	script := mustRun(t, "completion", "bash")
-	for _, tc := range []struct {
+	cases := []struct {
 		words string
-		want  string
+		want  string // the candidates, sorted
 	}{
 		{"read-holding-registers 0 --type fl", "float32 float64"},
-		{"wri", "write-coil write-coils write-register write-registers write-file-record"},
+		{"wri", "write-coil write-coils write-file-record write-register write-registers"},
 		{"watch read-coils 0 --cou", "--count"},
-	} {
-		words := strings.Fields(tc.words)
-		prog := script + "\nCOMP_WORDS=(" + bin + " " + tc.words + "); COMP_CWORD=" + itoa(len(words)) +
-			"; _plcctl; echo \"${COMPREPLY[*]}\""
-		out, err := exec.Command(bash, "-c", prog).CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != tc.want {
-			t.Errorf("bash completion of %q = %q (%v), want %q", tc.words, out, err, tc.want)
-		}
 	}
-	for _, sh := range []string{"zsh", "fish"} {
-		if s := mustRun(t, "completion", sh); !strings.Contains(s, "__complete") {
-			t.Errorf("%s script does not ask plcctl: %s", sh, s)
-		}
+	sorted := func(out []byte) string {
+		f := strings.Fields(string(out))
+		slices.Sort(f)
+		return strings.Join(f, " ")
 	}
+	shell := func(t *testing.T, name string) string {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatalf("%s is needed (Debian's %s package; .ci/run installs it)", name, name)
+		}
+		return path
+	}
+	t.Run("bash", func(t *testing.T) {
+		bash := shell(t, "bash")
+		script := mustRun(t, "completion", "bash")
+		for _, tc := range cases {
+			words := strings.Fields(tc.words)
+			prog := script + "\nCOMP_WORDS=(" + bin + " " + tc.words + "); COMP_CWORD=" + itoa(len(words)) +
+				"; _plcctl; echo \"${COMPREPLY[*]}\""
+			out, err := exec.Command(bash, "--norc", "-c", prog).CombinedOutput()
+			if err != nil || sorted(out) != tc.want {
+				t.Errorf("bash completion of %q = %q (%v), want %q", tc.words, out, err, tc.want)
+			}
+		}
+	})
+	// zsh and fish run the script's own words[1], "plcctl": on PATH.
+	path := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
+	t.Run("zsh", func(t *testing.T) {
+		zsh := shell(t, "zsh")
+		script := mustRun(t, "completion", "zsh")
+		if out, err := exec.Command(zsh, "-n", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("zsh -n: %v %s", err, out)
+		}
+		for _, tc := range cases {
+			// Outside a completion widget compadd and compdef are not
+			// builtins: stand-ins print what the function would offer.
+			words := strings.Fields(tc.words)
+			prog := "compdef() { :; }; compadd() { print -l -- \"${(@P)2}\"; }; _files() { print FILES; }\n" + script +
+				"\nwords=(plcctl " + tc.words + "); CURRENT=" + itoa(len(words)+1) + "; _plcctl"
+			cmd := exec.Command(zsh, "-f", "-c", prog)
+			cmd.Env = append(os.Environ(), "PATH="+path)
+			out, err := cmd.CombinedOutput()
+			if err != nil || sorted(out) != tc.want {
+				t.Errorf("zsh completion of %q = %q (%v), want %q", tc.words, out, err, tc.want)
+			}
+		}
+	})
+	t.Run("fish", func(t *testing.T) {
+		fish := shell(t, "fish")
+		script := filepath.Join(t.TempDir(), "plcctl.fish")
+		if err := os.WriteFile(script, []byte(mustRun(t, "completion", "fish")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range cases {
+			// complete -C completes a command line as Tab would.
+			cmd := exec.Command(fish, "--no-config", "-c", "source "+script+"; complete -C 'plcctl "+tc.words+"'")
+			cmd.Env = append(os.Environ(), "PATH="+path, "HOME="+t.TempDir())
+			out, err := cmd.CombinedOutput()
+			if err != nil || sorted(out) != tc.want {
+				t.Errorf("fish completion of %q = %q (%v), want %q", tc.words, out, err, tc.want)
+			}
+		}
+	})
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
