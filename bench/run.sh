@@ -70,6 +70,7 @@ LM="$(pkg-config --cflags --libs libmodbus)"
 gcc -O2 -Wall -o "$tmp/pingpong" bench/testdata/pingpong.c
 # shellcheck disable=SC2086
 gcc -O2 -Wall -o "$tmp/libmodbus_server" bench/testdata/libmodbus_server.c $LM
+gcc -O2 -Wall -o "$tmp/epoll_server" bench/testdata/epoll_server.c
 go test -c -o "$tmp/bench.test" ./bench/
 
 # start_server NAME PLACEMENT: starts one server, sets $addr and $spid.
@@ -81,6 +82,7 @@ start_server() {
 	case "$name" in
 	plcsim) "${pin[@]}" "$tmp/plcsim" --listen 127.0.0.1:0 --max-conns 1024 --log-format json 2>"$logf" >/dev/null & ;;
 	libmodbus) "${pin[@]}" "$tmp/libmodbus_server" 1000 >"$logf" 2>&1 & ;;
+	ceiling) "${pin[@]}" "$tmp/epoll_server" 1000 >"$logf" 2>&1 & ;;
 	pymodbus) "${pin[@]}" /usr/bin/python3 testdata/interop/pymodbus_server.py --port 0 >"$logf" 2>&1 & ;;
 	esac
 	spid=$!
@@ -99,6 +101,22 @@ start_server() {
 	fi
 }
 stop_server() { kill -INT "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; }
+# loadgen_cpu ARGS...: one bench/loadgen run against $spid; its JSON line
+# with the server's CPU time per request added (server_cpu_us_per_req: the
+# run time of all the server's threads, /proc/PID/task/*/schedstat).
+loadgen_cpu() {
+	local a b j n f x
+	a=0 b=0
+	for f in /proc/"$spid"/task/*/schedstat; do read -r x _ <"$f" 2>/dev/null && a=$((a + x)); done
+	j=$("$@")
+	for f in /proc/"$spid"/task/*/schedstat; do read -r x _ <"$f" 2>/dev/null && b=$((b + x)); done
+	n=$(echo "$j" | sed -n 's/.*"requests":\([0-9]*\).*/\1/p')
+	if [ -n "$n" ] && [ "$n" -gt 0 ]; then
+		echo "${j%\}},\"server_cpu_us_per_req\":$(awk -v d=$((b - a)) -v n="$n" 'BEGIN { printf "%.3f", d / 1000 / n }')}"
+	else
+		echo "$j"
+	fi
+}
 
 # 1. The physical floor: frames of the same sizes, no protocol work.
 log "floor: raw ping-pong"
@@ -163,12 +181,14 @@ echo >&2
 stop_server
 
 # 5. Servers under the same load generator: server on CPU 0, load on CPU 1.
-log "servers: $ROUNDS rounds x {plcsim, libmodbus, pymodbus} x {1,8,64,256} connections"
+# "ceiling" is bench/testdata/epoll_server.c: one epoll thread answering
+# canned frames, the least any server can cost under this load generator.
+log "servers: $ROUNDS rounds x {plcsim, libmodbus, pymodbus, ceiling} x {1,8,64,256} connections"
 for r in $(seq 1 "$ROUNDS"); do
-	for srv in plcsim libmodbus pymodbus; do
+	for srv in plcsim libmodbus pymodbus ceiling; do
 		start_server "$srv" 0
 		for c in 1 8 64 256; do
-			echo "split $srv $(taskset -c 1 "$tmp/loadgen" -addr "$addr" -conns $c -duration "${SECONDS_PER}s")" >>"$OUT/servers.txt"
+			echo "split $srv $(loadgen_cpu taskset -c 1 "$tmp/loadgen" -addr "$addr" -conns $c -duration "${SECONDS_PER}s")" >>"$OUT/servers.txt"
 		done
 		stop_server
 		printf '.' >&2
@@ -176,7 +196,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	# plcsim on both CPUs, load generator unpinned too: how far it scales.
 	start_server plcsim all
 	for c in 1 8 64 256; do
-		echo "all plcsim $("$tmp/loadgen" -addr "$addr" -conns $c -duration "${SECONDS_PER}s")" >>"$OUT/servers.txt"
+		echo "all plcsim $(loadgen_cpu "$tmp/loadgen" -addr "$addr" -conns $c -duration "${SECONDS_PER}s")" >>"$OUT/servers.txt"
 	done
 	stop_server
 done
