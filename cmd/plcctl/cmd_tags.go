@@ -28,6 +28,16 @@ func addPlantFlag(fs *pflag.FlagSet) *string {
 	return fs.String("plant", "", "plant `FILE` naming the tags (env "+plantEnv+")")
 }
 
+// gapHelp is --gap's help, the same for get and watch TAG...
+const gapHelp = "read up to `N` unused addresses between two tags to fetch them in one request, only where the plant file's ranges say those addresses exist (0: only touching tags share one)"
+
+// addGapFlag adds --gap (PlanOptions.MaxGap) to a tag command's flags.
+func addGapFlag(fs *pflag.FlagSet) *int {
+	p := new(int)
+	fs.Var(numFlag[int]{p, 0xFFFF}, "gap", gapHelp)
+	return p
+}
+
 // loadPlant loads the plant file named by --plant or $PLCCTL_PLANT. A file
 // that cannot be read or is wrong is a usage error: nothing is sent.
 func loadPlant(file string) (*plant.Plant, error) {
@@ -50,6 +60,7 @@ func loadPlant(file string) (*plant.Plant, error) {
 type tagConn struct {
 	a         *app
 	unitGiven bool
+	gap       int                    // --gap: PlanOptions.MaxGap
 	first     string                 // address of a.client, the first device dialled
 	extra     map[string]*plc.Client // devices other than the first
 }
@@ -117,7 +128,7 @@ func tableWords(k plant.TableKind) string { return strings.ReplaceAll(k.String()
 // per planned read, and returns their values in the order of tags.
 func (a *app) readTags(ctx context.Context, cmd string, tc *tagConn, tags []*plant.Tag) ([]tagValue, error) {
 	got := map[*plant.Tag]any{}
-	for _, r := range plant.PlanReads(tags, plant.PlanOptions{}) {
+	for _, r := range plant.PlanReads(tags, plant.PlanOptions{MaxGap: tc.gap}) {
 		cl, err := tc.client(ctx, r.Device, r.UnitID)
 		span := tableWords(r.Table) + " " + a.span(r.Start, r.Count)
 		if err != nil {
@@ -255,11 +266,14 @@ func writeColumns(w interface{ Write([]byte) (int, error) }, rows [][]string) er
 func (a *app) getCommand() *command {
 	c := &command{name: "get", args: "TAG...", flags: a.opts.newFlagSet("get"), quickRead: true}
 	file := addPlantFlag(c.flags)
+	gap := addGapFlag(c.flags)
 	c.long = `Reads every TAG named in the plant file and prints "TAG VALUE UNIT" lines (json: one
 object per tag; csv: tag,value,eng_unit). Tags of the same device, unit and table whose
 addresses touch share one request (at most 125 registers or 2000 bits), and no value is
-split between two requests; --log-level debug shows the plan, --trace every frame.`
-	c.example = []string{"--plant station.yaml get tank1.level flow pump1.run", "get -o json tank1.level"}
+split between two requests; --gap N also joins two tags at most N unused addresses
+apart, if the plant file says those addresses exist (a hole would be answered with
+exception 02). --log-level debug shows the plan, --trace every frame.`
+	c.example = []string{"--plant station.yaml get tank1.level flow pump1.run", "get -o json tank1.level", "get --gap 10 tank1.level tank2.level"}
 	c.notes = []string{plantHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) == 0 {
@@ -274,6 +288,7 @@ split between two requests; --log-level debug shows the plan, --trace every fram
 			return usagef("%v", err)
 		}
 		tc := a.newTagConn(c.flags)
+		tc.gap = *gap
 		defer tc.close()
 		vs, err := a.readTags(ctx, c.name, tc, tags)
 		if err != nil {

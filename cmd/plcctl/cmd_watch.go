@@ -52,6 +52,7 @@ func (a *app) watchCommand() *command {
 	interval := c.flags.Duration("interval", time.Second, "time between rounds")
 	count := intFlag(c.flags, "count", 0, "stop after `N` rounds (0: until Ctrl-C)")
 	plantFile := addPlantFlag(c.flags)
+	gap := addGapFlag(c.flags)
 	c.long = `READ-COMMAND is read-coils, read-discrete-inputs, read-holding-registers or
 read-input-registers, with its own flags and arguments after it. Every round uses the
 same connection. On a terminal, text output redraws a live table (changed values
@@ -64,8 +65,8 @@ re-established by itself. Watch flags may come before or after READ-COMMAND.
 
 With a plant file (--plant FILE or $PLCCTL_PLANT), watch TAG... polls the named tags,
 of any tables and devices, in one view: each round reads them in as few requests as
-get does, and prints "TIME TAG VALUE UNIT" lines (json: one object per round with
-"values" by tag name; csv: time,round,tag,value,eng_unit,error).
+get does (--gap N as for get), and prints "TIME TAG VALUE UNIT" lines (json: one
+object per round with "values" by tag name; csv: time,round,tag,value,eng_unit,error).
 
 Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 	c.example = []string{"watch read-holding-registers 100 10", "watch --interval 500ms --count 20 read-input-registers 0 4 --type float32",
@@ -78,11 +79,14 @@ Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 			return usagef("--count %d: want 0 or more", *count)
 		}
 		if a.isTagWatch(args, *plantFile) {
-			return a.watchTags(ctx, c, args, interval, count, plantFile)
+			return a.watchTags(ctx, c, args, interval, count, plantFile, gap)
 		}
 		op, err := a.prepareInner(c, args)
 		if err != nil {
 			return err
+		}
+		if *gap != 0 {
+			return usagef("--gap joins the reads of tags: it goes with watch TAG..., not with %s", op.cmd)
 		}
 		return a.watch(ctx, &watchState{op: op, interval: *interval}, *count)
 	}

@@ -37,13 +37,14 @@ type tagRound struct {
 
 // watchTags is watch TAG...: the rounds of watch, each reading the tags as
 // get does.
-func (a *app) watchTags(ctx context.Context, c *command, args []string, interval *time.Duration, count *int, file *string) error {
+func (a *app) watchTags(ctx context.Context, c *command, args []string, interval *time.Duration, count *int, file *string, gap *int) error {
 	// Flags may follow the tag names (watch's flag set stops at the first
 	// word): parse them again, keeping what was parsed before.
 	fs := a.opts.newFlagSet("watch")
 	fs.DurationVar(interval, "interval", *interval, "")
 	fs.Var(numFlag[int]{count, maxFlagInt}, "count", "")
 	fs.StringVar(file, "plant", *file, "")
+	fs.Var(numFlag[int]{gap, 0xFFFF}, "gap", "")
 	if err := parseFlags(fs, args); err != nil {
 		return usagef("%v", flagError(err, fs))
 	}
@@ -67,6 +68,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	}
 	tc := a.newTagConn(c.flags)
 	tc.unitGiven = tc.unitGiven || fs.Changed("unit")
+	tc.gap = *gap
 	defer tc.close()
 	w := &watchState{interval: *interval}
 	var last []tagValue
