@@ -92,8 +92,9 @@ func (c *control) observe(i int, cfg *simulator.Config) {
 }
 
 // serve starts the HTTP side for srvs, device i's server srvs[i]: one
-// device at /, several each under /devices/NAME/.
-func (c *control) serve(ctx context.Context, srvs []*simulator.Server) error {
+// device at /, several each under /devices/NAME/, listed with their
+// listeners' addresses lns (bound, perhaps not served yet).
+func (c *control) serve(ctx context.Context, srvs []*simulator.Server, lns []net.Listener) error {
 	if c == nil || c.ln == nil {
 		return nil
 	}
@@ -103,7 +104,7 @@ func (c *control) serve(ctx context.Context, srvs []*simulator.Server) error {
 	} else {
 		devs := make([]admin.Device, len(srvs))
 		for i, srv := range srvs {
-			devs[i] = admin.Device{Name: c.names[i], Admin: c.adms[i], Server: srv}
+			devs[i] = admin.Device{Name: c.names[i], Admin: c.adms[i], Server: srv, Addr: lns[i].Addr().String()}
 		}
 		var err error
 		if h, err = admin.DevicesHandler(devs); err != nil {

@@ -59,8 +59,9 @@ after a delay), recomputed every --scan. A file with several devices is
 served whole: each device from its own simulator on its own address: from
 the file (a tag may follow one of another device), the other flags applying
 to each, log lines naming the device. --device NAME serves one device alone;
---listen, --state and --journal need it, as they hold one device's; --http
-serves each device's control API under /devices/NAME/.
+--listen and --journal need it, as they hold one device's; --state FILE
+keeps FILE.NAME per device (a / in NAME written %), and --http serves each
+device's control API under /devices/NAME/.
 
 --state FILE keeps holding registers and coils (with a plant: the tags marked
 retentive) across restarts: restored at start, saved atomically (temporary
@@ -243,7 +244,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			r.cfg.Faults = append(append([]simulator.FaultRule(nil), fixed...), fileRules...)
 		}
 		if len(runs) > 1 {
-			return serveDevices(ctx, runs, secFlags, *faultFile, fixed, *httpAddr, *httpToken, log, stderr)
+			return serveDevices(ctx, runs, multiOptions{sec: secFlags, faultFile: *faultFile, fixed: fixed,
+				httpAddr: *httpAddr, httpToken: *httpToken, statePath: *statePath, stateEvery: *stateEvery}, log, stderr)
 		}
 		pl, cfg = runs[0], runs[0].cfg
 	} else if *deviceName != "" || *scan != 0 {
@@ -277,7 +279,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	ctl.serve(ctx, []*simulator.Server{srv}) // one device: cannot fail
+	ctl.serve(ctx, []*simulator.Server{srv}, nil) // one device: cannot fail
 	defer ctl.stop()
 	if *faultFile != "" {
 		hup := make(chan os.Signal, 1)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,16 +24,19 @@ import (
 // line is logged every device accepts connections. A device that cannot
 // listen stops the start (exit 1, nothing served); one whose server fails
 // stops the others. ctx ending shuts every device down gracefully, in
-// parallel. fixed are the fault rules a --fault-file reload keeps.
-func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, faultFile string,
-	fixed []simulator.FaultRule, httpAddr, httpToken string, log *zerolog.Logger, stderr io.Writer) int {
+// parallel; then each device's --state file is saved.
+func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *zerolog.Logger, stderr io.Writer) int {
+	if o.statePath != "" && o.stateEvery <= 0 {
+		fmt.Fprintf(stderr, "plcsim: --state-interval %v: want a positive duration\n", o.stateEvery)
+		return exitUsage
+	}
 	devs := make([]device, len(runs))
 	srvs := make([]*simulator.Server, len(runs))
 	cds := make([]ctlDevice, len(runs))
 	for i, r := range runs {
 		cds[i] = ctlDevice{name: r.dev.Name, tags: r.dev.Tags, log: r.cfg.Logger}
 	}
-	ctl, err := newControl(httpAddr, httpToken, "", cds, log)
+	ctl, err := newControl(o.httpAddr, o.httpToken, "", cds, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitFailure
@@ -40,7 +44,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, fau
 	defer ctl.stop()
 	for i, r := range runs {
 		ctl.observe(i, &r.cfg)
-		if err := sec.applyAccess(&r.cfg, r, r.cfg.Logger); err != nil {
+		if err := o.sec.applyAccess(&r.cfg, r, r.cfg.Logger); err != nil {
 			fmt.Fprintf(stderr, "plcsim: device %s: %v\n", r.dev.Name, err)
 			return exitUsage
 		}
@@ -53,6 +57,18 @@ func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, fau
 			return exitUsage
 		}
 		devs[i], srvs[i] = device{r.dev, srv}, srv
+	}
+	keepers := make([]*stateKeeper, 0, len(runs))
+	for i, r := range runs {
+		if o.statePath == "" {
+			break
+		}
+		k, err := openState(statePathOf(o.statePath, r.dev.Name), srvs[i], r.fingerprint(), r.cfg.Logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "plcsim: device %s: %v\n", r.dev.Name, err)
+			return exitFailure
+		}
+		keepers = append(keepers, k)
 	}
 	lns := make([]net.Listener, 0, len(runs))
 	for i, srv := range srvs {
@@ -68,11 +84,16 @@ func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, fau
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if faultFile != "" {
+	if o.faultFile != "" {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		go reloadFaults(ctx, hup, srvs, faultFile, fixed, log)
+		go reloadFaults(ctx, hup, srvs, o.faultFile, o.fixed, log)
+	}
+	var savers sync.WaitGroup
+	for _, k := range keepers {
+		savers.Add(1)
+		go func() { defer savers.Done(); k.loop(ctx, o.stateEvery) }()
 	}
 	p := runs[0].p
 	if err := animate(ctx, p, devs, runs[0].scan, log); err != nil {
@@ -82,7 +103,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, fau
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
-	if err := ctl.serve(ctx, srvs); err != nil {
+	if err := ctl.serve(ctx, srvs, lns); err != nil {
 		for _, l := range lns {
 			l.Close()
 		}
@@ -100,7 +121,16 @@ func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, fau
 		}()
 	}
 	wg.Wait()
+	savers.Wait()
 	code := exitOK
+	for _, k := range keepers {
+		if err := k.save(); err != nil {
+			k.log.Error().Err(err).Str("state", k.path).Msg("cannot save state at shutdown")
+			code = exitFailure
+			continue
+		}
+		k.log.Info().Str("state", k.path).Msg("state saved")
+	}
 	for i, err := range errs {
 		if err != nil {
 			runs[i].cfg.Logger.Error().Err(err).Msg("plcsim failed")
@@ -112,6 +142,24 @@ func serveDevices(ctx context.Context, runs []*plantRun, sec *securityFlags, fau
 		fmt.Fprintf(stderr, "plcsim: a device failed, so every device of %s was stopped\n", p.File)
 	}
 	return code
+}
+
+// multiOptions are the command line's settings serveDevices needs beyond
+// each device's configuration.
+type multiOptions struct {
+	sec                 *securityFlags
+	faultFile           string
+	fixed               []simulator.FaultRule // the rules a --fault-file reload keeps
+	httpAddr, httpToken string
+	statePath           string // --state: one file per device, statePathOf
+	stateEvery          time.Duration
+}
+
+// statePathOf is device name's state file with --state path and several
+// devices: path.NAME, a / in the name written % (which a name cannot
+// have), so that every device has its own file next to path.
+func statePathOf(path, name string) string {
+	return path + "." + strings.ReplaceAll(name, "/", "%")
 }
 
 // serveUntil serves srv on ln until ctx ends, then shuts it down

@@ -73,13 +73,13 @@ devices:
     address: %s
     units: [{id: 1, holding_registers: 10, coils: 4}]
     tags:
-      - {name: p.level, table: hr, address: 0, initial: 11}
+      - {name: p.level, table: hr, address: 0, initial: 11, retentive: true}
       - {name: p.cmd, table: coil, address: 0}
   - name: tanks
     address: %s
     units: [{id: 1, holding_registers: 10, discrete_inputs: 4}]
     tags:
-      - {name: t.level, table: hr, address: 0, initial: 22}
+      - {name: t.level, table: hr, address: 0, initial: 22, retentive: true}
       - {name: t.run, table: discrete_input, address: 0, sim: {kind: follow, tag: p.cmd, delay: 10ms}}
 `, a, b)), 0o644)
 	if err != nil {
@@ -238,8 +238,8 @@ func TestServeEveryDeviceUsage(t *testing.T) {
 		{"no address", []string{"--plant", noAddr}, "device b (line 4) has no address: give every device an address: HOST:PORT to serve them all, or serve it alone with --device b"},
 		{"same address", []string{"--plant", same}, "devices a (line 3) and b (line 4) both have address " + addrs[0]},
 		{"listen", []string{"--plant", file, "--listen", "127.0.0.1:0"}, "--listen with 2 devices (pumps, tanks): each device listens on its address: from the file"},
-		{"state", []string{"--plant", file, "--state", filepath.Join(dir, "s")}, "--state with 2 devices (pumps, tanks): it is one device's state file; give --device NAME"},
 		{"journal", []string{"--plant", file, "--journal", filepath.Join(dir, "j")}, "--journal with 2 devices (pumps, tanks): it is one device's journal"},
+		{"state interval", []string{"--plant", file, "--state", filepath.Join(dir, "s"), "--state-interval", "0s"}, "--state-interval 0s: want a positive duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var errb syncBuf
@@ -263,6 +263,92 @@ func TestServeEveryDeviceUsage(t *testing.T) {
 	}
 }
 
+// startDevices runs plcsim in-process with args (JSON logs, no --listen)
+// until it is ready; stop (also at cleanup) cancels it as SIGTERM does and
+// returns the exit code, which cleanup wants 0.
+func startDevices(t *testing.T, args ...string) (*syncBuf, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errb := newReadyBuf()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"--log-format", "json"}, args...), io.Discard, errb) }()
+	code, stopped := 0, false
+	stop := func() int {
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("plcsim did not stop:\n%s", errb.String())
+			}
+		}
+		return code
+	}
+	t.Cleanup(func() {
+		if c := stop(); c != exitOK {
+			t.Errorf("exit %d:\n%s", c, errb.String())
+		}
+	})
+	select {
+	case <-errb.ready:
+	case code = <-done:
+		stopped = true
+		t.Fatalf("plcsim exited %d before ready:\n%s", code, errb.String())
+	case <-time.After(5 * time.Second):
+		t.Fatalf("plcsim not ready:\n%s", errb.String())
+	}
+	return errb, stop
+}
+
+// TestServeEveryDeviceState: --state FILE with several devices keeps each
+// device's retentive tags in FILE.NAME; the file of one device serves it
+// alone (--device) too, and one device's file is refused for another.
+func TestServeEveryDeviceState(t *testing.T) {
+	addrs := freeAddrs(t, 2)
+	file := twoDevices(t, addrs[0], addrs[1])
+	state := filepath.Join(t.TempDir(), "plant.state")
+	args := []string{"--plant", file, "--state", state}
+	_, stop := startDevices(t, args...)
+	for i, v := range []uint16{33, 44} {
+		c := dialClient(t, addrs[i])
+		c.must(&modbus.WriteSingleRegister{Address: 0, Value: v})
+		c.nc.Close()
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, name := range []string{"pumps", "tanks"} {
+		if _, err := os.Stat(state + "." + name); err != nil {
+			t.Fatalf("no state file for %s: %v", name, err)
+		}
+	}
+	_, stop = startDevices(t, args...)
+	for i, want := range []uint16{33, 44} {
+		if got := dialClient(t, addrs[i]).register(0); got != want {
+			t.Errorf("device %d register 0 after the restart = %d, want %d", i, got, want)
+		}
+	}
+	stop()
+	addr, _ := startRun(t, "--plant", file, "--device", "pumps", "--state", state+".pumps")
+	if got := dialClient(t, addr).register(0); got != 33 {
+		t.Errorf("--device pumps --state %s.pumps: register 0 = %d, want 33", state, got)
+	}
+	if got := statePathOf("s", "farm/tank-1"); got != "s.farm%tank-1" {
+		t.Errorf("state file of device farm/tank-1 = %q, want s.farm%%tank-1 (next to s)", got)
+	}
+	b, err := os.ReadFile(state + ".pumps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(state+".tanks", b, 0o644)
+	var errb syncBuf
+	code := run(context.Background(), args, io.Discard, &errb)
+	if want := "plcsim: device tanks: --state"; code != exitFailure || !strings.Contains(errb.String(), want) {
+		t.Errorf("pumps' state file as tanks': exit %d, want 1 and %q in:\n%s", code, want, errb.String())
+	}
+}
+
 // TestServeEveryDeviceAccess: each device gets its own access: rules (here
 // a device's read_only), the others the plant's (none): a write to the
 // read-only device is refused with 01, the same write to the other served.
@@ -272,17 +358,7 @@ func TestServeEveryDeviceAccess(t *testing.T) {
 	os.WriteFile(f, []byte(fmt.Sprintf("version: 1\ndevices:\n"+
 		"  - {name: ro, address: %s, access: {read_only: true}, units: [{id: 1, holding_registers: 4}]}\n"+
 		"  - {name: rw, address: %s, units: [{id: 1, holding_registers: 4}]}\n", addrs[0], addrs[1])), 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	errb := newReadyBuf()
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--plant", f, "--log-format", "json"}, io.Discard, errb) }()
-	defer func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("exit %d:\n%s", code, errb.String())
-		}
-	}()
-	waitReady(t, errb)
+	startDevices(t, "--plant", f)
 	for i, want := range []string{"86 01", "06 00"} {
 		rsp, err := dialClient(t, addrs[i]).do(&modbus.WriteSingleRegister{Address: 1, Value: 9})
 		if err != nil {
@@ -300,19 +376,7 @@ func TestServeEveryDeviceAccess(t *testing.T) {
 func TestServeEveryDeviceHTTP(t *testing.T) {
 	addrs := freeAddrs(t, 2)
 	file := twoDevices(t, addrs[0], addrs[1])
-	ctx, cancel := context.WithCancel(context.Background())
-	errb := newReadyBuf()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--plant", file, "--log-format", "json", "--http", "127.0.0.1:0", "--http-token", "tok"}, io.Discard, errb)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("exit %d:\n%s", code, errb.String())
-		}
-	}()
-	waitReady(t, errb)
+	errb, _ := startDevices(t, "--plant", file, "--http", "127.0.0.1:0", "--http-token", "tok")
 	web := "http://" + httpAddrOf(t, errb.String())
 	do := func(method, path, body string) (int, string) {
 		t.Helper()
@@ -335,6 +399,7 @@ func TestServeEveryDeviceHTTP(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want 200 with %s", tc.path, code, body, tc.want)
 		}
 	}
+	waitFor(t, 5*time.Second, "/readyz 200 (every device serving)", func() bool { code, _ := do("GET", "/readyz", ""); return code == 200 })
 	if code, body := do("PUT", "/devices/tanks/api/v1/tags/t.level", `{"value":"55"}`); code != 200 {
 		t.Fatalf("PUT t.level = %d %s", code, body)
 	}

@@ -19,6 +19,10 @@ type Device struct {
 	Name   string
 	Admin  *Admin
 	Server *simulator.Server
+	// Addr is the Modbus address listed for the device when its server
+	// does not serve yet (a listener bound before Serve); "" waits for
+	// Server.Addr.
+	Addr string
 }
 
 // validDeviceName reports whether name can be a path under /devices/: a
@@ -129,6 +133,8 @@ func deviceList(devs []Device) []deviceInfo {
 		out[i] = deviceInfo{Name: d.Name, Tags: len(d.Admin.opts.Tags), Page: "/devices/" + d.Name + "/", API: "/devices/" + d.Name + "/api/v1/"}
 		if a := d.Server.Addr(); a != nil {
 			out[i].Modbus = a.String()
+		} else {
+			out[i].Modbus = d.Addr
 		}
 	}
 	return out

@@ -131,3 +131,31 @@ func TestDevicesHandlerNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDevicesHandlerNotServing: a device whose server does not serve yet
+// is listed with the address given (its bound listener's) and /readyz is
+// 503 until every device serves.
+func TestDevicesHandlerNotServing(t *testing.T) {
+	a, _ := New(Options{})
+	defer a.Close()
+	b, _ := New(Options{})
+	defer b.Close()
+	serving := simtest.Start(t, simulator.Config{Observer: a})
+	idle, err := simulator.New(simulator.Config{Observer: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := DevicesHandler([]Device{{Name: "a", Admin: a, Server: serving.Server}, {Name: "b", Admin: b, Server: idle, Addr: "127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := httptest.NewServer(h)
+	defer web.Close()
+	r := &rig{web: web}
+	if code, body := r.do(t, "GET", "/api/v1/devices", ""); code != 200 || !strings.Contains(body, `"name":"b","modbus":"127.0.0.1:1"`) {
+		t.Errorf("GET /api/v1/devices = %d %s, want b at 127.0.0.1:1", code, body)
+	}
+	if code, body := r.do(t, "GET", "/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "device b not listening yet") {
+		t.Errorf("GET /readyz = %d %s, want 503 naming b", code, body)
+	}
+}
