@@ -67,6 +67,8 @@ With a plant file (--plant FILE or $PLCCTL_PLANT), watch TAG... polls the named 
 of any tables and devices, in one view: each round reads them in as few requests as
 get does (--gap N as for get), and prints "TIME TAG VALUE UNIT" lines (json: one
 object per round with "values" by tag name; csv: time,round,tag,value,eng_unit,error).
+On a terminal the live table fits the screen: tags that do not fit are counted in a
+last "+N more" line (-o json or csv, or a pipe, print every tag).
 
 Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 	c.example = []string{"watch read-holding-registers 100 10", "watch --interval 500ms --count 20 read-input-registers 0 4 --type float32",

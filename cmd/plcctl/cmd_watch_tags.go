@@ -172,6 +172,7 @@ func (a *app) tagTable(w *watchState, sb *strings.Builder, t time.Time, tags []*
 	for _, v := range shown {
 		nameW, valW = max(nameW, len(v.tag.Name)), max(valW, len(tagText(v)))
 	}
+	lines := make([]string, len(shown))
 	for i, v := range shown {
 		val := tagText(v)
 		pad := strings.Repeat(" ", valW-len(val)) // padded outside the escapes, so columns line up
@@ -181,15 +182,58 @@ func (a *app) tagTable(w *watchState, sb *strings.Builder, t time.Time, tags []*
 		case last != nil && i < len(last) && tagText(last[i]) != tagText(v):
 			val = "\x1b[7m" + val + "\x1b[0m"
 		}
-		line := fmt.Sprintf("%-*s  %s", nameW, v.tag.Name, val)
+		lines[i] = fmt.Sprintf("%-*s  %s", nameW, v.tag.Name, val)
 		if v.tag.EngUnit != "" {
-			line += pad + "  " + v.tag.EngUnit
+			lines[i] += pad + "  " + v.tag.EngUnit
 		}
-		sb.WriteString(line + "\n")
+		lines[i] += "\n"
+	}
+	cols := terminalColumns(a.stdout)
+	limit := fitRows(lines, sb.String()[start:], moreNote(len(lines)), terminalRows(a.stdout), cols)
+	for _, l := range lines[:limit] {
+		sb.WriteString(l)
+	}
+	if hidden := len(lines) - limit; hidden > 0 {
+		sb.WriteString(moreNote(hidden))
 	}
 	text := sb.String()[start:]
 	w.lines = strings.Count(text, "\n")
-	if cols := terminalColumns(a.stdout); cols > 0 {
+	if cols > 0 {
 		w.lines = screenRows(text, cols)
 	}
+}
+
+// moreNote is the live table's last line when n tags do not fit.
+func moreNote(n int) string { return "+" + strconv.Itoa(n) + " more (use -o json/csv or fewer tags)\n" }
+
+// fitRows returns how many of lines fit below head on a terminal rows tall
+// and cols wide (0: unknown), keeping a row for the cursor and, when not
+// all fit, room for note: a table taller than the terminal scrolls, and
+// redrawing in place cannot go back over what scrolled away. Lines longer
+// than the terminal count as the rows they wrap onto.
+func fitRows(lines []string, head, note string, rows, cols int) int {
+	if rows <= 0 {
+		return len(lines)
+	}
+	height := func(s string) int {
+		if cols > 0 {
+			return screenRows(s, cols)
+		}
+		return strings.Count(s, "\n")
+	}
+	room := rows - 1 - height(head)
+	need := 0
+	for _, l := range lines {
+		need += height(l)
+	}
+	if need <= room {
+		return len(lines)
+	}
+	room -= height(note)
+	n := 0
+	for n < len(lines) && height(lines[n]) <= room {
+		room -= height(lines[n])
+		n++
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +52,64 @@ func TestLiveTableFitsTheTerminal(t *testing.T) {
 	a.watchTable(&watchState{op: w.op, interval: time.Second, round: 1}, at, newRegisterValues("read-holding-registers", 1, 0, 0, 0, regs), nil, false)
 	if !strings.Contains(out.String(), "... 40 of 40 values not shown") {
 		t.Errorf("3 rows:\n%s", out.String())
+	}
+}
+
+// TestTagTableFitsTheTerminal: watch TAG... with more tags than the
+// terminal has rows draws the tags that fit and a "+N more" line, keeps
+// one row for the cursor, and goes back over exactly what it drew; a tag
+// row that wraps counts as the rows it takes.
+func TestTagTableFitsTheTerminal(t *testing.T) {
+	defer func(c, r func(any) int) { terminalColumns, terminalRows = c, r }(terminalColumns, terminalRows)
+	p := loadTestPlant(t, "pump-station")
+	tags := p.Tags[:8]
+	vs := make([]tagValue, len(tags))
+	for i, tg := range tags {
+		vs[i] = tagValue{tg, zeroOf(tg)}
+	}
+	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name       string
+		rows, cols int
+		shown      int // tag rows drawn
+		note       string
+	}{
+		{"unknown size", 0, 0, 8, ""},
+		{"tall enough", 11, 120, 8, ""}, // 2 header rows + 8 + the cursor
+		{"one row short", 10, 120, 6, "+2 more (use -o json/csv or fewer tags)"},
+		{"five rows", 5, 120, 1, "+7 more (use -o json/csv or fewer tags)"},
+		{"no room", 4, 120, 0, "+8 more (use -o json/csv or fewer tags)"},
+		// 20 columns: the title takes 3 rows, the note 2, a tag row 1
+		{"narrow: rows wrap", 11, 20, 4, "+4 more (use -o json/csv or fewer tags)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			terminalColumns = func(any) int { return tt.cols }
+			terminalRows = func(any) int { return tt.rows }
+			a := &app{}
+			w := &watchState{interval: time.Second, round: 1}
+			var first, second strings.Builder
+			a.tagTable(w, &first, at, tags, vs, nil, nil, false)
+			drawn := w.lines
+			w.round = 2
+			a.tagTable(w, &second, at, tags, vs, vs, nil, false)
+			lines := strings.Split(strings.TrimSuffix(first.String(), "\n"), "\n")
+			body := lines[2:]
+			if tt.note != "" {
+				if last := body[len(body)-1]; last != tt.note {
+					t.Errorf("last line %q, want %q", last, tt.note)
+				}
+				body = body[:len(body)-1]
+			}
+			if len(body) != tt.shown || strings.Contains(first.String(), "more (use") != (tt.note != "") {
+				t.Errorf("drew %d tag rows, want %d:\n%s", len(body), tt.shown, first.String())
+			}
+			if tt.rows > 0 && drawn > tt.rows-1 {
+				t.Errorf("drew %d screen rows on a terminal of %d: it scrolls", drawn, tt.rows)
+			}
+			if want := "\x1b[" + strconv.Itoa(drawn) + "A\r\x1b[J"; !strings.HasPrefix(second.String(), want) {
+				t.Errorf("round 2 starts %q, want %q", second.String()[:min(12, second.Len())], want)
+			}
+		})
 	}
 }
