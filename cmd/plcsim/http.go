@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -42,8 +45,8 @@ type ctlDevice struct {
 
 // newControl opens the journal file and binds the HTTP address; nothing is
 // served yet. It returns nil when neither is asked for. devs are the
-// devices served (one without a plant): each gets its Admin. A journal
-// goes with one device only.
+// devices served (one without a plant): each gets its Admin; with several,
+// they share the journal file, each entry naming its device.
 func newControl(httpAddr, token, journal string, devs []ctlDevice, log *zerolog.Logger) (*control, error) {
 	if httpAddr == "" && journal == "" {
 		return nil, nil
@@ -52,14 +55,21 @@ func newControl(httpAddr, token, journal string, devs []ctlDevice, log *zerolog.
 		token = os.Getenv(tokenEnv)
 	}
 	c := &control{log: log}
+	if journal != "" {
+		f, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("--journal: %w", err)
+		}
+		c.file = f
+	}
+	shared := &sharedFile{w: c.file}
 	for _, d := range devs {
 		opts := admin.Options{Token: token, Tags: d.tags, Logger: d.log}
-		if journal != "" && len(devs) == 1 {
-			f, err := os.OpenFile(journal, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-			if err != nil {
-				return nil, fmt.Errorf("--journal: %w", err)
-			}
-			c.file, opts.Journal = f, f
+		switch {
+		case c.file != nil && len(devs) == 1:
+			opts.Journal = c.file
+		case c.file != nil:
+			opts.Journal, opts.Device = &lineWriter{f: shared}, d.name
 		}
 		adm, err := admin.New(opts)
 		if err != nil {
@@ -143,4 +153,32 @@ func (c *control) closeFile() {
 			c.log.Error().Err(err).Msg("--journal: close")
 		}
 	}
+}
+
+// sharedFile is a journal file that several devices' admins write to.
+type sharedFile struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// lineWriter is one admin's way into a sharedFile: it keeps a partial
+// line until its end arrives, then writes whole lines under the file's
+// lock, so that two devices' entries never interleave within a line. One
+// goroutine writes to it (the admin's journal writer).
+type lineWriter struct {
+	f   *sharedFile
+	buf []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	i := bytes.LastIndexByte(l.buf, '\n')
+	if i < 0 {
+		return len(p), nil
+	}
+	l.f.mu.Lock()
+	_, err := l.f.w.Write(l.buf[:i+1])
+	l.f.mu.Unlock()
+	l.buf = l.buf[:copy(l.buf, l.buf[i+1:])]
+	return len(p), err
 }

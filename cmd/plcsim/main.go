@@ -59,9 +59,9 @@ after a delay), recomputed every --scan. A file with several devices is
 served whole: each device from its own simulator on its own address: from
 the file (a tag may follow one of another device), the other flags applying
 to each, log lines naming the device. --device NAME serves one device alone;
---listen and --journal need it, as they hold one device's; --state FILE
-keeps FILE.NAME per device (a / in NAME written %), and --http serves each
-device's control API under /devices/NAME/.
+--listen needs it. --state FILE keeps FILE.NAME per device (a / in NAME
+written %), --http serves each device's control API under /devices/NAME/,
+and --journal entries name their device.
 
 --state FILE keeps holding registers and coils (with a plant: the tags marked
 retentive) across restarts: restored at start, saved atomically (temporary
@@ -245,7 +245,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if len(runs) > 1 {
 			return serveDevices(ctx, runs, multiOptions{sec: secFlags, faultFile: *faultFile, fixed: fixed,
-				httpAddr: *httpAddr, httpToken: *httpToken, statePath: *statePath, stateEvery: *stateEvery}, log, stderr)
+				httpAddr: *httpAddr, httpToken: *httpToken, journal: *journal, statePath: *statePath, stateEvery: *stateEvery}, log, stderr)
 		}
 		pl, cfg = runs[0], runs[0].cfg
 	} else if *deviceName != "" || *scan != 0 {

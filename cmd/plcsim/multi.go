@@ -36,7 +36,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 	for i, r := range runs {
 		cds[i] = ctlDevice{name: r.dev.Name, tags: r.dev.Tags, log: r.cfg.Logger}
 	}
-	ctl, err := newControl(o.httpAddr, o.httpToken, "", cds, log)
+	ctl, err := newControl(o.httpAddr, o.httpToken, o.journal, cds, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitFailure
@@ -151,6 +151,7 @@ type multiOptions struct {
 	faultFile           string
 	fixed               []simulator.FaultRule // the rules a --fault-file reload keeps
 	httpAddr, httpToken string
+	journal             string // --journal: one file, each entry naming its device
 	statePath           string // --state: one file per device, statePathOf
 	stateEvery          time.Duration
 }

@@ -238,7 +238,6 @@ func TestServeEveryDeviceUsage(t *testing.T) {
 		{"no address", []string{"--plant", noAddr}, "device b (line 4) has no address: give every device an address: HOST:PORT to serve them all, or serve it alone with --device b"},
 		{"same address", []string{"--plant", same}, "devices a (line 3) and b (line 4) both have address " + addrs[0]},
 		{"listen", []string{"--plant", file, "--listen", "127.0.0.1:0"}, "--listen with 2 devices (pumps, tanks): each device listens on its address: from the file"},
-		{"journal", []string{"--plant", file, "--journal", filepath.Join(dir, "j")}, "--journal with 2 devices (pumps, tanks): it is one device's journal"},
 		{"state interval", []string{"--plant", file, "--state", filepath.Join(dir, "s"), "--state-interval", "0s"}, "--state-interval 0s: want a positive duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -349,6 +348,54 @@ func TestServeEveryDeviceState(t *testing.T) {
 	}
 }
 
+// TestServeEveryDeviceJournal: --journal with several devices is one
+// file of whole lines, each entry naming the device written to.
+func TestServeEveryDeviceJournal(t *testing.T) {
+	addrs := freeAddrs(t, 2)
+	file := twoDevices(t, addrs[0], addrs[1])
+	journal := filepath.Join(t.TempDir(), "writes.jsonl")
+	_, stop := startDevices(t, "--plant", file, "--journal", journal)
+	const rounds = 50
+	var wg sync.WaitGroup
+	for i := range addrs {
+		c := dialClient(t, addrs[i])
+		wg.Add(1)
+		go func() { // both devices written at once: lines must not interleave
+			defer wg.Done()
+			for n := range rounds {
+				c.do(modbus.NewWriteMultipleRegisters(1, []uint16{uint16(i), uint16(n), 7, 7, 7, 7, 7, 7}))
+			}
+		}()
+	}
+	wg.Wait()
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := map[string]uint16{}
+	for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var e struct {
+			Device  string
+			Address uint16
+			Values  []uint16
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil || len(e.Values) != 8 {
+			t.Fatalf("journal line %q: %v", l, err)
+		}
+		want := map[string]uint16{"pumps": 0, "tanks": 1}
+		if d, ok := want[e.Device]; !ok || e.Values[0] != d || e.Values[1] != next[e.Device] {
+			t.Fatalf("journal line %q: want device pumps (values 0, n) or tanks (1, n), n = %d", l, next[e.Device])
+		}
+		next[e.Device]++
+	}
+	if next["pumps"] != rounds || next["tanks"] != rounds {
+		t.Errorf("journal has %v writes per device, want %d each", next, rounds)
+	}
+}
+
 // TestServeEveryDeviceAccess: each device gets its own access: rules (here
 // a device's read_only), the others the plant's (none): a write to the
 // read-only device is refused with 01, the same write to the other served.
@@ -411,5 +458,27 @@ func TestServeEveryDeviceHTTP(t *testing.T) {
 	if code, body := do("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `plcsim_requests_total{device="tanks",fc="3",unit="1"} 1`) ||
 		!strings.Contains(body, `plcsim_requests_total{device="pumps",fc="3",unit="1"} 1`) {
 		t.Errorf("GET /metrics = %d, want one FC 3 request per device:\n%s", code, body)
+	}
+}
+
+// TestLineWriter: two devices' journal writers on one file pass on whole
+// lines only, whatever pieces their buffered writers hand over.
+func TestLineWriter(t *testing.T) {
+	var out bytes.Buffer
+	f := &sharedFile{w: &out}
+	a, b := &lineWriter{f: f}, &lineWriter{f: f}
+	for _, w := range []struct {
+		lw *lineWriter
+		s  string
+	}{{a, `{"device":"a",`}, {b, `{"device":"b"}` + "\n" + `{"dev`}, {a, `"seq":1}` + "\n"}, {b, `ice":"b","seq":2}` + "\n"}} {
+		if n, err := w.lw.Write([]byte(w.s)); n != len(w.s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", w.s, n, err)
+		}
+	}
+	if want := `{"device":"b"}` + "\n" + `{"device":"a","seq":1}` + "\n" + `{"device":"b","seq":2}` + "\n"; out.String() != want {
+		t.Errorf("file:\n%s\nwant\n%s", out.String(), want)
+	}
+	if len(a.buf) != 0 || len(b.buf) != 0 {
+		t.Errorf("left over: %q, %q", a.buf, b.buf)
 	}
 }

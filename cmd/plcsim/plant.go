@@ -200,16 +200,12 @@ func loadPlant(fs *pflag.FlagSet, path, name string, scan time.Duration, base si
 }
 
 // checkSeveral refuses what cannot apply when every device of p is served:
-// a device without an address or two on one, and the flags that hold one
-// device's address or journal.
+// a device without an address or two on one, and --listen, which holds
+// one device's address.
 func checkSeveral(fs *pflag.FlagSet, p *plant.Plant) error {
 	n := len(p.Devices)
 	if fs.Changed("listen") {
 		return fmt.Errorf("--listen with %d devices (%s): each device listens on its address: from the file; give --device NAME to serve one device on --listen",
-			n, deviceNames(p))
-	}
-	if fs.Changed("journal") {
-		return fmt.Errorf("--journal with %d devices (%s): it is one device's journal (each device's is in its API with --http, /devices/NAME/api/v1/writes); give --device NAME to serve one device",
 			n, deviceNames(p))
 	}
 	seen := map[string]*plant.Device{}

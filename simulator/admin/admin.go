@@ -30,8 +30,12 @@ type Options struct {
 	// (the oldest go first); default 10000.
 	JournalSize int
 	// Journal, when set, receives every journal entry as a JSON line. Close
-	// flushes it; it is not closed.
+	// flushes it; it is not closed. Several Admins may share one file
+	// through writers that each pass on whole lines only.
 	Journal io.Writer
+	// Device names the device of several that this Admin controls; every
+	// journal entry carries it. "" (one device) leaves it out.
+	Device string
 	// Tags are the plant's tags that the API and the page show by name
 	// (those of the device plcsim serves); none without a plant file.
 	Tags []*plant.Tag

@@ -16,7 +16,8 @@ import (
 
 // Entry is one client write in the journal.
 type Entry struct {
-	Seq      uint64    `json:"seq"` // 1, 2, 3... in arrival order, never reused
+	Seq      uint64    `json:"seq"`              // 1, 2, 3... in arrival order, never reused
+	Device   string    `json:"device,omitempty"` // Options.Device: which device of several
 	Time     time.Time `json:"time"`
 	Remote   string    `json:"remote"` // the client's address
 	Unit     uint8     `json:"unit"`
@@ -153,7 +154,7 @@ func (j *journal) close() error {
 
 // Write journals a client write (simulator.Observer).
 func (a *Admin) Write(ev simulator.WriteEvent) {
-	e := Entry{Time: ev.Time, Remote: ev.Remote, Unit: ev.UnitID, FC: uint8(ev.Function),
+	e := Entry{Device: a.opts.Device, Time: ev.Time, Remote: ev.Remote, Unit: ev.UnitID, FC: uint8(ev.Function),
 		Function: ev.Function.String(), Address: ev.Address, File: ev.File}
 	if ev.Coils != nil {
 		e.Values = ev.Coils
