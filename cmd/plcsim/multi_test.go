@@ -482,3 +482,39 @@ func TestLineWriter(t *testing.T) {
 		t.Errorf("left over: %q, %q", a.buf, b.buf)
 	}
 }
+
+// TestWaterWorks runs the example of testdata/plants/water-works.yaml (its
+// addresses moved to free ports) with the real binaries, as its comment
+// says: the tank farm's inlet opens after the station's pump runs.
+func TestWaterWorks(t *testing.T) {
+	sim, ctl := buildPlcsim(t), buildPlcctl(t)
+	b, err := os.ReadFile(plantFile("water-works.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := freeAddrs(t, 2)
+	text := strings.NewReplacer("127.0.0.1:5031", addrs[0], "127.0.0.1:5032", addrs[1]).Replace(string(b))
+	if text == string(b) {
+		t.Fatal("water-works.yaml has other addresses than this test moves")
+	}
+	file := filepath.Join(t.TempDir(), "water-works.yaml")
+	os.WriteFile(file, []byte(text), 0o644)
+	startProcArgs(t, sim, "--plant", file, "--log-format", "json", "--scan", "10ms")
+	plcctl := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(ctl, append([]string{"--plant", file}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("plcctl %v: %v", args, err)
+		}
+		return string(out)
+	}
+	// fields: the columns of get's table, however aligned
+	fields := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	if got, want := fields(plcctl("get", "setpoint", "tank1.high", "tank1.inlet")), "setpoint 80 m3/h tank1.high 3.8 m tank1.inlet false"; got != want {
+		t.Errorf("get = %q, want %q", got, want)
+	}
+	plcctl("set", "pump1.cmd", "on")
+	waitFor(t, 10*time.Second, "tank1.inlet (tanks) to follow pump1.run (pumps)", func() bool {
+		return fields(plcctl("get", "pump1.run", "tank1.inlet")) == "pump1.run true tank1.inlet true"
+	})
+}
