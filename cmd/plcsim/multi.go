@@ -131,15 +131,17 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 		}
 		k.log.Info().Str("state", k.path).Msg("state saved")
 	}
+	failed := false
 	for i, err := range errs {
 		if err != nil {
 			runs[i].cfg.Logger.Error().Err(err).Msg("plcsim failed")
-			code = exitFailure
+			failed = true
 		}
 		logStopped(runs[i].cfg.Logger, srvs[i])
 	}
-	if code != exitOK {
+	if failed {
 		fmt.Fprintf(stderr, "plcsim: a device failed, so every device of %s was stopped\n", p.File)
+		return exitFailure
 	}
 	return code
 }
