@@ -19,6 +19,11 @@ type Snapshot struct {
 	UnitID  uint8
 	Comment string     // first lines of the file, each prefixed with "# "
 	Tables  [4][]Block // by TableKind; Bits for coils and discrete inputs, Regs otherwise
+	// Identity, when not nil, is written as identification: its objects
+	// (0x00..0x06 by name, 0x80..0xFF under extended:) must be valid UTF-8
+	// of at most 200 bytes, as Parse wants them.
+	Identity *Identity
+	ServerID *ServerID // when not nil, written as server_id:
 }
 
 // WriteSnapshot writes s as a plant file. Each block becomes one range of
@@ -47,7 +52,60 @@ func WriteSnapshot(w io.Writer, s *Snapshot) error {
 	for k := Coils; k <= InputRegisters; k++ {
 		writeSnapshotTable(bw, k, s.Tables[k])
 	}
+	if s.Identity != nil {
+		writeSnapshotIdentity(bw, s.Identity)
+	}
+	if s.ServerID != nil {
+		fmt.Fprintf(bw, "        server_id:\n          id: %s\n          run: %t\n", yamlBytes(s.ServerID.ID), s.ServerID.Run)
+		if len(s.ServerID.Additional) > 0 {
+			fmt.Fprintf(bw, "          additional: %s\n", yamlBytes(s.ServerID.Additional))
+		}
+	}
 	return bw.Flush()
+}
+
+// writeSnapshotIdentity writes id as a unit's identification: mapping.
+func writeSnapshotIdentity(w *bufio.Writer, id *Identity) {
+	w.WriteString("        identification:\n")
+	names := map[uint8]string{}
+	for name, obj := range identityObjects {
+		names[obj] = name
+	}
+	for obj := uint8(0); obj < uint8(len(names)); obj++ {
+		if v, ok := id.Objects[obj]; ok {
+			fmt.Fprintf(w, "          %s: %s\n", names[obj], strconv.Quote(v))
+		}
+	}
+	ext := false
+	for obj := 0x80; obj <= 0xFF; obj++ {
+		if v, ok := id.Objects[uint8(obj)]; ok {
+			if !ext {
+				w.WriteString("          extended:\n")
+				ext = true
+			}
+			fmt.Fprintf(w, "            0x%02X: %s\n", obj, strconv.Quote(v))
+		}
+	}
+	if id.Conformity != 0 {
+		fmt.Fprintf(w, "          conformity: 0x%02X\n", id.Conformity)
+	}
+}
+
+// yamlBytes writes b as a quoted string when it is printable ASCII (read
+// back byte for byte), else as a list of bytes.
+func yamlBytes(b []byte) string {
+	printable := len(b) > 0
+	for _, c := range b {
+		printable = printable && c >= 0x20 && c < 0x7F
+	}
+	if printable {
+		return strconv.Quote(string(b))
+	}
+	parts := make([]string, len(b))
+	for i, c := range b {
+		parts[i] = fmt.Sprintf("0x%02X", c)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 func writeSnapshotTable(w *bufio.Writer, k TableKind, blocks []Block) {

@@ -52,3 +52,42 @@ func TestWriteSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSnapshotIdentity: identification objects (named, extended,
+// with quotes, escapes and non-ASCII text) and the server id (printable or
+// not) parse back to what was recorded, so plcsim answers FC 43/14 and FC
+// 17 with the same bytes.
+func TestWriteSnapshotIdentity(t *testing.T) {
+	tests := []struct {
+		name string
+		id   *Identity
+		sid  *ServerID
+	}{
+		{"basic", &Identity{Objects: map[uint8]string{0: "ACME", 1: "AM-200", 2: "2.11"}}, nil},
+		{"every kind of object", &Identity{Objects: map[uint8]string{0: `ACME "Meters" \ Co`, 1: "AM\t200\x00", 2: "2.11",
+			3: "https://example.invalid", 4: "Zähler ⚡", 5: "m", 6: "", 0x80: "serial 1", 0xFF: "\x7f\u0085"}, Conformity: 0x83}, nil},
+		{"server id printable", nil, &ServerID{ID: []byte("meter-2"), Run: false}},
+		{"server id bytes", nil, &ServerID{ID: []byte{0x2A}, Run: true, Additional: []byte{'A', 0, 0xFF, '"'}}},
+		{"both", &Identity{Objects: map[uint8]string{0: "a", 1: "b", 2: "c"}, Conformity: 0x01},
+			&ServerID{ID: []byte{0}, Run: true, Additional: []byte("AM-200")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteSnapshot(&buf, &Snapshot{Identity: tt.id, ServerID: tt.sid}); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Parse(buf.Bytes(), "snap.yaml")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, buf.String())
+			}
+			u := p.Devices[0].Units[0]
+			if !reflect.DeepEqual(u.Identity, tt.id) {
+				t.Errorf("identity = %+v, want %+v\n%s", u.Identity, tt.id, buf.String())
+			}
+			if tt.sid == nil && u.ServerID != nil || tt.sid != nil && (u.ServerID == nil || !bytes.Equal(u.ServerID.Bytes(), tt.sid.Bytes())) {
+				t.Errorf("server id = %+v, want %+v\n%s", u.ServerID, tt.sid, buf.String())
+			}
+		})
+	}
+}

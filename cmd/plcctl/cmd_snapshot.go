@@ -30,6 +30,7 @@ func (a *app) snapshotCommand() *command {
 	probe := c.flags.Bool("probe", false, "find the served addresses of each table not given a range (exception 02 marks a hole)")
 	step := intFlag(c.flags, "probe-step", defaultProbeStep, "with --probe, sample every `N`th address (1 finds every run)")
 	name := c.flags.String("name", "snapshot", "device `NAME` in the plant file")
+	tablesOnly := c.flags.Bool("tables-only", false, "record only the four tables: do not ask for device identification (FC 43/14) or the server id (FC 17)")
 	c.long = fmt.Sprintf(`Reads the given ranges of each table from the device (-a, -u) and writes a plant file
 to stdout that plcsim --plant serves with exactly those addresses and values: record a
 real PLC, replay it in CI. A table without a range is written as having no address
@@ -42,8 +43,16 @@ serves, in runs that may start anywhere and have holes between them:
 It finds every run that holds a sampled address, exactly, and may miss a run shorter
 than the step that holds none. With the default step a table takes 657 requests plus
 about 8 per run edge, and never more than %d; stderr says what each probe found and
-how many requests it took. Only reads are sent. Device identification, the server id,
-FIFO queues and file records are not recorded.`, probeBound(defaultProbeStep, modbus.MaxReadRegisters))
+how many requests it took.
+
+Unless --tables-only, it then asks for the device identification objects (FC 43/14,
+stream access at the basic, regular and extended categories) and the server id (FC 17)
+and records what it gets; an exception or no answer within --timeout means the device
+does not offer it, which stderr says (a plant file cannot say "no identification":
+plcsim then serves its own; without server_id it answers FC 17 with exception 01).
+FIFO queues (FC 24) and file records (FC 20) are not recorded: a queue lives at one
+address and a record at one of 65535 x 10000 file and record numbers, and no read
+finds them short of trying each. Only reads are sent.`, probeBound(defaultProbeStep, modbus.MaxReadRegisters))
 	c.example = []string{"snapshot -a plc-3 --coils 0-99 --holding-registers 0-199 > plc-3.yaml",
 		"snapshot -a plc-3 -u 2 --probe > plc-3-unit2.yaml"}
 	c.notes = []string{addressHelp}
@@ -96,11 +105,37 @@ FIFO queues and file records are not recorded.`, probeBound(defaultProbeStep, mo
 				snap.Tables[k] = append(snap.Tables[k], b)
 			}
 		}
+		if !*tablesOnly {
+			more, err := a.snapshotIdentity(ctx, cl, snap)
+			if err != nil {
+				return &opError{cmd: c.name, err: err}
+			}
+			notes = append(notes, more...)
+		}
 		snap.Comment = fmt.Sprintf("Recorded by plcctl snapshot from %s unit %d at %s.\nServe it with: plcsim --plant FILE\n%s",
 			a.clientAddrOr(), a.opts.unit, now().UTC().Format(timeLayout), strings.Join(notes, "\n"))
 		return plant.WriteSnapshot(a.stdout, snap)
 	}
 	return c
+}
+
+// snapshotIdentity records the device identification and the server id
+// into snap, reports each on stderr and returns the notes for the file.
+func (a *app) snapshotIdentity(ctx context.Context, cl *plc.Client, snap *plant.Snapshot) ([]string, error) {
+	id, notes, err := recordIdentity(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	sid, note, err := recordServerID(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	snap.Identity, snap.ServerID = id, sid
+	notes = append(notes, note)
+	for _, n := range notes {
+		fmt.Fprintf(a.stderr, "snapshot: %s\n", n)
+	}
+	return notes, nil
 }
 
 // runsText lists probed runs: "no address" or "2 runs: 1000..1099, 2000..2009".

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plant"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
 )
 
 // TestSnapshotProbeSparse: snapshot --probe against plcsim serving
@@ -62,6 +68,51 @@ func TestSnapshotProbeSparse(t *testing.T) {
 	}
 	if !strings.Contains(first.stdout, "# probed holding registers: 2 runs: 1000..1099, 2000..2009 in ") {
 		t.Errorf("the file's comment does not say what the probe found:\n%s", first.stdout)
+	}
+	// identification and server id: as sparse.yaml says, and the replay
+	// answers FC 43/14 and FC 17 with the same bytes
+	orig := loadTestPlant(t, "sparse").Devices[0].Unit(1)
+	if u.Identity == nil || !reflect.DeepEqual(u.Identity.Objects, orig.Identity.Objects) || u.Identity.Conformity != 0x83 || u.ServerID == nil || !bytes.Equal(u.ServerID.Bytes(), orig.ServerID.Bytes()) {
+		t.Errorf("recorded identity %+v server id %+v, want %+v %+v", u.Identity, u.ServerID, orig.Identity, orig.ServerID)
+	}
+	for _, want := range []string{"snapshot: device identification: 9 objects, conformity 0x83\n", "snapshot: server id: 8 bytes, run indicator ON\n"} {
+		if !strings.Contains(first.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, first.stderr)
+		}
+	}
+	ctx := context.Background()
+	a, b := dialUnit(t, src, 1), dialUnit(t, replay, 1)
+	for code := modbus.DeviceIDBasic; code <= modbus.DeviceIDExtended; code++ {
+		d1, err1 := a.ReadDeviceID(ctx, code)
+		d2, err2 := b.ReadDeviceID(ctx, code)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(d1, d2) {
+			t.Errorf("FC 43/14 code %d: source %+v %v, replay %+v %v", code, d1, err1, d2, err2)
+		}
+	}
+	s1, err1 := a.ReportServerID(ctx)
+	s2, err2 := b.ReportServerID(ctx)
+	if err1 != nil || err2 != nil || !bytes.Equal(s1, s2) {
+		t.Errorf("FC 17: source % x %v, replay % x %v", s1, err1, s2, err2)
+	}
+}
+
+// TestSnapshotIdentityNotOffered: a device without FC 17 is recorded
+// without server_id and stderr says so; --tables-only asks for neither
+// identification nor server id.
+func TestSnapshotIdentityNotOffered(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{})
+	r := runCLI(t, "snapshot", "-a", s.Addr, "--holding-registers", "0-1")
+	if r.code != 0 || !strings.Contains(r.stderr, "snapshot: server id: not offered (exception 01 illegal function): not recorded") ||
+		strings.Contains(r.stdout, "server_id:") || !strings.Contains(r.stdout, "identification:") {
+		t.Errorf("exit %d\nstderr:\n%s\nstdout:\n%s", r.code, r.stderr, r.stdout)
+	}
+	ident, sid := s.FunctionRequests(0x2B), s.FunctionRequests(0x11)
+	if ident == 0 || sid != 1 {
+		t.Errorf("%d FC 43 and %d FC 17 requests, want some and 1", ident, sid)
+	}
+	r = runCLI(t, "snapshot", "-a", s.Addr, "--holding-registers", "0-1", "--tables-only")
+	if r.code != 0 || strings.Contains(r.stdout, "identification:") || s.FunctionRequests(0x2B) != ident || s.FunctionRequests(0x11) != sid {
+		t.Errorf("--tables-only: exit %d, FC 43 %d -> %d, FC 17 %d -> %d\n%s", r.code, ident, s.FunctionRequests(0x2B), sid, s.FunctionRequests(0x11), r.stdout)
 	}
 }
 
