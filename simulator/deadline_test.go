@@ -19,18 +19,19 @@ import (
 // timeout, counted from its own request or answer.
 
 // TestIdleTimeoutFromLastRequest: a request at t0 arms the idle deadline
-// t0+2s; a second one at t0+0.9s keeps it (more than half is left). The
-// connection is idle from t0+0.9s, so it must still be open at t0+2.45s,
-// and closed (a FIN, counted as idle) after that.
+// t0+4s; a second one at t0+1s keeps it (more than half is left). The
+// connection is idle from t0+1s, so it must still be open at t0+4.5s, and
+// closed (a FIN, counted as idle) after that. (0.5 s of margin either side
+// of t0+4.5s, 1 s for the second request to keep the deadline.)
 func TestIdleTimeoutFromLastRequest(t *testing.T) {
-	const idle = 2 * time.Second
+	const idle = 4 * time.Second
 	s := simtest.Start(t, simulator.Config{IdleTimeout: idle, Logger: nopLogger()})
 	c := dialRaw(t, s.Addr)
 	t0 := time.Now()
 	c.roundTrip(readReq(1))
-	time.Sleep(time.Until(t0.Add(900 * time.Millisecond)))
+	time.Sleep(time.Until(t0.Add(time.Second)))
 	c.roundTrip(readReq(2))
-	c.nc.SetReadDeadline(t0.Add(idle + 450*time.Millisecond))
+	c.nc.SetReadDeadline(t0.Add(idle + 500*time.Millisecond))
 	var ne net.Error
 	if _, err := c.nc.Read(make([]byte, 1)); !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("read before the connection was idle %v: %v, want our own read timeout (still open)", idle, err)
@@ -38,19 +39,19 @@ func TestIdleTimeoutFromLastRequest(t *testing.T) {
 	if n := s.Stats().IdleClosed; n != 0 {
 		t.Fatalf("%d connections closed as idle before %v without a request", n, idle)
 	}
-	if err := c.readUntilError(5 * time.Second); !errors.Is(err, io.EOF) {
+	if err := c.readUntilError(5 * time.Second); !errors.Is(err, io.EOF) { // due at t0+5s
 		t.Fatalf("idle connection: %v, want EOF", err)
 	}
 	waitFor(t, 2*time.Second, "idle close counted", func() bool { return s.Stats().IdleClosed == 1 })
 }
 
 // TestWriteTimeoutFromItsWrite: an answer at t0 arms the write deadline
-// t0+2s; at t0+0.9s the client sends 8000 pipelined requests without
-// reading, so an answer's write blocks from about t0+0.9s, under the kept
-// deadline. The client starts reading at t0+2.45s, within that write's
+// t0+4s; at t0+1s the client sends 8000 pipelined requests without
+// reading, so an answer's write blocks from about t0+1s, under the kept
+// deadline. The client starts reading at t0+4.5s, within that write's
 // WriteTimeout: every answer must arrive, with no reset.
 func TestWriteTimeoutFromItsWrite(t *testing.T) {
-	const wt = 2 * time.Second
+	const wt = 4 * time.Second
 	s := simtest.Start(t, simulator.Config{WriteTimeout: wt, Logger: nopLogger()})
 	c := dialRaw(t, s.Addr)
 	c.nc.SetReadBuffer(128 << 10) // 8000 answers of 257 bytes (2 MB) do not fit: the server's writes block
@@ -61,9 +62,9 @@ func TestWriteTimeoutFromItsWrite(t *testing.T) {
 	for i := 0; i < n; i++ {
 		batch = append(batch, adu(uint16(i), 1, modbus.NewReadHoldingRegisters(0, 125))...)
 	}
-	time.Sleep(time.Until(t0.Add(900 * time.Millisecond)))
+	time.Sleep(time.Until(t0.Add(time.Second)))
 	c.write(batch)
-	time.Sleep(time.Until(t0.Add(wt + 450*time.Millisecond)))
+	time.Sleep(time.Until(t0.Add(wt + 500*time.Millisecond)))
 	if r := s.Stats().ResetsBy[simulator.ResetWriteTimeout]; r != 0 {
 		t.Fatalf("%d write-timeout resets before a write was blocked for %v", r, wt)
 	}
