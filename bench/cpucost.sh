@@ -16,6 +16,8 @@
 # /proc/PID/task/*/schedstat's run time before and after. Needs perf
 # (linux-perf), taskset, gcc, pkg-config and libmodbus-dev.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 SERVER="${SERVER:-plcsim}"
 N="${N:-30000}"
@@ -47,12 +49,7 @@ libmodbus) taskset -c 0 "$tmp/libmodbus_server" 16 >"$logf" 2>&1 & ;;
 *) echo "cpucost.sh: SERVER is plcsim or libmodbus" >&2; exit 2 ;;
 esac
 spid=$!
-addr=""
-for _ in $(seq 1 300); do
-	addr="$(sed -n -e 's/.*"addr":"\([^"]*\)".*plcsim ready.*/\1/p' -e 's/^READY //p' "$logf" | head -1)"
-	[ -n "$addr" ] && break
-	sleep 0.05
-done
+addr="$(server_addr "$logf")"
 case "$addr" in 127.0.0.1:*) ;; *) echo "cpucost.sh: $SERVER did not start on loopback" >&2; cat "$logf" >&2; exit 1 ;; esac
 # The libmodbus client checks register i = i (bench/testdata/libmodbus_bench.c, seed 0).
 [ "$SERVER" = plcsim ] && "$tmp/plcctl" -a "$addr" write-registers --split 0 $(seq 0 124) >/dev/null 2>&1

@@ -15,6 +15,8 @@
 # Needs: go, gcc, pkg-config, libmodbus-dev, python3-pymodbus, taskset
 # (util-linux); gnuplot-nox for the plots (skipped without it).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-5}"
 SECONDS_PER="${SECONDS_PER:-3}"
@@ -87,12 +89,7 @@ start_server() {
 	esac
 	spid=$!
 	pids+=("$spid")
-	addr=""
-	for _ in $(seq 1 300); do
-		addr="$(sed -n -e 's/.*"addr":"\([^"]*\)".*plcsim ready.*/\1/p' -e 's/^READY //p' "$logf" | head -1)"
-		[ -n "$addr" ] && break
-		sleep 0.05
-	done
+	addr="$(server_addr "$logf")"
 	[ -n "$addr" ] || { echo "run.sh: $name did not start:" >&2; cat "$logf" >&2; exit 1; }
 	case "$addr" in 127.0.0.1:*) ;; *) echo "run.sh: $name not on loopback: $addr" >&2; exit 1 ;; esac
 	if [ "$name" = plcsim ]; then

@@ -33,6 +33,8 @@
 #
 # Needs: go, gcc, pkg-config, libmodbus-dev, taskset. 127.0.0.1 only.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"
 SECONDS_PER="${SECONDS_PER:-2}"
@@ -83,12 +85,7 @@ start() {
 	ceiling) "${pin[@]}" "$tmp/epoll_server" 1000 >"$logf" 2>&1 & ;;
 	esac
 	spid=$!
-	addr=""
-	for _ in $(seq 1 300); do
-		addr="$(sed -n -e 's/.*"addr":"\([^"]*\)".*plcsim ready.*/\1/p' -e 's/^READY //p' "$logf" | head -1)"
-		[ -n "$addr" ] && break
-		sleep 0.05
-	done
+	addr="$(server_addr "$logf")"
 	[ -n "$addr" ] || { echo "servers.sh: $name did not start:" >&2; cat "$logf" >&2; exit 1; }
 	case "$addr" in 127.0.0.1:*) ;; *) echo "servers.sh: $name not on loopback: $addr" >&2; exit 1 ;; esac
 	case "$name" in plcsim | before) "$tmp/plcctl" -a "$addr" write-registers 0 $(seq 0 99) >/dev/null ;; esac
