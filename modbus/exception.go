@@ -18,7 +18,10 @@ const (
 	GatewayTargetDeviceFailedToRespond ExceptionCode = 0x0B
 )
 
-var exceptionNames = map[ExceptionCode]string{
+// exceptionNames is an array, not a map: a map literal is built by the
+// package's init at every start of every program that links modbus, an
+// array is laid out by the linker (issue 10).
+var exceptionNames = [...]string{
 	IllegalFunction:                    "illegal function",
 	IllegalDataAddress:                 "illegal data address",
 	IllegalDataValue:                   "illegal data value",
@@ -32,7 +35,8 @@ var exceptionNames = map[ExceptionCode]string{
 
 // String returns the code in the form "02 illegal data address".
 func (c ExceptionCode) String() string {
-	if n, ok := exceptionNames[c]; ok {
+	if int(c) < len(exceptionNames) && exceptionNames[c] != "" {
+		n := exceptionNames[c]
 		return hex2(uint8(c)) + " " + n
 	}
 	return hex2(uint8(c)) + " unknown exception"

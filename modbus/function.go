@@ -42,7 +42,8 @@ const (
 	MEITypeReadDeviceID uint8 = 0x0E
 )
 
-var functionNames = map[FunctionCode]string{
+// functionNames is an array for the reason exceptionNames is.
+var functionNames = [...]string{
 	FuncReadCoils:                  "read coils",
 	FuncReadDiscreteInputs:         "read discrete inputs",
 	FuncReadHoldingRegisters:       "read holding registers",
@@ -70,7 +71,8 @@ func (f FunctionCode) String() string {
 	if f&exceptionBit != 0 {
 		return "exception response to " + (f &^ exceptionBit).String()
 	}
-	if n, ok := functionNames[f]; ok {
+	if int(f) < len(functionNames) && functionNames[f] != "" {
+		n := functionNames[f]
 		return n
 	}
 	if f.IsUserDefined() {

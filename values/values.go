@@ -237,9 +237,14 @@ var typeNames = [...]string{Uint16: "uint16", Int16: "int16", Uint32: "uint32", 
 	Uint64: "uint64", Int64: "int64", Float32: "float32", Float64: "float64", Hex: "hex", Bits: "bits",
 	String: "string"}
 
-// typeAliases are other spellings ParseType accepts.
-var typeAliases = map[string]Type{"float": Float32, "double": Float64, "u16": Uint16, "i16": Int16,
-	"u32": Uint32, "i32": Int32, "u64": Uint64, "i64": Int64, "f32": Float32, "f64": Float64, "ascii": String}
+// typeAliases are other spellings ParseType accepts. A slice, not a map: a
+// map literal is built by the package's init at every program start, a
+// slice of constants is laid out by the linker (issue 10).
+var typeAliases = []struct {
+	name string
+	t    Type
+}{{"float", Float32}, {"double", Float64}, {"u16", Uint16}, {"i16", Int16}, {"u32", Uint32}, {"i32", Int32},
+	{"u64", Uint64}, {"i64", Int64}, {"f32", Float32}, {"f64", Float64}, {"ascii", String}}
 
 // Types returns every Type in declaration order.
 func Types() []Type {
@@ -268,8 +273,10 @@ func ParseType(s string) (Type, error) {
 			return Type(i), nil
 		}
 	}
-	if t, ok := typeAliases[ls]; ok {
-		return t, nil
+	for _, a := range typeAliases {
+		if ls == a.name {
+			return a.t, nil
+		}
 	}
 	return 0, fmt.Errorf("values: unknown type %q (want %s)", s, strings.Join(typeNames[:], ", "))
 }
@@ -288,13 +295,25 @@ func (t Type) Registers() int {
 	return 1
 }
 
-// intRanges are the bounds of the integer types.
-var intRanges = map[Type]struct {
-	lo int64
-	hi uint64
-}{Uint16: {0, math.MaxUint16}, Hex: {0, math.MaxUint16}, Bits: {0, math.MaxUint16},
+// intRanges are the bounds of the integer types (an array for the reason
+// typeAliases is a slice).
+var intRanges = [...]bounds{Uint16: {0, math.MaxUint16}, Hex: {0, math.MaxUint16}, Bits: {0, math.MaxUint16},
 	Int16: {math.MinInt16, math.MaxInt16}, Uint32: {0, math.MaxUint32}, Int32: {math.MinInt32, math.MaxInt32},
 	Uint64: {0, math.MaxUint64}, Int64: {math.MinInt64, math.MaxInt64}}
+
+// bounds are an integer type's least and greatest values.
+type bounds struct {
+	lo int64
+	hi uint64
+}
+
+// intRange returns t's bounds (zero for the types without any).
+func (t Type) intRange() bounds {
+	if int(t) < len(intRanges) {
+		return intRanges[t]
+	}
+	return bounds{}
+}
 
 func (t Type) rangeText() string {
 	switch t {
@@ -305,7 +324,7 @@ func (t Type) rangeText() string {
 	case Float32:
 		return "out of range ±" + strconv.FormatFloat(math.MaxFloat32, 'g', 4, 32)
 	}
-	r := intRanges[t]
+	r := t.intRange()
 	return "out of range " + strconv.FormatInt(r.lo, 10) + ".." + strconv.FormatUint(r.hi, 10)
 }
 
@@ -443,7 +462,7 @@ func convert(t Type, v any) (any, error) {
 	if !ok {
 		return nil, fail(fmt.Sprintf("a %T is not an integer", v))
 	}
-	r := intRanges[t]
+	r := t.intRange()
 	if signed && (i < r.lo || (i > 0 && uint64(i) > r.hi)) || !signed && u > r.hi {
 		return nil, fail(t.rangeText())
 	}

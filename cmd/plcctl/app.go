@@ -210,11 +210,7 @@ func (a *app) parse(c *command, args []string) error {
 }
 
 // defaults returns the shared options at their flag defaults.
-func (a *app) defaults() sharedOptions {
-	var o sharedOptions
-	o.addSharedFlags(pflag.NewFlagSet("defaults", pflag.ContinueOnError))
-	return o
-}
+func (a *app) defaults() sharedOptions { return sharedDefaults() }
 
 // report prints err and returns its exit code.
 func (a *app) report(c *command, err error) int {

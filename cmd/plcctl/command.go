@@ -58,20 +58,30 @@ const (
 	sharedMark = "shared" // flag annotation: printed under "Shared flags"
 )
 
-// addSharedFlags adds the shared flags to fs, bound to o.
+// sharedDefaults returns the shared options at their defaults: the flag
+// definitions below take their defaults from it, and parse resets a
+// command's options to it without building a flag set for the purpose.
+func sharedDefaults() sharedOptions {
+	return sharedOptions{address: defaultAddress, unit: 1, timeout: time.Second, retries: 1,
+		output: "text", logLevel: "warn", logFormat: "text"}
+}
+
+// addSharedFlags adds the shared flags to fs, bound to o, with the defaults
+// of sharedDefaults.
 func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.address, "address", "a", defaultAddress, "device `HOST[:PORT]`, port 502 if omitted (802 with TLS; env "+addressEnv+")")
-	o.unit = 1
+	d := sharedDefaults()
+	fs.StringVarP(&o.address, "address", "a", d.address, "device `HOST[:PORT]`, port 502 if omitted (802 with TLS; env "+addressEnv+")")
+	o.unit = d.unit
 	fs.VarP(numFlag[uint8]{&o.unit, 255}, "unit", "u", "unit identifier `ID`, 0..255")
-	fs.DurationVarP(&o.timeout, "timeout", "t", time.Second, "connect and per-request timeout")
-	o.retries = 1
+	fs.DurationVarP(&o.timeout, "timeout", "t", d.timeout, "connect and per-request timeout")
+	o.retries = d.retries
 	fs.Var(numFlag[int]{&o.retries, maxFlagInt}, "retries", "resend a read `N` times after the link dropped (reads only)")
-	fs.StringVarP(&o.output, "output", "o", "text", "`FORMAT` of stdout: text, json (one object per line) or csv")
-	fs.BoolVar(&o.oneBased, "one-based", false, "ADDR is a 1-based register number (1 = protocol address 0)")
-	fs.BoolVar(&o.trace, "trace", false, "print every frame sent and received, in hex, on stderr")
-	fs.StringVar(&o.logLevel, "log-level", "warn", "stderr log `LEVEL`: trace, debug, info, warn, error")
-	fs.StringVar(&o.logFormat, "log-format", "text", "stderr log `FORMAT`: text (one readable line per event) or json (one object per line)")
-	o.tls.addFlags(fs) // --tls-* (tls.go)
+	fs.StringVarP(&o.output, "output", "o", d.output, "`FORMAT` of stdout: text, json (one object per line) or csv")
+	fs.BoolVar(&o.oneBased, "one-based", d.oneBased, "ADDR is a 1-based register number (1 = protocol address 0)")
+	fs.BoolVar(&o.trace, "trace", d.trace, "print every frame sent and received, in hex, on stderr")
+	fs.StringVar(&o.logLevel, "log-level", d.logLevel, "stderr log `LEVEL`: trace, debug, info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", d.logFormat, "stderr log `FORMAT`: text (one readable line per event) or json (one object per line)")
+	o.tls.addFlags(fs, d.tls) // --tls-* (tls.go)
 	fs.VisitAll(func(f *pflag.Flag) { _ = fs.SetAnnotation(f.Name, sharedMark, []string{"true"}) })
 }
 

@@ -1,3 +1,9 @@
+// The runtime's GOMAXPROCS updater (Go 1.25) is a goroutine started at
+// every program start, before main, to follow changes of the CPU limit of
+// a container; plcctl runs for a moment or polls with a fixed number of
+// callers, so it is off (it woke another thread at every start; issue 10).
+//go:debug updatemaxprocs=0
+
 // Command plcctl reads, writes, watches and benchmarks Modbus TCP devices.
 // Run "plcctl help" for the commands; the README has a tour.
 package main

@@ -28,11 +28,11 @@ const (
 	tlsCAEnv   = "PLCCTL_TLS_CA"
 )
 
-func (o *tlsOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.cert, "tls-cert", "", "speak Modbus/TCP Security (TLS, port 802 if omitted) with this client certificate `FILE` (PEM; env "+tlsCertEnv+")")
-	fs.StringVar(&o.key, "tls-key", "", "the client certificate's private key `FILE` (PEM; env "+tlsKeyEnv+")")
-	fs.StringVar(&o.ca, "tls-ca", "", "CA certificates `FILE` (PEM) the device's certificate must be signed by (env "+tlsCAEnv+"; default: the system's)")
-	fs.BoolVar(&o.insecure, "tls-insecure-skip-verify", false, "UNSAFE: do not check the device's certificate (anyone on the path can read and change values)")
+func (o *tlsOptions) addFlags(fs *pflag.FlagSet, d tlsOptions) {
+	fs.StringVar(&o.cert, "tls-cert", d.cert, "speak Modbus/TCP Security (TLS, port 802 if omitted) with this client certificate `FILE` (PEM; env "+tlsCertEnv+")")
+	fs.StringVar(&o.key, "tls-key", d.key, "the client certificate's private key `FILE` (PEM; env "+tlsKeyEnv+")")
+	fs.StringVar(&o.ca, "tls-ca", d.ca, "CA certificates `FILE` (PEM) the device's certificate must be signed by (env "+tlsCAEnv+"; default: the system's)")
+	fs.BoolVar(&o.insecure, "tls-insecure-skip-verify", d.insecure, "UNSAFE: do not check the device's certificate (anyone on the path can read and change values)")
 }
 
 // on reports whether the connection is TLS.

@@ -178,3 +178,13 @@ func TestIsNegativeNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedDefaults: the shared flags' defaults are sharedDefaults, which
+// parse uses to reset a command's options without building a flag set.
+func TestSharedDefaults(t *testing.T) {
+	var o sharedOptions
+	o.addSharedFlags(pflag.NewFlagSet("t", pflag.ContinueOnError))
+	if want := sharedDefaults(); o != want {
+		t.Errorf("options after addSharedFlags = %+v, want sharedDefaults() = %+v", o, want)
+	}
+}
