@@ -40,10 +40,16 @@ type link struct {
 	pw         pollWrite          // writeInPoll's state
 	peekFn     func(uintptr)      // l.peekIn, bound once
 	pk         peekState          // peek's state
-	done       chan struct{}      // closed when the link is down
-	draining   chan struct{}      // closed by shutdown: the watcher reads at once, until the FIN
-	readerDone chan struct{}      // closed when the watcher has exited
-	upAt       time.Time          // when the link was made, for the backoff (supervise)
+	readFn     func(uintptr) bool // l.rawReadIn, bound once; nil: fill reads through nc (rawio.go)
+	rr         rawState           // what rawReadIn found; owned by the holder of rlock
+	writeFn    func(uintptr) bool // l.rawWriteIn, bound once; nil: connWrite writes through nc
+	rw         rawState           // rawWriteIn's write; owned by the holder of wlock
+	laddr      net.Addr           // for the errors of raw I/O, as net.Conn's
+	raddr      net.Addr
+	done       chan struct{} // closed when the link is down
+	draining   chan struct{} // closed by shutdown: the watcher reads at once, until the FIN
+	readerDone chan struct{} // closed when the watcher has exited
+	upAt       time.Time     // when the link was made, for the backoff (supervise)
 
 	// kmu orders a cancelled request's wake-up (kick) against the request
 	// giving up the reader's or writer's role, so that a wake-up never
@@ -107,9 +113,7 @@ func newLink(c *Conn, nc linkConn) *link {
 		l.wtaken = make([]*call, 0, MaxInFlightLimit)
 	}
 	if tc, ok := nc.(*net.TCPConn); ok && tc != nil && rawWriteOK {
-		l.rc, _ = tc.SyscallConn()
-		l.pollFn = l.inPoll
-		l.peekFn = l.peekIn
+		l.useRaw(tc)
 	}
 	_, l.secure = nc.(*tlsConn)
 	return l

@@ -68,12 +68,18 @@ func (rs *readState) frame() (modbus.Header, []byte, error) {
 	return h, b[:total:total], nil
 }
 
-// fill reads what the socket has into the buffer, in one call.
-func (rs *readState) fill(nc net.Conn) error {
+// compact makes room for a whole ADU at the end of the buffer.
+func (rs *readState) compact() {
 	if len(rs.buf)-rs.w < modbus.MaxADULen {
 		rs.w = copy(rs.buf, rs.buf[rs.r:rs.w])
 		rs.r = 0
 	}
+}
+
+// fill reads what nc has into the buffer, in one call (link.fill for a
+// plain TCP link on Linux).
+func (rs *readState) fill(nc net.Conn) error {
+	rs.compact()
 	n, err := nc.Read(rs.buf[rs.w:])
 	rs.w += n
 	if n > 0 {
@@ -109,7 +115,7 @@ func (l *link) nextFrame(ctx context.Context, cl *call) (modbus.Header, []byte, 
 		if err := l.armRead(ctx, cl); err != nil {
 			return h, nil, err
 		}
-		err = rs.fill(l.nc)
+		err = l.fill()
 		switch {
 		case err == nil:
 			continue

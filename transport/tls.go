@@ -22,7 +22,8 @@ import (
 // the *net.TCPConn. Everything above it (framing, transaction ids,
 // pipelining, reconnect, deadlines) is the same code as on plain TCP; only
 // the plain-TCP fast path that writes from inside the socket's poller
-// (writeInPoll) needs the raw socket and is not used over TLS.
+// (writeInPoll) needs the raw socket and is not used over TLS, nor are
+// peek's raw read and, on Linux, the raw system calls of rawio.go.
 
 // DefaultTLSPort is the Modbus/TCP Security port, IANA "mbap-s".
 const DefaultTLSPort = "802"

@@ -184,16 +184,14 @@ func (l *link) sequence(cl *call) {
 
 // writeRest writes adu[n:] through the socket's own Write; see write.
 func (l *link) writeRest(ctx context.Context, cl *call, tid uint16, adu []byte, n int) (int, error) {
-	l.writes++
-	m, err := l.nc.Write(adu[n:])
+	m, err := l.connWrite(adu[n:])
 	n += m
 	for err != nil && isDeadline(err) && !l.secure && cl.expired(ctx) == nil && !l.batchKicked() {
 		// Woken by a deadline set for an earlier request (closeEnough), not
 		// by ours: set ours and write the rest. wlock is held, so the ADU
 		// still goes out whole and in order.
 		if err = l.rearmWrite(ctx, cl); err == nil {
-			l.writes++
-			m, err = l.nc.Write(adu[n:])
+			m, err = l.connWrite(adu[n:])
 			n += m
 		}
 	}

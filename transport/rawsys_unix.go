@@ -1,11 +1,15 @@
-//go:build unix
+//go:build unix && !linux
 
 package transport
 
 import "syscall"
 
-// rawWriteOK: writeInPoll is used.
+// rawWriteOK: writeInPoll and peek are used.
 const rawWriteOK = true
+
+// rawIOOK: the answer reads and the plain writes go through net.Conn here
+// (see rawio.go for Linux).
+const rawIOOK = false
 
 // rawWrite writes b to the socket fd with one write system call (retried on
 // EINTR). It is called from inside syscall.RawConn.Read (writeInPoll).
@@ -28,6 +32,9 @@ func rawRead(fd uintptr, b []byte) (int, error) {
 		}
 	}
 }
+
+// nonBlocking is not needed here: rawIOOK is false.
+func nonBlocking(syscall.RawConn) bool { return false }
 
 // wouldBlock reports whether a raw read found nothing to read.
 func wouldBlock(err error) bool { return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK }
