@@ -55,19 +55,32 @@ CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/" ./cmd/plcctl ./cmd/plcsim .
 mkdir -p "$tmp/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$tmp/hello/main.go"
 (cd "$tmp/hello" && printf 'module hello\n\ngo 1.26\n' >go.mod && CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/hello-world" .)
-# The same hello-world importing every package plcctl links (not internal
-# ones, which it cannot name): their init runs, the binary is as large. It
-# is built inside the module (a directory starting with _ is no package of
-# ./...) so that the imports resolve to the same versions.
-floor="bench/_hello-imports.$$"
-mkdir -p "$floor"
-{
-	printf 'package main\n\nimport (\n\t"fmt"\n'
-	CGO_ENABLED=0 go list -deps ./cmd/plcctl | grep -v -E '^(unsafe|runtime|fmt|github.com/plcctl/plcctl/cmd/plcctl)$|internal|^vendor/' | sed 's/.*/\t_ "&"/'
-	printf ')\n\nfunc main() { fmt.Println("hello, world") }\n'
-} >"$floor/main.go"
-CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/hello-imports" "./$floor"
-rm -rf "$floor"
+# hello_importing NAME PACKAGE...: the same hello-world importing every
+# package PACKAGE... link (not internal ones, which it cannot name): their
+# init runs, the binary is as large. It is built inside the module (a
+# directory starting with _ is no package of ./...) so that the imports
+# resolve to the same versions.
+hello_importing() {
+	local name="$1" floor="bench/_hello-imports.$$"
+	shift
+	mkdir -p "$floor"
+	{
+		printf 'package main\n\nimport (\n\t"fmt"\n'
+		CGO_ENABLED=0 go list -deps "$@" | grep -v -E '^(unsafe|runtime|fmt|github.com/plcctl/plcctl/cmd/plcctl)$|internal|^vendor/' | sed 's/.*/\t_ "&"/'
+		printf ')\n\nfunc main() { fmt.Println("hello, world") }\n'
+	} >"$floor/main.go"
+	CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/$name" "./$floor"
+	rm -rf "$floor"
+}
+# hello + imports: everything plcctl links. hello + no TLS/YAML: what a
+# plcctl without TLS and plant files would link besides its own packages
+# (the floor a light binary could reach; transport and plc link crypto/tls today).
+hello_importing hello-imports ./cmd/plcctl
+hello_importing hello-light ./modbus ./values github.com/spf13/pflag github.com/rs/zerolog net os/signal
+# The floor of the read itself: the hello-world plus the same exchange with
+# plcsim and its graceful close, with package net, and in blocking system
+# calls without the netpoller (bench/testdata/oneshot_read.go).
+CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/oneshot-read" bench/testdata/oneshot_read.go
 LM="$(pkg-config --cflags --libs libmodbus)"
 gcc -O2 -Wall -o "$tmp/pingpong" bench/testdata/pingpong.c
 # shellcheck disable=SC2086
@@ -159,16 +172,32 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 # 4. One-shot CLI against a hello-world binary built the same way, the
-# hello-world importing plcctl's packages (the floor their init sets) and
-# plcctl --version (the floor of plcctl's own binary: start, init, one flag
-# set). bench/oneshot runs them interleaved, one run of each in turn, so
-# that load which comes and goes hits all alike (hyperfine's 300 runs of
-# one command, then of the next, are skewed by any burst in between).
+# hello-world importing plcctl's packages (the floor their init sets) or
+# those of a plcctl without TLS and plant files, the same exchange with
+# plcsim in a bare Go program (the floor of the read), and plcctl --version
+# (the floor of plcctl's own binary: start, init, one flag set).
+# bench/oneshot runs them interleaved, one run of each in turn, so that load
+# which comes and goes hits all alike (hyperfine's 300 runs of one command,
+# then of the next, are skewed by any burst in between).
+#
+# A binary starts 0.1-0.6 ms slower (more the larger it is) when its pages
+# came into the page cache through exec's page faults, or were written by
+# the Go linker's mmap, than when they came by read() or write() (cp, a
+# download): the page cache then holds them in large folios (ext4, Linux
+# 6.18; BENCHMARKS.md). So every binary measured here is first dropped from
+# the page cache (sync, then dd iflag=nocache): each is measured as it
+# starts after a reboot, all alike, whatever wrote it.
+oneshot_bins=("$tmp/hello-world" "$tmp/hello-imports" "$tmp/hello-light" "$tmp/oneshot-read" "$tmp/plcctl")
+sync "${oneshot_bins[@]}"
+for b in "${oneshot_bins[@]}"; do dd if="$b" iflag=nocache count=0 status=none; done
 log "one-shot CLI (bench/oneshot, $ROUNDS rounds of 300 interleaved runs)"
 for r in $(seq 1 "$ROUNDS"); do
 	"$tmp/oneshot" -runs 300 -warmup 20 \
 		"hello-world=$tmp/hello-world" \
 		"hello + imports=$tmp/hello-imports" \
+		"hello + no TLS/YAML=$tmp/hello-light" \
+		"Go net read=$tmp/oneshot-read $addr" \
+		"Go syscall read=$tmp/oneshot-read -syscall $addr" \
 		"plcctl --version=$tmp/plcctl --version" \
 		"plcctl --help=$tmp/plcctl --help" \
 		"plcctl read=$tmp/plcctl -a $addr read-holding-registers 0 10" >>"$OUT/oneshot.txt"
