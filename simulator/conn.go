@@ -35,7 +35,11 @@ type conn struct {
 	// real due time: one timer change per half timeout instead of three per
 	// request, with the same timeouts. Over TLS a timed-out write leaves
 	// the connection unusable, so each read and write arms its own.
-	plain    bool // c.nc is a *net.TCPConn; set before serving
+	plain bool // c.nc is a *net.TCPConn; set before serving
+	// sock reads the requests and writes the answers: c.nc, or on Linux a
+	// plain TCP socket's raw reads and writes (rawsock_linux.go), which
+	// honour c.nc's deadlines. Set before serving.
+	sock     io.ReadWriter
 	rdl, wdl time.Time
 	writeDue time.Time
 
@@ -118,7 +122,7 @@ func (r *frameReader) Read(p []byte) (int, error) {
 			}
 			r.armed = true
 		}
-		return c.nc.Read(p)
+		return c.sock.Read(p)
 	}
 	n, err := c.readIdle(p)
 	if n > 0 {
@@ -135,7 +139,7 @@ func (c *conn) readIdle(p []byte) (int, error) {
 		if !c.rdl.IsZero() && !c.setReadDeadline(time.Time{}) {
 			return 0, errStopping
 		}
-		return c.nc.Read(p)
+		return c.sock.Read(p)
 	}
 	now := time.Now()
 	due := now.Add(idle)
@@ -145,7 +149,7 @@ func (c *conn) readIdle(p []byte) (int, error) {
 		}
 	}
 	for {
-		n, err := c.nc.Read(p)
+		n, err := c.sock.Read(p)
 		if n > 0 || !c.rdl.Before(due) || !isTimeout(err) {
 			return n, err
 		}
@@ -167,7 +171,13 @@ func (c *conn) serve() {
 	if !c.handshake() { // TLS only (security.go)
 		return
 	}
-	_, c.plain = c.nc.(*net.TCPConn)
+	c.sock = c.nc
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		c.plain = true
+		if rs := newRawSocket(tc); rs != nil {
+			c.sock = rs
+		}
+	}
 	fr := &frameReader{c: c}
 	br := &connReader{fr: fr, buf: make([]byte, 16*modbus.MaxADULen)}
 	buf := make([]byte, modbus.MaxADULen)
@@ -314,12 +324,12 @@ func (c *conn) write(b []byte) bool {
 	// Touched before the write, not after: the peer may act on the answer
 	// (and the eviction order compare it) before this goroutine runs again.
 	c.lastActive.Store(now.UnixNano())
-	n, err := c.nc.Write(b)
+	n, err := c.sock.Write(b)
 	for err != nil && c.wdl.Before(c.writeDue) && isTimeout(err) && c.setWriteDeadline(c.writeDue) {
 		// The deadline kept from an earlier answer came first: this write
 		// has not had its WriteTimeout yet.
 		b = b[n:]
-		n, err = c.nc.Write(b)
+		n, err = c.sock.Write(b)
 	}
 	switch {
 	case err == nil:

@@ -2,27 +2,38 @@
 // server (plcsim, libmodbus's C server, pymodbus) the same way for all of
 // them, with exact frames and nothing of plcctl's client library in the way.
 //
-//	loadgen -addr 127.0.0.1:PORT -conns 64 -duration 3s [-regs 10] [-max 2000000]
+//	loadgen -addr 127.0.0.1:PORT -conns 64 -duration 3s [-regs 10] [-max 2000000] [-engine epoll|goroutines]
 //
 // It opens -conns TCP connections (TCP_NODELAY), then every connection sends
 // FC 3 requests for -regs holding registers one after the other (one request
 // outstanding per connection, as a polling client does) until -duration has
 // passed or -max requests were sent in all. Every answer is checked (length
-// field, transaction id, unit id, function code, byte count); a wrong answer
-// or a broken connection counts as an error and ends that connection. It
-// prints one JSON object to stdout:
+// field, transaction id, unit id, function code, byte count, and the
+// register values: holding register i = i, as bench/ sets up every server;
+// a byte after an answer shows as the start of the next); a wrong answer or a broken connection counts as an error and
+// ends that connection. It prints one JSON object to stdout:
 //
-//	{"conns":64,"regs":10,"requests":N,"errors":0,"seconds":3.0,"rps":...,"p50_us":...,"p99_us":...,"cpu_us_per_req":...}
+//	{"conns":64,"regs":10,"requests":N,"errors":0,"seconds":3.0,"rps":...,"p50_us":...,"p99_us":...,"cpu_us_per_req":...,"wakeups":...}
 //
 // cpu_us_per_req is the load generator's own CPU time (user + system, the
-// whole process) per request answered: what the load costs the CPU it runs
-// on, a bound on what any server can be shown to do in the same placement.
+// whole process, from the first request to the last answer) per request
+// answered: what the load costs the CPU it runs on, a bound on what any
+// server can be shown to do in the same placement.
+//
+// Two engines make the same load. "epoll" (the default on Linux,
+// epoll_linux.go) serves every connection from one thread with epoll and
+// raw non-blocking system calls: one write and one read per request, one
+// epoll_wait per batch of answers (wakeups counts them), so it costs less
+// per request than any server it measures. "goroutines" is a goroutine per
+// connection over net.Conn (Go's netpoller), the engine before it, kept for
+// comparison and for other systems: it costs about as much as a fast server.
 //
 // Only loopback addresses are accepted, and both the time (at most 60 s) and
 // the request count are bounded.
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -47,6 +58,8 @@ type result struct {
 	P50us    float64 `json:"p50_us"`
 	P99us    float64 `json:"p99_us"`
 	CPUus    float64 `json:"cpu_us_per_req"`
+	Wakeups  int64   `json:"wakeups,omitempty"` // epoll engine: epoll_wait calls that returned
+	Engine   string  `json:"engine"`
 }
 
 func main() {
@@ -55,12 +68,24 @@ func main() {
 	dur := flag.Duration("duration", 3*time.Second, "how long to send, at most 60s")
 	regs := flag.Int("regs", 10, "holding registers per request, 1..125")
 	maxReq := flag.Int64("max", 5_000_000, "at most this many requests in all")
+	engine := flag.String("engine", defaultEngine, "epoll (Linux: one thread, raw system calls) or goroutines (one per connection, net.Conn)")
 	flag.Parse()
 	if err := check(*addr, *conns, *dur, *regs); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(2)
 	}
-	r, err := run(*addr, *conns, *dur, *regs, *maxReq)
+	var r result
+	var err error
+	switch *engine {
+	case "epoll":
+		r, err = runEpoll(*addr, *conns, *dur, *regs, *maxReq)
+	case "goroutines":
+		r, err = run(*addr, *conns, *dur, *regs, *maxReq)
+	default:
+		fmt.Fprintf(os.Stderr, "loadgen: -engine %q is epoll or goroutines\n", *engine)
+		os.Exit(2)
+	}
+	r.Engine = *engine
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
@@ -122,10 +147,12 @@ func run(addr string, conns int, dur time.Duration, regs int, maxReq int64) (res
 			w.err = w.loop(deadline, &budget)
 		}()
 	}
+	cpu0 := processCPU()
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
 	elapsed := time.Since(t0)
+	cpu := processCPU() - cpu0
 	var all []time.Duration
 	var errs int64
 	for _, w := range ws {
@@ -137,20 +164,48 @@ func run(addr string, conns int, dur time.Duration, regs int, maxReq int64) (res
 		w.nc.CloseWrite()
 		w.nc.Close()
 	}
-	slices.Sort(all)
-	r := result{Conns: conns, Regs: regs, Requests: int64(len(all)), Errors: errs,
-		Seconds: elapsed.Seconds(), RPS: float64(len(all)) / elapsed.Seconds()}
-	if len(all) > 0 {
-		r.P50us = float64(all[len(all)/2].Nanoseconds()) / 1e3
-		r.P99us = float64(all[min(len(all)-1, len(all)*99/100)].Nanoseconds()) / 1e3
-	}
+	r := summarize(conns, regs, all, errs, elapsed)
 	if len(all) == 0 {
 		return r, errors.New("no request was answered")
 	}
-	if cpu := processCPU(); cpu > 0 {
-		r.CPUus = float64(cpu.Nanoseconds()) / 1e3 / float64(len(all))
-	}
+	r.CPUus = float64(cpu.Nanoseconds()) / 1e3 / float64(len(all))
 	return r, nil
+}
+
+// summarize sorts lat and fills in everything but the CPU figures.
+func summarize(conns, regs int, lat []time.Duration, errs int64, elapsed time.Duration) result {
+	slices.Sort(lat)
+	r := result{Conns: conns, Regs: regs, Requests: int64(len(lat)), Errors: errs,
+		Seconds: elapsed.Seconds(), RPS: float64(len(lat)) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		r.P50us = float64(lat[len(lat)/2].Nanoseconds()) / 1e3
+		r.P99us = float64(lat[min(len(lat)-1, len(lat)*99/100)].Nanoseconds()) / 1e3
+	}
+	return r
+}
+
+// values holds the register values every answer must carry: register i = i.
+var values = func() []byte {
+	b := make([]byte, 0, 250)
+	for i := range uint16(125) {
+		b = binary.BigEndian.AppendUint16(b, i)
+	}
+	return b
+}()
+
+// checkAnswer checks that a is the answer to FC 3 request tid for regs
+// registers from 0 (the bytes were read to exactly its expected length).
+func checkAnswer(a []byte, tid uint16, regs int) error {
+	switch {
+	case binary.BigEndian.Uint16(a) != tid:
+		return fmt.Errorf("answer tid %d, want %d", binary.BigEndian.Uint16(a), tid)
+	case binary.BigEndian.Uint16(a[2:]) != 0 || binary.BigEndian.Uint16(a[4:]) != uint16(len(a)-6) ||
+		a[6] != 1 || a[7] != 3 || int(a[8]) != 2*regs:
+		return fmt.Errorf("answer to tid %d is not FC 3 with %d registers: % x", tid, regs, a[:9])
+	case !bytes.Equal(a[9:], values[:2*regs]):
+		return fmt.Errorf("answer to tid %d: registers % x, want % x (register i = i)", tid, a[9:], values[:2*regs])
+	}
+	return nil
 }
 
 func (w *worker) loop(deadline time.Time, budget *atomic.Int64) error {
@@ -167,13 +222,11 @@ func (w *worker) loop(deadline time.Time, budget *atomic.Int64) error {
 		if _, err := io.ReadFull(w.nc, resp[:want]); err != nil {
 			return fmt.Errorf("read answer to tid %d: %w", tid, err)
 		}
-		w.lat = append(w.lat, time.Since(t))
-		switch {
-		case binary.BigEndian.Uint16(resp) != tid:
-			return fmt.Errorf("answer tid %d, want %d", binary.BigEndian.Uint16(resp), tid)
-		case binary.BigEndian.Uint16(resp[4:]) != uint16(want-6) || resp[6] != 1 || resp[7] != 3 || int(resp[8]) != 2*w.regs:
-			return fmt.Errorf("answer to tid %d is not FC 3 with %d registers: % x", tid, w.regs, resp[:9])
+		d := time.Since(t)
+		if err := checkAnswer(resp[:want], tid, w.regs); err != nil {
+			return err
 		}
+		w.lat = append(w.lat, d)
 	}
 	return nil
 }
