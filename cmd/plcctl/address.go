@@ -16,7 +16,9 @@ const (
 	holdingRegisters table = 4
 )
 
-var tableNames = map[table]string{coils: "coil", discreteInputs: "discrete input",
+// tableNames name the tables by their reference digit (an array, not a
+// map: a map literal is built at every start; issue 10).
+var tableNames = [...]string{coils: "coil", discreteInputs: "discrete input",
 	inputRegisters: "input register", holdingRegisters: "holding register"}
 
 const refPrefix = "ref:"
@@ -72,11 +74,11 @@ func parseReference(s, digits string, tbl table) (uint16, error) {
 		return 0, usagef("reference %q: want ref: and 5 or 6 digits, e.g. ref:40001", s)
 	}
 	got := table(digits[0] - '0')
-	name, known := tableNames[got]
-	if !known {
+	if int(got) >= len(tableNames) || tableNames[got] == "" {
 		return 0, usagef("reference %q: the first digit must be 0 (coil), 1 (discrete input), 3 (input register) or 4 (holding register)", s)
 	}
 	if got != tbl {
+		name := tableNames[got]
 		return 0, usagef("reference %q names %s %s; this command addresses %ss (%s%dxxxx)", s, article(name), name, tableNames[tbl], refPrefix, tbl)
 	}
 	n, _ := strconv.Atoi(digits[1:])

@@ -41,8 +41,14 @@ func flagValues(name string) []string {
 	return nil
 }
 
-// tagCommands take tag names as arguments.
-var tagCommands = map[string]bool{"get": true, "set": true, "watch-tags": true, "watch": true}
+// takesTags reports whether the command takes tag names as arguments (a function, not a map: a map literal is built at every start; issue 10).
+func takesTags(name string) bool {
+	switch name {
+	case "get", "set", "watch-tags", "watch":
+		return true
+	}
+	return false
+}
 
 // complete returns the candidates for the last word of words (the word
 // being typed, possibly empty), given the words before it.
@@ -124,7 +130,7 @@ func (a *app) complete(words []string) []string {
 		return filter(append(append([]string{}, readCommandNames...), a.tagNames(plantFile)...), cur)
 	case cmd.name == "completion":
 		return filter([]string{"bash", "zsh", "fish"}, cur)
-	case tagCommands[cmd.name]:
+	case takesTags(cmd.name):
 		return filter(a.tagNames(plantFile), cur)
 	}
 	return nil
@@ -179,7 +185,7 @@ script asks plcctl itself for the candidates, so it follows the installed versio
 		if len(args) != 1 {
 			return usagef("want bash, zsh or fish")
 		}
-		script, ok := completionScripts[strings.ToLower(args[0])]
+		script, ok := completionScript(strings.ToLower(args[0]))
 		if !ok {
 			return usagef("shell %q: want bash, zsh or fish", args[0])
 		}
@@ -189,8 +195,11 @@ script asks plcctl itself for the candidates, so it follows the installed versio
 	return c
 }
 
-var completionScripts = map[string]string{
-	"bash": `# bash completion for plcctl; source <(plcctl completion bash)
+// completionScript returns the completion script for shell (a function, not a map: a map literal is built at every start; issue 10).
+func completionScript(shell string) (string, bool) {
+	switch shell {
+	case "bash":
+		return `# bash completion for plcctl; source <(plcctl completion bash)
 _plcctl() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local IFS=$'\n'
@@ -203,8 +212,9 @@ _plcctl() {
 	fi
 }
 complete -o default -F _plcctl plcctl
-`,
-	"zsh": `#compdef plcctl
+`, true
+	case "zsh":
+		return `#compdef plcctl
 # zsh completion for plcctl; source <(plcctl completion zsh)
 _plcctl() {
 	local -a cands
@@ -216,12 +226,15 @@ _plcctl() {
 	fi
 }
 compdef _plcctl plcctl
-`,
-	"fish": `# fish completion for plcctl; plcctl completion fish > ~/.config/fish/completions/plcctl.fish
+`, true
+	case "fish":
+		return `# fish completion for plcctl; plcctl completion fish > ~/.config/fish/completions/plcctl.fish
 function __plcctl_complete
 	set -l words (commandline -opc) (commandline -ct)
 	$words[1] __complete $words[2..-1] 2>/dev/null
 end
 complete -c plcctl -f -a '(__plcctl_complete)'
-`,
+`, true
+	}
+	return "", false
 }

@@ -49,8 +49,20 @@ func (a *app) readFIFOCommand() *command {
 	return c
 }
 
-var deviceIDLevels = map[string]uint8{"basic": modbus.DeviceIDBasic, "regular": modbus.DeviceIDRegular,
-	"extended": modbus.DeviceIDExtended, "individual": modbus.DeviceIDIndividual}
+// deviceIDLevel returns the read device id code of a --level (a function, not a map: a map literal is built at every start; issue 10).
+func deviceIDLevel(level string) (uint8, bool) {
+	switch level {
+	case "basic":
+		return modbus.DeviceIDBasic, true
+	case "regular":
+		return modbus.DeviceIDRegular, true
+	case "extended":
+		return modbus.DeviceIDExtended, true
+	case "individual":
+		return modbus.DeviceIDIndividual, true
+	}
+	return 0, false
+}
 
 var objectNames = []string{"VendorName", "ProductCode", "MajorMinorRevision", "VendorUrl", "ProductName",
 	"ModelName", "UserApplicationName"}
@@ -82,7 +94,7 @@ func (a *app) readDeviceIDCommand() *command {
 		if len(args) != 0 {
 			return usagef("read-device-id takes no arguments, got %d", len(args))
 		}
-		code, ok := deviceIDLevels[strings.ToLower(*level)]
+		code, ok := deviceIDLevel(strings.ToLower(*level))
 		if !ok {
 			return usagef("--level %q: want basic, regular, extended or individual", *level)
 		}

@@ -29,10 +29,20 @@ type scanResult struct {
 	DeviceID string  `json:"device_id,omitempty"` // "unsupported" when 43/14 was refused
 }
 
-// scanFunctions are the probes scan can send: one item at ADDR.
-var scanFunctions = map[string]modbus.FunctionCode{
-	"read-coils": modbus.FuncReadCoils, "read-discrete-inputs": modbus.FuncReadDiscreteInputs,
-	"read-holding-registers": modbus.FuncReadHoldingRegisters, "read-input-registers": modbus.FuncReadInputRegisters,
+// scanFunction returns the probe scan sends for --function name: one item
+// at ADDR (a function, not a map: a map literal is built at every start; issue 10).
+func scanFunction(name string) (modbus.FunctionCode, bool) {
+	switch name {
+	case "read-coils":
+		return modbus.FuncReadCoils, true
+	case "read-discrete-inputs":
+		return modbus.FuncReadDiscreteInputs, true
+	case "read-holding-registers":
+		return modbus.FuncReadHoldingRegisters, true
+	case "read-input-registers":
+		return modbus.FuncReadInputRegisters, true
+	}
+	return 0, false
 }
 
 const scanWorkers = 16 // requests in flight on the one connection (the transport's maximum)
@@ -59,7 +69,7 @@ Exit status: 0 if any unit answered, else 1.`
 		if len(args) > 1 {
 			return usagef("want at most ADDR, got %d arguments", len(args))
 		}
-		fc, ok := scanFunctions[strings.ToLower(*function)]
+		fc, ok := scanFunction(strings.ToLower(*function))
 		if !ok {
 			return usagef("--function %q: want read-holding-registers, read-input-registers, read-coils or read-discrete-inputs%s",
 				*function, didYouMean(*function, readCommandNames))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -53,10 +54,7 @@ type sharedOptions struct {
 // (a variable only so that a test can point it at a closed port).
 var defaultAddress = "127.0.0.1:502"
 
-const (
-	addressEnv = "PLCCTL_ADDRESS"
-	sharedMark = "shared" // flag annotation: printed under "Shared flags"
-)
+const addressEnv = "PLCCTL_ADDRESS"
 
 // sharedDefaults returns the shared options at their defaults: the flag
 // definitions below take their defaults from it, and parse resets a
@@ -82,8 +80,20 @@ func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", d.logLevel, "stderr log `LEVEL`: trace, debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", d.logFormat, "stderr log `FORMAT`: text (one readable line per event) or json (one object per line)")
 	o.tls.addFlags(fs, d.tls) // --tls-* (tls.go)
-	fs.VisitAll(func(f *pflag.Flag) { _ = fs.SetAnnotation(f.Name, sharedMark, []string{"true"}) })
 }
+
+// sharedFlagNames are the names of the shared flags, for help (splitFlags).
+// Help looks them up here rather than in an annotation on each flag: the
+// annotations cost every flag set 28 allocations, and every run builds one
+// or two flag sets (issue 10).
+var sharedFlagNames = sync.OnceValue(func() map[string]bool {
+	var o sharedOptions
+	fs := pflag.NewFlagSet("shared", pflag.ContinueOnError)
+	o.addSharedFlags(fs)
+	names := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+	return names
+})
 
 // numFlag is an integer flag read like ADDR: decimal, or hexadecimal with
 // 0x, from 0 to max. pflag's own integer flags read a leading 0 as octal, so
@@ -214,7 +224,7 @@ func splitFlags(fs *pflag.FlagSet) (own, shared *pflag.FlagSet) {
 	shared = pflag.NewFlagSet("shared", pflag.ContinueOnError)
 	own.SortFlags, shared.SortFlags = false, false
 	fs.VisitAll(func(f *pflag.Flag) {
-		if _, ok := f.Annotations[sharedMark]; ok {
+		if sharedFlagNames()[f.Name] {
 			shared.AddFlag(f)
 		} else {
 			own.AddFlag(f)
