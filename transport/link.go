@@ -41,9 +41,9 @@ type link struct {
 	peekFn     func(uintptr)      // l.peekIn, bound once
 	pk         peekState          // peek's state
 	readFn     func(uintptr) bool // l.rawReadIn, bound once; nil: fill reads through nc (rawio.go)
-	rr         rawState           // what rawReadIn found; owned by the holder of rlock
+	rerr       error              // an error or EOF rawReadIn found, for fill; owned by the holder of rlock
 	writeFn    func(uintptr) bool // l.rawWriteIn, bound once; nil: connWrite writes through nc
-	rw         rawState           // rawWriteIn's write; owned by the holder of wlock
+	rw         rawWriteState      // rawWriteIn's write; owned by the holder of wlock
 	laddr      net.Addr           // for the errors of raw I/O, as net.Conn's
 	raddr      net.Addr
 	done       chan struct{} // closed when the link is down

@@ -16,16 +16,17 @@ import (
 // bare io.EOF), so that everything above sees the same errors either way.
 // A TLS link, or another OS, uses net.Conn (readFn and writeFn nil).
 //
-// The buffers: rawReadIn fills l.rs.buf, owned by the holder of rlock;
+// The buffers: rawReadIn fills l.rs.buf, owned by the holder of rlock (in
+// fill, and in writeInPoll once the answer is readable);
 // rawWriteIn writes l.rw.b, set by the holder of wlock for one connWrite.
 // The functions run on the calling goroutine, inside RawConn.Read or Write,
 // and nothing keeps a buffer after they return.
 
-// rawState is one raw write in progress, or what one raw read found.
-type rawState struct {
-	b   []byte // what is left to write
+// rawWriteState is one raw write in progress.
+type rawWriteState struct {
+	b   []byte // what to write
 	n   int    // bytes written so far
-	err error  // the system call's error (io.EOF for a read of 0 bytes)
+	err error  // the system call's error
 }
 
 // useRaw gives a plain TCP link its raw connection, for writeInPoll and
@@ -47,19 +48,20 @@ func (l *link) useRaw(tc *net.TCPConn) {
 }
 
 // fill reads what the socket has into the buffer, in one system call
-// (waiting for the socket to be readable, within the read deadline).
+// (waiting for the socket to be readable, within the read deadline). An
+// error or EOF that the raw read in writeInPoll found is returned first.
 func (l *link) fill() error {
 	if l.readFn == nil {
 		return l.rs.fill(l.nc)
 	}
-	rs := &l.rs
-	rs.compact()
-	l.rr = rawState{}
-	err := l.rc.Read(l.readFn)
+	err := l.rerr
 	if err == nil {
-		err = l.rr.err
+		l.rs.compact()
+		if err = l.rc.Read(l.readFn); err == nil {
+			err = l.rerr
+		}
 	}
-	l.rr = rawState{}
+	l.rerr = nil
 	switch err {
 	case nil, io.EOF:
 		return err
@@ -67,8 +69,9 @@ func (l *link) fill() error {
 	return l.sockError("read", err)
 }
 
-// rawReadIn is the function fill gives the raw read: false (wait) while
-// the socket has nothing.
+// rawReadIn is the function fill gives the raw read, also called by inPoll:
+// false (wait) while the socket has nothing. What it read is in the buffer;
+// an error or EOF in l.rerr, for fill.
 func (l *link) rawReadIn(fd uintptr) bool {
 	rs := &l.rs
 	n, err := rawRead(fd, rs.buf[rs.w:])
@@ -76,11 +79,11 @@ func (l *link) rawReadIn(fd uintptr) bool {
 	case n > 0:
 		rs.w += n
 	case err == nil:
-		l.rr.err = io.EOF
+		l.rerr = io.EOF
 	case wouldBlock(err):
 		return false
 	default:
-		l.rr.err = os.NewSyscallError("read", err)
+		l.rerr = os.NewSyscallError("read", err)
 	}
 	return true
 }
@@ -92,13 +95,13 @@ func (l *link) connWrite(b []byte) (int, error) {
 	if l.writeFn == nil {
 		return l.nc.Write(b)
 	}
-	l.rw = rawState{b: b}
+	l.rw = rawWriteState{b: b}
 	err := l.rc.Write(l.writeFn)
 	n := l.rw.n
 	if err == nil {
 		err = l.rw.err
 	}
-	l.rw = rawState{}
+	l.rw = rawWriteState{}
 	if err != nil {
 		return n, l.sockError("write", err)
 	}

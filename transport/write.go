@@ -252,7 +252,8 @@ type pollWrite struct {
 
 // inPoll is the function writeInPoll gives the raw read. First call: write
 // the request, then wait if it is the only one on the link. Any later call:
-// the socket is readable, return. Another request registered before the
+// the socket is readable; with raw I/O read it (the caller holds rlock),
+// then return. Another request registered before the
 // check, or one that gave up, may have its answer in the socket, its poller
 // event already taken, and waiting would hold that answer up until this one
 // comes: then return and read at once, as usual. A request registered after
@@ -260,6 +261,13 @@ type pollWrite struct {
 // after the poller was armed.
 func (l *link) inPoll(fd uintptr) bool {
 	w := &l.pw
+	if w.sent && l.readFn != nil {
+		// Readable: read the answer here, so that nextFrame finds it in
+		// the buffer, not after one more raw read (rawio.go). Nothing
+		// there (a spurious wake-up): wait again.
+		l.rs.compact()
+		return l.rawReadIn(fd)
+	}
 	if w.sent || w.n > 0 {
 		return true
 	}
