@@ -6,6 +6,7 @@
 #   ROUNDS=5 SECONDS_PER=3 bash bench/servers.sh
 #   BEFORE=12c6295 bash bench/servers.sh        # adds plcsim built from that commit
 #   CONNS="64" bash bench/servers.sh            # only some connection counts
+#   ENGINE=goroutines bash bench/servers.sh     # the load generator's old engine
 #
 # Servers, all under bench/loadgen (FC 3 x 10, exact frames, one request
 # outstanding per connection), rounds interleaved so that load from elsewhere
@@ -39,6 +40,7 @@ cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"
 SECONDS_PER="${SECONDS_PER:-2}"
 CONNS="${CONNS:-1 8 64 256}"
+ENGINE="${ENGINE:-epoll}"
 OUT="$(realpath -m "${OUT:-bench/results/servers}")"
 mkdir -p "$OUT"
 raw="$OUT/servers-cpu.txt"
@@ -98,12 +100,13 @@ runns() { # the run time of all of $spid's threads, ns
 }
 ticks() { awk '{print $14, $15}' /proc/"$spid"/stat; }
 
-# measure PLACEMENT NAME CONNS: one loadgen run, one raw line.
+# measure PLACEMENT NAME CONNS [LOADGEN ARGS...]: one loadgen run, one raw line.
 measure() {
 	local place="$1" name="$2" c="$3" lg=() a ta b tb j
+	shift 3
 	[ "$place" = all ] || lg=(taskset -c 1)
 	a=$(runns) ta=$(ticks)
-	j=$("${lg[@]}" "$tmp/loadgen" -addr "$addr" -conns "$c" -duration "${SECONDS_PER}s")
+	j=$("${lg[@]}" "$tmp/loadgen" -addr "$addr" -conns "$c" -duration "${SECONDS_PER}s" -engine "$ENGINE" "$@")
 	b=$(runns) tb=$(ticks)
 	echo "$place $name $j $a $b $ta $tb" >>"$raw"
 }
@@ -113,6 +116,8 @@ for r in $(seq 1 "$ROUNDS"); do
 	for srv in "${servers[@]}"; do
 		start "$srv" 0
 		for c in $CONNS; do measure split "$srv" "$c"; done
+		# Pipelined load, 4 outstanding per connection: another shape, its own table.
+		[ "$ENGINE" = epoll ] && measure depth4 "$srv" 64 -depth 4
 		# One connection, client and server both on CPU 0: libmodbus's C
 		# client, 20000 sequential FC 3 x 10 (holding register i = i).
 		ns=$(taskset -c 0 "$tmp/libmodbus_bench" 127.0.0.1 "${addr#127.0.0.1:}" read 0 10 20000 0 | sed -n 's/^elapsed_ns //p')
@@ -164,6 +169,15 @@ END {
 		k = "all/plcsim/" cv[i]
 		r = med(k "/rps")
 		printf "%-6s %-16s %11.0f %8.2fx %9.0f %10.2f %9.2f %9.2f %10.2f\n", cv[i], "all plcsim", r, lm ? r / lm : 0, med(k "/p99"), med(k "/cpu"), med(k "/usr"), med(k "/sys"), med(k "/lg")
+	}
+	lm = med("depth4/libmodbus/64/rps")
+	if (lm) {
+		print "## Pipelined load, not the target shape: loadgen -depth 4 (4 outstanding per connection), 64 connections, split"
+		for (s = 1; s <= ns; s++) {
+			k = "depth4/" sv[s] "/64"
+			r = med(k "/rps")
+			printf "%-6s %-16s %11.0f %8.2fx %9.0f %10.2f %9.2f %9.2f %10.2f\n", 64, "depth4 " sv[s], r, r / lm, med(k "/p99"), med(k "/cpu"), med(k "/usr"), med(k "/sys"), med(k "/lg")
+		}
 	}
 }' "$raw" | tee "$OUT/servers-table.txt"
 echo "## One connection, client and server on CPU 0: libmodbus's C client, 20000 x FC 3 x 10, µs per request (median)" | tee -a "$OUT/servers-table.txt"

@@ -50,8 +50,9 @@ type conn struct {
 
 	// Pipelined requests that came in one read are answered in one write:
 	// while another complete request is buffered (more), a plain answer (no
-	// fault) waits in wbuf; wbuf goes out before the socket is read again,
-	// before any fault or error path, and when the connection stops.
+	// fault) waits in wbuf, and the last plain answer of the batch joins
+	// them; wbuf goes out then, before the socket is read again, before any
+	// fault or error path, and when the connection stops.
 	more bool
 	wbuf []byte
 	wn   int // answers in wbuf
@@ -297,10 +298,15 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	}
 	s.obsWrite(c, h, req, out)
 	s.obsRequest(c, h, fc, out, t0)
-	if c.more && rule.Action == FaultNone && len(c.held) == 0 && len(c.wbuf)+len(out) <= 16*modbus.MaxADULen {
-		c.wbuf = append(c.wbuf, out...) // the next request is here already: one write for both
+	if (c.more || len(c.wbuf) > 0) && rule.Action == FaultNone && len(c.held) == 0 && len(c.wbuf)+len(out) <= 16*modbus.MaxADULen {
+		// The next request is here already, or this answers the last of
+		// a batch: one write for all of them.
+		c.wbuf = append(c.wbuf, out...)
 		c.wn++
-		return out, true
+		if c.more {
+			return out, true
+		}
+		return out, c.flush()
 	}
 	if !c.flush() {
 		return out, false

@@ -30,21 +30,35 @@ import (
 
 const defaultEngine = "epoll"
 
-// econn is one connection of the epoll engine: one request outstanding.
+// econn is one connection of the epoll engine, with up to depth requests
+// outstanding (1: the load shape of a polling client).
 type econn struct {
 	fd   int
-	tid  uint16
-	sent time.Time // when the outstanding request was written
-	have int       // bytes of the answer read so far
-	buf  [260]byte
+	next uint16      // transaction id of the next request to send
+	due  uint16      // transaction id of the next answer due
+	out  int         // requests outstanding
+	sent []time.Time // when each outstanding request went out, by tid % depth
+	have int         // bytes read and not yet checked
+	buf  []byte      // depth answers
+	req  []byte      // depth requests, written together
 	done bool
 }
 
-func runEpoll(addr string, conns int, dur time.Duration, regs int, maxReq int64) (result, error) {
+// epollRun is one run of the epoll engine.
+type epollRun struct {
+	regs, want, depth int
+	deadline          time.Time
+	budget            int64
+	lat               []time.Duration
+}
+
+func runEpoll(addr string, conns int, dur time.Duration, regs int, maxReq int64, depth int) (result, error) {
 	ap, err := netipAddrPort(addr)
 	if err != nil {
 		return result{}, err
 	}
+	er := &epollRun{regs: regs, want: 9 + 2*regs, depth: depth, budget: maxReq,
+		lat: make([]time.Duration, 0, min(maxReq, 1<<20))}
 	cs := make([]*econn, 0, conns)
 	defer func() {
 		for _, c := range cs {
@@ -57,7 +71,9 @@ func runEpoll(addr string, conns int, dur time.Duration, regs int, maxReq int64)
 		if err != nil {
 			return result{}, fmt.Errorf("connection %d of %d: %w", i+1, conns, err)
 		}
-		cs = append(cs, &econn{fd: fd})
+		c := &econn{fd: fd, next: 1, due: 1, sent: make([]time.Time, depth), buf: make([]byte, depth*er.want),
+			req: make([]byte, 0, 12*depth)}
+		cs = append(cs, c)
 	}
 	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
@@ -73,28 +89,27 @@ func runEpoll(addr string, conns int, dur time.Duration, regs int, maxReq int64)
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	req := []byte{0, 0, 0, 0, 0, 6, 1, 3, 0, 0, 0, byte(regs)}
-	want := 9 + 2*regs
-	lat := make([]time.Duration, 0, min(maxReq, 1<<20))
-	budget := maxReq
 	var errs, wakeups int64
 	cpu0 := processCPU()
 	t0 := time.Now()
-	deadline := t0.Add(dur)
-	hardStop := deadline.Add(2 * time.Second) // answers still due then are errors
+	er.deadline = t0.Add(dur)
+	hardStop := er.deadline.Add(2 * time.Second) // answers still due then are errors
 	active := 0
+	end := func(c *econn, err error) {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			errs++
+		}
+		c.done = true
+		active--
+		// Out of the set, so that a level-triggered hang-up or error on
+		// it cannot spin the loop while the others finish.
+		syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, c.fd, nil)
+	}
 	for _, c := range cs {
-		if budget > 0 {
-			budget--
-			if err := c.send(req, t0); err != nil {
-				fmt.Fprintln(os.Stderr, "loadgen:", err)
-				errs++
-				c.done = true
-				continue
-			}
-			active++
-		} else {
-			c.done = true
+		active++
+		if err := er.refill(c, t0); err != nil || c.out == 0 {
+			end(c, err)
 		}
 	}
 	evs := make([]syscall.EpollEvent, 256)
@@ -118,84 +133,98 @@ func runEpoll(addr string, conns int, dur time.Duration, regs int, maxReq int64)
 			if c.done {
 				continue
 			}
-			got, err := c.receive(want)
-			if err == nil && !got {
-				continue // the rest of the answer has not come yet
+			got, err := c.receive()
+			if err == nil && got > 0 {
+				err = er.answers(c)
 			}
-			now := time.Now()
-			if err == nil {
-				if err = c.check(regs, want); err == nil {
-					lat = append(lat, now.Sub(c.sent))
-				}
+			if err != nil || c.out == 0 {
+				end(c, err)
 			}
-			if err == nil && now.Before(deadline) && budget > 0 {
-				budget--
-				err = c.send(req, now)
-				if err == nil {
-					continue
-				}
-			}
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "loadgen:", err)
-				errs++
-			}
-			c.done = true
-			active--
-			// Out of the set, so that a level-triggered hang-up or error
-			// on it cannot spin the loop while the others finish.
-			syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, c.fd, nil)
 		}
 	}
 	elapsed := time.Since(t0)
 	cpu := processCPU() - cpu0
-	r := summarize(conns, regs, lat, errs, elapsed)
-	if len(lat) == 0 {
+	r := summarize(conns, regs, er.lat, errs, elapsed)
+	if len(er.lat) == 0 {
 		return r, errors.New("no request was answered")
 	}
-	r.CPUus = float64(cpu.Nanoseconds()) / 1e3 / float64(len(lat))
+	r.CPUus = float64(cpu.Nanoseconds()) / 1e3 / float64(len(er.lat))
 	r.Wakeups = wakeups
 	return r, nil
 }
 
-// send writes the next request, whole: 12 bytes always fit in the send
-// buffer of a connection with nothing outstanding, so a short write is an
-// error rather than something to wait for.
-func (c *econn) send(req []byte, now time.Time) error {
-	c.tid++
-	binary.BigEndian.PutUint16(req, c.tid)
-	n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(&req[0])), uintptr(len(req)), 0, 0, 0)
+// answers checks the complete answers read on c, in order, then sends as
+// many new requests as were answered (while the run lasts).
+func (er *epollRun) answers(c *econn) error {
+	if c.have < er.want {
+		return nil // the rest of the answer has not come yet
+	}
+	now := time.Now()
+	off := 0
+	for ; c.have-off >= er.want; off += er.want {
+		if c.out == 0 {
+			return fmt.Errorf("%d bytes with no request outstanding: % x", c.have-off, c.buf[off:c.have])
+		}
+		if err := checkAnswer(c.buf[off:off+er.want], c.due, er.regs); err != nil {
+			return err
+		}
+		er.lat = append(er.lat, now.Sub(c.sent[int(c.due)%er.depth]))
+		c.due++
+		c.out--
+	}
+	c.have = copy(c.buf, c.buf[off:c.have])
+	return er.refill(c, now)
+}
+
+// refill sends requests until depth are outstanding, in one write, unless
+// the run is over. They always fit in the send buffer (at most depth x 12
+// bytes are outstanding), so a short write is an error, not a wait.
+func (er *epollRun) refill(c *econn, now time.Time) error {
+	if !now.Before(er.deadline) {
+		return nil
+	}
+	c.req = c.req[:0]
+	for c.out+len(c.req)/12 < er.depth && er.budget > 0 {
+		er.budget--
+		c.sent[int(c.next)%er.depth] = now
+		c.req = binary.BigEndian.AppendUint16(c.req, c.next)
+		c.req = append(c.req, 0, 0, 0, 6, 1, 3, 0, 0, 0, byte(er.regs))
+		c.next++
+	}
+	if len(c.req) == 0 {
+		return nil
+	}
+	n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(&c.req[0])), uintptr(len(c.req)), 0, 0, 0)
 	if e == syscall.EINTR {
-		n, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(&req[0])), uintptr(len(req)), 0, 0, 0)
+		n, _, e = syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(&c.req[0])), uintptr(len(c.req)), 0, 0, 0)
 	}
 	switch {
 	case e != 0:
-		return fmt.Errorf("write request tid %d: %w", c.tid, e)
-	case int(n) != len(req):
-		return fmt.Errorf("write request tid %d: short write (%d of %d bytes)", c.tid, n, len(req))
+		return fmt.Errorf("write requests from tid %d: %w", c.next-uint16(len(c.req)/12), e)
+	case int(n) != len(c.req):
+		return fmt.Errorf("write requests from tid %d: short write (%d of %d bytes)", c.next-uint16(len(c.req)/12), n, len(c.req))
 	}
-	c.sent, c.have = now, 0
+	c.out += len(c.req) / 12
 	return nil
 }
 
-// receive reads what has come of the answer; true once want bytes are in.
-// More than want is never read: with one request outstanding, a byte past
-// the answer is an error that check or the next read reports.
-func (c *econn) receive(want int) (bool, error) {
-	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(c.fd), uintptr(unsafe.Pointer(&c.buf[c.have])), uintptr(want-c.have), 0, 0, 0)
+// receive reads what has come of the answers outstanding, never more than
+// they can fill: a byte past them shows as the start of a wrong answer.
+func (c *econn) receive() (int, error) {
+	if c.have == len(c.buf) {
+		return 0, nil
+	}
+	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(c.fd), uintptr(unsafe.Pointer(&c.buf[c.have])), uintptr(len(c.buf)-c.have), 0, 0, 0)
 	switch {
 	case e == syscall.EAGAIN || e == syscall.EINTR:
-		return false, nil // epoll (level-triggered) reports it again
+		return 0, nil // epoll (level-triggered) reports it again
 	case e != 0:
-		return false, fmt.Errorf("read answer to tid %d: %w", c.tid, e)
+		return 0, fmt.Errorf("read answer to tid %d: %w", c.due, e)
 	case n == 0:
-		return false, fmt.Errorf("read answer to tid %d: connection closed after %d bytes", c.tid, c.have)
+		return 0, fmt.Errorf("read answer to tid %d: connection closed after %d bytes", c.due, c.have)
 	}
 	c.have += int(n)
-	return c.have == want, nil
-}
-
-func (c *econn) check(regs, want int) error {
-	return checkAnswer(c.buf[:want], c.tid, regs)
+	return int(n), nil
 }
 
 // dialRaw connects a non-blocking TCP socket to ap with TCP_NODELAY, within

@@ -9,6 +9,6 @@ import (
 
 const defaultEngine = "goroutines"
 
-func runEpoll(string, int, time.Duration, int, int64) (result, error) {
+func runEpoll(string, int, time.Duration, int, int64, int) (result, error) {
 	return result{}, errors.New("-engine epoll needs Linux")
 }

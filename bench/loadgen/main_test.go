@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -32,10 +33,18 @@ func startSim(t *testing.T, rules ...string) string {
 	return sim.Addr
 }
 
-func engines() map[string]func(string, int, time.Duration, int, int64) (result, error) {
-	m := map[string]func(string, int, time.Duration, int, int64) (result, error){"goroutines": run}
+type engine func(addr string, conns int, dur time.Duration, regs int, maxReq int64) (result, error)
+
+// engines: the goroutine engine and, on Linux, the epoll engine with one
+// and with 4 requests outstanding per connection.
+func engines() map[string]engine {
+	m := map[string]engine{"goroutines": run}
 	if defaultEngine == "epoll" {
-		m["epoll"] = runEpoll
+		for _, d := range []int{1, 4} {
+			m["epoll/depth="+strconv.Itoa(d)] = func(addr string, conns int, dur time.Duration, regs int, maxReq int64) (result, error) {
+				return runEpoll(addr, conns, dur, regs, maxReq, d)
+			}
+		}
 	}
 	return m
 }

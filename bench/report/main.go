@@ -301,7 +301,16 @@ func (r *report) servers(floor samples) error {
 			p99.med(k("split", "plcsim")), p99.med(k("split", "libmodbus")), p99.med(k("split", "pymodbus")), p99.med(k("all", "plcsim")))
 		fmt.Fprintf(&tsv, "%d %.0f %.0f %.0f %.0f\n", c, ps, lm, py, pa)
 	}
+	{
+		k := func(s string) string { return "split/" + s + "/64" }
+		ps, lm, ce := rps.med(k("plcsim")), rps.med(k("libmodbus")), rps.med(k("ceiling"))
+		fmt.Fprintf(r.w, "target row, 64 connections, split: plcsim %.2fx libmodbus in requests/s (target 1.5x), %.2fx by server CPU per request; the ceiling %.2fx and %.2fx; load generator %.2f µs per request\n",
+			ratio(ps, lm), ratio(scpu.med(k("libmodbus")), scpu.med(k("plcsim"))), ratio(ce, lm), ratio(scpu.med(k("libmodbus")), scpu.med(k("ceiling"))), lcpu.med(k("plcsim")))
+	}
 	fmt.Fprintln(r.w)
+	if ls := pipelined(rps, scpu, lcpu); ls != "" {
+		fmt.Fprint(r.w, ls)
+	}
 	if len(scpu) > 0 {
 		// Requests/s swing with other processes' load; CPU time per request
 		// much less. The ceiling (bench/testdata/epoll_server.c) is the
@@ -318,6 +327,33 @@ func (r *report) servers(floor samples) error {
 		fmt.Fprintln(r.w)
 	}
 	return os.WriteFile(filepath.Join(r.dir, "connections.tsv"), []byte(tsv.String()), 0o644)
+}
+
+// pipelined formats the rows run.sh measured with loadgen -depth 4
+// ("split-depth4 SERVER {json}"): a pipelined load, another shape than the
+// target's one request outstanding per connection, reported apart.
+func pipelined(rps, scpu, lcpu samples) string {
+	var b strings.Builder
+	for _, c := range []int{1, 8, 64, 256} {
+		k := func(s string) string { return fmt.Sprintf("split-depth4/%s/%d", s, c) }
+		lm := rps.med(k("libmodbus"))
+		if lm == 0 {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("## Pipelined load, NOT the target's shape: loadgen -depth 4 (4 requests outstanding per connection), split; requests/s, server and load CPU µs per request\n")
+			fmt.Fprintf(&b, "%-6s %-10s %11s %9s %10s %10s\n", "conns", "server", "requests/s", "vs libmb", "server µs", "load µs")
+		}
+		for _, s := range []string{"plcsim", "libmodbus", "pymodbus", "ceiling"} {
+			if v := rps.med(k(s)); v > 0 {
+				fmt.Fprintf(&b, "%-6d %-10s %11.0f %8.2fx %10.2f %10.2f\n", c, s, v, ratio(v, lm), scpu.med(k(s)), lcpu.med(k(s)))
+			}
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // cli reads bench/oneshot's lines (oneshot.txt, one line per command and
