@@ -312,7 +312,16 @@ func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want [
 	// "outcome unknown") may still be executed by plcsim from that
 	// connection's receive buffer: counted below it would look like the
 	// next, confirmed write executed twice. Wait until plcsim is done with
-	// every earlier connection (at most the client's current one is left).
+	// every earlier connection. The client may not have its next link yet
+	// (the broken one can then be plcsim's only connection, and "at most
+	// one left" would hold at once), so a read first makes the current link
+	// the newest; then every other connection is an old one.
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = cli.ReadHoldingRegisters(pctx, 0, callers)
+	cancel()
+	if err != nil {
+		t.Fatalf("crowd: the read that settles the next link: %v", err)
+	}
 	testutil.WaitFor(t, 5*time.Second, "plcsim to finish the broken links' connections", func() bool {
 		return len(sim.Connections()) <= 1
 	})
