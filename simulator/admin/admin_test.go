@@ -14,13 +14,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
 )
 
-// TestOpenAPIMatchesRoutes checks the committed document against the mux:
-// every documented operation reaches the handler registered for it, and
-// every handler is documented.
+// TestOpenAPIMatchesRoutes checks the committed document against the muxes
+// of Handler (one device) and DevicesHandler (the routes at its root):
+// every documented operation reaches the handler registered for it in each
+// mux that has it, and every handler is documented.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
@@ -43,29 +46,46 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := a.Handler(srv).(*http.ServeMux)
+	b, _ := New(Options{})
+	devs := []Device{{Name: "pumps", Admin: b, Server: srv}}
+	top, err := DevicesHandler(devs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	muxes := []struct {
+		name   string
+		routes []route
+		mux    *http.ServeMux
+	}{
+		{"Handler", a.routes(), a.Handler(srv).(*http.ServeMux)},
+		{"DevicesHandler", topRoutes(devs, prometheus.NewRegistry()), top.(*http.ServeMux)},
+	}
 	served := map[string]bool{}
 	param := regexp.MustCompile(`\{[a-z]+\}`)
-	patterns := map[string]string{}
-	for _, r := range a.routes() {
-		op := r.method + " " + openapiPath(r.path)
-		served[op] = true
-		patterns[op] = muxPattern(r.method, r.path)
+	for _, m := range muxes {
+		patterns := map[string]string{}
+		for _, r := range m.routes {
+			op := r.method + " " + openapiPath(r.path)
+			served[op] = true
+			patterns[op] = muxPattern(r.method, r.path)
+			if !documented[op] {
+				t.Errorf("%s route %s is not in openapi.json", m.name, op)
+			}
+		}
+		for op := range documented {
+			if patterns[op] == "" {
+				continue
+			}
+			method, path, _ := strings.Cut(op, " ")
+			req := httptest.NewRequest(method, param.ReplaceAllString(path, "1"), nil)
+			if _, pattern := m.mux.Handler(req); pattern != patterns[op] {
+				t.Errorf("%s: %s %s reaches mux pattern %q, want %q", m.name, method, req.URL.Path, pattern, patterns[op])
+			}
+		}
 	}
 	for op := range documented {
-		method, path, _ := strings.Cut(op, " ")
 		if !served[op] {
 			t.Errorf("%s is documented but has no route", op)
-			continue
-		}
-		req := httptest.NewRequest(method, param.ReplaceAllString(path, "1"), nil)
-		if _, pattern := mux.Handler(req); pattern != patterns[op] {
-			t.Errorf("%s %s reaches mux pattern %q, want %q", method, req.URL.Path, pattern, patterns[op])
-		}
-	}
-	for op := range served {
-		if !documented[op] {
-			t.Errorf("route %s is not in openapi.json", op)
 		}
 	}
 	// Served as committed.

@@ -74,32 +74,43 @@ func DevicesHandler(devs []Device) (http.Handler, error) {
 			return nil, fmt.Errorf("admin: metrics of device %q: %w", d.Name, err)
 		}
 	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		pageHeaders(w, "text/html; charset=utf-8")
-		if err := indexPage.Execute(w, deviceList(devs)); err != nil {
-			writeError(w, http.StatusInternalServerError, "", err.Error())
-		}
-	})
-	mux.HandleFunc("GET /api/v1/devices", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, deviceList(devs))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "serving"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		addrs := map[string]string{}
-		for _, d := range devs {
-			a := d.Server.Addr()
-			if a == nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "device " + d.Name + " not listening yet"})
-				return
-			}
-			addrs[d.Name] = a.String()
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "modbus": addrs})
-	})
+	for _, r := range topRoutes(devs, reg) {
+		mux.HandleFunc(muxPattern(r.method, r.path), r.h)
+	}
 	return mux, nil
+}
+
+// topRoutes are the routes at the root of DevicesHandler, beside each
+// device's under /devices/NAME/; like routes, the table builds the mux and
+// is checked against openapi.json. None changes state.
+func topRoutes(devs []Device, reg *prometheus.Registry) []route {
+	return []route{
+		{"GET", "/", false, func(w http.ResponseWriter, r *http.Request) {
+			pageHeaders(w, "text/html; charset=utf-8")
+			if err := indexPage.Execute(w, deviceList(devs)); err != nil {
+				writeError(w, http.StatusInternalServerError, "", err.Error())
+			}
+		}},
+		{"GET", "/api/v1/devices", false, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, deviceList(devs))
+		}},
+		{"GET", "/metrics", false, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP},
+		{"GET", "/healthz", false, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "serving"})
+		}},
+		{"GET", "/readyz", false, func(w http.ResponseWriter, r *http.Request) {
+			addrs := map[string]string{}
+			for _, d := range devs {
+				a := d.Server.Addr()
+				if a == nil {
+					writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "device " + d.Name + " not listening yet"})
+					return
+				}
+				addrs[d.Name] = a.String()
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "modbus": addrs})
+		}},
+	}
 }
 
 // collectorList registers several collectors as one (a wrapped

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -157,5 +158,44 @@ func TestDevicesHandlerNotServing(t *testing.T) {
 	}
 	if code, body := r.do(t, "GET", "/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "device b not listening yet") {
 		t.Errorf("GET /readyz = %d %s, want 503 naming b", code, body)
+	}
+}
+
+// TestDevicesSchema: every device GET /api/v1/devices lists has exactly
+// the keys of openapi.json's Device schema, its required ones included.
+func TestDevicesSchema(t *testing.T) {
+	r, _ := devicesRig(t, Options{})
+	code, body := r.do(t, "GET", "/api/v1/devices", "")
+	var got []map[string]any
+	mustJSON(t, body, &got)
+	if code != 200 || len(got) != 2 {
+		t.Fatalf("GET /api/v1/devices = %d %s, want 200 and two devices", code, body)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Required   []string                   `json:"required"`
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	schema, ok := doc.Components.Schemas["Device"]
+	if !ok {
+		t.Fatal("openapi.json has no Device schema")
+	}
+	for _, d := range got {
+		for k := range d {
+			if _, ok := schema.Properties[k]; !ok {
+				t.Errorf("GET /api/v1/devices sends key %q, which the Device schema does not name", k)
+			}
+		}
+		for _, k := range schema.Required {
+			if _, ok := d[k]; !ok {
+				t.Errorf("GET /api/v1/devices: device %v has no %q, which the Device schema requires", d, k)
+			}
+		}
 	}
 }
