@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -34,6 +35,7 @@ type Security struct {
 	// Policy maps roles to rights on TLS connections (zero value: the
 	// default roles operator and viewer). Policy.ReadOnly applies to every
 	// connection, plain TCP too: every write gets exception 01.
+	// Server.SetPolicy replaces it while serving.
 	Policy access.Policy
 	// Allow, when not empty, accepts connections only from these networks
 	// (e.g. 127.0.0.1/32); others are closed at once and counted.
@@ -89,7 +91,7 @@ type SecurityStats struct {
 // security is a Server's access-control state.
 type security struct {
 	cfg       Security
-	active    bool // requests are checked: TLS or read-only
+	policy    atomic.Pointer[access.Policy] // cfg.Policy until SetPolicy replaces it
 	handshake atomic.Uint64
 	notAllow  atomic.Uint64
 	perIP     atomic.Uint64
@@ -98,8 +100,28 @@ type security struct {
 }
 
 func newSecurity(cfg Security) *security {
-	return &security{cfg: cfg, active: cfg.TLS != nil || cfg.Policy.ReadOnly}
+	s := &security{cfg: cfg}
+	p := cfg.Policy
+	s.policy.Store(&p)
+	return s
 }
+
+// SetPolicy replaces the access policy while the server serves (plcsim's
+// SIGHUP reload of --access): every request judged after it returns, on
+// open connections too, is judged by p as a whole, never by a mix of the
+// old and the new rules. A p that does not validate is refused with the
+// reason and the policy in force stays. p's rules must not be changed
+// afterwards.
+func (s *Server) SetPolicy(p access.Policy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	s.sec.policy.Store(&p)
+	return nil
+}
+
+// Policy returns the access policy in force.
+func (s *Server) Policy() access.Policy { return *s.sec.policy.Load() }
 
 // SecurityStats returns the access-control counters.
 func (s *Server) SecurityStats() SecurityStats {
@@ -314,7 +336,8 @@ func (sc *secureConn) problem(err error) string {
 // validation: then only its function code is judged.
 func (c *conn) refused(fc modbus.FunctionCode, req modbus.Request, oc *outcome) bool {
 	sec := c.s.sec
-	if !sec.active {
+	pol := sec.policy.Load() // one policy for the whole decision
+	if sec.cfg.TLS == nil && !pol.ReadOnly {
 		return false
 	}
 	var d access.Decision
@@ -325,10 +348,10 @@ func (c *conn) refused(fc modbus.FunctionCode, req modbus.Request, oc *outcome) 
 	}
 	switch {
 	case isTLS && req != nil:
-		d = sec.cfg.Policy.Decide(p.role, req)
+		d = pol.Decide(p.role, req)
 	case isTLS:
-		d = sec.cfg.Policy.MayUse(p.role, fc)
-	case sec.cfg.Policy.ReadOnly && access.IsWrite(fc):
+		d = pol.MayUse(p.role, fc)
+	case pol.ReadOnly && access.IsWrite(fc):
 		d = access.Decision{Reason: "read-only server: " + fc.String() + " is a write"}
 	default:
 		return false

@@ -426,3 +426,64 @@ func TestSecurityConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSetPolicy: a policy set while serving judges the next request of a
+// connection already open; one that does not validate is refused and the
+// policy in force stays; a read-only switch set so holds on plain TCP too,
+// and clearing it lets writes through again.
+func TestSetPolicy(t *testing.T) {
+	cfg := simulator.Config{HoldingRegisters: 200}
+	cfg.Security = simulator.Security{TLS: testPKI(t).ServerTLS("valid")}
+	sim := simtest.Start(t, cfg)
+	c, err := plc.Dial(t.Context(), sim.Addr, plc.Options{Options: transport.Options{TLS: testPKI(t).ClientTLS("operator")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WriteRegister(t.Context(), 150, 1); err != nil {
+		t.Fatalf("write holding 150 under the default rules: %v", err)
+	}
+	if err := sim.SetPolicy(restricted); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteRegister(t.Context(), 150, 2); !errors.Is(err, modbus.IllegalFunction) {
+		t.Errorf("write holding 150 after SetPolicy(restricted): %v, want exception 01", err)
+	}
+	if err := c.WriteRegister(t.Context(), 50, 2); err != nil {
+		t.Errorf("write holding 50 after SetPolicy(restricted): %v", err)
+	}
+	bad := access.Policy{Rules: []access.Rule{{Functions: []modbus.FunctionCode{3}}}}
+	if err := sim.SetPolicy(bad); err == nil || !strings.Contains(err.Error(), "empty role") {
+		t.Errorf("SetPolicy(a rule without role) = %v, want an error naming the empty role", err)
+	}
+	if p := sim.Policy(); len(p.Rules) != len(restricted.Rules) {
+		t.Errorf("after a refused SetPolicy, Policy() = %+v, want the restricted rules still", p)
+	}
+	if err := c.WriteRegister(t.Context(), 150, 3); !errors.Is(err, modbus.IllegalFunction) {
+		t.Errorf("write holding 150 after a refused SetPolicy: %v, want exception 01 (the old rules)", err)
+	}
+	if v := sim.HoldingRegisters(150, 1)[0]; v != 1 {
+		t.Errorf("holding 150 = %d, want 1: a refused write changed it", v)
+	}
+
+	plain := simtest.Start(t, simulator.Config{})
+	pc, err := plc.Dial(t.Context(), plain.Addr, plc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, step := range []struct {
+		readOnly bool
+		want     error
+	}{{false, nil}, {true, modbus.IllegalFunction}, {false, nil}} {
+		if err := plain.SetPolicy(access.Policy{ReadOnly: step.readOnly}); err != nil {
+			t.Fatal(err)
+		}
+		if err := pc.WriteRegister(t.Context(), 1, 1); !errors.Is(err, step.want) {
+			t.Errorf("plain TCP write with read_only %v: %v, want %v", step.readOnly, err, step.want)
+		}
+		if _, err := pc.ReadHoldingRegisters(t.Context(), 1, 1); err != nil {
+			t.Errorf("plain TCP read with read_only %v: %v", step.readOnly, err)
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,5 +220,84 @@ func TestAccessFlagErrors(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("plcsim exit %d", code)
+	}
+}
+
+// TestAccessFileReload: a real SIGHUP reloads --access FILE: a connection
+// opened before gets the new rules with its next request; a file that
+// does not load keeps the rules in force and logs one line naming its
+// file:line:col; --read-only holds through a reload.
+func TestAccessFileReload(t *testing.T) {
+	// Without a handler of plcsim's, a SIGHUP would end the test binary:
+	// this one keeps it alive, so a plcsim that ignores SIGHUP fails below.
+	keep := make(chan os.Signal, 1)
+	signal.Notify(keep, syscall.SIGHUP)
+	defer signal.Stop(keep)
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("access:\n  roles:\n    operator:\n      - functions: [reads]\n      - functions: [write-single-register]\n        holding_registers: [\"0-99\"]\n")
+	addr, logs, _ := startTLSPlcsim(t, "--access", path, "--holding-registers", "200", "--log-limit", "-1")
+	p, _ := certgen.TestPKI()
+	c, err := plc.Dial(t.Context(), addr, plc.Options{Options: transport.Options{TLS: p.ClientTLS("operator"), DialTimeout: 2 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WriteRegister(t.Context(), 150, 1); !errors.Is(err, modbus.IllegalFunction) {
+		t.Fatalf("write holding 150 under the first rules: %v, want exception 01", err)
+	}
+	write("access:\n  roles:\n    operator: {functions: [all]}\n")
+	sighup(t)
+	testutil.WaitFor(t, 5*time.Second, "the reloaded rules", func() bool { return c.WriteRegister(t.Context(), 150, 2) == nil })
+	if !strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
+		t.Errorf("no \"access rules reloaded\" line in\n%s", logs.String())
+	}
+
+	write("access:\n  roles:\n    operator: {functions: [all]}\n    viewer: {functions: [read-holding-register]}\n")
+	sighup(t)
+	const notReloaded = "access rules not reloaded, the old rules stay: plant: "
+	wantLine := notReloaded + path + `:4:26: access.roles.viewer.functions[0]: unknown function \"read-holding-register\"; did you mean read-holding-registers?`
+	testutil.WaitFor(t, 5*time.Second, "the reload error", func() bool { return strings.Contains(logs.String(), notReloaded) })
+	if n := strings.Count(logs.String(), notReloaded); n != 1 || !strings.Contains(logs.String(), wantLine) {
+		t.Errorf("%d lines %q, want one with %q:\n%s", n, notReloaded, wantLine, logs.String())
+	}
+	if err := c.WriteRegister(t.Context(), 150, 3); err != nil {
+		t.Errorf("write holding 150 after a bad file: %v, want the rules in force (all)", err)
+	}
+
+	// --read-only is not undone by a file without read_only.
+	ro := filepath.Join(t.TempDir(), "ro.yaml")
+	os.WriteFile(ro, []byte("access:\n  roles:\n    operator: {functions: [reads]}\n"), 0o600)
+	addr, logs, _ = startTLSPlcsim(t, "--access", ro, "--read-only")
+	os.WriteFile(ro, []byte("access:\n  roles:\n    operator: {functions: [all]}\n"), 0o600)
+	sighup(t)
+	testutil.WaitFor(t, 5*time.Second, "the reload", func() bool {
+		return strings.Count(logs.String(), `"message":"access rules reloaded"`) > 0
+	})
+	c2, err := plc.Dial(t.Context(), addr, plc.Options{Options: transport.Options{TLS: p.ClientTLS("operator"), DialTimeout: 2 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.WriteRegister(t.Context(), 1, 1); !errors.Is(err, modbus.IllegalFunction) {
+		t.Errorf("write to plcsim --read-only after a reload of rules allowing all: %v, want exception 01", err)
+	}
+}
+
+// sighup sends this process a real SIGHUP. os.Process.Signal, not
+// syscall.Kill: the file also builds for windows (make test vets every
+// dist target).
+func sighup(t *testing.T) {
+	t.Helper()
+	p, err := os.FindProcess(os.Getpid())
+	if err == nil {
+		err = p.Signal(syscall.SIGHUP)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

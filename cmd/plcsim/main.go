@@ -109,7 +109,8 @@ signed by the client CA, and its role (extension 1.3.6.1.4.1.50316.802.1)
 decides: operator reads and writes, viewer only reads, any other role or none
 gets exception 01. Other rules (a role -> the function codes and address
 ranges per table it may use) come from the plant file's access: section or
-from --access FILE. On TCP and TLS: --allow limits client addresses,
+from --access FILE, which SIGHUP reloads (a file that does not load keeps the
+rules in force and logs its first problem with file:line). On TCP and TLS: --allow limits client addresses,
 --max-conns-per-ip caps connections per address, --read-only refuses every
 write with 01. "plcsim certs --out DIR" makes a CA, a server and client
 certificates to try it with.
@@ -281,11 +282,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctl.serve(ctx, []*simulator.Server{srv}, nil) // one device: cannot fail
 	defer ctl.stop()
-	if *faultFile != "" {
+	if rl := secFlags.reloader([]*simulator.Server{srv}, *faultFile, fixed, log); rl.active() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		go reloadFaults(ctx, hup, []*simulator.Server{srv}, *faultFile, fixed, log)
+		go rl.loop(ctx, hup)
 	}
 	var keeper *stateKeeper
 	saverDone := make(chan struct{})

@@ -84,11 +84,11 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if o.faultFile != "" {
+	if rl := o.sec.reloader(srvs, o.faultFile, o.fixed, log); rl.active() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		go reloadFaults(ctx, hup, srvs, o.faultFile, o.fixed, log)
+		go rl.loop(ctx, hup)
 	}
 	var savers sync.WaitGroup
 	for _, k := range keepers {

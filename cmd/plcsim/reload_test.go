@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,16 +56,7 @@ func TestFaultFileReload(t *testing.T) {
 	if got := answer(); got != "83 06" {
 		t.Fatalf("with the file's rule: %s, want 83 06", got)
 	}
-	hup := func() {
-		// os.Process.Signal, not syscall.Kill: the file also builds for windows (make test vets every dist target).
-		p, err := os.FindProcess(os.Getpid())
-		if err == nil {
-			err = p.Signal(syscall.SIGHUP)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	hup := func() { sighup(t) }
 	write("action=exception,exception=4,fc=3\n")
 	hup()
 	testutil.WaitFor(t, 5*time.Second, "the reloaded rule", func() bool { return answer() == "83 04" })

@@ -39,7 +39,7 @@ func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
 	fs.StringVar(&f.allow, "allow", "", "accept connections only from these addresses or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "answer every write with exception 01 (illegal function), on TCP and TLS alike")
 	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "concurrent connections per client address (0 = no cap beyond --max-conns)")
-	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one)")
+	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one); SIGHUP reloads it")
 	return f
 }
 
@@ -78,6 +78,12 @@ func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *ze
 	}
 	log.Info().Str("access", from).Int("rules", len(rules.Rules)).Bool("read_only", pol.ReadOnly).Msg("access rules loaded")
 	return nil
+}
+
+// reloader is what SIGHUP reloads on srvs: faultFile (after the fixed
+// rules) and the --access file, when given.
+func (f *securityFlags) reloader(srvs []*simulator.Server, faultFile string, fixed []simulator.FaultRule, log *zerolog.Logger) *reloader {
+	return &reloader{srvs: srvs, faultFile: faultFile, fixed: fixed, accessFile: f.accessFile, readOnly: f.readOnly, log: log}
 }
 
 // apply puts the flags into cfg.
