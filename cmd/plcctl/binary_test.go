@@ -37,7 +37,14 @@ func buildBinaries(t *testing.T) (plcctl, plcsim string) {
 // must end it with exit 0.
 func spawnPlcsim(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	return spawnPlcsimArgs(t, bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+}
+
+// spawnPlcsimArgs is spawnPlcsim with no --listen of its own: plcsim
+// listens where args (or the plant file) say.
+func spawnPlcsimArgs(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--log-format", "json"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -33,9 +33,11 @@ func (a *app) snapshotCommand() *command {
 	tablesOnly := c.flags.Bool("tables-only", false, "record only the four tables: do not ask for device identification (FC 43/14) or the server id (FC 17)")
 	c.long = fmt.Sprintf(`Reads the given ranges of each table from the device (-a, -u) and writes a plant file
 to stdout that plcsim --plant serves with exactly those addresses and values: record a
-real PLC, replay it in CI. A table without a range is written as having no address
-(every request for it is answered with exception 02), unless --probe finds what it
-serves, in runs that may start anywhere and have holes between them:
+real PLC, replay it in CI. The device's address (host:port, as read from) is the file's
+address:, where plcsim listens unless --listen says otherwise. A table without a range
+is written as having no address (every request for it is answered with exception 02),
+unless --probe finds what it serves, in runs that may start anywhere and have holes
+between them:
   1. one read of one item at every --probe-step'th address (0, 100, ..., 65500, 65535);
   2. for two neighbouring samples that answered, one read of all addresses between
      them (an exception 02 means a hole: the two are in different runs);
@@ -82,7 +84,10 @@ finds them short of trying each. Only reads are sent.`, probeBound(defaultProbeS
 		if err != nil {
 			return &opError{cmd: c.name, err: err}
 		}
-		snap := &plant.Snapshot{Device: *name, UnitID: a.opts.unit}
+		// The address read from is the device's address: in the file, so
+		// that plcctl --plant FILE talks to it and plcsim --plant FILE
+		// listens on it (or on --listen).
+		snap := &plant.Snapshot{Device: *name, Address: a.clientAddrOr(), UnitID: a.opts.unit}
 		var notes []string
 		for k := range spans {
 			kind := plant.TableKind(k)
@@ -112,8 +117,9 @@ finds them short of trying each. Only reads are sent.`, probeBound(defaultProbeS
 			}
 			notes = append(notes, more...)
 		}
-		snap.Comment = fmt.Sprintf("Recorded by plcctl snapshot from %s unit %d at %s.\nServe it with: plcsim --plant FILE\n%s",
-			a.clientAddrOr(), a.opts.unit, now().UTC().Format(timeLayout), strings.Join(notes, "\n"))
+		snap.Comment = fmt.Sprintf("Recorded by plcctl snapshot from %s unit %d at %s.\n"+
+			"Serve it with: plcsim --plant FILE (on %s, its address; --listen HOST:PORT serves it elsewhere)\n%s",
+			snap.Address, a.opts.unit, now().UTC().Format(timeLayout), snap.Address, strings.Join(notes, "\n"))
 		return plant.WriteSnapshot(a.stdout, snap)
 	}
 	return c

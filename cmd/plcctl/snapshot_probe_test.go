@@ -62,8 +62,11 @@ func TestSnapshotProbeSparse(t *testing.T) {
 	if second.code != 0 {
 		t.Fatalf("snapshot --probe of the replay: exit %d: %s", second.code, second.stderr)
 	}
-	body := func(s string) string { return s[strings.Index(s, "\nversion:"):] }
-	if body(first.stdout) != body(second.stdout) {
+	// The same file but for the address each was read from.
+	body := func(s, addr string) string {
+		return strings.Replace(s[strings.Index(s, "\nversion:"):], "\n    address: \""+addr+"\"\n", "\n", 1)
+	}
+	if body(first.stdout, src) != body(second.stdout, replay) {
 		t.Errorf("the replay records differently:\n%s\nfirst:\n%s", second.stdout, first.stdout)
 	}
 	if !strings.Contains(first.stdout, "# probed holding registers: 2 runs: 1000..1099, 2000..2009 in ") {
@@ -152,4 +155,39 @@ func probeReport(t *testing.T, stderr string) map[string]string {
 		out[m[1]] = m[2]
 	}
 	return out
+}
+
+// TestSnapshotAddress: the plant file snapshot writes names the device's
+// address as it was read from, so the file serves as is: with the device
+// gone, plcsim --plant FILE (no --listen) listens on that address and
+// answers there as the device did.
+func TestSnapshotAddress(t *testing.T) {
+	_, plcsim := buildBinaries(t)
+	src := simtest.Start(t, simulator.Config{HoldingRegisters: 10})
+	for i := range uint16(10) {
+		src.SetHoldingRegisters(i, 100+i)
+	}
+	out := mustRun(t, "snapshot", "-a", src.Addr, "--holding-registers", "0-9", "--tables-only")
+	p, err := plant.Parse([]byte(out), "snapshot.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := p.Devices[0].Address; got != src.Addr {
+		t.Fatalf("snapshot of %s wrote address %q, want %q:\n%s", src.Addr, got, src.Addr, out)
+	}
+	if want := "# Serve it with: plcsim --plant FILE (on " + src.Addr + ", its address; --listen HOST:PORT serves it elsewhere)\n"; !strings.Contains(out, want) {
+		t.Errorf("snapshot comment does not say where the file serves: want %q in\n%s", want, out)
+	}
+	file := filepath.Join(t.TempDir(), "plc.yaml")
+	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src.Stop(t) // frees the address for the replay
+	if got := spawnPlcsimArgs(t, plcsim, "--plant", file); got != src.Addr {
+		t.Fatalf("plcsim --plant FILE listens on %s, want the recorded %s", got, src.Addr)
+	}
+	regs, err := dialUnit(t, src.Addr, 1).ReadHoldingRegisters(context.Background(), 0, 10)
+	if err != nil || regs[0] != 100 || regs[9] != 109 {
+		t.Errorf("the replay at %s answers %v, %v; want 100..109", src.Addr, regs, err)
+	}
 }
