@@ -32,6 +32,11 @@ type PlanOptions struct {
 	// addresses exist (a hole would be answered with exception 02). Default
 	// 0: only touching or overlapping tags share a request.
 	MaxGap int
+	// Unit, when not nil, is the unit every read goes to, whichever unit
+	// its tags name (plcctl -u UNIT): tags are grouped by that unit, gaps
+	// are bridged only where its ranges say the addresses exist, and each
+	// Read's UnitID is it. Nil: each tag's own unit.
+	Unit *uint8
 }
 
 func (o PlanOptions) withDefaults() PlanOptions {
@@ -75,7 +80,11 @@ func PlanReads(tags []*Tag, opt PlanOptions) []Read {
 		if _, ok := devIndex[t.Device]; !ok {
 			devIndex[t.Device] = len(devIndex)
 		}
-		k := key{devIndex[t.Device], t.UnitID, t.Table}
+		unit := t.UnitID
+		if opt.Unit != nil {
+			unit = *opt.Unit
+		}
+		k := key{devIndex[t.Device], unit, t.Table}
 		groups[k] = append(groups[k], t)
 	}
 	keys := make([]key, 0, len(groups))
@@ -94,12 +103,14 @@ func PlanReads(tags []*Tag, opt PlanOptions) []Read {
 	})
 	var out []Read
 	for _, k := range keys {
-		out = append(out, planGroup(groups[k], opt)...)
+		out = append(out, planGroup(groups[k], k.unit, opt)...)
 	}
 	return out
 }
 
-func planGroup(ts []*Tag, opt PlanOptions) []Read {
+// planGroup plans the reads of tags ts of one device and table from unit,
+// bridging gaps by that unit's ranges.
+func planGroup(ts []*Tag, unit uint8, opt PlanOptions) []Read {
 	sort.SliceStable(ts, func(i, j int) bool {
 		if ts[i].Address != ts[j].Address {
 			return ts[i].Address < ts[j].Address
@@ -111,7 +122,7 @@ func planGroup(ts []*Tag, opt PlanOptions) []Read {
 		limit = opt.MaxBits
 	}
 	var table *Table
-	if u := ts[0].Device.Unit(ts[0].UnitID); u != nil {
+	if u := ts[0].Device.Unit(unit); u != nil {
 		table = &u.Tables[ts[0].Table]
 	}
 	var out []Read
@@ -128,7 +139,7 @@ func planGroup(ts []*Tag, opt PlanOptions) []Read {
 				continue
 			}
 		}
-		out = append(out, Read{Device: t.Device, UnitID: t.UnitID, Table: t.Table, Start: t.Address,
+		out = append(out, Read{Device: t.Device, UnitID: unit, Table: t.Table, Start: t.Address,
 			Count: t.Registers(), Tags: []*Tag{t}})
 	}
 	return out

@@ -9,6 +9,7 @@ import (
 // TestPlanReads: the requests planned for sets of tags, as
 // "table start+count[tags]" strings.
 func TestPlanReads(t *testing.T) {
+	one, two, nine := uint8(1), uint8(2), uint8(9)
 	big := `version: 1
 devices:
   - name: d
@@ -43,6 +44,13 @@ devices:
 		{"duplicates read once", "a hr 0 uint16; a hr 0 uint16", PlanOptions{}, []string{"holding_registers 0+1[a]"}},
 		{"aliases overlap", "a hr 20 float32; b hr 20 uint16 alias; c hr 21 uint16 alias", PlanOptions{}, []string{"holding_registers 20+2[b a c]"}},
 		{"2000 bits", "a coil 0; b coil 1999; c coil 2000", PlanOptions{}, []string{"coils 0+1[a]", "coils 1999+2[b c]"}},
+		// Unit: the unit read (plcctl -u) decides, by its ranges, not the tags' own.
+		{"unit read has no hole", "a hr 9 uint16; b hr 20 uint16", PlanOptions{MaxGap: 20, Unit: &two}, []string{"holding_registers 9+12[a b]"}},
+		{"unit read has the hole", "a hr 9 uint16 2; b hr 20 uint16 2", PlanOptions{MaxGap: 20, Unit: &one},
+			[]string{"holding_registers 9+1[a]", "holding_registers 20+1[b]"}},
+		{"one unit read, one group", "a hr 0 uint16; b hr 1 uint16 2", PlanOptions{Unit: &one}, []string{"holding_registers 0+2[a b]"}},
+		{"unit read not in the file", "a hr 0 uint16; b hr 2 uint16", PlanOptions{MaxGap: 5, Unit: &nine},
+			[]string{"holding_registers 0+1[a]", "holding_registers 2+1[b]"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +99,9 @@ devices:
 					ns = append(ns, tg.Name)
 				}
 				got = append(got, fmt.Sprintf("%s %d+%d[%s]", r.Table, r.Start, r.Count, strings.Join(ns, " ")))
+				if tc.opt.Unit != nil && r.UnitID != *tc.opt.Unit {
+					t.Errorf("read %s goes to unit %d, want PlanOptions.Unit %d", got[len(got)-1], r.UnitID, *tc.opt.Unit)
+				}
 				if r.Table.IsBits() && r.Count > 2000 || !r.Table.IsBits() && r.Count > 125 {
 					t.Errorf("read %s exceeds the protocol limit", got[len(got)-1])
 				}

@@ -29,7 +29,7 @@ func addPlantFlag(fs *pflag.FlagSet) *string {
 }
 
 // gapHelp is --gap's help, the same for get and watch TAG...
-const gapHelp = "read up to `N` unused addresses between two tags to fetch them in one request, only where the plant file's ranges say those addresses exist (0: only touching tags share one)"
+const gapHelp = "read up to `N` unused addresses between two tags to fetch them in one request, only where the plant file's ranges (of the unit read: -u UNIT's when given) say those addresses exist (0: only touching tags share one)"
 
 // addGapFlag adds --gap (PlanOptions.MaxGap) to a tag command's flags.
 func addGapFlag(fs *pflag.FlagSet) *int {
@@ -128,7 +128,12 @@ func tableWords(k plant.TableKind) string { return strings.ReplaceAll(k.String()
 // per planned read, and returns their values in the order of tags.
 func (a *app) readTags(ctx context.Context, cmd string, tc *tagConn, tags []*plant.Tag) ([]tagValue, error) {
 	got := map[*plant.Tag]any{}
-	for _, r := range plant.PlanReads(tags, plant.PlanOptions{MaxGap: tc.gap}) {
+	opt := plant.PlanOptions{MaxGap: tc.gap}
+	if tc.unitGiven { // -u wins over the tags' units: plan by the ranges of the unit read
+		u := a.opts.unit
+		opt.Unit = &u
+	}
+	for _, r := range plant.PlanReads(tags, opt) {
 		cl, err := tc.client(ctx, r.Device, r.UnitID)
 		span := tableWords(r.Table) + " " + a.span(r.Start, r.Count)
 		if err != nil {

@@ -98,3 +98,54 @@ func loadPlantFile(t *testing.T, file string) *plant.Plant {
 	}
 	return p
 }
+
+// gapUnitsPlant: the tags are unit 1's, where holding registers 0..40
+// all exist; unit 2 has a hole at 20.
+const gapUnitsPlant = `version: 1
+devices:
+  - name: gaps
+    units:
+      - id: 1
+        holding_registers: 41
+      - id: 2
+        holding_registers: {ranges: ["0-19", "21-40"], values: {0: [7], 19: [8], 21: [9]}}
+    tags:
+      - {name: a, unit_id: 1, table: hr, address: 0, initial: 1}
+      - {name: d, unit_id: 1, table: hr, address: 19, initial: 4}
+      - {name: e, unit_id: 1, table: hr, address: 21, initial: 5}
+`
+
+// TestGetGapUnit: with -u UNIT, --gap bridges by UNIT's ranges, the unit
+// read, not by those of the tags' own unit: get and watch TAG... never
+// read across unit 2's hole (which would be exception 02), and without -u
+// they still join unit 1's tags across address 20.
+func TestGetGapUnit(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gaps.yaml")
+	if err := os.WriteFile(file, []byte(gapUnitsPlant), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := servePlant(t, loadPlantFile(t, file))
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+		regs uint64 // FC 3 requests
+	}{
+		{"tags' unit", []string{"get", "a", "d", "e"}, "a  1\nd  4\ne  5\n", 1},
+		{"-u 2", []string{"get", "-u", "2", "a", "d", "e"}, "a  7\nd  8\ne  9\n", 2},
+		{"-u 1", []string{"get", "-u", "1", "a", "d", "e"}, "a  1\nd  4\ne  5\n", 1},
+		{"watch -u 2", []string{"watch", "-u", "2", "--count", "2", "--interval", "1ms", "-o", "json", "a", "d", "e"}, "", 4},
+		{"watch, -u 2 after the tags", []string{"watch", "--count", "2", "--interval", "1ms", "-o", "json", "a", "d", "e", "-u", "2"}, "", 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r0 := s.FunctionRequests(3)
+			r := runCLI(t, append(tt.args, "--plant", file, "-a", s.Addr, "--gap", "100")...)
+			if r.code != 0 || tt.want != "" && r.stdout != tt.want || tt.want == "" && strings.Count(r.stdout, `"a":7,"d":8,"e":9`) != 2 {
+				t.Errorf("%q: exit %d\n%s\n%s", tt.args, r.code, r.stdout, r.stderr)
+			}
+			if n := s.FunctionRequests(3) - r0; n != tt.regs {
+				t.Errorf("%q: %d requests, want %d", tt.args, n, tt.regs)
+			}
+		})
+	}
+}
