@@ -1,5 +1,7 @@
 package modbus
 
+import "slices"
+
 // Limits for the register functions [AP §6.3, §6.4, §6.12, §6.17].
 const (
 	MaxReadRegisters      = 125 // FC 3, 4, 23 read
@@ -310,12 +312,17 @@ func (r *ReadWriteRegisters) decodeResponse(pdu []byte) (PDU, error) {
 }
 
 // AppendRegisters appends the big-endian 16-bit values in data (an odd last
-// byte is ignored).
+// byte is ignored). It grows dst once and fills it by index: a client's
+// read of 125 registers decodes them with no append per value.
 func AppendRegisters(dst []uint16, data []byte) []uint16 {
-	for i := 0; i+1 < len(data); i += 2 {
-		dst = append(dst, u16(data, i))
+	n := len(data) / 2
+	dst = slices.Grow(dst, n)
+	out := dst[len(dst) : len(dst)+n]
+	data = data[:2*n]
+	for i := range out {
+		out[i] = uint16(data[2*i])<<8 | uint16(data[2*i+1])
 	}
-	return dst
+	return dst[:len(dst)+n]
 }
 
 // AppendRegisterBytes appends regs as big-endian bytes.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -270,5 +271,30 @@ func TestExceptionCodeIsError(t *testing.T) {
 	}
 	if got := modbus.NewException(modbus.FuncReadCoils|0x80, modbus.IllegalFunction).Function(); got != 0x81 {
 		t.Errorf("NewException(0x81, 01).Function() = %v, want 0x81", got)
+	}
+}
+
+// TestAppendRegisters: the values are appended after dst's, high byte
+// first; an odd last byte is ignored; dst's own values stay.
+func TestAppendRegisters(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dst  []uint16
+		data []byte
+		want []uint16
+	}{
+		{"empty", nil, nil, nil},
+		{"one odd byte", nil, hx("12"), nil},
+		{"two", nil, hx("12 34 00 FF"), []uint16{0x1234, 0x00FF}},
+		{"odd last byte", nil, hx("12 34 56"), []uint16{0x1234}},
+		{"after dst", []uint16{7, 8}, hx("FF FE"), []uint16{7, 8, 0xFFFE}},
+		{"into room", make([]uint16, 1, 4), hx("00 01 00 02"), []uint16{0, 1, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := modbus.AppendRegisters(tc.dst, tc.data)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("AppendRegisters(%v, % x) = %v, want %v", tc.dst, tc.data, got, tc.want)
+			}
+		})
 	}
 }
