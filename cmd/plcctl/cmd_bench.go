@@ -257,8 +257,8 @@ func (a *app) benchSummary(b *benchRun, inFlight int, elapsed time.Duration) *be
 	}
 	var ok latencies
 	res.Requests = int(b.done.Load())
+	var exc *modbus.ExceptionError // errors.As's target escapes: one for the loop, not one per request
 	for i, err := range b.errs {
-		var exc *modbus.ExceptionError
 		switch {
 		case err == nil && b.lat[i] > 0:
 			ok = append(ok, b.lat[i])
