@@ -320,7 +320,7 @@ func (l *link) sequenceBatch(batch []*call) {
 	}
 	l.mu.Unlock()
 	for _, m := range batch {
-		l.c.log.Trace().Uint16("tid", m.wtid).Hex("tx", m.adu).Msg("frame")
+		l.c.traceFrame(m.wtid, "tx", m.adu)
 	}
 }
 
@@ -331,7 +331,7 @@ func (l *link) sequenceBatch(batch []*call) {
 // then; a lone request never waits here.
 func (l *link) gatherBurst() {
 	l.mu.Lock()
-	others := len(l.pending) > 1
+	others := l.pending.len() > 1
 	l.mu.Unlock()
 	if others {
 		runtime.Gosched()

@@ -18,11 +18,16 @@ import (
 // Conn is one persistent Modbus TCP connection to one PLC, safe for
 // concurrent use. It re-dials by itself when the link is lost; see Dial.
 type Conn struct {
-	addr   string
-	opts   Options
-	log    zerolog.Logger
-	dialer net.Dialer
-	tls    *tls.Config // nil: plain TCP; see tls.go
+	addr string
+	opts Options
+	log  zerolog.Logger
+	// The logger's level is fixed when Dial copies it (zerolog's global
+	// level can only silence more), so a level above trace or debug means
+	// those lines are never written: then a request skips them without
+	// asking zerolog for an event at all.
+	tracing, debugging bool
+	dialer             net.Dialer
+	tls                *tls.Config // nil: plain TCP; see tls.go
 
 	ctx    context.Context // cancelled by Close: stops dialling and waiting
 	cancel context.CancelFunc
@@ -36,7 +41,8 @@ type Conn struct {
 	closed    bool
 	closeDone chan struct{}
 
-	calls       chan *call // free calls with a cached ctx registration (exchange.go)
+	spare       atomic.Pointer[call] // a free call with a cached ctx registration, tried before calls
+	calls       chan *call           // more of them (exchange.go)
 	callsClosed atomic.Bool
 
 	state atomic.Int32
@@ -61,6 +67,8 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		linkUp:    make(chan struct{}),
 		closeDone: make(chan struct{}),
 	}
+	c.tracing = c.log.GetLevel() <= zerolog.TraceLevel
+	c.debugging = c.log.GetLevel() <= zerolog.DebugLevel
 	c.dialer.KeepAlive = -1
 	if opts.KeepAlive > 0 {
 		c.dialer.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: opts.KeepAlive,
@@ -184,12 +192,11 @@ func (c *Conn) ReadRegistersInto(ctx context.Context, unit uint8, fc modbus.Func
 	return dst, nil
 }
 
-// send encodes cl's request and runs it; r.err is an *OpError or nil.
+// send encodes cl's request into cl's buffer and runs it; r.err is an
+// *OpError or nil.
 func (c *Conn) send(ctx context.Context, cl *call, start time.Time) result {
 	req := cl.req
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	adu, err := modbus.AppendADU((*bp)[:0], 0, cl.unit, req)
+	adu, err := modbus.AppendADU(cl.buf[:0], 0, cl.unit, req)
 	if err != nil {
 		return result{err: &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}}
 	}
@@ -206,11 +213,6 @@ func (c *Conn) send(ctx context.Context, cl *call, start time.Time) result {
 	}
 	return r
 }
-
-var bufPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, modbus.MaxADULen)
-	return &b
-}}
 
 // transact takes an in-flight slot and runs the request, sending it again
 // after a lost link when Options allow.
@@ -317,12 +319,22 @@ func (c *Conn) awaitLink(ctx context.Context, cl *call, retry bool) (*link, erro
 }
 
 func (c *Conn) logTransaction(unit uint8, req modbus.Request, r result, start time.Time) {
+	if !c.debugging {
+		return
+	}
 	e := c.log.Debug()
 	if !e.Enabled() {
 		return
 	}
 	e.Uint16("tid", r.tid).Uint8("unit_id", unit).Stringer("fc", req.Function()).
 		Dur("elapsed", time.Since(start)).Bool("sent", r.sent).Err(r.err).Msg("transaction")
+}
+
+// traceFrame logs one frame at trace level, dir "tx" or "rx".
+func (c *Conn) traceFrame(tid uint16, dir string, adu []byte) {
+	if c.tracing {
+		c.log.Trace().Uint16("tid", tid).Hex(dir, adu).Msg("frame")
+	}
 }
 
 // install makes nc the current link and starts its watcher; it returns nil

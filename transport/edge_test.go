@@ -154,3 +154,32 @@ func TestIsDeadline(t *testing.T) {
 		t.Errorf("net.OpError{ETIMEDOUT}.Timeout() = false; the premise of isDeadline changed")
 	}
 }
+
+// TestPendingSet: calls are found, removed and taken by transaction id,
+// up to MaxInFlightLimit at once.
+func TestPendingSet(t *testing.T) {
+	var p pendingSet
+	calls := make([]*call, MaxInFlightLimit)
+	for i := range calls {
+		calls[i] = &call{}
+		p.add(uint16(100+i), calls[i])
+	}
+	if p.len() != MaxInFlightLimit || p.get(100) != calls[0] || p.get(99) != nil {
+		t.Fatalf("after %d adds: len %d, get(100) %p, get(99) %p", len(calls), p.len(), p.get(100), p.get(99))
+	}
+	if got := p.remove(103); got != calls[3] {
+		t.Errorf("remove(103) = %p, want %p", got, calls[3])
+	}
+	if p.remove(103) != nil || p.get(103) != nil || p.len() != MaxInFlightLimit-1 {
+		t.Errorf("103 still there after its removal (len %d)", p.len())
+	}
+	for i, cl := range calls {
+		if i != 3 && p.get(uint16(100+i)) != cl {
+			t.Errorf("get(%d) lost its call after removing another", 100+i)
+		}
+	}
+	var room [MaxInFlightLimit]*call
+	if all := p.takeAll(&room); len(all) != MaxInFlightLimit-1 || p.len() != 0 || p.get(100) != nil {
+		t.Errorf("takeAll: %d calls, %d left", len(all), p.len())
+	}
+}

@@ -22,8 +22,8 @@ type call struct {
 	done   chan result          // buffered: the deliverer never blocks
 	frames uint64               // link.frames when the call was registered
 	seq    uint64               // its place in the order the link's requests went on the wire; 0 before (outOfOrder)
-	start  time.Time            // when Send was called
 	dl     time.Time            // the deadline: the ctx's, or Options.Timeout from start
+	early  time.Time            // earliest(dl, start): a socket deadline from then to dl may stay (closeEnough)
 	ownDL  bool                 // dl is not the ctx's: no ctx.Done fires at it, timer does
 	cancel bool                 // ctx.Done() != nil: cancelling must wake a blocked read or write
 	timer  *time.Timer          // fires at dl when ownDL; made on first need, kept in the pool
@@ -54,6 +54,8 @@ type call struct {
 	rr      modbus.ReadRegisters
 	into    []uint16
 	intoSet bool
+
+	buf [modbus.MaxADULen]byte // the request's ADU (send), pooled with the call
 }
 
 var callPool = sync.Pool{New: func() any {
@@ -70,24 +72,23 @@ var callPool = sync.Pool{New: func() any {
 // one and still live; otherwise the registration is stopped, and a call
 // whose kick may have run is not used again.
 func (c *Conn) getCall(ctx context.Context, unit uint8, req modbus.Request, now time.Time, timeout time.Duration) *call {
-	var cl *call
-	select {
-	case cl = <-c.calls:
-		if cl.regCtx != ctx || ctx.Err() != nil { // regCtx's type is comparable: no panic
-			if !cl.unregister() {
-				cl = callPool.Get().(*call)
-			}
+	cl := c.freeCall()
+	if cl != nil && (cl.regCtx != ctx || ctx.Err() != nil) { // regCtx's type is comparable: no panic
+		if !cl.unregister() {
+			cl = nil
 		}
-	default:
+	}
+	if cl == nil {
 		cl = callPool.Get().(*call)
 	}
-	cl.req, cl.unit, cl.start = req, unit, now
+	cl.req, cl.unit = req, unit
 	cl.cancel = ctx.Done() != nil
 	if dl, ok := ctx.Deadline(); ok {
 		cl.dl, cl.ownDL = dl, false
 	} else {
 		cl.dl, cl.ownDL = now.Add(timeout), true
 	}
+	cl.early = earliest(cl.dl, now)
 	return cl
 }
 
@@ -111,24 +112,53 @@ func (c *Conn) putCall(cl *call) {
 	cl.req = nil
 	cl.into, cl.intoSet = nil, false
 	if cl.regStop != nil {
-		select {
-		case c.calls <- cl:
-			if c.callsClosed.Load() { // Close may have drained before our send
+		if c.keepCall(cl) {
+			if c.callsClosed.Load() { // Close may have drained before we kept it
 				c.drainCalls()
 			}
 			return
-		default:
-			if !cl.unregister() {
-				return
-			}
+		}
+		if !cl.unregister() {
+			return
 		}
 	}
 	callPool.Put(cl)
 }
 
+// freeCall takes a call from the free list, or returns nil. A lone caller
+// finds its call in the spare slot: an atomic swap, no channel operation.
+func (c *Conn) freeCall() *call {
+	if cl := c.spare.Swap(nil); cl != nil {
+		return cl
+	}
+	select {
+	case cl := <-c.calls:
+		return cl
+	default:
+		return nil
+	}
+}
+
+// keepCall puts cl on the free list, the spare slot first; false if both
+// are full.
+func (c *Conn) keepCall(cl *call) bool {
+	if c.spare.CompareAndSwap(nil, cl) {
+		return true
+	}
+	select {
+	case c.calls <- cl:
+		return true
+	default:
+		return false
+	}
+}
+
 // drainCalls stops the registrations of the free list's calls (Close), so
 // that no ctx of the caller keeps the Conn alive.
 func (c *Conn) drainCalls() {
+	if cl := c.spare.Swap(nil); cl != nil && cl.unregister() {
+		callPool.Put(cl)
+	}
 	for {
 		select {
 		case cl := <-c.calls:

@@ -72,7 +72,7 @@ type link struct {
 	writes int     // write calls made on nc (for tests)
 
 	mu        sync.Mutex
-	pending   map[uint16]*call
+	pending   pendingSet
 	abandoned map[uint16]gaveUp            // tid of a request that gave up, whose answer may still come
 	abandons  uint64                       // requests given up so far: gaveUp.order
 	frames    uint64                       // complete frames received
@@ -106,8 +106,7 @@ type result struct {
 func newLink(c *Conn, nc linkConn) *link {
 	l := &link{c: c, nc: nc, wlock: make(chan struct{}, 1), rlock: make(chan struct{}, 1),
 		done: make(chan struct{}), draining: make(chan struct{}), readerDone: make(chan struct{}),
-		pending: make(map[uint16]*call), abandoned: make(map[uint16]gaveUp),
-		rs: readState{buf: make([]byte, readBufLen)}, upAt: time.Now()}
+		abandoned: make(map[uint16]gaveUp), rs: readState{buf: make([]byte, readBufLen)}, upAt: time.Now()}
 	if c.opts.MaxInFlight > 1 {
 		l.wq = make([]*call, 0, MaxInFlightLimit)
 		l.wtaken = make([]*call, 0, MaxInFlightLimit)
@@ -134,10 +133,10 @@ func (l *link) register(cl *call) (uint16, error) {
 	}
 	for { // at most MaxInFlightLimit+maxAbandoned of 65536 ids are taken
 		tid := uint16(l.c.tid.Add(1))
-		_, busy := l.pending[tid]
+		busy := l.pending.get(tid) != nil
 		_, late := l.abandoned[tid]
 		if !busy && !late {
-			l.pending[tid] = cl
+			l.pending.add(tid, cl)
 			cl.frames = l.frames
 			l.requests++
 			cl.seq = 0 // not on the wire yet
@@ -154,10 +153,9 @@ func (l *link) register(cl *call) (uint16, error) {
 func (l *link) abandon(cl *call, tid uint16, deadline bool) (silent int, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.pending[tid]; !ok {
+	if l.pending.remove(tid) == nil {
 		return 0, false
 	}
-	delete(l.pending, tid)
 	if len(l.abandoned) >= maxAbandoned {
 		l.forgetOldestAbandoned()
 	}
@@ -204,9 +202,9 @@ func (l *link) checkSilence(silent int) {
 // that delivery, so that the call's channel is empty for its next use.
 func (l *link) forget(cl *call, tid uint16) {
 	l.mu.Lock()
-	mine := l.pending[tid] == cl
+	mine := l.pending.get(tid) == cl
 	if mine {
-		delete(l.pending, tid)
+		l.pending.remove(tid)
 	}
 	l.mu.Unlock()
 	if !mine {
@@ -226,8 +224,7 @@ func (l *link) receive(h modbus.Header) (cl *call, late bool, err error) {
 	defer l.mu.Unlock()
 	l.frames++
 	l.silent = 0
-	if cl = l.pending[h.TID]; cl != nil {
-		delete(l.pending, h.TID)
+	if cl = l.pending.remove(h.TID); cl != nil {
 		l.answered(h.TID)
 		if cl.seq == 0 { // registered, not written: the answer cannot be its own
 			return cl, false, fmt.Errorf("%w: an answer under tid %d came before that request was written",
@@ -289,13 +286,13 @@ func (l *link) unknown(h modbus.Header) error {
 // Options.AllowReorder turns the check off. Called with l.mu held; the fast
 // path (one request in flight, none given up) looks at nothing.
 func (l *link) outOfOrder(unit uint8, seq uint64) (older uint16, found bool) {
-	if l.c.opts.AllowReorder || (len(l.pending) == 0 && len(l.abandoned) == 0) {
+	if l.c.opts.AllowReorder || (l.pending.len() == 0 && len(l.abandoned) == 0) {
 		return 0, false
 	}
 	best := seq
-	for tid, p := range l.pending {
+	for i, p := range l.pending.cl[:l.pending.n] {
 		if p.unit == unit && p.seq != 0 && p.seq < best { // 0: not written yet
-			older, best, found = tid, p.seq, true
+			older, best, found = l.pending.tid[i], p.seq, true
 		}
 	}
 	for tid, g := range l.abandoned {
@@ -312,7 +309,7 @@ func (l *link) outOfOrder(unit uint8, seq uint64) (older uint16, found bool) {
 func (l *link) alone() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.pending) == 1 && len(l.abandoned) == 0
+	return l.pending.len() == 1 && len(l.abandoned) == 0
 }
 
 // idle reports whether no request has been registered since the last call
@@ -320,7 +317,7 @@ func (l *link) alone() bool {
 func (l *link) idle(seen *uint64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	idle := l.requests == *seen && len(l.pending) == 0
+	idle := l.requests == *seen && l.pending.len() == 0
 	*seen = l.requests
 	return idle
 }
@@ -345,8 +342,8 @@ func (l *link) fail(cause error) bool {
 	if lost {
 		l.c.stats.downs.Add(1)
 	}
-	pending := l.pending
-	l.pending = nil
+	var room [MaxInFlightLimit]*call
+	pending := l.pending.takeAll(&room)
 	l.mu.Unlock()
 	l.nc.Close()
 	close(l.done)

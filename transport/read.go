@@ -135,16 +135,16 @@ func (l *link) nextFrame(ctx context.Context, cl *call) (modbus.Header, []byte, 
 // frame in progress, which is set exactly.
 func (l *link) armRead(ctx context.Context, cl *call) error {
 	rs := &l.rs
-	var d, start time.Time
+	var d, early time.Time
 	if cl != nil {
-		d, start = cl.dl, cl.start
+		d, early = cl.dl, cl.early
 	}
 	if rs.w > rs.r {
 		if rs.start.IsZero() {
 			rs.start = time.Now()
 		}
 		if fd := rs.start.Add(l.c.opts.Timeout); d.IsZero() || fd.Before(d) {
-			d, start = fd, fd
+			d, early = fd, fd
 		}
 	}
 	if cl != nil && cl.cancel {
@@ -154,7 +154,7 @@ func (l *link) armRead(ctx context.Context, cl *call) error {
 			return errGaveUp // a kick may have come before we were the reader
 		}
 	}
-	if !d.Equal(rs.dl) && (d.IsZero() || !closeEnough(rs.dl, d, start)) {
+	if !d.Equal(rs.dl) && (d.IsZero() || !closeEnough(rs.dl, d, early)) {
 		l.nc.SetReadDeadline(d)
 		rs.dl = d
 	}
@@ -180,7 +180,7 @@ func (l *link) readAs(ctx context.Context, cl *call) (result, bool) {
 			l.fail(readError(err))
 			return <-cl.done, true // fail delivers to every waiting call
 		}
-		l.c.log.Trace().Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
+		l.c.traceFrame(h.TID, "rx", adu)
 		r, to, ok := l.route(h, adu, cl)
 		switch {
 		case to == cl && ok:
@@ -207,7 +207,7 @@ func (l *link) routeBuffered() {
 		if adu == nil {
 			return
 		}
-		l.c.log.Trace().Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
+		l.c.traceFrame(h.TID, "rx", adu)
 		if _, _, ok := l.route(h, adu, nil); !ok {
 			return
 		}
@@ -259,7 +259,7 @@ func (l *link) readIdle() bool {
 			l.fail(readError(err))
 			return false
 		}
-		l.c.log.Trace().Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
+		l.c.traceFrame(h.TID, "rx", adu)
 		_, to, ok := l.route(h, adu, nil)
 		if !ok {
 			return false

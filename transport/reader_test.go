@@ -45,12 +45,12 @@ func TestCloseEnough(t *testing.T) {
 		{"a kick's", aLongTimeAgo, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := closeEnough(tt.cur, d, start); got != tt.want {
+			if got := closeEnough(tt.cur, d, earliest(d, start)); got != tt.want {
 				t.Errorf("closeEnough(%v, d, start) = %v, want %v", d.Sub(tt.cur), got, tt.want)
 			}
 		})
 	}
-	if closeEnough(start, start, start.Add(time.Second)) {
+	if closeEnough(start, start, earliest(start, start.Add(time.Second))) {
 		t.Error("closeEnough with a deadline before the start = true")
 	}
 }

@@ -25,7 +25,7 @@ func (l *link) retireBeforeWrite(cl *call) bool {
 	l.mu.Lock()
 	var older uint16
 	found := false
-	if len(l.pending) == 0 {
+	if l.pending.len() == 0 {
 		for tid, g := range l.abandoned {
 			if g.unit == cl.unit && g.seq != 0 {
 				older, found = tid, true

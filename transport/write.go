@@ -69,7 +69,7 @@ func (l *link) writeHeld(ctx context.Context, cl *call, tid uint16, adu []byte, 
 	l.sequence(cl)
 	// Log the frame before writing it: another goroutine may read and log
 	// the answer before Write returns, and a trace must read tx, then rx.
-	l.c.log.Trace().Uint16("tid", tid).Hex("tx", adu).Msg("frame")
+	l.c.traceFrame(tid, "tx", adu)
 	l.sequenceBatch(batch)
 	if err := l.armWrite(ctx, cl, reading); err != nil {
 		l.tell(batch, 0, 0)
@@ -338,8 +338,8 @@ func (l *link) armWrite(ctx context.Context, cl *call, reading bool) error {
 			return err // a kick may have come before we were the writer
 		}
 	}
-	setW := !closeEnough(l.wdl, cl.dl, cl.start)
-	switch setR := reading && !closeEnough(l.rs.dl, cl.dl, cl.start); {
+	setW := !closeEnough(l.wdl, cl.dl, cl.early)
+	switch setR := reading && !closeEnough(l.rs.dl, cl.dl, cl.early); {
 	case setW && setR:
 		l.nc.SetDeadline(cl.dl)
 		l.wdl, l.rs.dl = cl.dl, cl.dl
@@ -354,14 +354,18 @@ func (l *link) armWrite(ctx context.Context, cl *call, reading bool) error {
 }
 
 // closeEnough reports whether a socket deadline cur set for an earlier
-// request may stay for a request that started at start with deadline d:
-// cur is not after d, and not more than 1/16 of the request's time before
-// it. Then a request that runs into cur wakes a little early, sees that its
-// own deadline has not passed, sets it and goes on; every other request is
+// request may stay for a request with deadline d: cur is not after d, and
+// not before early, which earliest gives (the request's call keeps it).
+// Then a request that runs into cur wakes a little early, sees that its own
+// deadline has not passed, sets it and goes on; every other request is
 // spared a deadline update (a timer change in the runtime's poller).
-func closeEnough(cur, d, start time.Time) bool {
-	return !cur.IsZero() && !cur.After(d) && d.Sub(cur) <= d.Sub(start)/16
+func closeEnough(cur, d, early time.Time) bool {
+	return !cur.IsZero() && !cur.After(d) && !cur.Before(early)
 }
+
+// earliest is the earliest socket deadline that may stand for the deadline
+// d of a request that started at start: 1/16 of the request's time before d.
+func earliest(d, start time.Time) time.Time { return d.Add(-d.Sub(start) / 16) }
 
 // unlockWrite gives wlock back; after a kick, like unread.
 func (l *link) unlockWrite(cl *call) {
