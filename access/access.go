@@ -1,6 +1,6 @@
 // Package access decides what a Modbus client may do: the role a client
 // certificate carries (Modbus/TCP Security, MODBUS-NOTES §4.4), and a policy
-// that maps a role to the function codes and address ranges per table it
+// that maps a role to the function codes, units and address ranges per table it
 // may use. It is pure, with no I/O: the simulator asks Decide for every
 // request on a TLS connection and carries out the answer (exception 01 for
 // a refusal); a plant file may hold the rules as a Policy.
@@ -10,7 +10,10 @@
 //		{Role: "operator", Functions: []modbus.FunctionCode{6, 16},
 //			Ranges: map[access.Table][]access.Range{access.HoldingRegisters: {{First: 0, Last: 99}}}},
 //	}}
-//	d := p.Decide("operator", modbus.NewReadHoldingRegisters(0, 10)) // d.Allow
+//	d := p.Decide("operator", 1, modbus.NewReadHoldingRegisters(0, 10)) // d.Allow on unit 1
+//
+// A rule with Units holds only for those unit ids (a gateway's devices
+// behind one address); without, for every unit.
 package access
 
 import (

@@ -29,7 +29,7 @@ func TestDefaultPolicy(t *testing.T) {
 	for _, role := range []string{"operator", "viewer", "", "maintenance", "Operator"} {
 		for _, req := range all {
 			want := role == "operator" || role == "viewer" && reads[req]
-			d := p.Decide(role, req)
+			d := p.Decide(role, 1, req)
 			if d.Allow != want {
 				t.Errorf("Decide(%q, %s) = %+v, want allow=%v", role, req.Function(), d, want)
 			}
@@ -77,7 +77,7 @@ func TestRulesPolicy(t *testing.T) {
 		{"", readHR, false, "no role"},
 	}
 	for _, tt := range tests {
-		d := p.Decide(tt.role, tt.req)
+		d := p.Decide(tt.role, 1, tt.req)
 		if d.Allow != tt.allow || !strings.Contains(d.Reason, tt.reason) {
 			t.Errorf("Decide(%q, %s) = %+v, want allow=%v reason containing %q", tt.role, tt.req.Function(), d, tt.allow, tt.reason)
 		}
@@ -87,11 +87,11 @@ func TestRulesPolicy(t *testing.T) {
 func TestReadOnlyAndMayUse(t *testing.T) {
 	p := Policy{ReadOnly: true}
 	for _, req := range []modbus.Request{writeReg, writeCoil, rwRegs, writeFile, userFC} {
-		if d := p.Decide("operator", req); d.Allow || !strings.Contains(d.Reason, "read-only") {
+		if d := p.Decide("operator", 1, req); d.Allow || !strings.Contains(d.Reason, "read-only") {
 			t.Errorf("read-only Decide(operator, %s) = %+v", req.Function(), d)
 		}
 	}
-	if d := p.Decide("operator", readHR); !d.Allow {
+	if d := p.Decide("operator", 1, readHR); !d.Allow {
 		t.Errorf("read-only Decide(operator, read) = %+v", d)
 	}
 	var q Policy
@@ -100,11 +100,11 @@ func TestReadOnlyAndMayUse(t *testing.T) {
 		fc    modbus.FunctionCode
 		allow bool
 	}{{"operator", 16, true}, {"viewer", 16, false}, {"viewer", 3, true}, {"", 3, false}, {"x", 3, false}} {
-		if d := q.MayUse(tt.role, tt.fc); d.Allow != tt.allow {
+		if d := q.MayUse(tt.role, 1, tt.fc); d.Allow != tt.allow {
 			t.Errorf("MayUse(%q, %d) = %+v, want %v", tt.role, tt.fc, d, tt.allow)
 		}
 	}
-	if d := p.MayUse("operator", 6); d.Allow {
+	if d := p.MayUse("operator", 1, 6); d.Allow {
 		t.Errorf("read-only MayUse(operator, 6) = %+v", d)
 	}
 }
@@ -119,6 +119,64 @@ func TestValidate(t *testing.T) {
 	for _, want := range []string{"rule 1: empty role", "function code 0 ", "function code 131", "range 9..3 is empty", "unknown table(99)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to contain %q", err, want)
+		}
+	}
+}
+
+// TestUnitsPolicy: a rule with Units holds only on those unit ids, one
+// without on every unit; the reason of a refusal names the unit, unless a
+// rule for the unit refused the addresses; MayUse judges the unit too; and
+// Validate refuses unit ranges beyond 255 or backwards.
+func TestUnitsPolicy(t *testing.T) {
+	p := Policy{Rules: []Rule{
+		{Role: "operator", Functions: AllFunctions(), Units: []Range{{1, 1}, {10, 19}}},
+		{Role: "operator", Functions: ReadFunctions(), Units: []Range{{2, 2}}},
+		{Role: "operator", Functions: []modbus.FunctionCode{6}, Units: []Range{{3, 3}},
+			Ranges: map[Table][]Range{HoldingRegisters: {{0, 9}}}},
+		{Role: "viewer", Functions: ReadFunctions()},
+		{Role: "nobody", Functions: AllFunctions(), Units: []Range{}},
+	}}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		role   string
+		unit   uint8
+		req    modbus.Request
+		allow  bool
+		reason string
+	}{
+		{"operator", 1, writeReg, true, ""},
+		{"operator", 10, writeReg, true, ""},
+		{"operator", 19, writeCoil, true, ""},
+		{"operator", 20, readHR, false, `role "operator" may not use read holding registers (FC 3) on unit 20 (allowed on units 1, 2, 10..19)`},
+		{"operator", 2, readHR, true, ""},
+		{"operator", 2, writeReg, false, `role "operator" may not use write single register (FC 6) on unit 2 (allowed on units 1, 3, 10..19)`},
+		{"operator", 3, &modbus.WriteSingleRegister{Address: 5}, true, ""},
+		{"operator", 3, writeReg, false, "may not write holding-registers 100"}, // the unit's rule, not its addresses
+		{"operator", 0, readHR, false, "on unit 0"},
+		{"viewer", 0, readHR, true, ""},
+		{"viewer", 255, readHR, true, ""},
+		{"nobody", 1, readHR, false, "on unit 1 (allowed on no unit)"},
+	} {
+		d := p.Decide(tt.role, tt.unit, tt.req)
+		if d.Allow != tt.allow || !strings.Contains(d.Reason, tt.reason) {
+			t.Errorf("Decide(%q, unit %d, %s) = %+v, want allow=%v reason containing %q", tt.role, tt.unit, tt.req.Function(), d, tt.allow, tt.reason)
+		}
+	}
+	for _, tt := range []struct {
+		unit  uint8
+		fc    modbus.FunctionCode
+		allow bool
+	}{{1, 16, true}, {2, 16, false}, {2, 3, true}, {4, 3, false}, {3, 6, true}} {
+		if d := p.MayUse("operator", tt.unit, tt.fc); d.Allow != tt.allow || !d.Allow && !strings.Contains(d.Reason, "on unit") {
+			t.Errorf("MayUse(operator, unit %d, %d) = %+v, want %v", tt.unit, tt.fc, d, tt.allow)
+		}
+	}
+	for _, u := range []Range{{0, 256}, {5, 4}} {
+		bad := Policy{Rules: []Rule{{Role: "x", Functions: []modbus.FunctionCode{3}, Units: []Range{u}}}}
+		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "unit range") {
+			t.Errorf("Validate(units %v) = %v, want a unit range error", u, err)
 		}
 	}
 }

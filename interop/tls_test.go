@@ -2,6 +2,7 @@ package interop_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -230,6 +231,94 @@ func TestTLSAccessRulesEndToEnd(t *testing.T) {
 			for client, n := range refused {
 				if logged[client] != n {
 					t.Errorf("%s: %d refusals logged with its subject, want %d", client, logged[client], n)
+				}
+			}
+		})
+	}
+}
+
+// unitsAccess: operator may do everything on unit 1 and only read units 2
+// and 3; other roles, and other units, nothing.
+const unitsAccess = `access:
+  roles:
+    operator:
+      - functions: [all]
+        units: [1]
+      - functions: [reads]
+        units: ["2-3"]
+`
+
+// TestTLSAccessUnitsEndToEnd: the plcsim and plcctl binaries, plcsim with
+// per-unit rules (a grant's units:) from a plant file serving units 1..4,
+// each with its own memory, and from --access FILE: the same operator
+// certificate writes unit 1, reads but cannot write units 2 and 3 (exit 3,
+// exception 01, nothing written), and gets nothing from unit 4; each
+// refusal is logged with the unit and a reason naming it.
+func TestTLSAccessUnitsEndToEnd(t *testing.T) {
+	bins := binaries(t)
+	plcsim, plcctl := filepath.Join(bins, "plcsim"), filepath.Join(bins, "plcctl")
+	_, dir := testutil.PKI(t)
+	plantFile, accessFile := filepath.Join(t.TempDir(), "gateway.yaml"), filepath.Join(t.TempDir(), "units.yaml")
+	gateway := "version: 1\ndevices:\n  - name: gateway\n    units:\n      - ids: [1, 2, 3, 4]\n        holding_registers: 100\n    " +
+		strings.TrimSuffix(strings.ReplaceAll(unitsAccess, "\n", "\n    "), "    ")
+	if err := os.WriteFile(plantFile, []byte(gateway), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(accessFile, []byte(unitsAccess), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tlsFlags := []string{"--tls-cert", filepath.Join(dir, "server.pem"), "--tls-key", filepath.Join(dir, "server-key.pem"),
+		"--tls-client-ca", filepath.Join(dir, "ca.pem"), "--log-limit", "-1"}
+	for _, src := range []struct {
+		name, flag, file string
+		unit2            string // unit 2's register 5 after unit 1's write: its own memory, or the one all units share
+	}{
+		{"plant file", "--plant", plantFile, "5  0\n"},
+		{"access file", "--access", accessFile, "5  9\n"},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			sim := startPlcsim(t, plcsim, "127.0.0.1:0", append([]string{src.flag, src.file}, tlsFlags...)...)
+			defer sim.stop(t)
+			for _, c := range []struct {
+				client, unit string
+				args         []string
+				code         int
+				want         string
+			}{
+				{"operator", "1", []string{"write-register", "5", "9"}, 0, "wrote 1 register"},
+				{"operator", "1", []string{"read-holding-registers", "5"}, 0, "5  9\n"},
+				{"operator", "2", []string{"write-register", "5", "7"}, 3, "exception 01"},
+				{"operator", "2", []string{"read-holding-registers", "5"}, 0, src.unit2},
+				{"operator", "3", []string{"write-register", "5", "7"}, 3, "exception 01"},
+				{"operator", "3", []string{"read-holding-registers", "5"}, 0, src.unit2},
+				{"operator", "4", []string{"read-holding-registers", "5"}, 3, "exception 01"},
+				{"viewer", "1", []string{"read-holding-registers", "5"}, 3, "exception 01"},
+			} {
+				args := append([]string{"-a", sim.addr, "-u", c.unit, "--tls-ca", filepath.Join(dir, "ca.pem"), "--tls-cert", filepath.Join(dir, c.client+".pem"),
+					"--tls-key", filepath.Join(dir, c.client+"-key.pem"), "-t", "3s"}, c.args...)
+				r := runPeer(t, 20*time.Second, plcctl, args...)
+				if r.code != c.code || !strings.Contains(r.stdout+r.stderr, c.want) {
+					t.Errorf("%s: plcctl -u %s %s: exit %d, want %d containing %q\nstdout: %s\nstderr: %s",
+						c.client, c.unit, strings.Join(c.args, " "), r.code, c.code, c.want, r.stdout, r.stderr)
+				}
+			}
+			reasons := map[int]string{}
+			for _, line := range strings.Split(sim.log.String(), "\n") {
+				var m struct {
+					Message, Role, Reason string
+					UnitID                int `json:"unit_id"`
+				}
+				if json.Unmarshal([]byte(line), &m) == nil && m.Message == "request refused: exception 01" && m.Role == "operator" {
+					reasons[m.UnitID] += m.Reason + "\n"
+				}
+			}
+			for unit, want := range map[int]string{
+				2: `role "operator" may not use write single register (FC 6) on unit 2 (allowed on units 1)`,
+				3: `role "operator" may not use write single register (FC 6) on unit 3 (allowed on units 1)`,
+				4: `role "operator" may not use read holding registers (FC 3) on unit 4 (allowed on units 1, 2..3)`,
+			} {
+				if !strings.Contains(reasons[unit], want) {
+					t.Errorf("unit %d: refusals logged %q, want %q", unit, reasons[unit], want)
 				}
 			}
 		})

@@ -3,6 +3,7 @@ package plant
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -16,7 +17,7 @@ import (
 // the same.
 var (
 	accessKeys     = []string{"read_only", "roles"}
-	grantKeys      = []string{"functions", "coils", "discrete_inputs", "holding_registers", "input_registers", "files"}
+	grantKeys      = []string{"functions", "units", "coils", "discrete_inputs", "holding_registers", "input_registers", "files"}
 	accessFileKeys = []string{"numbering", "access"}
 )
 
@@ -43,10 +44,11 @@ var grantTables = []struct {
 //	      - functions: [reads]
 //	      - functions: [write-single-register, 16]
 //	        holding_registers: ["100-199"]   # a grant that lists tables covers only those
+//	        units: [1, "3-5"]                # a grant that lists units holds only on those
 //
 // At the top of a plant file it holds for every device (each plcsim serving
 // one device of the plant applies it); a device's own access: replaces it
-// for that device. Rules hold for every unit of the device.
+// for that device. A grant without units: holds for every unit id.
 type AccessRules struct {
 	// Rules are the grants as package access reads them, one Rule per
 	// grant, in file order. Nil (no roles: key) means access.DefaultRules;
@@ -199,6 +201,9 @@ func (c *parseCtx) grant(n *yaml.Node, path, role string, a addressing) (access.
 			}
 		}
 	}
+	if v := o.get("units"); v != nil {
+		r.Units = c.unitRanges(v, o.at("units"))
+	}
 	for _, gt := range grantTables {
 		v := o.get(gt.key)
 		if v == nil {
@@ -221,6 +226,57 @@ func (c *parseCtx) grant(n *yaml.Node, path, role string, a addressing) (access.
 		r.Ranges[gt.table] = rs
 	}
 	return r, len(c.errs) == before
+}
+
+// unitRanges reads a grant's units: a list of unit ids 0..255, each N or
+// "N-M", none overlapping another; an empty list is a mistake (leave
+// units: out for every unit).
+func (c *parseCtx) unitRanges(n *yaml.Node, path string) []access.Range {
+	items := c.list(n, path)
+	if n.Kind == yaml.SequenceNode && len(items) == 0 {
+		c.errorf(n, path, "units is empty: give unit ids such as [1, \"3-5\"], or leave units out: the grant then holds for every unit")
+	}
+	var rs []access.Range
+	for i, item := range items {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		var r access.Range
+		switch {
+		case item.Kind == yaml.ScalarNode && item.Tag == "!!int":
+			v, ok := c.integer(item, ip, 0, 255)
+			if !ok {
+				continue
+			}
+			r = access.Range{First: uint16(v), Last: uint16(v)}
+		case item.Kind == yaml.ScalarNode && item.Tag == "!!str":
+			lo, hi, found := strings.Cut(item.Value, "-")
+			if !found {
+				hi = lo
+			}
+			first, err1 := strconv.ParseUint(strings.TrimSpace(lo), 0, 8)
+			last, err2 := strconv.ParseUint(strings.TrimSpace(hi), 0, 8)
+			switch {
+			case err1 != nil || err2 != nil:
+				c.errorf(item, ip, "%q is not a unit id 0..255 or a range of them such as \"1-5\"", item.Value)
+				continue
+			case last < first:
+				c.errorf(item, ip, "unit range %q ends before it starts", item.Value)
+				continue
+			}
+			r = access.Range{First: uint16(first), Last: uint16(last)}
+		default:
+			c.errorf(item, ip, "want a unit id 0..255 or a range such as \"1-5\", got %s", kindName(item))
+			continue
+		}
+		if j := slices.IndexFunc(rs, func(q access.Range) bool { return r.First <= q.Last && q.First <= r.Last }); j >= 0 {
+			c.errorf(item, ip, "unit range %s overlaps %s, given before", r, rs[j])
+			continue
+		}
+		rs = append(rs, r)
+	}
+	if rs == nil {
+		rs = []access.Range{} // given, so never every unit, even when all items were wrong
+	}
+	return rs
 }
 
 // function reads one entry of a functions list: a code or a name.

@@ -90,12 +90,12 @@ func TestParseAccess(t *testing.T) {
 		{"", modbus.NewReadHoldingRegisters(0, 1), false},
 		{"Operator", modbus.NewReadHoldingRegisters(0, 1), false},
 	} {
-		if d := pol.Decide(tt.role, tt.req); d.Allow != tt.allow {
+		if d := pol.Decide(tt.role, 1, tt.req); d.Allow != tt.allow {
 			t.Errorf("Decide(%q, %s) = %+v, want allow %v", tt.role, tt.req.Function(), d, tt.allow)
 		}
 	}
-	if pc := c.Policy(); pc.Decide("operator", &modbus.ReadRegisters{FC: modbus.FuncReadInputRegisters, Quantity: 1}).Allow ||
-		!pc.Decide("operator", modbus.NewReadHoldingRegisters(0, 10)).Allow || pc.Decide("operator", modbus.NewReadHoldingRegisters(0, 11)).Allow {
+	if pc := c.Policy(); pc.Decide("operator", 1, &modbus.ReadRegisters{FC: modbus.FuncReadInputRegisters, Quantity: 1}).Allow ||
+		!pc.Decide("operator", 1, modbus.NewReadHoldingRegisters(0, 10)).Allow || pc.Decide("operator", 1, modbus.NewReadHoldingRegisters(0, 11)).Allow {
 		t.Error("device c: the rule does not allow exactly holding registers 0..9 with FC 3")
 	}
 	if p2, err := Parse([]byte("version: 1\ndevices:\n  - name: d\n"), "x.yaml"); err != nil || p2.AccessFor(p2.Devices[0]) != nil {
@@ -142,6 +142,86 @@ func TestAccessMistakes(t *testing.T) {
 			_, err := Parse([]byte(tc.file), "bad.yaml")
 			checkError(t, err, tc.line, tc.key, tc.msg)
 		})
+	}
+}
+
+// TestAccessUnits: a grant's units: limits it to those unit ids (N, "N-M",
+// hex too); without units: it holds for every unit; every mistake is one
+// error with its file:line:col and key, an unknown key near units a "did
+// you mean".
+func TestAccessUnits(t *testing.T) {
+	a, err := ParseAccess([]byte("access:\n  roles:\n    operator:\n      - functions: [all]\n        units: [1, \"3-5\", 0x10]\n"+
+		"      - functions: [reads]\n"), "units.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []access.Rule{
+		{Role: "operator", Functions: access.AllFunctions(), Units: []access.Range{{First: 1, Last: 1}, {First: 3, Last: 5}, {First: 16, Last: 16}}},
+		{Role: "operator", Functions: access.ReadFunctions()},
+	}
+	if !reflect.DeepEqual(a.Rules, want) {
+		t.Fatalf("rules = %+v, want %+v", a.Rules, want)
+	}
+	pol := a.Policy()
+	for _, tt := range []struct {
+		unit  uint8
+		req   modbus.Request
+		allow bool
+	}{
+		{1, &modbus.WriteSingleRegister{}, true},
+		{4, &modbus.WriteSingleRegister{}, true},
+		{16, &modbus.WriteSingleRegister{}, true},
+		{2, &modbus.WriteSingleRegister{}, false},
+		{2, modbus.NewReadHoldingRegisters(0, 1), true}, // the second grant: every unit
+		{255, modbus.NewReadHoldingRegisters(0, 1), true},
+	} {
+		if d := pol.Decide("operator", tt.unit, tt.req); d.Allow != tt.allow {
+			t.Errorf("Decide(operator, unit %d, %s) = %+v, want allow %v", tt.unit, tt.req.Function(), d, tt.allow)
+		}
+	}
+	head := "access:\n  roles:\n    op:\n      - functions: [reads]\n"
+	for _, tc := range []struct {
+		name, file string
+		want       string // the whole error
+	}{
+		{"empty", head + "        units: []\n",
+			`plant: bad.yaml:5:16: access.roles.op[0].units: units is empty: give unit ids such as [1, "3-5"], or leave units out: the grant then holds for every unit`},
+		{"too big", head + "        units: [1, 256]\n",
+			`plant: bad.yaml:5:20: access.roles.op[0].units[1]: 256 is out of range 0..255`},
+		{"negative", head + "        units: [-1]\n",
+			`plant: bad.yaml:5:17: access.roles.op[0].units[0]: -1 is out of range 0..255`},
+		{"not an id", head + "        units: [\"one\"]\n",
+			`plant: bad.yaml:5:17: access.roles.op[0].units[0]: "one" is not a unit id 0..255 or a range of them such as "1-5"`},
+		{"range too big", head + "        units: [\"250-300\"]\n",
+			`plant: bad.yaml:5:17: access.roles.op[0].units[0]: "250-300" is not a unit id 0..255 or a range of them such as "1-5"`},
+		{"backwards", head + "        units: [\"5-3\"]\n",
+			`plant: bad.yaml:5:17: access.roles.op[0].units[0]: unit range "5-3" ends before it starts`},
+		{"overlap", head + "        units: [\"1-5\", 3]\n",
+			`plant: bad.yaml:5:24: access.roles.op[0].units[1]: unit range 3 overlaps 1..5, given before`},
+		{"not a list", head + "        units: 1\n",
+			`plant: bad.yaml:5:16: access.roles.op[0].units: want a list, got the integer 1`},
+		{"a list in the list", head + "        units: [[1]]\n",
+			`plant: bad.yaml:5:17: access.roles.op[0].units[0]: want a unit id 0..255 or a range such as "1-5", got a list`},
+		{"unit", head + "        unit: [1]\n",
+			`plant: bad.yaml:5:9: access.roles.op[0].unit: unknown key "unit" (want one of functions, units, coils, discrete_inputs, holding_registers, input_registers, files); did you mean units?`},
+		{"unist", head + "        unist: [1]\n",
+			`did you mean units?`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseAccess([]byte(tc.file), "bad.yaml")
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 || !strings.HasSuffix(es[0].Error(), tc.want) {
+				t.Errorf("ParseAccess:\n%v\nwant one error ending %q", err, tc.want)
+			}
+		})
+	}
+	// A plant file's device access takes units too.
+	p, err := Parse([]byte("version: 1\ndevices:\n  - name: gw\n    units: [{ids: [1, 2]}]\n    access:\n      roles:\n        op: {functions: [3], units: [2]}\n"), "gw.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := p.AccessFor(p.Devices[0]).Rules; len(r) != 1 || !reflect.DeepEqual(r[0].Units, []access.Range{{First: 2, Last: 2}}) {
+		t.Errorf("device rules = %+v, want one grant on unit 2", r)
 	}
 }
 
@@ -235,20 +315,26 @@ func TestReadmeAccess(t *testing.T) {
 	pol := a.Policy()
 	for _, tt := range []struct {
 		role  string
+		unit  uint8
 		req   modbus.Request
 		allow bool
 	}{
-		{"operator", modbus.NewReadHoldingRegisters(1000, 10), true},
-		{"operator", &modbus.WriteSingleRegister{Address: 99}, true},
-		{"operator", &modbus.WriteSingleRegister{Address: 100}, false},
-		{"maintenance", modbus.NewWriteMultipleCoils(0, make([]bool, 8)), true},
-		{"maintenance", modbus.NewWriteSingleCoil(12, true), true},
-		{"maintenance", modbus.NewWriteSingleCoil(8, true), false},
-		{"viewer", modbus.NewReadHoldingRegisters(0, 1), true},
-		{"viewer", &modbus.WriteSingleRegister{Address: 0}, false},
+		{"operator", 1, modbus.NewReadHoldingRegisters(1000, 10), true},
+		{"operator", 1, &modbus.WriteSingleRegister{Address: 99}, true},
+		{"operator", 1, &modbus.WriteSingleRegister{Address: 100}, false},
+		{"maintenance", 1, modbus.NewWriteMultipleCoils(0, make([]bool, 8)), true},
+		{"maintenance", 1, modbus.NewWriteSingleCoil(12, true), true},
+		{"maintenance", 1, modbus.NewWriteSingleCoil(8, true), false},
+		{"viewer", 1, modbus.NewReadHoldingRegisters(0, 1), true},
+		{"viewer", 1, &modbus.WriteSingleRegister{Address: 0}, false},
+		{"viewer", 200, modbus.NewReadHoldingRegisters(0, 1), true},
+		{"gateway", 1, modbus.NewReadHoldingRegisters(0, 1), true},
+		{"gateway", 4, modbus.NewReadHoldingRegisters(0, 1), true},
+		{"gateway", 2, modbus.NewReadHoldingRegisters(0, 1), false},
+		{"gateway", 4, &modbus.WriteSingleRegister{Address: 0}, false},
 	} {
-		if d := pol.Decide(tt.role, tt.req); d.Allow != tt.allow {
-			t.Errorf("README rules: Decide(%q, %s) = %+v, want allow %v", tt.role, tt.req.Function(), d, tt.allow)
+		if d := pol.Decide(tt.role, tt.unit, tt.req); d.Allow != tt.allow {
+			t.Errorf("README rules: Decide(%q, unit %d, %s) = %+v, want allow %v", tt.role, tt.unit, tt.req.Function(), d, tt.allow)
 		}
 	}
 	bad := "access:\n  roles:\n    viewer: {functions: [read-holding-register, 3]}\n    \"\": {functions: [3]}\n" +

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/plcctl/plcctl/internal/suggest"
 )
 
 // Error is one mistake in a plant file: where it is (line and column of the
@@ -187,7 +189,7 @@ func (d *decoder) object(n *yaml.Node, path string, allowed []string) *object {
 			d.errorf(k, kp, "merge keys (<<) are not supported: write the keys out")
 			continue
 		case !contains(allowed, k.Value):
-			d.errorf(k, kp, "unknown key %q (want one of %s)", k.Value, strings.Join(allowed, ", "))
+			d.errorf(k, kp, "unknown key %q (want one of %s)%s", k.Value, strings.Join(allowed, ", "), suggest.DidYouMean(k.Value, allowed))
 			continue
 		}
 		if first, dup := o.keys[k.Value]; dup {

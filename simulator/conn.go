@@ -251,7 +251,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	req, oc := s.check(pdu, mem, &c.sc)
 	switch {
 	case oc.malformed != nil:
-	case c.refused(fc, req, &oc): // roles, read-only (security.go)
+	case c.refused(h.UnitID, fc, req, &oc): // roles, read-only (security.go)
 	case mem == nil:
 		if oc = s.unknownUnit(fc, h.UnitID); oc.rsp == nil {
 			s.log.Info().Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).

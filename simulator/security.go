@@ -330,11 +330,11 @@ func (sc *secureConn) problem(err error) string {
 	return "handshake failed"
 }
 
-// refused applies the policy to a request; when it refuses, it sets oc to
-// exception 01, logs the refusal with the client's role and certificate
-// subject, and returns true. req is nil when the request did not pass
-// validation: then only its function code is judged.
-func (c *conn) refused(fc modbus.FunctionCode, req modbus.Request, oc *outcome) bool {
+// refused applies the policy to a request for unit; when it refuses, it
+// sets oc to exception 01, logs the refusal with the client's role and
+// certificate subject, and returns true. req is nil when the request did
+// not pass validation: then only its function code and unit are judged.
+func (c *conn) refused(unit uint8, fc modbus.FunctionCode, req modbus.Request, oc *outcome) bool {
 	sec := c.s.sec
 	pol := sec.policy.Load() // one policy for the whole decision
 	if sec.cfg.TLS == nil && !pol.ReadOnly {
@@ -348,9 +348,9 @@ func (c *conn) refused(fc modbus.FunctionCode, req modbus.Request, oc *outcome) 
 	}
 	switch {
 	case isTLS && req != nil:
-		d = pol.Decide(p.role, req)
+		d = pol.Decide(p.role, unit, req)
 	case isTLS:
-		d = pol.MayUse(p.role, fc)
+		d = pol.MayUse(p.role, unit, fc)
 	case pol.ReadOnly && access.IsWrite(fc):
 		d = access.Decision{Reason: "read-only server: " + fc.String() + " is a write"}
 	default:
@@ -363,7 +363,7 @@ func (c *conn) refused(fc modbus.FunctionCode, req modbus.Request, oc *outcome) 
 	// Rate-limited like every per-request line: a client sending refused
 	// requests in a loop cannot flood the log (Denied counts them all).
 	if e := c.s.event(logDenied, zerolog.WarnLevel); e != nil {
-		e = e.Uint64("conn", c.id).Str("remote", c.remote).Uint8("fc", uint8(fc))
+		e = e.Uint64("conn", c.id).Str("remote", c.remote).Uint8("unit_id", unit).Uint8("fc", uint8(fc))
 		if isTLS {
 			e = e.Str("role", p.role).Str("subject", p.subject).AnErr("role_error", p.roleErr)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -485,5 +486,61 @@ func TestSetPolicy(t *testing.T) {
 		if _, err := pc.ReadHoldingRegisters(t.Context(), 1, 1); err != nil {
 			t.Errorf("plain TCP read with read_only %v: %v", step.readOnly, err)
 		}
+	}
+}
+
+// TestTLSAccessUnits: over the Go API, a rule with Units holds only on
+// those unit ids: the same operator certificate writes unit 1, only reads
+// units 2..3 and gets exception 01 from unit 4; each refusal is logged
+// with the unit and a reason naming it, and changes nothing.
+func TestTLSAccessUnits(t *testing.T) {
+	cfg, logs := logged(t, simulator.Config{UnitIDs: []uint8{1, 2, 3, 4}, HoldingRegisters: 10})
+	cfg.Security = simulator.Security{TLS: testPKI(t).ServerTLS("valid"), Policy: access.Policy{Rules: []access.Rule{
+		{Role: "operator", Functions: access.AllFunctions(), Units: []access.Range{{First: 1, Last: 1}}},
+		{Role: "operator", Functions: access.ReadFunctions(), Units: []access.Range{{First: 2, Last: 3}}},
+	}}}
+	sim := simtest.Start(t, cfg)
+	dial := func(unit uint8) *plc.Client {
+		c, err := plc.Dial(t.Context(), sim.Addr, plc.Options{UnitID: unit, Options: transport.Options{TLS: testPKI(t).ClientTLS("operator")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	for _, tt := range []struct {
+		unit        uint8
+		read, write bool
+	}{{1, true, true}, {2, true, false}, {3, true, false}, {4, false, false}} {
+		c := dial(tt.unit)
+		_, rerr := c.ReadHoldingRegisters(t.Context(), 0, 1)
+		werr := c.WriteRegister(t.Context(), 0, 7)
+		for _, o := range []struct {
+			what  string
+			err   error
+			allow bool
+		}{{"read", rerr, tt.read}, {"write", werr, tt.write}} {
+			if o.allow && o.err != nil || !o.allow && !errors.Is(o.err, modbus.IllegalFunction) {
+				t.Errorf("unit %d %s: %v, want allowed %v (else exception 01)", tt.unit, o.what, o.err, o.allow)
+			}
+		}
+		if got := sim.Unit(tt.unit).HoldingRegisters(0, 1)[0]; (got == 7) != tt.write {
+			t.Errorf("unit %d holding 0 = %d after the write, want it written: %v", tt.unit, got, tt.write)
+		}
+	}
+	// unit, fc -> the units the reason names as allowed
+	want := map[[2]float64]string{{2, 6}: "units 1", {3, 6}: "units 1", {4, 3}: "units 1, 2..3", {4, 6}: "units 1"}
+	got := map[[2]float64]bool{}
+	for _, l := range refusals(t, logs.String()) {
+		u, _ := l["unit_id"].(float64)
+		fc, _ := l["fc"].(float64)
+		k := [2]float64{u, fc}
+		if r, _ := l["reason"].(string); want[k] == "" || !strings.Contains(r, fmt.Sprintf("on unit %d (allowed on %s)", int(u), want[k])) {
+			t.Errorf("refusal logged as %v, want a unit_id, an fc and a reason naming the unit and %q", l, want[k])
+		}
+		got[k] = true
+	}
+	if len(got) != len(want) {
+		t.Errorf("refusals logged for (unit, fc) %v, want %v", got, want)
 	}
 }
