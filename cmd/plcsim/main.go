@@ -107,12 +107,12 @@ Security (README "Security"): --tls-cert, --tls-key and --tls-client-ca serve
 Modbus/TCP Security: TLS 1.2 or 1.3, every client must show a certificate
 signed by the client CA, and its role (extension 1.3.6.1.4.1.50316.802.1)
 decides: operator reads and writes, viewer only reads, any other role or none
-gets exception 01. Other rules (a role -> the function codes and address
-ranges per table it may use) come from the plant file's access: section or
-from --access FILE, which SIGHUP reloads (a file that does not load keeps the
-rules in force and logs its first problem with file:line). On TCP and TLS: --allow limits client addresses,
---max-conns-per-ip caps connections per address, --read-only refuses every
-write with 01. "plcsim certs --out DIR" makes a CA, a server and client
+gets exception 01. Other rules (a role -> the function codes, unit ids and
+address ranges per table it may use) come from the plant file's access:
+section or from --access FILE, which SIGHUP reloads (a file that does not load
+keeps the rules in force and logs its first problem with file:line). On TCP
+and TLS: --allow limits client addresses, --max-conns-per-ip caps connections
+per address, --read-only refuses every write with 01. "plcsim certs --out DIR" makes a CA, a server and client
 certificates to try it with.
 
 It logs one readiness line, "plcsim ready", naming the real address (use
