@@ -518,3 +518,44 @@ func TestWaterWorks(t *testing.T) {
 		return fields(plcctl("get", "pump1.run", "tank1.inlet")) == "pump1.run true tank1.inlet true"
 	})
 }
+
+// TestServeEveryDeviceAccessReload: with several devices, a real SIGHUP
+// reloads --access FILE on every device (over plain TCP only read_only
+// decides, so it is switched off here: writes on both devices are refused,
+// then allowed); a file that does not load keeps the rules on both.
+func TestServeEveryDeviceAccessReload(t *testing.T) {
+	sim := buildPlcsim(t)
+	addrs := freeAddrs(t, 2)
+	file := twoDevices(t, addrs[0], addrs[1])
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("access:\n  read_only: true\n  roles: {operator: {functions: [all]}}\n"), 0o644)
+	p := startProcArgs(t, sim, "--plant", file, "--log-format", "json", "--access", rules)
+	cs := []*client{dialClient(t, addrs[0]), dialClient(t, addrs[1])}
+	write := func(want string) {
+		t.Helper()
+		for i, c := range cs {
+			rsp, err := c.do(&modbus.WriteSingleRegister{Address: 1, Value: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprintf("% X", rsp[:2]); got != want {
+				t.Errorf("device %d, write register 1: %s, want %s", i, got, want)
+			}
+		}
+	}
+	write("86 01")
+	os.WriteFile(rules, []byte("access:\n  roles: {operator: {functions: [all]}}\n"), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 5*time.Second, "access rules reloaded", func() bool { return strings.Contains(p.stderr.String(), "access rules reloaded") })
+	write("06 00")
+	os.WriteFile(rules, []byte("access:\n  read_only: yes please\n"), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 5*time.Second, "the reload error", func() bool {
+		return strings.Contains(p.stderr.String(), "access rules not reloaded, the old rules stay: plant: "+rules+":2:14: access.read_only")
+	})
+	write("06 00")
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("plcsim exit: %v, want status 0\n%s", err, p.stderr.String())
+	}
+}
