@@ -298,3 +298,28 @@ func TestAppendRegisters(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendRegistersLengths: every length up to 20 values and the 125 of
+// a full read, with and without an odd byte, gives the values one by one.
+func TestAppendRegistersLengths(t *testing.T) {
+	lengths := []int{125}
+	for n := range 21 {
+		lengths = append(lengths, n)
+	}
+	for _, n := range lengths {
+		for _, odd := range []bool{false, true} {
+			data := make([]byte, 2*n)
+			want := []uint16{0xABCD}
+			for i := range n {
+				data[2*i], data[2*i+1] = byte(i*7+1), byte(i*13+2)
+				want = append(want, uint16(i*7+1)<<8|uint16(byte(i*13+2)))
+			}
+			if odd {
+				data = append(data, 0xEE)
+			}
+			if got := modbus.AppendRegisters([]uint16{0xABCD}, data); !slices.Equal(got, want) {
+				t.Errorf("AppendRegisters(% x) = %v, want %v", data, got, want)
+			}
+		}
+	}
+}
