@@ -135,6 +135,9 @@ func split(dst []span, fc modbus.FunctionCode, addr uint16, count, max int) ([]s
 		return nil, &modbus.RequestError{Function: fc, Field: "address range",
 			Reason: fmt.Sprintf("%d+%d runs past address 65535", addr, count), Code: modbus.IllegalDataAddress}
 	}
+	if count <= max { // one request, the common case: nothing to compute
+		return append(dst[:0], span{addr: addr, n: count}), nil
+	}
 	spans := slices.Grow(dst[:0], (count+max-1)/max)
 	for off := 0; off < count; off += max {
 		spans = append(spans, span{addr: addr + uint16(off), n: min(max, count-off), off: off})

@@ -234,7 +234,7 @@ func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
 		}
 		r.sent = r.sent || sent
 		sent = r.sent
-		if !resent && errors.Is(r.err, ErrStreamOutOfOrder) && idempotent(cl.req) && cl.expired(ctx) == nil {
+		if !resent && r.err != nil && errors.Is(r.err, ErrStreamOutOfOrder) && idempotent(cl.req) && cl.expired(ctx) == nil {
 			// The refused answer was maybe the read's own, maybe an older
 			// request's: reading again on a fresh link cannot hurt. Once.
 			resent = true
