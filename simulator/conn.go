@@ -39,9 +39,27 @@ type conn struct {
 	// sock reads the requests and writes the answers: c.nc, or on Linux a
 	// plain TCP socket's raw reads and writes (rawsock_linux.go), which
 	// honour c.nc's deadlines. Set before serving.
-	sock     io.ReadWriter
+	sock io.ReadWriter
+	// rs is the raw socket when there is one (Linux, plain TCP): plain
+	// requests are then served inside its raw read (serveIn,
+	// rawsock_linux.go), and inRaw is true while they are.
+	rs       *rawSocket
+	inRaw    bool
+	ahead    bool      // read ahead before waiting (readAhead, rawsock_linux.go)
+	skips    uint8     // waits without reading ahead since the last try
+	now      time.Time // inside the raw read: when the last read returned
 	rdl, wdl time.Time
 	writeDue time.Time
+	idleDue  time.Time // when the idle wait armed last (armIdle) ends; zero: never
+
+	br  *connReader // the requests read and not yet handled
+	buf []byte      // the request being handled, copied out of br
+	out []byte      // its answer
+
+	// A malformed PDU found inside the raw read, whose connection is
+	// dropped once serveIn has returned (a socket cannot be closed from
+	// inside its own raw read).
+	later pendingDrop
 
 	seq  int    // requests so far, for fault rules' nth
 	held []byte // answers a coalesce fault holds back
@@ -57,6 +75,9 @@ type conn struct {
 	wbuf []byte
 	wn   int // answers in wbuf
 }
+
+// wbufLen bounds the answers wbuf holds.
+const wbufLen = 16 * modbus.MaxADULen
 
 // connReader buffers a connection's reads, so that one read system call
 // takes every request that has arrived (a frame's header and body, and a
@@ -135,31 +156,44 @@ func (r *frameReader) Read(p []byte) (int, error) {
 // readIdle reads a frame's first bytes, waiting at most IdleTimeout from
 // now (forever without one).
 func (c *conn) readIdle(p []byte) (int, error) {
-	idle := c.s.cfg.IdleTimeout
-	if idle <= 0 {
-		if !c.rdl.IsZero() && !c.setReadDeadline(time.Time{}) {
-			return 0, errStopping
-		}
-		return c.sock.Read(p)
-	}
-	now := time.Now()
-	due := now.Add(idle)
-	if !c.plain || c.rdl.Before(now.Add(idle/2)) || c.rdl.After(due) {
-		if !c.setReadDeadline(due) {
-			return 0, errStopping
-		}
+	if !c.armIdle(time.Now()) {
+		return 0, errStopping
 	}
 	for {
 		n, err := c.sock.Read(p)
-		if n > 0 || !c.rdl.Before(due) || !isTimeout(err) {
+		if n > 0 || !c.idleKept(err) {
 			return n, err
 		}
-		// The deadline kept from an earlier frame came first: the
-		// connection has not been idle for IdleTimeout yet.
-		if !c.setReadDeadline(due) {
+		if !c.setReadDeadline(c.idleDue) {
 			return 0, errStopping
 		}
 	}
+}
+
+// armIdle readies a wait for a frame's first byte to end IdleTimeout after
+// now (never without one), due at c.idleDue. On a plain socket the deadline
+// of an earlier frame is kept while it leaves at least half of IdleTimeout
+// (idleKept tells when it cut the wait short). False: the connection is
+// stopping.
+func (c *conn) armIdle(now time.Time) bool {
+	idle := c.s.cfg.IdleTimeout
+	if idle <= 0 {
+		c.idleDue = time.Time{}
+		return c.rdl.IsZero() || c.setReadDeadline(time.Time{})
+	}
+	due := now.Add(idle)
+	c.idleDue = due
+	if !c.plain || c.rdl.Before(now.Add(idle/2)) || c.rdl.After(due) {
+		return c.setReadDeadline(due)
+	}
+	return true
+}
+
+// idleKept says the idle wait ended with err only because the deadline
+// kept from an earlier frame came first: the connection has not been idle
+// for IdleTimeout yet, and the wait goes on to c.idleDue.
+func (c *conn) idleKept(err error) bool {
+	return c.rdl.Before(c.idleDue) && isTimeout(err)
 }
 
 // errStopping ends the read loop of a connection the server is stopping.
@@ -167,7 +201,6 @@ var errStopping = errors.New("simulator: connection stopping")
 
 // serve reads ADUs and answers them until the connection ends.
 func (c *conn) serve() {
-	s := c.s
 	defer c.finish()
 	if !c.handshake() { // TLS only (security.go)
 		return
@@ -176,13 +209,13 @@ func (c *conn) serve() {
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		c.plain = true
 		if rs := newRawSocket(tc); rs != nil {
-			c.sock = rs
+			c.rs, c.sock = rs, rs
+			rs.serveFn = c.inRead
 		}
 	}
 	fr := &frameReader{c: c}
 	br := &connReader{fr: fr, buf: make([]byte, 16*modbus.MaxADULen)}
-	buf := make([]byte, modbus.MaxADULen)
-	out := make([]byte, 0, modbus.MaxADULen)
+	c.br, c.buf, c.out = br, make([]byte, modbus.MaxADULen), make([]byte, 0, modbus.MaxADULen)
 	for {
 		c.more = false
 		if !br.complete() {
@@ -190,44 +223,86 @@ func (c *conn) serve() {
 			if !c.flush() {
 				return
 			}
+			if c.rs != nil && br.r == br.w {
+				// Plain requests are read, handled and answered inside
+				// the socket's raw read; what they cannot do there comes
+				// back here (rawsock_linux.go).
+				if err := c.serveIn(); err != nil {
+					c.flush()
+					c.endOnReadError(err, nil)
+					return
+				}
+				if c.later.err != nil {
+					c.dropMalformed(c.later)
+					return
+				}
+				continue
+			}
 			// A frame begun in the last read has FrameTimeout from the
 			// read that continues it.
 			fr.started, fr.armed = br.r < br.w, false
 		} else {
 			fr.started = false
 		}
-		h, adu, err := modbus.ReadADU(br, buf)
+		h, adu, err := modbus.ReadADU(br, c.buf)
 		if err != nil {
 			c.flush() // answers to the requests before the bad bytes first, as they came
 			c.endOnReadError(err, adu)
 			return
 		}
 		c.more = br.complete()
-		if e := s.log.Trace(); e.Enabled() {
-			e.Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
-		}
-		if c.stopping() {
-			c.flush() // what was answered goes out; nothing more is
-			return    // evicted or shutting down
-		}
-		c.touch()
-		if h.Protocol != 0 {
-			s.stats.foreign.Add(1)
-			s.event(logForeign, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).
-				Uint16("protocol_id", h.Protocol).Msg("discarded frame: protocol id is not 0 (not Modbus)")
-			continue
-		}
-		s.stats.requests.Add(1)
-		c.requests.Add(1)
-		s.stats.byFunction[adu[modbus.MBAPHeaderLen]].Add(1)
-		c.busy.Store(true)
-		var ok bool
-		out, ok = c.transact(h, adu[modbus.MBAPHeaderLen:], out)
-		c.busy.Store(c.more) // with the next request buffered, it is still busy
-		if !ok {
+		if !c.handle(h, adu) {
 			return
 		}
 	}
+}
+
+// handle serves one complete frame; false when the connection ended (or,
+// inside the raw read, must leave it: rawsock_linux.go).
+func (c *conn) handle(h modbus.Header, adu []byte) bool {
+	s := c.s
+	if e := s.log.Trace(); e.Enabled() {
+		e.Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
+	}
+	if c.stopping() {
+		c.flush()    // what was answered goes out; nothing more is
+		return false // evicted or shutting down
+	}
+	if c.inRaw {
+		c.lastActive.Store(c.now.UnixNano()) // the time of the read
+	} else {
+		c.touch()
+	}
+	if h.Protocol != 0 {
+		s.stats.foreign.Add(1)
+		s.event(logForeign, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).
+			Uint16("protocol_id", h.Protocol).Msg("discarded frame: protocol id is not 0 (not Modbus)")
+		return true
+	}
+	s.stats.requests.Add(1)
+	c.requests.Add(1)
+	s.stats.byFunction[adu[modbus.MBAPHeaderLen]].Add(1)
+	c.busy.Store(true)
+	var ok bool
+	c.out, ok = c.transact(h, adu[modbus.MBAPHeaderLen:], c.out)
+	c.busy.Store(c.more) // with the next request buffered, it is still busy
+	return ok
+}
+
+// pendingDrop is a malformed PDU's drop put off until serveIn returned.
+type pendingDrop struct {
+	err error
+	h   modbus.Header
+	fc  modbus.FunctionCode
+	t0  time.Time
+}
+
+// dropMalformed ends the connection on a malformed PDU (ResetMalformedPDU
+// or a FIN, per OnMalformed), after the answers before it.
+func (c *conn) dropMalformed(d pendingDrop) {
+	c.flush()
+	c.drop(ResetMalformedPDU, "malformed pdu", d.err)
+	c.s.obsRequest(c, d.h, d.fc, nil, d.t0)
 }
 
 // transact answers one request; it returns false when the connection ended.
@@ -236,7 +311,10 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	fc := modbus.FunctionCode(pdu[0])
 	t0 := s.obsStart()
 	c.seq++
-	rule, ri := s.fault(h.UnitID, pdu, c.seq)
+	rule, ri := FaultRule{}, -1
+	if !c.inRaw { // inside the raw read only without rules (plainNext)
+		rule, ri = s.fault(h.UnitID, pdu, c.seq)
+	}
 	if rule.Action != FaultNone && !c.flush() { // a fault acts on the stream as it was
 		return out, false
 	}
@@ -271,9 +349,12 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 				Err(oc.malformed).Msg("malformed pdu: answering exception 03")
 			oc = exception(fc, modbus.IllegalDataValue, oc.malformed.Error())
 		} else {
-			c.flush()
-			c.drop(ResetMalformedPDU, "malformed pdu", oc.malformed)
-			s.obsRequest(c, h, fc, nil, t0)
+			d := pendingDrop{err: oc.malformed, h: h, fc: fc, t0: t0}
+			if c.inRaw {
+				c.later = d // serve drops it once out of the raw read
+			} else {
+				c.dropMalformed(d)
+			}
 			return out, false
 		}
 	}
@@ -298,7 +379,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	}
 	s.obsWrite(c, h, req, out)
 	s.obsRequest(c, h, fc, out, t0)
-	if (c.more || len(c.wbuf) > 0) && rule.Action == FaultNone && len(c.held) == 0 && len(c.wbuf)+len(out) <= 16*modbus.MaxADULen {
+	if (c.more || len(c.wbuf) > 0) && rule.Action == FaultNone && len(c.held) == 0 && len(c.wbuf)+len(out) <= wbufLen {
 		// The next request is here already, or this answers the last of
 		// a batch: one write for all of them.
 		c.wbuf = append(c.wbuf, out...)

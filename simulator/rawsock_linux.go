@@ -7,7 +7,10 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
+
+	"github.com/plcctl/plcctl/modbus"
 )
 
 // rawSocket reads requests from and writes answers to a plain TCP
@@ -40,10 +43,14 @@ type rawSocket struct {
 	p               []byte        // the buffer of the read or write under way
 	n               int           // bytes read, or written so far
 	errno           syscall.Errno // the system call's error, 0 if none
+
+	serveFn func(fd uintptr) bool // conn.inRead, bound once
+	rerr    error                 // how the raw read of serveIn ended, for serve
+	werr    error                 // a write error found there, for the next Write
 }
 
 // newRawSocket returns tc's raw reader and writer, or nil (use tc itself).
-func newRawSocket(tc *net.TCPConn) io.ReadWriter {
+func newRawSocket(tc *net.TCPConn) *rawSocket {
 	rc, err := tc.SyscallConn()
 	if err != nil {
 		return nil
@@ -115,6 +122,10 @@ func (s *rawSocket) Read(p []byte) (int, error) {
 // Write is net.Conn's Write: all of p, or how much went out before the
 // deadline or the error.
 func (s *rawSocket) Write(p []byte) (int, error) {
+	if err := s.werr; err != nil {
+		s.werr = nil
+		return 0, err
+	}
 	s.p, s.n, s.errno = p, 0, 0
 	err := s.rc.Write(s.writeFn)
 	n := s.n
@@ -129,4 +140,215 @@ func (s *rawSocket) Write(p []byte) (int, error) {
 // lines read the same.
 func (s *rawSocket) opError(op string, e syscall.Errno) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: s.tc.LocalAddr(), Addr: s.tc.RemoteAddr(), Err: os.NewSyscallError(op, e)}
+}
+
+// serveIn serves plain requests from inside the socket's raw read
+// (syscall.RawConn.Read), answering each batch there too, until it meets
+// what only serve's loop may do. Its point is the read it saves: after an
+// answer, a net.Conn-style read (and so rawSocket.Read) first reads the
+// socket, which can only find nothing when the client waits for the
+// answer, and only then waits. Inside one raw read the wait needs no such
+// read when the last one came back short (every byte that had arrived was
+// taken): the poller was armed before that read, so a request that arrives
+// since then wakes the wait; a new raw read could not skip it, as it
+// forgets readiness seen before it started.
+//
+// The socket cannot be closed, nor waited on for writing, from inside its
+// raw read (a close waits for the read to end), so serveIn handles only
+// requests that need neither (plainNext), writes answers only as far as
+// the socket takes them at once, and leaves everything else to serve: the
+// rest of a write, a frame cut short, a framing fault, a stopping
+// connection, fault rules, user functions, a malformed PDU's drop (later).
+// It returns nil when serve is to go on with what it left in br (or in
+// wbuf), else the read error that ends the connection, as ReadADU would
+// return it: io.EOF, a reset, the idle deadline.
+func (c *conn) serveIn() error {
+	rs := c.rs
+	if !c.armIdle(time.Now()) {
+		return errStopping
+	}
+	c.inRaw = true
+	for {
+		err := rs.rc.Read(rs.serveFn)
+		if err == nil {
+			err, rs.rerr = rs.rerr, nil
+		} else if c.idleKept(err) {
+			if c.setReadDeadline(c.idleDue) {
+				continue
+			}
+			err = errStopping
+		}
+		c.inRaw = false
+		return err
+	}
+}
+
+// inRead is serveIn's RawConn.Read callback; br is empty when it is called.
+// It returns false to wait for readability, true to leave the raw read.
+func (c *conn) inRead(fd uintptr) bool {
+	rs, br := c.rs, c.br
+	guessed := false // this read is readAhead's
+	for {
+		br.r, br.w = 0, 0
+		n, e := rawRead(fd, br.buf)
+		switch {
+		case e == syscall.EAGAIN:
+			if guessed {
+				c.ahead = false
+			}
+			return false // the idle deadline is armed
+		case e != 0:
+			rs.rerr = rs.opError("read", e)
+			return true
+		case n == 0:
+			rs.rerr = io.EOF
+			return true
+		}
+		if guessed {
+			c.ahead = true
+		}
+		br.w = n
+		c.now = time.Now() // the batch's time: its requests', answers' and the next idle wait's start
+		if !c.serveBuffered(fd) {
+			return true
+		}
+		guessed = false
+		if n < len(br.buf) {
+			// All that had arrived is answered: wait, without a read
+			// unless readAhead guesses the next request is there.
+			if !c.armIdle(c.now) {
+				rs.rerr = errStopping
+				return true
+			}
+			if !c.readAhead() {
+				return false
+			}
+			guessed = true
+		}
+		// Read again: the buffer was filled, or a guess.
+	}
+}
+
+// readAhead says whether to read once more before waiting, once every
+// request that had arrived is answered. That read finds the next request
+// when the client is quick to send it: on the same CPU, where the answer's
+// arrival lets the client preempt plcsim, it is always there, and reading
+// saves a wait (a park, a netpoller round); with the client on another CPU
+// it never is, and the read is a system call for nothing. So a read that
+// finds a request keeps reading ahead, one that finds nothing stops it,
+// and every 8th wait without it tries again.
+func (c *conn) readAhead() bool {
+	if c.ahead {
+		return true
+	}
+	c.skips++
+	if c.skips < 8 {
+		return false
+	}
+	c.skips = 0
+	return true
+}
+
+// serveBuffered handles the complete frames in br and writes their
+// answers; false when serve must take over (see serveIn).
+func (c *conn) serveBuffered(fd uintptr) bool {
+	br := c.br
+	for br.complete() {
+		if !c.plainNext() {
+			return false
+		}
+		if len(c.wbuf) > wbufLen-modbus.MaxADULen && !c.flushIn(fd) {
+			return false // room for the longest answer first
+		}
+		// Decoded where it lies: br is not read again before it is
+		// handled.
+		b := br.buf[br.r:br.w]
+		h, err := modbus.DecodeHeader(b)
+		if err != nil {
+			return false // a framing fault: serve reads it again and says so
+		}
+		adu := b[:modbus.MBAPHeaderLen-1+int(h.Length)] // complete: all there
+		br.r += len(adu)
+		c.more = true // answers wait in wbuf for flushIn
+		if !c.handle(h, adu) {
+			return false
+		}
+	}
+	return c.flushIn(fd) && br.r == br.w // a frame begun: serve reads the rest
+}
+
+// plainNext says the next frame in br can be handled inside the raw read:
+// the connection is not stopping, no fault rule is set (transact does not
+// look for one there), no coalesced answer is held back, and the function
+// is not a user function (which may take its time).
+func (c *conn) plainNext() bool {
+	s := c.s
+	if c.stopping() || s.fx.n.Load() != 0 || len(c.held) > 0 {
+		return false
+	}
+	if len(s.cfg.UserFunctions) > 0 {
+		b := c.br.buf[c.br.r:c.br.w]
+		if len(b) <= modbus.MBAPHeaderLen || s.cfg.UserFunctions[modbus.FunctionCode(b[modbus.MBAPHeaderLen])] != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// flushIn writes the answers held in wbuf from inside the raw read, as far
+// as the socket takes them without waiting; false leaves the rest (and a
+// write error, for rawSocket.Write) to serve's flush, which waits within
+// WriteTimeout and ends the connection on an error.
+func (c *conn) flushIn(fd uintptr) bool {
+	b := c.wbuf
+	if len(b) == 0 {
+		return true
+	}
+	c.busy.Store(false)
+	if e := c.s.log.Trace(); e.Enabled() {
+		e.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b).Msg("frame")
+	}
+	c.lastActive.Store(c.now.UnixNano()) // before the write, as in write
+	n, e := rawWriteAll(fd, b)
+	if n == len(b) {
+		c.wbuf = b[:0]
+		c.answered(c.wn)
+		c.wn = 0
+		return true
+	}
+	c.wbuf = b[:copy(b, b[n:])]
+	if e != syscall.EAGAIN {
+		c.rs.werr = c.rs.opError("write", e)
+	}
+	return false
+}
+
+// rawRead is one read(2), retried on EINTR.
+func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if e != syscall.EINTR {
+			return int(n), e
+		}
+	}
+}
+
+// rawWriteAll write(2)s p until all of it is out, the socket would block
+// (EAGAIN) or fails; it returns how much went out and the error.
+func rawWriteAll(fd uintptr, p []byte) (int, syscall.Errno) {
+	n := 0
+	for n < len(p) {
+		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
+		switch e {
+		case 0:
+			if m == 0 {
+				return n, syscall.EAGAIN
+			}
+			n += int(m)
+		case syscall.EINTR:
+		default:
+			return n, e
+		}
+	}
+	return n, 0
 }

@@ -303,11 +303,17 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// forceClose resets every connection still open.
+// forceClose resets every connection still open. The resets are made
+// without s.mu held: closing a socket waits for a raw read under way on it
+// (serveIn), whose handling must not wait for s.mu meanwhile.
 func (s *Server) forceClose() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	cs := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
 		c.signalStop(stopShutdown)
 		c.reset(ResetShutdown)
 	}
