@@ -193,3 +193,61 @@ func TestShutdownHonoursCtx(t *testing.T) {
 	}
 	s.Restart(t)
 }
+
+// TestShutdownAnswersWhatWasRead: requests plcsim has read when Shutdown
+// begins (one being handled, two more of the same batch buffered) are all
+// answered before the graceful close; nothing is reset.
+func TestShutdownAnswersWhatWasRead(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	s := simtest.Start(t, simulator.Config{Logger: nopLogger(), UserFunctions: map[modbus.FunctionCode]simulator.UserFunc{
+		65: func(data []byte) ([]byte, modbus.ExceptionCode) {
+			close(started)
+			<-release
+			return data, 0
+		},
+	}})
+	s.SetHoldingRegisters(0, 7)
+	c := dialRaw(t, s.Addr)
+	batch := adu(1, 1, &modbus.Raw{FC: 65, Data: []byte{9}}) // one write: one segment, one read
+	batch = append(batch, readReq(2)...)
+	batch = append(batch, readReq(3)...)
+	c.write(batch)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the user function was not called")
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	waitFor(t, 10*time.Second, "the shutdown to reach the connection", func() bool {
+		cs := s.Connections()
+		return len(cs) == 1 && cs[0].Draining
+	})
+	close(release)
+	want := [][]byte{
+		adu(1, 1, &modbus.Raw{FC: 65, Data: []byte{9}}),
+		adu(2, 1, &modbus.RegistersResponse{FC: modbus.FuncReadHoldingRegisters, Data: []byte{0, 7}}),
+		adu(3, 1, &modbus.RegistersResponse{FC: modbus.FuncReadHoldingRegisters, Data: []byte{0, 7}}),
+	}
+	for i, w := range want {
+		got, err := c.readADU(5 * time.Second)
+		if err != nil || string(got) != string(w) {
+			t.Fatalf("answer %d during the shutdown: % X, %v; want % X", i, got, err, w)
+		}
+	}
+	if err := c.closeGracefully(); err != nil {
+		t.Fatalf("after the answers: %v, want the server's FIN", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	if st := s.Stats(); st.Resets != 0 || st.Responses != 3 {
+		t.Fatalf("stats %+v: want 3 answers, no reset", st)
+	}
+	s.Restart(t) // simtest's cleanup shuts down once more
+}

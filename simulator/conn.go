@@ -264,10 +264,12 @@ func (c *conn) handle(h modbus.Header, adu []byte) bool {
 	if e := s.log.Trace(); e.Enabled() {
 		e.Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).Hex("rx", adu).Msg("frame")
 	}
-	if c.stopping() {
+	if c.stopping() && c.stop.Load() != stopShutdown {
 		c.flush()    // what was answered goes out; nothing more is
-		return false // evicted or shutting down
+		return false // evicted or reset
 	}
+	// Shutting down, a request already read is still answered; the loop
+	// ends at its next read of the socket.
 	if c.inRaw {
 		c.lastActive.Store(c.now.UnixNano()) // the time of the read
 	} else {
@@ -421,8 +423,9 @@ func (c *conn) write(b []byte) bool {
 	switch {
 	case err == nil:
 		return true
-	case c.stopping():
-		// Evicted or shutting down: the deadline was moved to now; finish closes.
+	case c.stopping() && (c.stop.Load() != stopShutdown || errors.Is(err, net.ErrClosed)):
+		// Evicted or reset (the deadline was moved to now), or closed at
+		// the end of Shutdown's ctx: finish closes.
 	case isTimeout(err):
 		c.resetWith(ResetWriteTimeout, s.event(logReset, zerolog.WarnLevel).Err(err).Dur("write_timeout", s.cfg.WriteTimeout))
 	case isReset(err):

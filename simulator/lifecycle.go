@@ -43,7 +43,10 @@ type connState struct {
 
 // signalStop asks the connection's goroutine to stop serving and close
 // (evicted, or the server shutting down). It never blocks on the peer: it
-// moves both deadlines to now, which ends a blocked read or write at once.
+// moves the read deadline to now, which ends a blocked read at once, and
+// for an eviction the write deadline too. A shutdown lets the goroutine
+// answer the requests it has already read (within WriteTimeout, and
+// Shutdown's ctx, whose end resets the connection) before it closes.
 // A connection already draining is left to finish its drain.
 func (c *conn) signalStop(why int32) bool {
 	c.dlMu.Lock()
@@ -53,11 +56,20 @@ func (c *conn) signalStop(why int32) bool {
 	}
 	now := time.Now()
 	c.nc.SetReadDeadline(now)
-	c.nc.SetWriteDeadline(now)
+	if why != stopShutdown {
+		c.nc.SetWriteDeadline(now)
+	}
 	return true
 }
 
 func (c *conn) stopping() bool { return c.stop.Load() != stopNone }
+
+// mayWrite says answers may still be written: the connection is serving,
+// or shutting down (answering what it has read), and not draining.
+func (c *conn) mayWrite() bool {
+	st := c.stop.Load()
+	return (st == stopNone || st == stopShutdown) && !c.draining.Load()
+}
 
 // setReadDeadline sets the read deadline for the next frame, unless the
 // connection is stopping or draining.
@@ -72,11 +84,12 @@ func (c *conn) setReadDeadline(t time.Time) bool {
 	return true
 }
 
-// setWriteDeadline is setReadDeadline for writes.
+// setWriteDeadline is setReadDeadline for writes, which a shutdown still
+// makes (mayWrite).
 func (c *conn) setWriteDeadline(t time.Time) bool {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
-	if c.stopping() || c.draining.Load() {
+	if !c.mayWrite() {
 		return false
 	}
 	c.nc.SetWriteDeadline(t)
@@ -85,15 +98,15 @@ func (c *conn) setWriteDeadline(t time.Time) bool {
 }
 
 // armWrite readies a write that starts at now to be cut after WriteTimeout;
-// false means the connection is stopping and must not be written to any
-// more. On a plain socket the deadline of an earlier write is kept while it
+// false means the connection must not be written to any more (mayWrite).
+// On a plain socket the deadline of an earlier write is kept while it
 // leaves at least half of WriteTimeout (write resumes a write it cuts).
 func (c *conn) armWrite(now time.Time) bool {
 	wt := c.s.cfg.WriteTimeout
 	c.writeDue = now.Add(wt)
 	if c.plain && !c.wdl.Before(now.Add(wt/2)) && !c.wdl.After(c.writeDue) {
-		// A stop from now on moves the deadline to now: the write ends.
-		return !c.stopping() && !c.draining.Load()
+		// An eviction from now on moves the deadline to now: the write ends.
+		return c.mayWrite()
 	}
 	return c.setWriteDeadline(c.writeDue)
 }

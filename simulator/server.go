@@ -271,10 +271,12 @@ func (s *Server) leaveSlot(c *conn) {
 }
 
 // Shutdown stops accepting, then closes every connection gracefully, all in
-// parallel: each half-closes its write side, drains until the peer's FIN
-// (bounded by the drain timeout) and closes. It returns nil when every
-// connection is gone. If ctx ends first, what remains is reset at once
-// (counted as ResetShutdown) and Shutdown returns ctx's error.
+// parallel: each answers the complete requests it has already read (each
+// write bounded by the write timeout), reads nothing more, half-closes its
+// write side, drains until the peer's FIN (bounded by the drain timeout)
+// and closes. It returns nil when every connection is gone. If ctx ends
+// first, what remains is reset at once (counted as ResetShutdown) and
+// Shutdown returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.beginClose()
 	s.mu.Lock()
