@@ -212,14 +212,14 @@ func (c *conn) inRead(fd uintptr) bool {
 		if !c.serveBuffered(fd) {
 			return true
 		}
+		if !c.armIdle(c.now) {
+			rs.rerr = errStopping
+			return true
+		}
 		guessed = false
 		if n < len(br.buf) {
 			// All that had arrived is answered: wait, without a read
 			// unless readAhead guesses the next request is there.
-			if !c.armIdle(c.now) {
-				rs.rerr = errStopping
-				return true
-			}
 			if !c.readAhead() {
 				return false
 			}
@@ -305,11 +305,13 @@ func (c *conn) flushIn(fd uintptr) bool {
 		return true
 	}
 	c.busy.Store(false)
-	if e := c.s.log.Trace(); e.Enabled() {
-		e.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b).Msg("frame")
-	}
 	c.lastActive.Store(c.now.UnixNano()) // before the write, as in write
 	n, e := rawWriteAll(fd, b)
+	if n > 0 {
+		if t := c.s.log.Trace(); t.Enabled() { // what went out; write logs the rest
+			t.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b[:n]).Msg("frame")
+		}
+	}
 	if n == len(b) {
 		c.wbuf = b[:0]
 		c.answered(c.wn)
