@@ -397,14 +397,21 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	return out, c.respond(out, rule, ri)
 }
 
+// traceTx logs bytes that went out (or go out now) at trace level.
+func (c *conn) traceTx(b []byte) {
+	if e := c.s.log.Trace(); e.Enabled() {
+		e.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b).Msg("frame")
+	}
+}
+
 // write sends b within WriteTimeout. It returns false when the connection
 // ended (or is stopping): a peer that stopped reading is reset
 // (ResetWriteTimeout), since its unread requests make any close a reset.
 func (c *conn) write(b []byte) bool {
 	s := c.s
 	c.busy.Store(false) // from here on we wait on the peer
-	if e := s.log.Trace(); e.Enabled() && len(b) >= modbus.MBAPHeaderLen {
-		e.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b).Msg("frame")
+	if len(b) >= modbus.MBAPHeaderLen {
+		c.traceTx(b)
 	}
 	now := time.Now()
 	if !c.armWrite(now) {

@@ -63,38 +63,30 @@ func newRawSocket(tc *net.TCPConn) *rawSocket {
 // read is the RawConn.Read callback: one read(2) into s.p; false (wait for
 // readability) on EAGAIN.
 func (s *rawSocket) read(fd uintptr) bool {
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&s.p[0])), uintptr(len(s.p)))
-		switch e {
-		case 0:
-			s.n = int(n)
-			return true
-		case syscall.EAGAIN:
-			return false
-		case syscall.EINTR:
-			continue
-		}
+	n, e := rawRead(fd, s.p)
+	switch e {
+	case 0:
+		s.n = n
+	case syscall.EAGAIN:
+		return false
+	default:
 		s.errno = e
-		return true
 	}
+	return true
 }
 
 // write is the RawConn.Write callback: write(2) until all of s.p is out;
 // false (wait for writability) when the send buffer is full.
 func (s *rawSocket) write(fd uintptr) bool {
-	for s.n < len(s.p) {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&s.p[s.n])), uintptr(len(s.p)-s.n))
-		switch e {
-		case 0:
-			s.n += int(n)
-		case syscall.EAGAIN:
-			return false
-		case syscall.EINTR:
-		default:
-			s.errno = e
-			return true
-		}
+	n, e := rawWriteAll(fd, s.p[s.n:])
+	s.n += n
+	switch e {
+	case 0:
+		return true
+	case syscall.EAGAIN:
+		return false
 	}
+	s.errno = e
 	return true
 }
 
@@ -308,9 +300,7 @@ func (c *conn) flushIn(fd uintptr) bool {
 	c.lastActive.Store(c.now.UnixNano()) // before the write, as in write
 	n, e := rawWriteAll(fd, b)
 	if n > 0 {
-		if t := c.s.log.Trace(); t.Enabled() { // what went out; write logs the rest
-			t.Uint64("conn", c.id).Str("remote", c.remote).Hex("tx", b[:n]).Msg("frame")
-		}
+		c.traceTx(b[:n]) // what went out; write logs the rest
 	}
 	if n == len(b) {
 		c.wbuf = b[:0]
