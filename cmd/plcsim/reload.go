@@ -104,10 +104,16 @@ func loadAccessPolicy(path string, readOnly bool) (access.Policy, error) {
 	if err != nil {
 		return access.Policy{}, err
 	}
+	return policyFrom(rules, path, readOnly)
+}
+
+// policyFrom is the policy rules give, with --read-only (readOnly) added to
+// their read_only, validated; from names where the rules came from.
+func policyFrom(rules *plant.AccessRules, from string, readOnly bool) (access.Policy, error) {
 	pol := rules.Policy()
 	pol.ReadOnly = pol.ReadOnly || readOnly
 	if err := pol.Validate(); err != nil {
-		return access.Policy{}, fmt.Errorf("%s: %w", path, err)
+		return access.Policy{}, fmt.Errorf("%s: %w", from, err)
 	}
 	return pol, nil
 }

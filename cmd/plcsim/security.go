@@ -67,10 +67,9 @@ func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *ze
 	if rules == nil {
 		return nil
 	}
-	pol := rules.Policy()
-	pol.ReadOnly = pol.ReadOnly || f.readOnly
-	if err := pol.Validate(); err != nil {
-		return fmt.Errorf("%s: %w", from, err)
+	pol, err := policyFrom(rules, from, f.readOnly)
+	if err != nil {
+		return err
 	}
 	cfg.Security.Policy = pol
 	if cfg.Security.TLS == nil && rules.Rules != nil {
