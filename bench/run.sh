@@ -81,7 +81,13 @@ hello_importing hello-light ./modbus ./values github.com/spf13/pflag github.com/
 # plcsim and its graceful close, with package net, and in blocking system
 # calls without the netpoller (bench/testdata/oneshot_read.go).
 CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/oneshot-read" bench/testdata/oneshot_read.go
+# The peers' one-shot reads: goburrow/modbus (built like plcctl) and
+# libmodbus's C client (dynamically linked, as its users get it). Neither
+# waits for the peer's FIN: goburrow close(2)s, libmodbus shutdown(SHUT_RDWR)s and close(2)s.
+CGO_ENABLED=0 go build "${BUILDFLAGS[@]}" -o "$tmp/goburrow-oneshot" bench/testdata/goburrow_oneshot.go
 LM="$(pkg-config --cflags --libs libmodbus)"
+# shellcheck disable=SC2086
+gcc -O2 -Wall -o "$tmp/libmodbus-oneshot" bench/testdata/libmodbus_oneshot.c $LM
 gcc -O2 -Wall -o "$tmp/pingpong" bench/testdata/pingpong.c
 # shellcheck disable=SC2086
 gcc -O2 -Wall -o "$tmp/libmodbus_server" bench/testdata/libmodbus_server.c $LM
@@ -187,7 +193,7 @@ done
 # 6.18; BENCHMARKS.md). So every binary measured here is first dropped from
 # the page cache (sync, then dd iflag=nocache): each is measured as it
 # starts after a reboot, all alike, whatever wrote it.
-oneshot_bins=("$tmp/hello-world" "$tmp/hello-imports" "$tmp/hello-light" "$tmp/oneshot-read" "$tmp/plcctl")
+oneshot_bins=("$tmp/hello-world" "$tmp/hello-imports" "$tmp/hello-light" "$tmp/oneshot-read" "$tmp/goburrow-oneshot" "$tmp/libmodbus-oneshot" "$tmp/plcctl")
 sync "${oneshot_bins[@]}"
 for b in "${oneshot_bins[@]}"; do dd if="$b" iflag=nocache count=0 status=none; done
 log "one-shot CLI (bench/oneshot, $ROUNDS rounds of 300 interleaved runs)"
@@ -198,6 +204,8 @@ for r in $(seq 1 "$ROUNDS"); do
 		"hello + no TLS/YAML=$tmp/hello-light" \
 		"Go net read=$tmp/oneshot-read $addr" \
 		"Go syscall read=$tmp/oneshot-read -syscall $addr" \
+		"libmodbus read=$tmp/libmodbus-oneshot ${addr%:*} ${addr##*:}" \
+		"goburrow read=$tmp/goburrow-oneshot $addr" \
 		"plcctl --version=$tmp/plcctl --version" \
 		"plcctl --help=$tmp/plcctl --help" \
 		"plcctl read=$tmp/plcctl -a $addr read-holding-registers 0 10" >>"$OUT/oneshot.txt"

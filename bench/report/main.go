@@ -387,6 +387,7 @@ func (r *report) cli() error {
 	fmt.Fprintf(r.w, "## One-shot CLI, start to exit (bench/oneshot: 300 runs interleaved x %d rounds, unpinned, medians over rounds; targets: read <= 1.3x, --help <= 1.2x hello-world)\n", rounds)
 	fmt.Fprintln(r.w, "## floors: hello + imports = the hello-world importing every package plcctl links (their init); hello + no TLS/YAML = importing what a plcctl without TLS and plant files would link;")
 	fmt.Fprintln(r.w, "## Go net read / Go syscall read = the hello-world plus the same exchange and graceful close (bench/testdata/oneshot_read.go); plcctl --version = plcctl's binary starting and parsing one flag")
+	fmt.Fprintln(r.w, "## peers: libmodbus read (C, dynamically linked) and goburrow read do the same read but close at once (goburrow close(2), libmodbus shutdown(SHUT_RDWR) and close(2)), without waiting for the peer's FIN as plcctl's graceful close does")
 	fmt.Fprintln(r.w, "## every binary dropped from the page cache first: measured as it starts after a reboot")
 	fmt.Fprintf(r.w, "%-20s %10s %10s %10s %10s %10s %8s %9s\n", "command", "median ms", "mean ms", "user ms", "sys ms", "minflt", "csw", "vs hello")
 	for _, c := range order {
