@@ -109,7 +109,7 @@ signed by the client CA, and its role (extension 1.3.6.1.4.1.50316.802.1)
 decides: operator reads and writes, viewer only reads, any other role or none
 gets exception 01. Other rules (a role -> the function codes, unit ids and
 address ranges per table it may use) come from the plant file's access:
-section or from --access FILE, which SIGHUP reloads (a file that does not load
+section or from --access FILE; SIGHUP reloads them (a file that does not load
 keeps the rules in force and logs its first problem with file:line). On TCP
 and TLS: --allow limits client addresses, --max-conns-per-ip caps connections
 per address, --read-only refuses every write with 01. "plcsim certs --out DIR" makes a CA, a server and client
@@ -282,7 +282,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctl.serve(ctx, []*simulator.Server{srv}, nil) // one device: cannot fail
 	defer ctl.stop()
-	if rl := secFlags.reloader([]*simulator.Server{srv}, *faultFile, fixed, log); rl.active() {
+	var runs []*plantRun
+	if pl != nil {
+		runs = []*plantRun{pl}
+	}
+	if rl := secFlags.reloader([]*simulator.Server{srv}, runs, *faultFile, fixed, log); rl.active() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)

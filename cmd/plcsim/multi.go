@@ -84,7 +84,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if rl := o.sec.reloader(srvs, o.faultFile, o.fixed, log); rl.active() {
+	if rl := o.sec.reloader(srvs, runs, o.faultFile, o.fixed, log); rl.active() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)

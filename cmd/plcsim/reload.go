@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/rs/zerolog"
 
@@ -29,20 +30,25 @@ func loadFaultFile(path string) ([]simulator.FaultRule, error) {
 
 // reloader is what SIGHUP reloads on every server in srvs (the devices
 // served): the --fault-file's rules (after the fixed ones: --fault and the
-// plant's, which stay) and the --access file's role rules (--read-only
-// still added). A file that does not load keeps what is in force and
-// logs why, with its line.
+// plant's, which stay) and the role rules (--read-only still added): the
+// --access file's, else the plant file's access: sections, each server
+// those of its device (devices[i] names srvs[i]'s). A file that does not
+// load keeps what is in force and logs why, with its line.
 type reloader struct {
 	srvs       []*simulator.Server
 	faultFile  string
 	fixed      []simulator.FaultRule
 	accessFile string
+	plantFile  string
+	devices    []string
 	readOnly   bool
 	log        *zerolog.Logger
 }
 
 // active reports whether there is a file to reload.
-func (r *reloader) active() bool { return r.faultFile != "" || r.accessFile != "" }
+func (r *reloader) active() bool {
+	return r.faultFile != "" || r.accessFile != "" || r.plantFile != ""
+}
 
 // loop reloads each time a signal arrives on hup, until ctx ends.
 func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
@@ -55,7 +61,7 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 		if r.faultFile != "" {
 			r.reloadFaults()
 		}
-		if r.accessFile != "" {
+		if r.accessFile != "" || r.plantFile != "" {
 			r.reloadAccess()
 		}
 	}
@@ -79,22 +85,67 @@ func (r *reloader) reloadFaults() {
 }
 
 // reloadAccess replaces every server's policy with the --access file's,
-// as a whole: the file is parsed and validated before any server gets it,
-// and each server swaps its policy in one step (Server.SetPolicy).
+// or with its device's from the plant file, as a whole: the file is parsed
+// and every policy validated before any server gets one, and each server
+// swaps its policy in one step (Server.SetPolicy), so a request is judged
+// by the old rules or the new, never a mix.
 func (r *reloader) reloadAccess() {
-	pol, err := loadAccessPolicy(r.accessFile, r.readOnly)
-	if err == nil {
-		for _, srv := range r.srvs {
-			if err = srv.SetPolicy(pol); err != nil {
-				break // validated: cannot happen, but never leave it unsaid
-			}
+	file := r.accessFile
+	var pols []access.Policy
+	var err error
+	if file != "" {
+		var pol access.Policy
+		if pol, err = loadAccessPolicy(file, r.readOnly); err == nil {
+			pols = slices.Repeat([]access.Policy{pol}, len(r.srvs))
 		}
+	} else {
+		file = r.plantFile
+		pols, err = plantPolicies(file, r.devices, r.readOnly)
+	}
+	for i := 0; err == nil && i < len(r.srvs); i++ {
+		err = r.srvs[i].SetPolicy(pols[i]) // validated: cannot fail, but never leave it unsaid
 	}
 	if err != nil {
-		r.log.Error().Str("access", r.accessFile).Msg("access rules not reloaded, the old rules stay: " + firstProblem(err))
+		r.log.Error().Str("access", file).Msg("access rules not reloaded, the old rules stay: " + firstProblem(err))
 		return
 	}
-	r.log.Info().Str("access", r.accessFile).Int("rules", len(pol.Rules)).Bool("read_only", pol.ReadOnly).Msg("access rules reloaded")
+	for i, pol := range pols {
+		e := r.log.Info().Str("access", file)
+		if r.accessFile == "" {
+			e = e.Str("device", r.devices[i])
+		}
+		e.Int("rules", len(pol.Rules)).Bool("read_only", pol.ReadOnly).Msg("access rules reloaded")
+		if r.accessFile != "" {
+			break // one file, the same rules for every device
+		}
+	}
+}
+
+// plantPolicies reads the plant file again for the policy of each device
+// named: its own access: section, else the plant's, else none (the
+// default rules), with --read-only (readOnly) added. Nothing else of the
+// file is taken, but the whole file must load.
+func plantPolicies(path string, devices []string, readOnly bool) ([]access.Policy, error) {
+	p, err := plant.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	pols := make([]access.Policy, len(devices))
+	for i, name := range devices {
+		d := p.Device(name)
+		if d == nil {
+			return nil, fmt.Errorf("%s: device %s is served but no longer in the file (it has %s): its rules cannot be found", path, name, deviceNames(p))
+		}
+		rules := p.AccessFor(d)
+		if rules == nil {
+			pols[i] = access.Policy{ReadOnly: readOnly}
+			continue
+		}
+		if pols[i], err = policyFrom(rules, fmt.Sprintf("%s:%d", p.File, rules.Line), readOnly); err != nil {
+			return nil, err
+		}
+	}
+	return pols, nil
 }
 
 // loadAccessPolicy reads an --access file as the policy to serve, with

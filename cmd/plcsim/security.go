@@ -80,9 +80,17 @@ func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *ze
 }
 
 // reloader is what SIGHUP reloads on srvs: faultFile (after the fixed
-// rules) and the --access file, when given.
-func (f *securityFlags) reloader(srvs []*simulator.Server, faultFile string, fixed []simulator.FaultRule, log *zerolog.Logger) *reloader {
-	return &reloader{srvs: srvs, faultFile: faultFile, fixed: fixed, accessFile: f.accessFile, readOnly: f.readOnly, log: log}
+// rules) and the access rules: the --access file's when given, else those
+// of the plant file of runs (nil without one), runs[i] serving srvs[i].
+func (f *securityFlags) reloader(srvs []*simulator.Server, runs []*plantRun, faultFile string, fixed []simulator.FaultRule, log *zerolog.Logger) *reloader {
+	r := &reloader{srvs: srvs, faultFile: faultFile, fixed: fixed, accessFile: f.accessFile, readOnly: f.readOnly, log: log}
+	if len(runs) > 0 && f.accessFile == "" {
+		r.plantFile = runs[0].p.File
+		for _, run := range runs {
+			r.devices = append(r.devices, run.dev.Name)
+		}
+	}
+	return r
 }
 
 // apply puts the flags into cfg.
