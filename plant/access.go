@@ -136,6 +136,12 @@ func (c *parseCtx) access(n *yaml.Node, path string, a addressing) *AccessRules 
 		return nil
 	}
 	acc := &AccessRules{Line: o.node.Line}
+	start := len(c.unitRefs)
+	defer func() {
+		if c.grantUnits != nil {
+			c.grantUnits[acc] = c.unitRefs[start:]
+		}
+	}()
 	if v := o.get("read_only"); v != nil {
 		acc.ReadOnly, _ = c.boolean(v, o.at("read_only"))
 	}
@@ -272,11 +278,73 @@ func (c *parseCtx) unitRanges(n *yaml.Node, path string) []access.Range {
 			continue
 		}
 		rs = append(rs, r)
+		c.unitRefs = append(c.unitRefs, unitRef{item, ip, r})
 	}
 	if rs == nil {
 		rs = []access.Range{} // given, so never every unit, even when all items were wrong
 	}
 	return rs
+}
+
+// unitRef is one item of a grant's units:, where it is in the file.
+type unitRef struct {
+	node *yaml.Node
+	path string
+	r    access.Range
+}
+
+// checkGrantUnits reports grant units that no device under the grant
+// serves, which would never apply: a device's own access: is checked
+// against its units, the plant's against those of every device without
+// its own (a plant-wide grant may name a unit only some devices have).
+func (c *parseCtx) checkGrantUnits() {
+	p := c.p
+	check := func(acc *AccessRules, devs []*Device) {
+		if acc == nil || len(devs) == 0 {
+			return
+		}
+		for _, ref := range c.grantUnits[acc] {
+			for id := int(ref.r.First); id <= int(ref.r.Last); id++ {
+				if !slices.ContainsFunc(devs, func(d *Device) bool { return d.Unit(uint8(id)) != nil }) {
+					c.errorf(ref.node, ref.path, "unit %d: %s, so a grant for it never applies", id, unitsServed(devs))
+					break
+				}
+			}
+		}
+	}
+	var shared []*Device
+	for _, d := range p.Devices {
+		if d.Access != nil {
+			check(d.Access, []*Device{d})
+		} else {
+			shared = append(shared, d)
+		}
+	}
+	check(p.Access, shared)
+}
+
+// unitsServed says which units devs serve: "device pumps serves only unit
+// 1" or "no device under these rules serves it (pumps: 1; tanks: 1, 2)".
+func unitsServed(devs []*Device) string {
+	ids := func(d *Device) string {
+		s := make([]string, len(d.Units))
+		for i, u := range d.Units {
+			s[i] = strconv.Itoa(int(u.ID))
+		}
+		return strings.Join(s, ", ")
+	}
+	if len(devs) == 1 {
+		d := devs[0]
+		if len(d.Units) == 1 {
+			return fmt.Sprintf("device %s serves only unit %s", d.Name, ids(d))
+		}
+		return fmt.Sprintf("device %s serves only units %s", d.Name, ids(d))
+	}
+	s := make([]string, len(devs))
+	for i, d := range devs {
+		s[i] = d.Name + ": " + ids(d)
+	}
+	return "no device under these rules serves it (" + strings.Join(s, "; ") + ")"
 }
 
 // function reads one entry of a functions list: a code or a name.

@@ -225,6 +225,44 @@ func TestAccessUnits(t *testing.T) {
 	}
 }
 
+// TestGrantUnitsServed: a grant naming a unit that no device under it
+// serves is an error at the unit's file:line:col (a device's own access:
+// against its units, the plant's against every device without its own);
+// unit 255, the direct-TCP id, is a unit like the others.
+func TestGrantUnitsServed(t *testing.T) {
+	const devs = "devices:\n  - name: pumps\n    units: [{ids: [1, 255]}]\n  - name: tanks\n    units: [{id: 2}]\n"
+	for _, tc := range []struct {
+		name, file string
+		want       string // the whole error; "" for none
+	}{
+		{"served somewhere", "access:\n  roles:\n    op: {functions: [reads], units: [\"1-2\", 255]}\n" + devs, ""},
+		{"served nowhere", "access:\n  roles:\n    op: {functions: [reads], units: [1, \"2-4\"]}\n" + devs,
+			`plant: bad.yaml:4:41: access.roles.op.units[1]: unit 3: no device under these rules serves it (pumps: 1, 255; tanks: 2), so a grant for it never applies`},
+		{"device's own", devs + "    access:\n      roles:\n        op:\n          - functions: [reads]\n          - {functions: [writes], units: [1]}\n",
+			`plant: bad.yaml:11:43: devices[1].access.roles.op[1].units[0]: unit 1: device tanks serves only unit 2, so a grant for it never applies`},
+		{"the plant's, for the others", "access:\n  roles:\n    op: {functions: [reads], units: [2]}\n" + devs + "    access: {read_only: true}\n",
+			`plant: bad.yaml:4:38: access.roles.op.units[0]: unit 2: device pumps serves only units 1, 255, so a grant for it never applies`},
+		{"the plant's, for no device", "access:\n  roles:\n    op: {functions: [reads], units: [9]}\ndevices:\n  - name: d\n    access: {read_only: true}\n", ""},
+		{"no units: every unit", devs + "    access:\n      roles:\n        op: {functions: [reads]}\n", ""},
+		{"default unit 1", "access:\n  roles:\n    op: {functions: [reads], units: [0]}\ndevices:\n  - name: d\n",
+			`plant: bad.yaml:4:38: access.roles.op.units[0]: unit 0: device d serves only unit 1, so a grant for it never applies`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte("version: 1\n"+tc.file), "bad.yaml")
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("Parse: %v, want no error", err)
+				}
+				return
+			}
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 || es[0].Error() != tc.want {
+				t.Errorf("Parse:\n%v\nwant one error %q", err, tc.want)
+			}
+		})
+	}
+}
+
 // checkError checks that err (from Parse) holds a one-line error at line
 // for a key ending in key, saying msg.
 func checkError(t *testing.T, err error, line int, key, msg string) {

@@ -130,11 +130,15 @@ type parseCtx struct {
 	p        *Plant
 	tagNodes map[*Tag]*object
 	simNodes map[*Sim]*object
+	// unitRefs are the units: items of the access grants read so far;
+	// grantUnits those of each access: section, for checkGrantUnits.
+	unitRefs   []unitRef
+	grantUnits map[*AccessRules][]unitRef
 }
 
 func (d *decoder) plant(root *yaml.Node) *Plant {
 	c := &parseCtx{decoder: d, p: &Plant{Seed: 1, Scan: DefaultScan, byName: map[string]*Tag{}},
-		tagNodes: map[*Tag]*object{}, simNodes: map[*Sim]*object{}}
+		tagNodes: map[*Tag]*object{}, simNodes: map[*Sim]*object{}, grantUnits: map[*AccessRules][]unitRef{}}
 	o := d.object(root, "", plantKeys)
 	if o == nil {
 		return c.p
@@ -197,6 +201,7 @@ func (d *decoder) plant(root *yaml.Node) *Plant {
 	}
 	c.resolveSims()
 	c.checkOverlaps()
+	c.checkGrantUnits()
 	return p
 }
 
@@ -311,13 +316,13 @@ func (c *parseCtx) unit(n *yaml.Node, path string, a addressing) []*Unit {
 	case idN != nil && idsN != nil:
 		c.errorf(o.keys["ids"], o.at("ids"), "give id or ids, not both")
 	case idN != nil:
-		if v, ok := c.integer(idN, o.at("id"), 1, 255); ok {
-			ids = append(ids, uint8(v))
+		if v, ok := c.unitID(idN, o.at("id")); ok {
+			ids = append(ids, v)
 		}
 	case idsN != nil:
 		for i, in := range c.list(idsN, o.at("ids")) {
-			if v, ok := c.integer(in, fmt.Sprintf("%s[%d]", o.at("ids"), i), 1, 255); ok {
-				ids = append(ids, uint8(v))
+			if v, ok := c.unitID(in, fmt.Sprintf("%s[%d]", o.at("ids"), i)); ok {
+				ids = append(ids, v)
 			}
 		}
 	default:
@@ -348,6 +353,21 @@ func (c *parseCtx) unit(n *yaml.Node, path string, a addressing) []*Unit {
 		out[i] = &cp
 	}
 	return out
+}
+
+// unitID reads the id of a unit with a memory of its own: 1..255. Unit 0
+// is refused with the reason: on a serial line behind a gateway it is the
+// broadcast address, which no one device answers, and for a device
+// directly on TCP it only says "this device" [IG §4.4.1.2]. 255 is
+// accepted: it is the id the guide recommends for a device directly on
+// TCP (MODBUS-NOTES "Unit identifier usage on TCP").
+func (c *parseCtx) unitID(n *yaml.Node, path string) (uint8, bool) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" && n.Value == "0" {
+		c.errorf(n, path, "unit 0 cannot be a unit of its own: behind a gateway it is the serial broadcast address, and directly on TCP it only means \"this device\"; use 255 (the id recommended for a device directly on TCP) or a serial address 1..247")
+		return 0, false
+	}
+	v, ok := c.integer(n, path, 1, 255)
+	return uint8(v), ok
 }
 
 // table reads a table given as a size, a list of ranges, or a mapping with
