@@ -163,7 +163,9 @@ func probeReport(t *testing.T, stderr string) map[string]string {
 // answers there as the device did.
 func TestSnapshotAddress(t *testing.T) {
 	_, plcsim := buildBinaries(t)
-	src := simtest.Start(t, simulator.Config{HoldingRegisters: 10})
+	// The port stays this test's from the snapshot to the replay (heldAddr),
+	// so no other process can take it while neither simulator listens.
+	src := simtest.Start(t, simulator.Config{Listen: heldAddr(t), HoldingRegisters: 10})
 	for i := range uint16(10) {
 		src.SetHoldingRegisters(i, 100+i)
 	}
@@ -182,7 +184,8 @@ func TestSnapshotAddress(t *testing.T) {
 	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src.Stop(t) // frees the address for the replay
+	src.Stop(t) // the address is free for the replay, and still held
+	checkHeld(t, src.Addr)
 	if got := spawnPlcsimArgs(t, plcsim, "--plant", file); got != src.Addr {
 		t.Fatalf("plcsim --plant FILE listens on %s, want the recorded %s", got, src.Addr)
 	}
