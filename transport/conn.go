@@ -31,7 +31,7 @@ type Conn struct {
 
 	ctx    context.Context // cancelled by Close: stops dialling and waiting
 	cancel context.CancelFunc
-	sem    chan struct{} // one slot per request allowed in flight
+	sem    gate          // one slot per request allowed in flight
 	tid    atomic.Uint32 // last transaction id handed out
 
 	mu        sync.Mutex
@@ -62,11 +62,11 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		addr:      addr,
 		opts:      opts,
 		log:       opts.Logger.With().Str("remote", addr).Logger(),
-		sem:       make(chan struct{}, opts.MaxInFlight),
 		calls:     make(chan *call, opts.MaxInFlight),
 		linkUp:    make(chan struct{}),
 		closeDone: make(chan struct{}),
 	}
+	c.sem.init(opts.MaxInFlight)
 	c.tracing = c.log.GetLevel() <= zerolog.TraceLevel
 	c.debugging = c.log.GetLevel() <= zerolog.DebugLevel
 	c.dialer.KeepAlive = -1
@@ -220,7 +220,7 @@ func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
 	if err := c.acquire(ctx, cl); err != nil {
 		return result{err: err}
 	}
-	defer func() { <-c.sem }()
+	defer c.sem.unlock()
 	var sent, resent bool
 	retries := 0
 	for {
@@ -272,23 +272,20 @@ func (c *Conn) acquire(ctx context.Context, cl *call) error {
 		}
 		down = l.done
 	}
-	select {
-	case c.sem <- struct{}{}:
+	if c.sem.tryLock() {
 		return nil
-	default:
 	}
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	case <-down:
+	switch c.sem.lock(down, ctx.Done(), c.ctx.Done(), cl.timeout()) {
+	case 0:
 		return ErrNotConnected
-	case <-ctx.Done():
+	case 1:
 		return ctx.Err()
-	case <-cl.timeout():
-		return context.DeadlineExceeded
-	case <-c.ctx.Done():
+	case 2:
 		return ErrClosed
+	case 3:
+		return context.DeadlineExceeded
 	}
+	return nil
 }
 
 // awaitLink returns the current link, waiting within the request's ctx and

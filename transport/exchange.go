@@ -268,12 +268,9 @@ func (l *link) exchange(ctx context.Context, cl *call, adu []byte) result {
 // reads its own answer (no hand-off between goroutines) and one system
 // call sets both socket deadlines.
 func (l *link) run(ctx context.Context, cl *call, tid uint16, adu []byte) result {
-	reading := false
-	select {
-	case l.rlock <- struct{}{}:
-		reading = true
+	reading := l.rlock.tryLock()
+	if reading {
 		l.own(cl)
-	default:
 	}
 	if n, err := l.write(ctx, cl, tid, adu, reading); err != nil {
 		if reading {
@@ -295,18 +292,25 @@ func (l *link) run(ctx context.Context, cl *call, tid uint16, adu []byte) result
 // await waits for the answer while another goroutine reads the link, and
 // takes over reading if that one leaves first.
 func (l *link) await(ctx context.Context, cl *call, tid uint16) result {
-	select {
-	case r := <-cl.done:
-		r.sent = true
-		return r
-	case l.rlock <- struct{}{}:
-		l.own(cl)
-		if r, ok := l.readAs(ctx, cl); ok {
+	l.rlock.join()
+	for !l.rlock.take() {
+		select {
+		case r := <-cl.done:
+			l.rlock.leave()
 			r.sent = true
 			return r
+		case <-l.rlock.wake:
+			continue
+		case <-ctx.Done():
+		case <-cl.timeout():
 		}
-	case <-ctx.Done():
-	case <-cl.timeout():
+		l.rlock.leave()
+		return l.giveUp(ctx, cl, tid)
+	}
+	l.own(cl)
+	if r, ok := l.readAs(ctx, cl); ok {
+		r.sent = true
+		return r
 	}
 	return l.giveUp(ctx, cl, tid)
 }
@@ -352,5 +356,5 @@ func (l *link) unread(cl *call) {
 		}
 		l.kmu.Unlock()
 	}
-	<-l.rlock
+	l.rlock.unlock()
 }

@@ -29,12 +29,12 @@ const maxAbandoned = 1024
 // transaction id; while the link idles, its watcher (read.go).
 type link struct {
 	c          *Conn
-	nc         linkConn      // a *net.TCPConn, or a *tlsConn over one
-	secure     bool          // nc is TLS: a write error, even a timeout, ends the session
-	wlock      chan struct{} // one slot: a waiting writer can leave when its ctx ends
-	rlock      chan struct{} // one slot: the right to read frames, and rs
-	rs         readState     // owned by the holder of rlock
-	wdl        time.Time     // write deadline set on nc; owned by the holder of wlock
+	nc         linkConn  // a *net.TCPConn, or a *tlsConn over one
+	secure     bool      // nc is TLS: a write error, even a timeout, ends the session
+	wlock      gate      // one slot: a waiting writer can leave when its ctx ends
+	rlock      gate      // one slot: the right to read frames, and rs
+	rs         readState // owned by the holder of rlock
+	wdl        time.Time // write deadline set on nc; owned by the holder of wlock
 	rc         syscall.RawConn
 	pollFn     func(uintptr) bool // l.inPoll, bound once
 	pw         pollWrite          // writeInPoll's state
@@ -104,9 +104,11 @@ type result struct {
 }
 
 func newLink(c *Conn, nc linkConn) *link {
-	l := &link{c: c, nc: nc, wlock: make(chan struct{}, 1), rlock: make(chan struct{}, 1),
+	l := &link{c: c, nc: nc,
 		done: make(chan struct{}), draining: make(chan struct{}), readerDone: make(chan struct{}),
 		abandoned: make(map[uint16]gaveUp), rs: readState{buf: make([]byte, readBufLen)}, upAt: time.Now()}
+	l.wlock.init(1)
+	l.rlock.init(1)
 	if c.opts.MaxInFlight > 1 {
 		l.wq = make([]*call, 0, MaxInFlightLimit)
 		l.wtaken = make([]*call, 0, MaxInFlightLimit)

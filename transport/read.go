@@ -236,9 +236,7 @@ func (l *link) watch() {
 		case <-l.done:
 			return
 		}
-		select {
-		case l.rlock <- struct{}{}:
-		case <-l.done:
+		if l.rlock.lock(l.done, nil, nil, nil) >= 0 {
 			return
 		}
 		if !l.readIdle() {
@@ -251,7 +249,7 @@ func (l *link) watch() {
 // readIdle reads frames as the watcher; see watch. It gives rlock back and
 // reports false once the link is down.
 func (l *link) readIdle() bool {
-	defer func() { <-l.rlock }()
+	defer l.rlock.unlock()
 	ctx := context.Background()
 	for {
 		h, adu, err := l.nextFrame(ctx, nil)
@@ -300,13 +298,11 @@ func (l *link) shutdown(parent context.Context) (graceful bool) {
 	l.closing = true
 	l.mu.Unlock()
 	close(l.draining) // the watcher reads from now on, until the FIN
-	select {
-	case l.wlock <- struct{}{}: // held for good: no write can follow the FIN
+	// wlock, held for good: no write can follow the FIN.
+	if l.wlock.lock(l.done, ctx.Done(), nil, nil) < 0 {
 		if err := l.nc.CloseWrite(); err != nil {
 			l.fail(ErrClosed)
 		}
-	case <-l.done:
-	case <-ctx.Done():
 	}
 	graceful = true
 	select {

@@ -82,8 +82,8 @@ func TestEarlyDeadlineWake(t *testing.T) {
 			dl := time.Now().Add(waitTimeout)
 			ctx, cancel := context.WithDeadline(t.Context(), dl)
 			defer cancel()
-			l.rlock <- struct{}{}
-			l.wlock <- struct{}{}
+			l.rlock.lock(nil, nil, nil, nil)
+			l.wlock.lock(nil, nil, nil, nil)
 			if side == "read" {
 				l.nc.SetReadDeadline(aLongTimeAgo)
 				l.rs.dl = dl
@@ -91,9 +91,9 @@ func TestEarlyDeadlineWake(t *testing.T) {
 				l.nc.SetWriteDeadline(aLongTimeAgo)
 				l.wdl = dl
 			}
-			<-l.wlock
+			l.wlock.unlock()
 			if side == "read" {
-				<-l.rlock // the request reads for itself
+				l.rlock.unlock() // the request reads for itself
 			}
 			done := make(chan error, 1)
 			go func() {
@@ -105,7 +105,7 @@ func TestEarlyDeadlineWake(t *testing.T) {
 			}()
 			if side == "write" {
 				recv(t, got, "the request at the server") // written although rlock is held
-				<-l.rlock                                 // now it may read
+				l.rlock.unlock()                          // now it may read
 			}
 			if err := recv(t, done, "Send"); err != nil {
 				t.Fatalf("Send = %v, want success after an early wake-up", err)
@@ -206,7 +206,7 @@ func TestWatcherHandsBack(t *testing.T) {
 // waitHeld waits until someone holds l's rlock.
 func waitHeld(t *testing.T, l *link) {
 	t.Helper()
-	waitFor(t, "the watcher to take the reader's role", func() bool { return len(l.rlock) > 0 })
+	waitFor(t, "the watcher to take the reader's role", func() bool { return l.rlock.held() })
 }
 
 // concurrentReads runs callers goroutines of n reads each and checks every

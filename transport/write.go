@@ -18,13 +18,12 @@ import (
 // another writing queues its ADU for that one to write (batch.go).
 func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, reading bool) (int, error) {
 	for {
-		select {
-		case l.wlock <- struct{}{}:
+		if l.wlock.tryLock() {
 			if err := ctx.Err(); err != nil {
-				<-l.wlock
+				l.wlock.unlock()
 				return 0, err
 			}
-		default:
+		} else {
 			if !reading && l.queueWrite(ctx, cl, tid, adu) {
 				n, err, again := l.awaitWritten(ctx, cl)
 				if !again {
@@ -304,23 +303,18 @@ func (l *link) rearmWrite(ctx context.Context, cl *call) error {
 
 // lockWrite takes wlock, waiting within the request's ctx and deadline.
 func (l *link) lockWrite(ctx context.Context, cl *call) error {
-	select {
-	case l.wlock <- struct{}{}:
-	default:
-		select {
-		case l.wlock <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-cl.timeout():
-			return context.DeadlineExceeded
-		case <-l.done:
-			return l.cause()
-		case <-l.c.ctx.Done():
-			return ErrClosed
-		}
+	switch l.wlock.lock(ctx.Done(), l.done, l.c.ctx.Done(), cl.timeout()) {
+	case 0:
+		return ctx.Err()
+	case 1:
+		return l.cause()
+	case 2:
+		return ErrClosed
+	case 3:
+		return context.DeadlineExceeded
 	}
 	if err := ctx.Err(); err != nil {
-		<-l.wlock // select picks at random among ready cases
+		l.wlock.unlock() // a slot and the ctx may be ready at once
 		return err
 	}
 	return nil
@@ -377,7 +371,7 @@ func (l *link) unlockWrite(cl *call) {
 		}
 		l.kmu.Unlock()
 	}
-	<-l.wlock
+	l.wlock.unlock()
 }
 
 // isDeadline reports whether a socket error is our own deadline passing.
