@@ -105,7 +105,7 @@ func (a *app) parseBench(b *benchRun, inFlight int, args []string) error {
 		return usagef("--requests must be at least 1 and --in-flight 1..%d", transport.MaxInFlightLimit)
 	}
 	if len(args) > 2 {
-		return usagef("want [ADDR [COUNT]], got %d arguments", len(args))
+		return usagef("want [ADDR [COUNT]], got %s", arguments(len(args)))
 	}
 	var err error
 	if len(args) > 0 {

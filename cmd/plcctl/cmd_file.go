@@ -49,7 +49,7 @@ func (a *app) readFileRecordCommand() *command {
 
 func (a *app) readFileRecord(ctx context.Context, name string, tf *typeFlags, args []string) error {
 	if len(args) < 2 || len(args) > 3 {
-		return usagef("want FILE RECORD [COUNT], got %d arguments", len(args))
+		return usagef("want FILE RECORD [COUNT], got %s", arguments(len(args)))
 	}
 	t, o, err := tf.parse()
 	if err != nil {

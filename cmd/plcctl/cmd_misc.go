@@ -20,7 +20,7 @@ func (a *app) readFIFOCommand() *command {
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
-			return usagef("want ADDR, got %d arguments", len(args))
+			return usagef("want ADDR, got %s", arguments(len(args)))
 		}
 		t, o, err := tf.parse()
 		if err != nil {

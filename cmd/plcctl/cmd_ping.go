@@ -53,7 +53,7 @@ Exit status: 0 if at least one request was answered, else 1.`
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) > 1 {
-			return usagef("want at most ADDR, got %d arguments", len(args))
+			return usagef("want at most ADDR, got %s", arguments(len(args)))
 		}
 		// NaN, Inf and rates whose interval rounds to 0 or overflows would
 		// make the ticker panic: refuse them like any other bad value.

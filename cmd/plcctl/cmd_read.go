@@ -95,7 +95,7 @@ func (a *app) readCommand(name string, tbl table) *command {
 // prepareRead parses ADDR [COUNT] and the type flags.
 func (a *app) prepareRead(c *command, tbl table, tf *typeFlags, args []string) (*readOp, error) {
 	if len(args) < 1 || len(args) > 2 {
-		return nil, usagef("want ADDR [COUNT], got %d arguments", len(args))
+		return nil, usagef("want ADDR [COUNT], got %s", arguments(len(args)))
 	}
 	op := &readOp{cmd: c.name, tbl: tbl, n: 1}
 	var err error

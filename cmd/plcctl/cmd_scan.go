@@ -67,7 +67,7 @@ Exit status: 0 if any unit answered, else 1.`
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) > 1 {
-			return usagef("want at most ADDR, got %d arguments", len(args))
+			return usagef("want at most ADDR, got %s", arguments(len(args)))
 		}
 		fc, ok := scanFunction(strings.ToLower(*function))
 		if !ok {

@@ -51,7 +51,7 @@ func (a *app) shell(ctx context.Context, args []string, stopOnError bool, histor
 		return usagef("already in the shell")
 	}
 	if len(args) > 1 {
-		return usagef("want at most one FILE, got %d arguments", len(args))
+		return usagef("want at most one FILE, got %s", arguments(len(args)))
 	}
 	in, interactive := a.stdin, false
 	if len(args) == 1 && args[0] != "-" {

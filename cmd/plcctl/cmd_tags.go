@@ -428,7 +428,7 @@ on, off, true, false, 1 or 0.
 	c.notes = []string{plantHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 2 {
-			return usagef("want TAG VALUE, got %d arguments", len(args))
+			return usagef("want TAG VALUE, got %s", arguments(len(args)))
 		}
 		p, err := loadPlant(*file)
 		if err != nil {

@@ -156,7 +156,7 @@ func (a *app) writeCoilCommand() *command {
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 2 {
-			return usagef("want ADDR on|off, got %d arguments", len(args))
+			return usagef("want ADDR on|off, got %s", arguments(len(args)))
 		}
 		addr, err := a.parseAddress(args[0], coils)
 		if err != nil {
@@ -224,7 +224,7 @@ func (a *app) writeRegisterCommand() *command {
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 2 {
-			return usagef("want ADDR VALUE, got %d arguments", len(args))
+			return usagef("want ADDR VALUE, got %s", arguments(len(args)))
 		}
 		t, o, err := tf.parse()
 		if err != nil {
@@ -340,7 +340,7 @@ func (a *app) maskWriteCommand() *command {
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 3 {
-			return usagef("want ADDR AND OR, got %d arguments", len(args))
+			return usagef("want ADDR AND OR, got %s", arguments(len(args)))
 		}
 		addr, err := a.parseAddress(args[0], holdingRegisters)
 		if err != nil {

@@ -307,3 +307,15 @@ func exitCode(err error) int {
 	}
 	return exitFailure
 }
+
+// arguments says how many arguments n is, for a usage error: "no
+// arguments", "1 argument", "3 arguments".
+func arguments(n int) string {
+	switch n {
+	case 0:
+		return "no arguments"
+	case 1:
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", n)
+}

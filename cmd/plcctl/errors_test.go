@@ -205,3 +205,24 @@ func TestPingGatewayExceptionsAreLost(t *testing.T) {
 		t.Errorf("ping exception 02: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestArgumentCount: a usage error counts the arguments in English, as
+// the user typed them: "1 argument", not "1 arguments".
+func TestArgumentCount(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"write-register"}, "want ADDR VALUE, got no arguments"},
+		{[]string{"write-register", "5"}, "want ADDR VALUE, got 1 argument\n"},
+		{[]string{"write-register", "5", "6", "7"}, "want ADDR VALUE, got 3 arguments"},
+		{[]string{"read-holding-registers", "1", "2", "3"}, "want ADDR [COUNT], got 3 arguments"},
+	} {
+		var stdout, stderr strings.Builder
+		code := run(context.Background(), append([]string{"-a", "127.0.0.1:1"}, tc.args...), &stdout, &stderr)
+		if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("plcctl %s: exit %d, stdout %q, stderr %q; want exit 2, nothing on stdout, %q on stderr",
+				strings.Join(tc.args, " "), code, stdout.String(), stderr.String(), tc.want)
+		}
+	}
+}
