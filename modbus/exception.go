@@ -37,9 +37,16 @@ var exceptionNames = [...]string{
 func (c ExceptionCode) String() string {
 	if int(c) < len(exceptionNames) && exceptionNames[c] != "" {
 		n := exceptionNames[c]
-		return hex2(uint8(c)) + " " + n
+		return exceptionHex(c) + " " + n
 	}
-	return hex2(uint8(c)) + " unknown exception"
+	return exceptionHex(c) + " unknown exception"
+}
+
+// exceptionHex is c in two hexadecimal digits, upper case as the spec
+// writes exception codes (0A, 0B) [AP §7].
+func exceptionHex(c ExceptionCode) string {
+	const digits = "0123456789ABCDEF"
+	return string([]byte{digits[c>>4], digits[c&15]})
 }
 
 // Error implements error.

@@ -218,7 +218,7 @@ func TestDecodeResponseException(t *testing.T) {
 		{"fc16 busy", writeRegsPDU(1, 2), hx("90 06"), modbus.FuncWriteMultipleRegisters, modbus.ServerDeviceBusy, "server device busy"},
 		{"fc20 memory parity", readFilePDU(fileGroup(6, 4, 1, 2)), hx("94 08"), modbus.FuncReadFileRecord, modbus.MemoryParityError, "memory parity error"},
 		{"fc43 gateway target", hx("2B 0E 01 00"), hx("AB 0B"), modbus.FuncEncapsulatedInterface, modbus.GatewayTargetDeviceFailedToRespond,
-			"0b gateway target device failed to respond for encapsulated interface transport"},
+			"0B gateway target device failed to respond for encapsulated interface transport"},
 		{"user-defined fc65", hx("41 01 02"), hx("C1 01"), 0x41, modbus.IllegalFunction, "01 illegal function for user-defined function 0x41"},
 		{"undefined code 09", hx("06 00 01 00 03"), hx("86 09"), modbus.FuncWriteSingleRegister, 0x09, "09 unknown exception"},
 	}

@@ -49,7 +49,7 @@ func TestErrorSentences(t *testing.T) {
 			"plcctl: read-input-registers 999..1000 on " + s.Addr + " unit 3: the device answered exception 02 illegal data address; " +
 				"the items are outside what the device serves: check ADDR and COUNT, and --one-based if its manual numbers from 1\n"},
 		{"exception 0B behind a gateway", []string{"-u", "9", "read-holding-registers", "0", "-a", gw}, 3,
-			"plcctl: read-holding-registers 0 on " + gw + " unit 9: the device answered exception 0b gateway target device failed to respond; " +
+			"plcctl: read-holding-registers 0 on " + gw + " unit 9: the device answered exception 0B gateway target device failed to respond; " +
 				"no device answered behind the gateway at unit 9: check -u (the serial address) and the serial line\n"},
 		{"short raw request reset", []string{"raw", "3", "00", "6B", "00", "-a", s.Addr}, 1,
 			"the device reset the connection: the request is malformed for function 3 (pdu length: read holding registers pdu is 4 bytes, want 5); " +
@@ -175,7 +175,7 @@ func TestExplainCauses(t *testing.T) {
 		{&transport.OpError{Op: "read coils", Err: syscall.ECONNRESET}, "the device reset the connection", "--trace"},
 		{&transport.OpError{Op: "read coils", Err: fmt.Errorf("read: %w", io.EOF)}, "the device closed the connection", "--trace"},
 		{context.Canceled, "interrupted", ""},
-		{&modbus.ExceptionError{Function: 3, Code: modbus.GatewayPathUnavailable}, "exception 0a gateway path unavailable", "the gateway has no path to unit 1"},
+		{&modbus.ExceptionError{Function: 3, Code: modbus.GatewayPathUnavailable}, "exception 0A gateway path unavailable", "the gateway has no path to unit 1"},
 		{&modbus.ExceptionError{Function: 3, Code: modbus.ServerDeviceBusy}, "exception 06 server device busy", "try again later"},
 	}
 	for _, tc := range tests {
@@ -192,7 +192,7 @@ func TestExplainCauses(t *testing.T) {
 func TestPingGatewayExceptionsAreLost(t *testing.T) {
 	gw := simtestGateway(t)
 	r := runCLI(t, "ping", "-u", "9", "--count", "2", "--rate", "100", "-a", gw)
-	if r.code != exitFailure || !strings.Contains(r.stdout, "no answer from "+gw+" unit 9: seq=1 exception 0b gateway target device failed to respond") ||
+	if r.code != exitFailure || !strings.Contains(r.stdout, "no answer from "+gw+" unit 9: seq=1 exception 0B gateway target device failed to respond") ||
 		!strings.Contains(r.stdout, "2 sent, 0 answered, 100.0% loss") {
 		t.Errorf("ping of an absent unit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
