@@ -226,3 +226,15 @@ func TestArgumentCount(t *testing.T) {
 		}
 	}
 }
+
+// TestShorthandSuggestsLongFlag: ping(8)'s -c, which plcctl spells
+// --count, gets the long flag named.
+func TestShorthandSuggestsLongFlag(t *testing.T) {
+	for _, cmd := range []string{"ping", "watch"} {
+		var stdout, stderr strings.Builder
+		code := run(context.Background(), []string{"-a", "127.0.0.1:1", cmd, "-c", "3", "0"}, &stdout, &stderr)
+		if want := "did you mean --count?"; code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("plcctl %s -c 3: exit %d, stdout %q, stderr %q; want exit 2 and %q", cmd, code, stdout.String(), stderr.String(), want)
+		}
+	}
+}

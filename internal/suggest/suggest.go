@@ -75,6 +75,21 @@ func editDistance(a, b string) int {
 // FlagError adds a suggestion to pflag's "unknown flag: --name" errors,
 // keeping err in the chain.
 func FlagError(err error, fs *pflag.FlagSet) error {
+	if c, ok := unknownShorthand(err.Error()); ok {
+		// -c where only --count exists (ping(8)'s habit): name the one
+		// long flag, without a shorthand, that starts with the letter.
+		var only string
+		n := 0
+		fs.VisitAll(func(f *pflag.Flag) {
+			if f.Shorthand == "" && !f.Hidden && strings.HasPrefix(f.Name, c) {
+				only, n = f.Name, n+1
+			}
+		})
+		if n == 1 {
+			return fmt.Errorf("%w; did you mean --%s?", err, only)
+		}
+		return err
+	}
 	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
 	if !ok {
 		return err
@@ -85,4 +100,14 @@ func FlagError(err error, fs *pflag.FlagSet) error {
 		return fmt.Errorf("%w%s", err, s)
 	}
 	return err
+}
+
+// unknownShorthand returns the letter of pflag's "unknown shorthand flag:
+// 'c' in -c" error.
+func unknownShorthand(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "unknown shorthand flag: '")
+	if !ok || len(rest) < 2 || rest[1] != '\'' {
+		return "", false
+	}
+	return rest[:1], true
 }

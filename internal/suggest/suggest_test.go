@@ -40,6 +40,9 @@ func TestFlagError(t *testing.T) {
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	fs.Duration("interval", 0, "")
 	fs.String("word-order", "", "")
+	fs.Int("count", 0, "")
+	fs.BoolP("quiet", "q", false, "")
+	fs.Bool("csv", false, "")
 	tests := []struct {
 		args []string
 		want string
@@ -48,6 +51,10 @@ func TestFlagError(t *testing.T) {
 		{[]string{"--word-ordr"}, "unknown flag: --word-ordr; did you mean --word-order?"},
 		{[]string{"--frobnicate"}, "unknown flag: --frobnicate"},
 		{[]string{"-z"}, "unknown shorthand flag: 'z' in -z"},
+		{[]string{"-i", "1s"}, "unknown shorthand flag: 'i' in -i; did you mean --interval?"},
+		{[]string{"-w"}, "unknown shorthand flag: 'w' in -w; did you mean --word-order?"},
+		{[]string{"-c", "3"}, "unknown shorthand flag: 'c' in -c"}, // --count and --csv: no guess
+		{[]string{"-qz"}, "unknown shorthand flag: 'z' in -z"},
 	}
 	for _, tc := range tests {
 		perr := fs.Parse(tc.args)
