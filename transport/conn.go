@@ -272,7 +272,7 @@ func (c *Conn) acquire(ctx context.Context, cl *call) error {
 		}
 		down = l.done
 	}
-	if c.sem.tryLock() {
+	if c.sem.tryLock() { // first: lock's arguments would arm cl's timer
 		return nil
 	}
 	switch c.sem.lock(down, ctx.Done(), c.ctx.Done(), cl.timeout()) {

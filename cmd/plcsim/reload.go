@@ -109,15 +109,13 @@ func (r *reloader) reloadAccess() {
 		r.log.Error().Str("access", file).Msg("access rules not reloaded, the old rules stay: " + firstProblem(err))
 		return
 	}
+	if r.accessFile != "" && len(pols) > 0 { // one file, the same rules for every device
+		r.log.Info().Str("access", file).Int("rules", len(pols[0].Rules)).Bool("read_only", pols[0].ReadOnly).Msg("access rules reloaded")
+		return
+	}
 	for i, pol := range pols {
-		e := r.log.Info().Str("access", file)
-		if r.accessFile == "" {
-			e = e.Str("device", r.devices[i])
-		}
-		e.Int("rules", len(pol.Rules)).Bool("read_only", pol.ReadOnly).Msg("access rules reloaded")
-		if r.accessFile != "" {
-			break // one file, the same rules for every device
-		}
+		r.log.Info().Str("access", file).Str("device", r.devices[i]).
+			Int("rules", len(pol.Rules)).Bool("read_only", pol.ReadOnly).Msg("access rules reloaded")
 	}
 }
 
