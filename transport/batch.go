@@ -11,13 +11,23 @@ import (
 // alone costs a write system call, and on loopback or a LAN the kernel's
 // whole transmit path, per request. Instead, a request that finds another
 // writing (wlock held by a writer that will look at the queue before giving
-// wlock back) queues its ADU and waits; the writer writes every queued ADU
-// after its own, in the same system call when they were queued before it
-// wrote, else in one more call per batch. Each request still gets its own
-// outcome: how many of its bytes went out, so OpError.Sent and "outcome
-// unknown" mean what they meant, and a request of which nothing went out is
-// written again by itself (again) or moves to the next link, never retried
-// silently after any byte was written.
+// wlock back) queues its ADU and goes on to wait for its answer (await),
+// as a request that wrote for itself does; the writer writes every queued
+// ADU after its own, in the same system call when they were queued before
+// it wrote, else in one more call per batch. Each request still gets its
+// own outcome: how many of its bytes went out, so OpError.Sent and
+// "outcome unknown" mean what they meant, and a request of which nothing
+// went out is written again by itself (again) or moves to the next link,
+// never retried silently after any byte was written.
+//
+// The writer's word. A request queued, then written whole, hears nothing
+// from the writer: the writer notes it in the call (wstate, under wqmu),
+// and the request parks once, for its answer. Only a request whose ADU
+// did not go out whole is told (wdone), and woken from its read should it
+// have become the link's reader meanwhile (report). A request that must
+// know before it returns (its answer came, or it gives up) looks at its
+// wstate, and waits for the word if the writer still has its ADU
+// (writeOutcome).
 //
 // Deadlines. The writer writes under its own deadline. A queued request
 // whose ctx or deadline ends while it is still queued leaves the queue, not
@@ -28,6 +38,8 @@ import (
 // one takes the link down (as any partial write does), and the rest were
 // not sent. Only requests that do not read the link queue: a request that
 // will read its own answer writes for itself, after the peek (write.go).
+// Once Close has begun, the writer takes no more of the queue: what is
+// queued fails unsent with ErrClosed, as a request waiting for wlock does.
 
 // testHookHeld, when set by a test, runs as a request starts writing
 // with wlock held (writeHeld), before it takes the queue.
@@ -35,9 +47,10 @@ var testHookHeld func(*link)
 
 // Queue states of a call (wstate), guarded by link.wqmu.
 const (
-	wNone   = iota
-	wQueued // in link.wq, not taken yet: it may leave
-	wTaken  // the writer has it: wait for wdone
+	wNone   = iota // not queued, or written whole and done with by the writer
+	wQueued        // in link.wq, not taken yet: it may leave
+	wTaken         // the writer has it: what it writes is not known yet
+	wTold          // the writer has done with it and sends its word on wdone
 )
 
 // wresult is what the writer tells a request it wrote for.
@@ -47,10 +60,13 @@ type wresult struct {
 	again bool  // none went out and the link is up: write it yourself
 }
 
+// whole reports whether all of the request's ADU went out.
+func (w wresult) whole() bool { return w.err == nil && !w.again }
+
 // queueWrite queues cl's ADU for the request holding wlock, if that one
 // will look at the queue before giving wlock back. It reports false when
 // cl must take wlock itself.
-func (l *link) queueWrite(ctx context.Context, cl *call, tid uint16, adu []byte) bool {
+func (l *link) queueWrite(cl *call, tid uint16, adu []byte) bool {
 	if l.c.opts.MaxInFlight == 1 {
 		return false
 	}
@@ -59,40 +75,35 @@ func (l *link) queueWrite(ctx context.Context, cl *call, tid uint16, adu []byte)
 	if !l.wbusy || len(l.wq) >= MaxInFlightLimit {
 		return false
 	}
-	cl.adu, cl.wtid, cl.wctx, cl.wstate, cl.wgone = adu, tid, ctx, wQueued, false
+	cl.adu, cl.wtid, cl.wstate, cl.wgone, cl.queued = adu, tid, wQueued, false, true
 	l.wq = append(l.wq, cl)
 	return true
 }
 
-// awaitWritten waits until the writer has written cl's ADU (or failed to),
-// or cl's ctx or deadline ends, or the link goes down. again says nothing
-// went out and cl should try to write once more.
-func (l *link) awaitWritten(ctx context.Context, cl *call) (n int, err error, again bool) {
-	own := false // cl's own ctx or deadline ended (not the link's, not the Conn's)
-	select {
-	case w := <-cl.wdone:
-		return w.n, w.err, w.again
-	case <-ctx.Done():
-		err, own = ctx.Err(), true
-	case <-cl.timeout():
-		err, own = context.DeadlineExceeded, true
-	case <-l.done:
-		err = l.cause()
-	case <-l.c.ctx.Done():
-		err = ErrClosed
-	}
+// writeOutcome is the writer's word for a queued request that must know
+// it now: its answer came, or it gives up (gone: its ctx or deadline
+// ended). Still queued, it leaves the queue (again: nothing went out).
+// Taken, it asks for the word and waits for it, after stopping the write
+// in progress if gone, should it be blocked on its behalf (a lost link ends
+// it anyway, and Close lets a write finish, as it does a request's own).
+// Written whole and done with, the word is that (whole).
+func (l *link) writeOutcome(cl *call, gone bool) wresult {
+	cl.queued = false
 	l.wqmu.Lock()
-	if cl.wstate == wQueued {
+	state := cl.wstate
+	switch state {
+	case wQueued:
 		l.unqueue(cl)
 		l.wqmu.Unlock()
-		return 0, err, false
+		return wresult{again: true}
+	case wNone:
+		l.wqmu.Unlock()
+		return wresult{}
+	case wTaken:
+		cl.wwait = true
 	}
 	l.wqmu.Unlock()
-	// Taken: the writer has our bytes. If our time is up, stop its write
-	// should it be blocked on our behalf (a lost link ends it anyway, and
-	// Close lets a write finish, as it does a request's own); then hear
-	// what went out.
-	if own {
+	if gone && state == wTaken {
 		l.kmu.Lock()
 		cl.wgone = true
 		if l.wbatch {
@@ -100,11 +111,14 @@ func (l *link) awaitWritten(ctx context.Context, cl *call) (n int, err error, ag
 		}
 		l.kmu.Unlock()
 	}
-	w := <-cl.wdone
-	if w.again {
-		return 0, err, false
-	}
-	return w.n, w.err, false
+	return cl.heard(<-cl.wdone)
+}
+
+// heard takes the writer's word w, once received from wdone: the writer
+// has done with the call.
+func (cl *call) heard(w wresult) wresult {
+	cl.queued, cl.wstate = false, wNone
+	return w
 }
 
 // unqueue removes cl from the queue. Called with wqmu held.
@@ -118,7 +132,7 @@ func (l *link) unqueue(cl *call) {
 			break
 		}
 	}
-	cl.wstate, cl.adu, cl.wctx = wNone, nil, nil
+	cl.wstate, cl.adu = wNone, nil
 }
 
 // kickBatchLocked moves the write deadline to the past, so that a write in
@@ -129,15 +143,31 @@ func (l *link) kickBatchLocked() {
 }
 
 // takeQueue takes every queued request for the writer, in queue order.
+// Once Close has begun it takes none: it tells them they were not sent.
 func (l *link) takeQueue() []*call {
 	l.wqmu.Lock()
+	batch := l.takeQueueLocked()
+	l.wqmu.Unlock()
+	if len(batch) > 0 && l.c.ctx.Err() != nil {
+		var ws [MaxInFlightLimit]wresult
+		for i := range batch {
+			ws[i].err = ErrClosed
+		}
+		l.report(batch, &ws)
+		return nil
+	}
+	return batch
+}
+
+// takeQueueLocked empties the queue into the writer's batch; called with
+// wqmu held.
+func (l *link) takeQueueLocked() []*call {
 	batch := append(l.wtaken[:0], l.wq...)
 	clear(l.wq)
 	l.wq = l.wq[:0]
 	for _, m := range batch {
 		m.wstate = wTaken
 	}
-	l.wqmu.Unlock()
 	l.wtaken = batch
 	return batch
 }
@@ -175,20 +205,14 @@ func (l *link) claim() {
 // For a writer that cannot go on writing for others.
 func (l *link) abandonQueue(cl *call) {
 	l.wqmu.Lock()
-	batch := append(l.wtaken[:0], l.wq...)
-	clear(l.wq)
-	l.wq = l.wq[:0]
 	l.wbusy = false
-	for _, m := range batch {
-		m.wstate = wNone
-	}
+	batch := l.takeQueueLocked()
 	l.wqmu.Unlock()
-	for _, m := range batch {
-		m.adu, m.wctx = nil, nil
-		m.wdone <- wresult{again: true}
+	var ws [MaxInFlightLimit]wresult
+	for i := range batch {
+		ws[i].again = true
 	}
-	clear(batch)
-	l.wtaken = batch[:0]
+	l.report(batch, &ws)
 	l.unlockWrite(cl)
 }
 
@@ -203,6 +227,9 @@ func (l *link) flush(ctx context.Context, cl *call) {
 			return
 		}
 		batch := l.takeQueue()
+		if len(batch) == 0 { // Close has begun (takeQueue)
+			continue
+		}
 		l.sequenceBatch(batch)
 		if err := l.armWrite(ctx, cl, false); err != nil {
 			l.tell(batch, 0, 0)
@@ -294,14 +321,45 @@ func (l *link) tell(batch []*call, off, n int) {
 		}
 	}
 	l.mu.Unlock()
+	l.report(batch, &ws)
+}
+
+// report ends the writer's hold on the batch's members, ws being their
+// outcomes. One written whole hears nothing, unless it asked (wwait); the
+// others hear their outcome on wdone, and one that has become the link's
+// reader meanwhile is woken from its read (its deadline moved to the past,
+// as kick does), so that it stops reading for an answer that cannot come
+// and writes again, or fails. The word is sent under kmu, which armRead
+// holds to look for it before each read: so either the reader sees the
+// word before it reads, or the wake-up reaches its read. A member the
+// writer does not tell may return the moment wqmu is given back: nothing
+// of it is touched after that.
+func (l *link) report(batch []*call, ws *[MaxInFlightLimit]wresult) {
+	var told [MaxInFlightLimit]bool
+	some := false
 	l.wqmu.Lock()
-	for _, m := range batch {
+	for i, m := range batch {
+		m.adu = nil
 		m.wstate = wNone
+		if told[i] = !ws[i].whole() || m.wwait; told[i] {
+			m.wstate, some = wTold, true
+		}
+		m.wwait = false
 	}
 	l.wqmu.Unlock()
-	for i, m := range batch {
-		m.adu, m.wctx = nil, nil
-		m.wdone <- ws[i]
+	if some {
+		l.kmu.Lock()
+		for i, m := range batch {
+			if !told[i] {
+				continue
+			}
+			if l.reader == m && !ws[i].whole() {
+				l.nc.SetReadDeadline(aLongTimeAgo)
+				l.rkicked = true
+			}
+			m.wdone <- ws[i]
+		}
+		l.kmu.Unlock()
 	}
 	clear(batch)
 	l.wtaken = batch[:0]

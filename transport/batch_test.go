@@ -293,6 +293,8 @@ func (b *blockConn) SyscallConn() (syscall.RawConn, error) { return nil, errors.
 // sent, it fails with its ctx's error, not sent, and the others (the
 // writer and the other queued request) write again by themselves. Without
 // the kick it would wait as long as the writer's deadline (an hour here).
+// The test holds rlock, so that no request reads (blockConn has nothing
+// to read); the link's failure at the end ends the two waiting for answers.
 func TestTakenRequestStopsBlockedWrite(t *testing.T) {
 	o := Options{MaxInFlight: 4, Timeout: time.Hour}.withDefaults()
 	c := &Conn{opts: o, log: *o.Logger}
@@ -300,25 +302,23 @@ func TestTakenRequestStopsBlockedWrite(t *testing.T) {
 	defer c.cancel()
 	nc := &blockConn{block: true, blocked: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
 	l := newLink(c, nc)
+	if !l.rlock.tryLock() {
+		t.Fatal("rlock of a new link is held")
+	}
 	release := make(chan struct{})
 	holdFirstWriter(t, release)
 
-	type out struct {
-		n   int
-		err error
-	}
-	send := func(ctx context.Context, addr uint16, res chan<- out) {
+	send := func(ctx context.Context, addr uint16, res chan<- result) {
 		cl := c.getCall(ctx, 1, modbus.NewReadHoldingRegisters(addr, 1), time.Now(), o.Timeout)
 		tid, err := l.register(cl)
 		if err != nil {
-			res <- out{err: err}
+			res <- result{err: err}
 			return
 		}
 		adu, _ := modbus.AppendADU(nil, tid, 1, cl.req)
-		n, err := l.write(ctx, cl, tid, adu, false)
-		res <- out{n, err}
+		res <- l.run(ctx, cl, tid, adu)
 	}
-	wres, ares, bres := make(chan out, 1), make(chan out, 1), make(chan out, 1)
+	wres, ares, bres := make(chan result, 1), make(chan result, 1), make(chan result, 1)
 	go send(context.Background(), 1, wres)
 	busy := func(l *link) bool { return l.wbusy }
 	lq := func(n int) { waitLinkQueue(t, l, n, busy) }
@@ -331,13 +331,19 @@ func TestTakenRequestStopsBlockedWrite(t *testing.T) {
 	close(release)
 	recv(t, nc.blocked, "the batch write to block")
 	cancel()
-	a := recv(t, ares, "the taken request's end")
-	if !errors.Is(a.err, context.Canceled) || a.n != 0 {
-		t.Fatalf("taken request = %d bytes, %v; want 0, context.Canceled", a.n, a.err)
+	if a := recv(t, ares, "the taken request's end"); !errors.Is(a.err, context.Canceled) || a.sent {
+		t.Fatalf("taken request = %v, sent %v; want context.Canceled, not sent", a.err, a.sent)
 	}
-	for _, ch := range []chan out{wres, bres} {
-		if r := recv(t, ch, "a request's write"); r.err != nil || r.n != 12 {
-			t.Fatalf("write = %d bytes, %v; want 12, nil", r.n, r.err)
+	testutil.WaitFor(t, waitTimeout, "the other two requests written", func() bool {
+		nc.mu.Lock()
+		defer nc.mu.Unlock()
+		return len(nc.written) >= 24
+	})
+	lost := errors.New("test: link down")
+	l.fail(lost)
+	for _, ch := range []chan result{wres, bres} {
+		if r := recv(t, ch, "a request's end"); !errors.Is(r.err, lost) || !r.sent {
+			t.Fatalf("written request = %v, sent %v; want the link's end, sent", r.err, r.sent)
 		}
 	}
 	nc.mu.Lock()
@@ -348,5 +354,95 @@ func TestTakenRequestStopsBlockedWrite(t *testing.T) {
 	}
 	if len(addrs) != 2 || addrs[0]+addrs[1] != 4 || len(nc.written) != 24 {
 		t.Fatalf("written: requests for %v (%d bytes), want 1 and 3 only", addrs, len(nc.written))
+	}
+}
+
+// TestQueuedReaderWritesAgain: a queued request may take the reader's role
+// before the writer has written its ADU. When the writer then writes none
+// of it (the writer's own ctx ended: again), it wakes the request from its
+// read, and the request writes its ADU itself and gets its answer. Left
+// blocked, the request would read until its deadline (an hour) for the
+// answer to a request never sent.
+func TestQueuedReaderWritesAgain(t *testing.T) {
+	first := make(chan struct{}, 1) // the server has read the first request
+	answer := make(chan struct{})   // the server may answer it
+	f := startFake(t, func(c *fakeConn) {
+		h, req, err := c.readRequest()
+		if err != nil {
+			return
+		}
+		first <- struct{}{}
+		select {
+		case <-answer:
+		case <-time.After(waitTimeout):
+			return
+		}
+		if c.answer(h, plcAnswer(req)) == nil {
+			servePLC(c)
+		}
+	})
+	o := testOptions(t)
+	o.MaxInFlight = 4
+	o.Timeout = time.Hour
+	c := dial(t, f.addr, o)
+	var hold atomic.Bool
+	held, release := make(chan struct{}, 1), make(chan struct{})
+	testHookHeld = func(*link) {
+		if hold.CompareAndSwap(true, false) {
+			held <- struct{}{}
+			select {
+			case <-release:
+			case <-time.After(waitTimeout):
+			}
+		}
+	}
+	t.Cleanup(func() { testHookHeld = nil })
+
+	type out struct {
+		rsp modbus.PDU
+		err error
+	}
+	send := func(ctx context.Context, a uint16, res chan<- out) {
+		rsp, err := c.Send(ctx, 1, modbus.NewReadHoldingRegisters(a, 1))
+		res <- out{rsp, err}
+	}
+	rres, wres, qres := make(chan out, 1), make(chan out, 1), make(chan out, 1)
+	go send(t.Context(), 10, rres) // reads the link for its answer
+	recv(t, first, "the first request at the server")
+	waitQueue(t, c, 0, func(l *link) bool { return !l.wbusy }) // it gave wlock back
+	hold.Store(true)
+	wctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go send(wctx, 20, wres) // holds wlock, held before it takes the queue
+	recv(t, held, "the writer to hold wlock")
+	go send(t.Context(), 30, qres) // queued for the writer
+	waitQueue(t, c, 1, nil)
+	close(answer) // the first request's answer: the queued one takes over reading
+	l := currentLink(t, c)
+	testutil.WaitFor(t, waitTimeout, "the queued request to read the link", func() bool {
+		l.kmu.Lock()
+		r := l.reader
+		l.kmu.Unlock()
+		l.wqmu.Lock()
+		defer l.wqmu.Unlock()
+		return r != nil && r.wstate == wQueued
+	})
+	if r := recv(t, rres, "the first request's end"); r.err != nil {
+		t.Fatal(r.err)
+	} else {
+		checkRegs(t, r.rsp, 10, 1)
+	}
+	cancel() // the writer writes nothing: the queued request must write itself
+	close(release)
+	if r := recv(t, wres, "the writer's end"); !errors.Is(r.err, context.Canceled) || opError(t, r.err).Sent {
+		t.Fatalf("writer = %v, want context.Canceled, not sent", r.err)
+	}
+	if r := recv(t, qres, "the queued request's end"); r.err != nil {
+		t.Fatalf("queued request = %v, want its answer", r.err)
+	} else {
+		checkRegs(t, r.rsp, 30, 1)
+	}
+	if s := c.Stats(); s.LinkDowns != 0 {
+		t.Fatalf("Stats = %+v, want the link kept", s)
 	}
 }

@@ -39,15 +39,18 @@ type call struct {
 	spent   bool // a kick may still be running: never reuse
 
 	// Coalesced writes (batch.go): the ADU a writer writes for this call,
-	// its transaction id (for the trace), its ctx, its place in the queue
-	// (guarded by link.wqmu), whether it gave up while taken (link.kmu),
-	// and the writer's word on what went out.
+	// its transaction id (for the trace), its place in the queue and
+	// whether it waits for the writer's word even if written whole (both
+	// guarded by link.wqmu), whether it gave up while taken (link.kmu),
+	// the writer's word when its ADU did not go out whole, and whether it
+	// is queued with that word not yet known (its own goroutine's).
 	adu    []byte
 	wtid   uint16
-	wctx   context.Context
 	wstate int8
+	wwait  bool
 	wgone  bool
 	wdone  chan wresult // buffered: the writer never blocks
+	queued bool
 
 	// ReadRegistersInto: the request lives here, and the answer's values
 	// are decoded into into (intoSet) instead of a new PDU.
@@ -106,7 +109,7 @@ func (c *Conn) putCall(cl *call) {
 		cl.armed = false
 	}
 	cl.l.Store(nil)
-	if cl.spent || len(cl.done) != 0 || len(cl.wdone) != 0 || cl.wstate != wNone { // never hand out a call that may still hear from the last request
+	if cl.spent || len(cl.done) != 0 || len(cl.wdone) != 0 || cl.wstate != wNone || cl.queued { // never hand out a call that may still hear from the last request
 		return
 	}
 	cl.req = nil
@@ -266,53 +269,114 @@ func (l *link) exchange(ctx context.Context, cl *call, adu []byte) result {
 // run writes the request and gets its answer. When no one is reading the
 // link, the request takes the reader's role before it writes, so that it
 // reads its own answer (no hand-off between goroutines) and one system
-// call sets both socket deadlines.
+// call sets both socket deadlines. A request that another writer was to
+// write, and did not, writes again (await's again).
 func (l *link) run(ctx context.Context, cl *call, tid uint16, adu []byte) result {
-	reading := l.rlock.tryLock()
-	if reading {
-		l.own(cl)
-	}
-	if n, err := l.write(ctx, cl, tid, adu, reading); err != nil {
+	for {
+		reading := l.rlock.tryLock()
 		if reading {
-			l.unread(cl)
+			l.own(cl)
 		}
-		l.forget(cl, tid)
-		return result{err: err, sent: n > 0, down: !errors.Is(err, ErrClosed) && !isCtxErr(err)}
+		if n, err := l.write(ctx, cl, tid, adu, reading); err != nil {
+			if reading {
+				l.unread(cl)
+			}
+			l.forget(cl, tid)
+			return writeFailed(err, n)
+		}
+		if !reading {
+			r, again := l.await(ctx, cl, tid)
+			if again {
+				continue
+			}
+			return r
+		}
+		if r, ok := l.readAs(ctx, cl); ok {
+			r.sent = true
+			return r
+		}
+		return l.giveUp(ctx, cl, tid)
 	}
-	if !reading {
-		return l.await(ctx, cl, tid)
-	}
-	if r, ok := l.readAs(ctx, cl); ok {
-		r.sent = true
-		return r
-	}
-	return l.giveUp(ctx, cl, tid)
+}
+
+// writeFailed is the result of a request whose write failed with n bytes
+// of it written.
+func writeFailed(err error, n int) result {
+	return result{err: err, sent: n > 0, down: !errors.Is(err, ErrClosed) && !isCtxErr(err)}
 }
 
 // await waits for the answer while another goroutine reads the link, and
-// takes over reading if that one leaves first.
-func (l *link) await(ctx context.Context, cl *call, tid uint16) result {
+// takes over reading if that one leaves first. A queued request (its ADU
+// left to another writer, batch.go) may do so before its ADU is written;
+// it waits here for the writer's word too, which comes only if its ADU did
+// not go out whole: then it writes again (again) or fails.
+func (l *link) await(ctx context.Context, cl *call, tid uint16) (r result, again bool) {
+	var wdone <-chan wresult // nil unless queued: a request that wrote for itself hears nothing
+	if cl.queued {
+		wdone = cl.wdone
+	}
 	l.rlock.join()
 	for !l.rlock.take() {
 		select {
 		case r := <-cl.done:
 			l.rlock.leave()
-			r.sent = true
-			return r
+			return l.settle(cl, r), false
+		case w := <-wdone:
+			l.rlock.leave()
+			return l.unwritten(ctx, cl, tid, cl.heard(w))
 		case <-l.rlock.wake:
 			continue
 		case <-ctx.Done():
 		case <-cl.timeout():
 		}
 		l.rlock.leave()
-		return l.giveUp(ctx, cl, tid)
+		return l.quit(ctx, cl, tid)
 	}
 	l.own(cl)
 	if r, ok := l.readAs(ctx, cl); ok {
+		return l.settle(cl, r), false
+	}
+	return l.quit(ctx, cl, tid)
+}
+
+// settle completes the result r of a request that was sent, or queued:
+// whether its bytes went out is then the writer's word (writeOutcome).
+func (l *link) settle(cl *call, r result) result {
+	if !cl.queued {
 		r.sent = true
 		return r
 	}
-	return l.giveUp(ctx, cl, tid)
+	w := l.writeOutcome(cl, false)
+	r.sent = w.whole() || w.n > 0
+	return r
+}
+
+// quit ends the wait of a request whose ctx or deadline ended, or, if it
+// was queued, whose ADU the writer did not write (a reader woken by
+// report). A queued request learns what went out first: none of it, it
+// leaves unsent or writes again; all of it, it gives up as a sent request
+// does.
+func (l *link) quit(ctx context.Context, cl *call, tid uint16) (result, bool) {
+	if cl.queued {
+		if w := l.writeOutcome(cl, true); !w.whole() {
+			return l.unwritten(ctx, cl, tid, w)
+		}
+	}
+	return l.giveUp(ctx, cl, tid), false
+}
+
+// unwritten ends a queued request whose ADU did not go out whole: again
+// (none went out, the link is up), it writes again unless its ctx or
+// deadline has ended; otherwise it fails with what went out.
+func (l *link) unwritten(ctx context.Context, cl *call, tid uint16, w wresult) (result, bool) {
+	err := w.err
+	if w.again {
+		if err = cl.expired(ctx); err == nil {
+			return result{}, true
+		}
+	}
+	l.forget(cl, tid)
+	return writeFailed(err, w.n), false
 }
 
 // giveUp ends a request whose ctx or deadline ended after it was sent. If
@@ -336,9 +400,10 @@ func isCtxErr(err error) bool {
 }
 
 // own records cl as the holder of rlock, so that cancelling its ctx wakes
-// its read.
+// its read, and so does the writer that was to write its ADU and did not
+// (report).
 func (l *link) own(cl *call) {
-	if cl.cancel {
+	if cl.cancel || cl.queued {
 		l.kmu.Lock()
 		l.reader = cl
 		l.kmu.Unlock()
@@ -348,7 +413,7 @@ func (l *link) own(cl *call) {
 // unread gives rlock back. After a kick the socket's read deadline is in
 // the past: forget the one recorded, so the next reader sets its own.
 func (l *link) unread(cl *call) {
-	if cl.cancel {
+	if cl.cancel || cl.queued {
 		l.kmu.Lock()
 		l.reader = nil
 		if l.rkicked {

@@ -103,7 +103,8 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // nextFrame returns the next frame, reading the socket as needed, for cl
 // (nil: the watcher, which has no deadline). It returns errGaveUp when cl's
-// ctx or deadline ends; any other error means the stream is broken. A frame
+// ctx or deadline ends, or when cl is queued and the writer did not write
+// its ADU whole (armRead); any other error means the stream is broken. A frame
 // once begun must be complete within Options.Timeout, whoever reads it.
 func (l *link) nextFrame(ctx context.Context, cl *call) (modbus.Header, []byte, error) {
 	rs := &l.rs
@@ -126,7 +127,7 @@ func (l *link) nextFrame(ctx context.Context, cl *call) (modbus.Header, []byte, 
 		case cl != nil && cl.expired(ctx) != nil:
 			return h, nil, errGaveUp
 		}
-		rs.dl = aLongTimeAgo // woken early (closeEnough): set the deadline exactly
+		rs.dl = aLongTimeAgo // woken early (closeEnough), or by report (armRead sees it): set the deadline exactly
 	}
 }
 
@@ -147,11 +148,14 @@ func (l *link) armRead(ctx context.Context, cl *call) error {
 			d, early = fd, fd
 		}
 	}
-	if cl != nil && cl.cancel {
+	if cl != nil && (cl.cancel || cl.queued) {
 		l.kmu.Lock()
 		defer l.kmu.Unlock()
-		if ctx.Err() != nil {
-			return errGaveUp // a kick may have come before we were the reader
+		// A kick may have come before we were the reader, or the writer's
+		// word that our ADU did not go out whole (report): then no answer
+		// can come, and a wait would last until our deadline.
+		if ctx.Err() != nil || len(cl.wdone) != 0 {
+			return errGaveUp
 		}
 	}
 	if !d.Equal(rs.dl) && (d.IsZero() || !closeEnough(rs.dl, d, early)) {
@@ -163,7 +167,8 @@ func (l *link) armRead(ctx context.Context, cl *call) error {
 
 // readAs reads frames as the holder of rlock until cl's answer comes,
 // routing the others' on the way, then gives rlock back. It reports false
-// if cl's ctx or deadline ended first.
+// if cl's ctx or deadline ended first, or its ADU was not written (see
+// nextFrame).
 func (l *link) readAs(ctx context.Context, cl *call) (result, bool) {
 	defer l.unread(cl)
 	select {

@@ -15,7 +15,9 @@ import (
 //
 // A request that also reads (it holds rlock) writes from inside the
 // socket's raw read (writeInPoll). A request that does not read and finds
-// another writing queues its ADU for that one to write (batch.go).
+// another writing queues its ADU for that one to write (batch.go) and
+// returns at once, cl.queued set: it hears of the write only if its ADU
+// does not go out whole (await).
 func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, reading bool) (int, error) {
 	for {
 		if l.wlock.tryLock() {
@@ -24,15 +26,8 @@ func (l *link) write(ctx context.Context, cl *call, tid uint16, adu []byte, read
 				return 0, err
 			}
 		} else {
-			if !reading && l.queueWrite(ctx, cl, tid, adu) {
-				n, err, again := l.awaitWritten(ctx, cl)
-				if !again {
-					return n, err
-				}
-				if err := cl.expired(ctx); err != nil {
-					return 0, err
-				}
-				continue
+			if !reading && l.queueWrite(cl, tid, adu) {
+				return 0, nil
 			}
 			if err := l.lockWrite(ctx, cl); err != nil {
 				return 0, err
