@@ -149,11 +149,7 @@ func (l *link) takeQueue() []*call {
 	batch := l.takeQueueLocked()
 	l.wqmu.Unlock()
 	if len(batch) > 0 && l.c.ctx.Err() != nil {
-		var ws [MaxInFlightLimit]wresult
-		for i := range batch {
-			ws[i].err = ErrClosed
-		}
-		l.report(batch, &ws)
+		l.reportAll(batch, wresult{err: ErrClosed})
 		return nil
 	}
 	return batch
@@ -208,11 +204,7 @@ func (l *link) abandonQueue(cl *call) {
 	l.wbusy = false
 	batch := l.takeQueueLocked()
 	l.wqmu.Unlock()
-	var ws [MaxInFlightLimit]wresult
-	for i := range batch {
-		ws[i].again = true
-	}
-	l.report(batch, &ws)
+	l.reportAll(batch, wresult{again: true})
 	l.unlockWrite(cl)
 }
 
@@ -321,6 +313,15 @@ func (l *link) tell(batch []*call, off, n int) {
 		}
 	}
 	l.mu.Unlock()
+	l.report(batch, &ws)
+}
+
+// reportAll is report with one outcome, w, for every member.
+func (l *link) reportAll(batch []*call, w wresult) {
+	var ws [MaxInFlightLimit]wresult
+	for i := range batch {
+		ws[i] = w
+	}
 	l.report(batch, &ws)
 }
 
