@@ -60,6 +60,14 @@ func (s *Server) start(t testing.TB, keep *simulator.Server) {
 	s.errc = make(chan error, 1)
 	go func() { s.errc <- srv.Serve(ln) }()
 	t.Cleanup(func() { s.stop(t) })
+	// Serve records the listener in its own goroutine; until it has, Addr
+	// is nil and /readyz says "not listening yet". Return a server that is
+	// serving, as httptest does.
+	for deadline := time.Now().Add(10 * time.Second); srv.Addr() == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("simtest: Serve on %s did not start within 10s", s.Addr)
+		}
+	}
 }
 
 func (s *Server) stop(t testing.TB) {
