@@ -81,7 +81,12 @@ func TestConnections(t *testing.T) {
 		a.roundTrip(readReq(uint16(i)))
 	}
 	b := dialRaw(t, s.Addr)
-	waitFor(t, 2*time.Second, "two connections", func() bool { return len(s.Connections()) == 2 })
+	// An answer is counted once the server's write returned, which can be
+	// just after the client read it.
+	waitFor(t, 2*time.Second, "two connections, a's answers counted", func() bool {
+		c := s.Connections()
+		return len(c) == 2 && c[0].Responses >= 3
+	})
 	conns := s.Connections()
 	ca, cb := conns[0], conns[1]
 	if ca.Remote != a.nc.LocalAddr().String() || cb.Remote != b.nc.LocalAddr().String() {

@@ -87,9 +87,16 @@ func TestConnections(t *testing.T) {
 	c := dialMB(t, r.sim.Addr)
 	c.call(1, modbus.NewReadHoldingRegisters(0, 1))
 	c.call(1, modbus.NewReadHoldingRegisters(0, 1))
+	// The server counts an answer once its write returned, which can be
+	// just after the client read it.
 	var got struct{ Connections []connJSON }
-	_, body := r.do(t, "GET", "/api/v1/connections", "")
-	mustJSON(t, body, &got)
+	var body string
+	waitFor(t, 5*time.Second, "both answers counted", func() bool {
+		_, body = r.do(t, "GET", "/api/v1/connections", "")
+		got.Connections = nil
+		mustJSON(t, body, &got)
+		return len(got.Connections) != 1 || got.Connections[0].Responses >= 2
+	})
 	if len(got.Connections) != 1 {
 		t.Fatalf("connections = %s, want one", body)
 	}
