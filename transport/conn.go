@@ -31,7 +31,7 @@ type Conn struct {
 
 	ctx    context.Context // cancelled by Close: stops dialling and waiting
 	cancel context.CancelFunc
-	sem    gate          // one slot per request allowed in flight
+	sem    slots         // one slot per request allowed in flight, handed over in order
 	tid    atomic.Uint32 // last transaction id handed out
 
 	mu        sync.Mutex
@@ -275,7 +275,7 @@ func (c *Conn) acquire(ctx context.Context, cl *call) error {
 	if c.sem.tryLock() { // first: lock's arguments would arm cl's timer
 		return nil
 	}
-	switch c.sem.lock(down, ctx.Done(), c.ctx.Done(), cl.timeout()) {
+	switch c.sem.lock(&cl.sw, down, ctx.Done(), c.ctx.Done(), cl.timeout()) {
 	case 0:
 		return ErrNotConnected
 	case 1:

@@ -36,7 +36,8 @@ type call struct {
 	// carry one, and Close stops them.
 	regCtx  context.Context
 	regStop func() bool
-	spent   bool // a kick may still be running: never reuse
+	spent   bool       // a kick may still be running: never reuse
+	sw      slotWaiter // its place in the queue for an in-flight slot
 
 	// Coalesced writes (batch.go): the ADU a writer writes for this call,
 	// its transaction id (for the trace), its place in the queue and

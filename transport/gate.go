@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// gate is a semaphore of n slots (the in-flight slots, and with n = 1 the
-// rlock and wlock roles) that a waiter can leave when its ctx ends, as a
-// channel of n slots can, but whose uncontended take and give back are one
-// atomic operation each, not a channel operation (a lock, a copy and an
-// unlock of the channel's runtime lock): a sequential request takes and
-// gives back three of them.
+// gate is a semaphore of n slots (with n = 1, a link's rlock and wlock
+// roles; a Conn's in-flight slots are slots, handed over in order) that a
+// waiter can leave when its ctx ends, as a channel of n slots can, but
+// whose uncontended take and give back are one atomic operation each,
+// not a channel operation (a lock, a copy and an unlock of the channel's
+// runtime lock): a sequential request takes and gives back two of them
+// (and its in-flight slot, likewise).
 //
 // The state word holds the slots taken (low 32 bits) and the goroutines
 // waiting (high 32 bits). A waiter counts itself in (join), then takes a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,5 +208,44 @@ func TestSimPaddedFrameRefused(t *testing.T) {
 	}
 	if s := sim.Stats(); s.Requests != 0 || s.FramingFaults != 0 {
 		t.Errorf("simulator Stats = %+v, want nothing received", s)
+	}
+}
+
+// TestSimManyCallersOneSlot: 16 callers share one in-flight slot
+// (MaxInFlight 1), as plcctl does for a PLC that takes one request at a
+// time. Every read must get its answer: none may wait for the slot until
+// its deadline, lost in the hand-over, or kept out by callers that take
+// the slot again and again (BenchmarkReadParallel/callers=16/client=plcctl
+// against plcsim timed out 2-12 of 20,000 reads in most runs with a gate
+// for the slots; TestSlotsNoCutting shows why).
+func TestSimManyCallersOneSlot(t *testing.T) {
+	callers, each := 16, 1000
+	if testing.Short() {
+		each = 200
+	}
+	sim := simtest.Start(t, simulator.Config{Logger: testLogger(t, zerolog.WarnLevel)})
+	o := testOptions(t)
+	o.Logger = nil
+	o.MaxInFlight = 1
+	c := dial(t, sim.Addr, o)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range callers {
+		wg.Go(func() {
+			for i := range each {
+				if _, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(0, 10)); err != nil {
+					if failed.Add(1) <= 5 {
+						t.Errorf("read %d: %v", i, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Errorf("%d of %d reads failed, want none", n, callers*each)
+	}
+	if s := c.Stats(); s.LinkDowns != 0 {
+		t.Errorf("Stats = %+v, want no link down", s)
 	}
 }
