@@ -86,6 +86,47 @@ func TestFailFastNoSlot(t *testing.T) {
 	}
 }
 
+// TestBackoffStartsOverAfterWorkingLink: a device that answers 7
+// requests on every connection, then resets it (a dropped answer makes us
+// drop a link much the same way). A link that brought that many answers
+// worked, however short its life: the next one is dialled at once, never
+// after Backoff, so the reconnects cannot pile up to seconds of backoff.
+func TestBackoffStartsOverAfterWorkingLink(t *testing.T) {
+	const perConn = stableFrames + 3 // 7
+	f := startFake(t, func(c *fakeConn) {
+		for range perConn {
+			h, req, err := c.readRequest()
+			if err != nil {
+				return
+			}
+			c.answer(h, plcAnswer(req))
+		}
+		c.reset()
+	})
+	var mu sync.Mutex
+	var attempts []int
+	o := testOptions(t)
+	o.stableAfter = time.Hour // only the answers can make a link one that worked
+	o.Backoff = func(n int) time.Duration {
+		mu.Lock()
+		attempts = append(attempts, n)
+		mu.Unlock()
+		return time.Millisecond
+	}
+	c := dial(t, f.addr, o)
+	const requests = 4 * perConn
+	for range requests {
+		// One may fail (written as the reset came): the backoff is what matters.
+		c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(0, 1))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(attempts) != 0 || f.accepts() < 3 {
+		t.Errorf("Backoff attempts %v over %d connections; want none: every link answered %d requests",
+			attempts, f.accepts(), perConn)
+	}
+}
+
 // TestBackoffHoldsAfterAnswer: a device that answers once on every
 // connection and then resets it. The backoff must not start over after
 // each answered link: the reconnect attempts Backoff sees keep counting 1,

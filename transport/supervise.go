@@ -5,9 +5,14 @@ import "time"
 // supervise owns reconnection: it waits for the current link to go down,
 // then re-dials with backoff until a link is up again or the Conn closes.
 // Reconnect lives here and nowhere else. The backoff starts over only after
-// a link that stayed up for stableAfter: a device that accepts, answers once
-// and resets (or resets each connection at once) gets Backoff(1), (2), ...
-// between its connections, not a reconnect storm.
+// a link that worked: it stayed up for stableAfter, or it brought
+// stableFrames answers. A device that accepts, answers once and resets (or
+// resets each connection at once) gets Backoff(1), (2), ... between its
+// connections, not a reconnect storm; a link that served a few requests
+// and was then lost (a dropped or mislabelled answer made the stream
+// untrusted, a gateway that closes after N requests) is replaced at once,
+// however many such links came before it: reconnects then come at most
+// once per few answers, never faster than the requests they serve.
 func (c *Conn) supervise(l *link) {
 	defer c.wg.Done()
 	attempt := 0
@@ -22,14 +27,26 @@ func (c *Conn) supervise(l *link) {
 		}
 		c.log.Warn().Err(l.cause()).Msg("link down")
 		c.setState(StateReconnecting)
-		if time.Since(l.upAt) >= c.opts.stableAfter {
-			attempt = 0 // the link held: try again at once
+		if l.held(c.opts.stableAfter) {
+			attempt = 0 // the link worked: try again at once
 		}
 		if l = c.redial(&attempt); l == nil {
 			return
 		}
 		c.setState(StateConnected)
 	}
+}
+
+// stableFrames is how many frames make a link one that worked, however
+// short its life: a few, so that one answer and a reset is not enough.
+const stableFrames = 4
+
+// held reports whether the link, now down, worked (see supervise).
+func (l *link) held(stableAfter time.Duration) bool {
+	l.mu.Lock()
+	frames := l.frames
+	l.mu.Unlock()
+	return frames >= stableFrames || time.Since(l.upAt) >= stableAfter
 }
 
 // redial dials until it succeeds, waiting Backoff(attempt) before every
