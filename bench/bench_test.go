@@ -24,9 +24,17 @@ import (
 // client's samples back to back instead) and sets PLCCTL_BENCH_ROUND so that
 // each round starts with a different client.
 
-// parallelism is the RunParallel multiplier: callers = parallelism*GOMAXPROCS
-// goroutines share one connection.
-const parallelism = 8
+// callers is how many goroutines share one connection in ReadParallel:
+// MaxInFlightLimit, so that the pipelined client keeps 16 in flight however
+// many CPUs it runs on (pinned to one, GOMAXPROCS is 1).
+const callers = transport.MaxInFlightLimit
+
+// parallelism is the RunParallel multiplier that gives at least callers
+// goroutines: callers = parallelism*GOMAXPROCS.
+func parallelism() int {
+	p := runtime.GOMAXPROCS(0)
+	return (callers + p - 1) / p
+}
 
 func BenchmarkRead(b *testing.B) {
 	for _, n := range []uint16{10, 125} {
@@ -57,8 +65,7 @@ func BenchmarkWrite(b *testing.B) {
 // plcctl-pipelined keeps up to 16 requests on the wire [IG §4.2.1].
 // libmodbus is absent: a modbus_t must not be shared between threads.
 func BenchmarkReadParallel(b *testing.B) {
-	callers := parallelism * runtime.GOMAXPROCS(0)
-	b.Run(fmt.Sprintf("regs=10/callers=%d", callers), func(b *testing.B) {
+	b.Run(fmt.Sprintf("regs=10/callers=%d", parallelism()*runtime.GOMAXPROCS(0)), func(b *testing.B) {
 		runClients(b, []sub{
 			{"plcctl", func(b *testing.B) { benchReadParallel(b, plcctl, 10) }},
 			{"plcctl-pipelined", func(b *testing.B) { benchReadParallel(b, plcctlPipelined, 10) }},
@@ -117,7 +124,7 @@ func benchWrite(b *testing.B, p peer, n uint16) {
 
 func benchReadParallel(b *testing.B, p peer, n uint16) {
 	c := p.dial(b, simAddr(b))
-	b.SetParallelism(parallelism)
+	b.SetParallelism(parallelism())
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

@@ -172,7 +172,7 @@ func (r *report) clients(floor samples) (samples, error) {
 		}
 	}
 	fmt.Fprintln(r.w)
-	fmt.Fprintln(r.w, "## Pipelining: plcctl with 16 in flight (8 x GOMAXPROCS callers) vs plcctl sequential (target: >= 3x cpu0, >= 4x all)")
+	fmt.Fprintln(r.w, "## Pipelining: plcctl with 16 in flight (16 callers) vs plcctl sequential (target: >= 3x cpu0, >= 4x all)")
 	fmt.Fprintf(r.w, "%-24s %12s %12s %12s %9s\n", "server, placement", "seq µs", "16 in fl. µs", "MaxInFl 1 µs", "speed-up")
 	for _, cfg := range []string{"plcsim-0", "libmodbus-0", "plcsim-all"} {
 		seq := s.med(cfg + "/Read/regs=10/client=plcctl")
