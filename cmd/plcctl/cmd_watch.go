@@ -210,7 +210,11 @@ func gapText(w *watchState, t time.Time) string {
 	if w.failed == 0 {
 		return "link re-established at " + t.Format("15:04:05") + " (no round lost)"
 	}
-	s := fmt.Sprintf("gap %s..%s, %d rounds lost", w.gapStart.Format("15:04:05"), t.Format("15:04:05"), w.failed)
+	rounds := "rounds"
+	if w.failed == 1 {
+		rounds = "round"
+	}
+	s := fmt.Sprintf("gap %s..%s, %d %s lost", w.gapStart.Format("15:04:05"), t.Format("15:04:05"), w.failed, rounds)
 	if w.relinked {
 		s += ", link re-established"
 	}

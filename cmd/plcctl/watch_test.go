@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -136,7 +137,7 @@ func TestWatchDownThenUp(t *testing.T) {
 	s.Restart(t) // serve again on the same port
 	code := <-done
 	text := out.String()
-	if code != 0 || !strings.Contains(text, "# ") || !strings.Contains(text, "rounds lost") {
+	if code != 0 || !strings.Contains(text, "# ") || !regexp.MustCompile(`\d+ rounds? lost`).MatchString(text) {
 		t.Errorf("exit %d, output:\n%s\nstderr:\n%s", code, text, errb.String())
 	}
 	if !strings.HasSuffix(text, "  0  7\n") {
@@ -283,6 +284,28 @@ func TestWatchLiveTable(t *testing.T) {
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("live table lacks %q:\n%q", want, got)
+		}
+	}
+}
+
+// TestGapText: the line that ends a gap counts the rounds lost in good
+// English and says whether the link was re-established.
+func TestGapText(t *testing.T) {
+	start := time.Date(2026, 12, 4, 10, 0, 1, 0, time.UTC)
+	end := start.Add(4 * time.Second)
+	for _, tt := range []struct {
+		failed   int
+		relinked bool
+		want     string
+	}{
+		{0, true, "link re-established at 10:00:05 (no round lost)"},
+		{1, false, "gap 10:00:01..10:00:05, 1 round lost"},
+		{1, true, "gap 10:00:01..10:00:05, 1 round lost, link re-established"},
+		{4, true, "gap 10:00:01..10:00:05, 4 rounds lost, link re-established"},
+	} {
+		w := &watchState{failed: tt.failed, relinked: tt.relinked, gapStart: start}
+		if got := gapText(w, end); got != tt.want {
+			t.Errorf("failed %d, relinked %v: %q, want %q", tt.failed, tt.relinked, got, tt.want)
 		}
 	}
 }
