@@ -73,7 +73,7 @@ func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
 	fs.VarP(numFlag[uint8]{&o.unit, 255}, "unit", "u", "unit identifier `ID`, 0..255")
 	fs.DurationVarP(&o.timeout, "timeout", "t", d.timeout, "connect and per-request timeout")
 	o.retries = d.retries
-	fs.Var(numFlag[int]{&o.retries, maxFlagInt}, "retries", "resend a read `N` times after the link dropped (reads only)")
+	fs.Var(numFlag[int]{&o.retries, maxFlagInt}, "retries", "resend a read `N` times after the link dropped (reads only; once more if an answer was refused as out of order)")
 	fs.StringVarP(&o.output, "output", "o", d.output, "`FORMAT` of stdout: text, json (one object per line) or csv")
 	fs.BoolVar(&o.oneBased, "one-based", d.oneBased, "ADDR is a 1-based register number (1 = protocol address 0)")
 	fs.BoolVar(&o.trace, "trace", d.trace, "print every frame sent and received, in hex, on stderr")
