@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +87,24 @@ func TestFailFastNoSlot(t *testing.T) {
 	}
 }
 
+// recordBackoff makes o's Backoff record the attempts it is called with
+// (and wait a millisecond); the function returned gives them so far.
+func recordBackoff(o *Options) func() []int {
+	var mu sync.Mutex
+	var attempts []int
+	o.Backoff = func(n int) time.Duration {
+		mu.Lock()
+		attempts = append(attempts, n)
+		mu.Unlock()
+		return time.Millisecond
+	}
+	return func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(attempts)
+	}
+}
+
 // TestBackoffStartsOverAfterWorkingLink: a device that answers 7
 // requests on every connection, then resets it (a dropped answer makes us
 // drop a link much the same way). A link that brought that many answers
@@ -103,25 +122,16 @@ func TestBackoffStartsOverAfterWorkingLink(t *testing.T) {
 		}
 		c.reset()
 	})
-	var mu sync.Mutex
-	var attempts []int
 	o := testOptions(t)
 	o.stableAfter = time.Hour // only the answers can make a link one that worked
-	o.Backoff = func(n int) time.Duration {
-		mu.Lock()
-		attempts = append(attempts, n)
-		mu.Unlock()
-		return time.Millisecond
-	}
+	attempts := recordBackoff(&o)
 	c := dial(t, f.addr, o)
 	const requests = 4 * perConn
 	for range requests {
 		// One may fail (written as the reset came): the backoff is what matters.
 		c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(0, 1))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(attempts) != 0 || f.accepts() < 3 {
+	if attempts := attempts(); len(attempts) != 0 || f.accepts() < 3 {
 		t.Errorf("Backoff attempts %v over %d connections; want none: every link answered %d requests",
 			attempts, f.accepts(), perConn)
 	}
@@ -140,31 +150,23 @@ func TestBackoffHoldsAfterAnswer(t *testing.T) {
 		c.answer(h, plcAnswer(req))
 		c.reset()
 	})
-	var mu sync.Mutex
-	var attempts []int
 	o := testOptions(t)
 	o.stableAfter = time.Hour // no link here holds long enough
-	o.Backoff = func(n int) time.Duration {
-		mu.Lock()
-		attempts = append(attempts, n)
-		mu.Unlock()
-		return time.Millisecond
-	}
+	attempts := recordBackoff(&o)
 	c := dial(t, f.addr, o)
 	const requests = 8
 	for range requests {
 		// Some fail (written as the reset came): the count is what matters.
 		c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(0, 1))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for i, n := range attempts {
+	got := attempts()
+	for i, n := range got {
 		if n != i+1 {
-			t.Fatalf("Backoff attempts %v: want 1, 2, 3, ... (the backoff started over)", attempts)
+			t.Fatalf("Backoff attempts %v: want 1, 2, 3, ... (the backoff started over)", got)
 		}
 	}
-	if len(attempts) < 2 || f.accepts() > requests+1 {
+	if len(got) < 2 || f.accepts() > requests+1 {
 		t.Errorf("Backoff attempts %v over %d connections for %d requests; want the backoff used between them",
-			attempts, f.accepts(), requests)
+			got, f.accepts(), requests)
 	}
 }

@@ -99,21 +99,27 @@ func (g *gate) lock(s0, s1, s2 <-chan struct{}, t <-chan time.Time) int {
 	}
 	g.join()
 	for !g.take() {
-		stop := -1
-		select {
-		case <-g.wake:
-			continue
-		case <-s0:
-			stop = 0
-		case <-s1:
-			stop = 1
-		case <-s2:
-			stop = 2
-		case <-t:
-			stop = 3
+		if stop := waitStop(g.wake, s0, s1, s2, t); stop >= 0 {
+			g.leave()
+			return stop
 		}
-		g.leave()
-		return stop
 	}
 	return -1
+}
+
+// waitStop waits until c or one of the stop channels is ready (nil ones never
+// are): -1 for c, else the stop's index (0..2, 3 for t).
+func waitStop(c, s0, s1, s2 <-chan struct{}, t <-chan time.Time) int {
+	select {
+	case <-c:
+		return -1
+	case <-s0:
+		return 0
+	case <-s1:
+		return 1
+	case <-s2:
+		return 2
+	case <-t:
+		return 3
+	}
 }

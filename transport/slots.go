@@ -113,18 +113,9 @@ func (q *slots) lock(w *slotWaiter, s0, s1, s2 <-chan struct{}, t <-chan time.Ti
 	q.tail = w
 	q.mu.Unlock()
 
-	stop := -1
-	select {
-	case <-w.ready:
+	stop := waitStop(w.ready, s0, s1, s2, t)
+	if stop < 0 {
 		return -1
-	case <-s0:
-		stop = 0
-	case <-s1:
-		stop = 1
-	case <-s2:
-		stop = 2
-	case <-t:
-		stop = 3
 	}
 	q.mu.Lock()
 	if w.queued {
