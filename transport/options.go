@@ -64,7 +64,10 @@ type Options struct {
 	// off. Default 3; negative never declares a link dead this way.
 	DeadAfterTimeouts int
 	// MaxInFlight is how many requests may be outstanding on the connection
-	// at once (pipelining). Default 1, at most 16.
+	// at once (pipelining). Default 1, at most 16. More callers than that
+	// wait for a slot in the order they came, each within its own ctx and
+	// deadline: a caller that sends again at once never passes one that
+	// waits.
 	MaxInFlight int
 	// Retries is how many times a request that may have reached the device
 	// before the link went down is sent again on the next link: reads
@@ -97,11 +100,11 @@ type Options struct {
 	FailFast bool
 	// Backoff returns the wait before reconnect attempt n (n >= 1). Default:
 	// exponential from 50 ms to 5 s, with jitter. The first dial after a
-	// lost link that had stayed up for 1 s goes at once, and the attempts
-	// start over from 1; after a shorter-lived link they go on counting, so
-	// a device that resets every connection within a second of accepting
-	// it (even after an answer) is dialled ever less often, up to Backoff's
-	// limit, instead of once per request.
+	// lost link that worked (it stayed up for 1 s, or brought 4 frames)
+	// goes at once, and the attempts start over from 1; after a link that
+	// did not they go on counting, so a device that resets every
+	// connection at once, or after one answer, is dialled ever less often,
+	// up to Backoff's limit, instead of once per request.
 	Backoff func(attempt int) time.Duration
 	// Logger receives link events (info/warn), one line per transaction
 	// (debug) and every frame in hex (trace). Nil means silent.
