@@ -246,6 +246,17 @@ func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	}
 }
 
+// send sends v on ch, failing t if no one takes it within waitTimeout.
+func send[T any](t testing.TB, ch chan<- T, what string) {
+	t.Helper()
+	var v T
+	select {
+	case ch <- v:
+	case <-time.After(waitTimeout):
+		t.Fatalf("timed out handing over %s", what)
+	}
+}
+
 func dial(t testing.TB, addr string, o Options) *Conn {
 	t.Helper()
 	c, err := Dial(t.Context(), addr, o)

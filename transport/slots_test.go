@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/plcctl/plcctl/internal/testutil"
+	"github.com/plcctl/plcctl/modbus"
 )
 
 // queuedSlots waits until n requests are queued on q.
@@ -181,5 +182,75 @@ func TestSlots(t *testing.T) {
 		if took.Load() == 0 {
 			t.Errorf("%d slots: no goroutine took a slot", n)
 		}
+	}
+}
+
+// TestConnSlotInOrder: through a Conn with one slot, a caller that sends
+// again the moment its answer comes does not pass a caller that was
+// already waiting: the device sees the waiter's request next, every time.
+// (With a gate, the running caller took the slot back before the waiter
+// it woke could run, and a waiter could wait out its whole deadline.)
+func TestConnSlotInOrder(t *testing.T) {
+	reqs := make(chan uint16, 1) // the address of each request the device reads
+	answer, stop := make(chan struct{}), make(chan struct{})
+	f := startFake(t, func(c *fakeConn) {
+		for {
+			h, req, err := c.readRequest()
+			if err != nil {
+				return
+			}
+			select {
+			case reqs <- req.(*modbus.ReadRegisters).Address:
+			case <-stop:
+				return
+			}
+			select {
+			case <-answer:
+			case <-stop:
+				return
+			}
+			c.answer(h, plcAnswer(req))
+		}
+	})
+	t.Cleanup(func() { close(stop) }) // before the fake's own cleanup: it waits for this one
+	o := testOptions(t)
+	o.MaxInFlight = 1
+	c := dial(t, f.addr, o)
+	const rounds = 20
+	loopDone := make(chan error, 1)
+	go func() { // the eager caller: address 1, again and again
+		for range rounds + 1 {
+			if _, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(1, 1)); err != nil {
+				loopDone <- err
+				return
+			}
+		}
+		loopDone <- nil
+	}()
+	if got := recv(t, reqs, "the eager caller's first request"); got != 1 {
+		t.Fatalf("first request for address %d, want 1", got)
+	}
+	for i := range rounds {
+		waiter := make(chan error, 1)
+		go func() {
+			_, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(2, 1))
+			waiter <- err
+		}()
+		queuedSlots(t, &c.sem, 1)                    // the waiter waits for the slot the eager caller holds
+		send(t, answer, "the eager caller's answer") // it sends again at once
+		if got := recv(t, reqs, "the next request"); got != 2 {
+			t.Fatalf("round %d: the device read a request for address %d next, want 2 (the waiter's)", i, got)
+		}
+		send(t, answer, "the waiter's answer")
+		if err := recv(t, waiter, "the waiter's end"); err != nil {
+			t.Fatalf("round %d: waiter: %v", i, err)
+		}
+		if got := recv(t, reqs, "the eager caller's next request"); got != 1 {
+			t.Fatalf("round %d: request for address %d, want 1", i, got)
+		}
+	}
+	send(t, answer, "the eager caller's last answer")
+	if err := recv(t, loopDone, "the eager caller's end"); err != nil {
+		t.Fatal(err)
 	}
 }
