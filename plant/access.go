@@ -57,6 +57,9 @@ type AccessRules struct {
 	// ReadOnly refuses every write, on plain TCP too.
 	ReadOnly bool
 	Line     int // where the section starts
+
+	file  string    // the file it was read from, for CheckUnits
+	units []unitRef // the grants' units: items, where they are in file
 }
 
 // Policy returns the section as the simulator's policy.
@@ -135,13 +138,9 @@ func (c *parseCtx) access(n *yaml.Node, path string, a addressing) *AccessRules 
 	if o == nil {
 		return nil
 	}
-	acc := &AccessRules{Line: o.node.Line}
+	acc := &AccessRules{Line: o.node.Line, file: c.file}
 	start := len(c.unitRefs)
-	defer func() {
-		if c.grantUnits != nil {
-			c.grantUnits[acc] = c.unitRefs[start:]
-		}
-	}()
+	defer func() { acc.units = c.unitRefs[start:] }()
 	if v := o.get("read_only"); v != nil {
 		acc.ReadOnly, _ = c.boolean(v, o.at("read_only"))
 	}
@@ -299,28 +298,48 @@ type unitRef struct {
 // its own (a plant-wide grant may name a unit only some devices have).
 func (c *parseCtx) checkGrantUnits() {
 	p := c.p
-	check := func(acc *AccessRules, devs []*Device) {
-		if acc == nil || len(devs) == 0 {
-			return
-		}
-		for _, ref := range c.grantUnits[acc] {
-			for id := int(ref.r.First); id <= int(ref.r.Last); id++ {
-				if !slices.ContainsFunc(devs, func(d *Device) bool { return d.Unit(uint8(id)) != nil }) {
-					c.errorf(ref.node, ref.path, "unit %d: %s, so a grant for it never applies", id, unitsServed(devs))
-					break
-				}
-			}
-		}
-	}
 	var shared []*Device
 	for _, d := range p.Devices {
 		if d.Access != nil {
-			check(d.Access, []*Device{d})
+			c.errs = append(c.errs, d.Access.unitErrors([]*Device{d})...)
 		} else {
 			shared = append(shared, d)
 		}
 	}
-	check(p.Access, shared)
+	if p.Access != nil {
+		c.errs = append(c.errs, p.Access.unitErrors(shared)...)
+	}
+	c.errs = c.errs[:min(len(c.errs), maxErrors)]
+}
+
+// CheckUnits reports the units the grants of a name that none of devs
+// serves, as a plant file's own access: sections are checked: a grant for
+// such a unit never applies. It is for rules from an access file (LoadAccess)
+// served with a plant: nil, or Errors with the access file's line and key.
+func (a *AccessRules) CheckUnits(devs []*Device) error {
+	if es := a.unitErrors(devs); len(es) > 0 {
+		return Errors(es)
+	}
+	return nil
+}
+
+// unitErrors is CheckUnits' list: one Error per grant units: item that
+// names a unit none of devs serves (none when devs is empty).
+func (a *AccessRules) unitErrors(devs []*Device) []*Error {
+	if a == nil || len(devs) == 0 {
+		return nil
+	}
+	var es []*Error
+	for _, ref := range a.units {
+		for id := int(ref.r.First); id <= int(ref.r.Last); id++ {
+			if !slices.ContainsFunc(devs, func(d *Device) bool { return d.Unit(uint8(id)) != nil }) {
+				es = append(es, &Error{File: a.file, Line: ref.node.Line, Column: ref.node.Column, Key: ref.path,
+					Msg: fmt.Sprintf("unit %d: %s, so a grant for it never applies", id, unitsServed(devs))})
+				break
+			}
+		}
+	}
+	return es
 }
 
 // unitsServed says which units devs serve: "device pumps serves only unit

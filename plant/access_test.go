@@ -54,7 +54,8 @@ func TestParseAccess(t *testing.T) {
 			access.HoldingRegisters: {{First: 100, Last: 199}, {First: 299, Last: 299}}, access.Coils: {{First: 0, Last: 15}}}},
 		{Role: "maintenance", Functions: []modbus.FunctionCode{20}, Ranges: map[access.Table][]access.Range{access.FileRecords: {{First: 4, Last: 5}}}},
 	}}
-	if got := p.AccessFor(p.Device("a")); !reflect.DeepEqual(got, want) {
+	// The exported fields: the section also keeps where its units: are.
+	if got := p.AccessFor(p.Device("a")); got == nil || !reflect.DeepEqual(got.Rules, want.Rules) || got.Line != want.Line || got.ReadOnly {
 		t.Errorf("device a: access = %+v\nwant %+v", got, want)
 	}
 	if got := p.AccessFor(p.Device("b")); got == nil || !got.ReadOnly || got.Rules != nil {
@@ -260,6 +261,50 @@ func TestGrantUnitsServed(t *testing.T) {
 				t.Errorf("Parse:\n%v\nwant one error %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAccessFileUnitsServed: the rules of an access file served with a
+// plant are checked as the plant's own access: is (TestGrantUnitsServed),
+// against the devices served, at the access file's line and key.
+func TestAccessFileUnitsServed(t *testing.T) {
+	p, err := Parse([]byte("version: 1\ndevices:\n  - name: pumps\n    units: [{ids: [1, 255]}]\n  - name: tanks\n    units: [{id: 2}]\n"), "two.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pumps, tanks := p.Device("pumps"), p.Device("tanks")
+	const rules = "access:\n  roles:\n    op:\n      - {functions: [reads]}\n      - {functions: [writes], units: [1, \"2-3\"]}\n"
+	a, err := ParseAccess([]byte(rules), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		devs []*Device
+		want string // the whole error; "" for none
+	}{
+		{"no devices: nothing to check", nil, ""},
+		{"one device", []*Device{pumps},
+			"plant: rules.yaml:5:42: access.roles.op[1].units[1]: unit 2: device pumps serves only units 1, 255, so a grant for it never applies"},
+		{"two devices", []*Device{pumps, tanks},
+			"plant: rules.yaml:5:42: access.roles.op[1].units[1]: unit 3: no device under these rules serves it (pumps: 1, 255; tanks: 2), so a grant for it never applies"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.CheckUnits(tc.devs)
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("CheckUnits: %v, want nil", err)
+				}
+				return
+			}
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 || es[0].Error() != tc.want {
+				t.Errorf("CheckUnits:\n%v\nwant one error %q", err, tc.want)
+			}
+		})
+	}
+	if err := (&AccessRules{}).CheckUnits([]*Device{pumps}); err != nil {
+		t.Errorf("rules without units: CheckUnits = %v, want nil", err)
 	}
 }
 

@@ -130,15 +130,14 @@ type parseCtx struct {
 	p        *Plant
 	tagNodes map[*Tag]*object
 	simNodes map[*Sim]*object
-	// unitRefs are the units: items of the access grants read so far;
-	// grantUnits those of each access: section, for checkGrantUnits.
-	unitRefs   []unitRef
-	grantUnits map[*AccessRules][]unitRef
+	// unitRefs are the units: items of the access grants read so far
+	// (each access: section keeps its own, for checkGrantUnits).
+	unitRefs []unitRef
 }
 
 func (d *decoder) plant(root *yaml.Node) *Plant {
 	c := &parseCtx{decoder: d, p: &Plant{Seed: 1, Scan: DefaultScan, byName: map[string]*Tag{}},
-		tagNodes: map[*Tag]*object{}, simNodes: map[*Sim]*object{}, grantUnits: map[*AccessRules][]unitRef{}}
+		tagNodes: map[*Tag]*object{}, simNodes: map[*Sim]*object{}}
 	o := d.object(root, "", plantKeys)
 	if o == nil {
 		return c.p

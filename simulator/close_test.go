@@ -251,3 +251,40 @@ func TestShutdownAnswersWhatWasRead(t *testing.T) {
 	}
 	s.Restart(t) // simtest's cleanup shuts down once more
 }
+
+// TestShutdownCutsDelayShort: an answer a delay fault holds back (an hour
+// here) does not hold up Shutdown, which has no deadline of its own: the
+// delayed answer is dropped and the connection closes gracefully like any
+// other, our FIN, then a drain until the peer's FIN, no reset. It closed
+// at once without a drain in about 1 run of 5 (the connection woke before
+// Shutdown had marked it stopping), and a request the peer had sent
+// meanwhile, unread, made that close the kernel's uncounted reset.
+func TestShutdownCutsDelayShort(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{DrainTimeout: time.Minute, Logger: nopLogger()})
+	s.SetFaults(simulator.FaultRule{Action: simulator.FaultDelay, Delay: time.Hour, Count: 1})
+	c := dialRaw(t, s.Addr)
+	c.write(readReq(1))
+	waitFor(t, 10*time.Second, "the answer held back", func() bool { return s.Stats().Faults == 1 })
+	c.write(readReq(2)) // left unread by the delayed connection
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	if rsp, err := c.readADU(10 * time.Second); !errors.Is(err, io.EOF) {
+		t.Fatalf("client read % X, %v; want the server's FIN and no answer", rsp, err)
+	}
+	// The server drains until our FIN: it must still be reading.
+	if err := c.closeGracefully(); err != nil {
+		t.Fatalf("close after the server's FIN: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown waited for the delayed answer")
+	}
+	if st := s.Stats(); st.Resets != 0 || st.PeerEOF != 1 || st.Responses != 0 || st.Requests != 1 {
+		t.Fatalf("stats %+v: want one request, no answer, no reset, and the peer's FIN read by the drain", st)
+	}
+	s.Restart(t) // simtest's cleanup shuts down once more
+}

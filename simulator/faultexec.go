@@ -123,7 +123,12 @@ func (c *conn) sendSplit(out []byte, rule FaultRule) bool {
 	return true
 }
 
-// pause waits d, or until the server closes; false means it closed.
+// pause waits d, or until the server closes; false means it closed, and
+// the connection is then marked as stopped by the shutdown, so that finish
+// closes it gracefully. Shutdown marks every connection too, but only after
+// done is closed: a connection woken first found itself not stopping and
+// closed at once, without a drain, and a request the peer had sent
+// meanwhile, unread, made that close the kernel's (uncounted) reset.
 func (c *conn) pause(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -131,6 +136,7 @@ func (c *conn) pause(d time.Duration) bool {
 	case <-t.C:
 		return true
 	case <-c.s.done:
+		c.signalStop(stopShutdown) // a no-op if Shutdown (or Close) came first
 		return false
 	}
 }

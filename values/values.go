@@ -200,6 +200,11 @@ type ValueError struct {
 	Value  string // the value as given
 	Type   Type
 	Reason string // e.g. "out of range 0..65535"
+	// Range is Type's range when Value is a number outside it ("0..65535",
+	// "0x0000..0xFFFF", "±3.403e+38"), and empty when Value is not a number
+	// of Type at all, so a caller can tell the two apart and word its own
+	// message without parsing Reason.
+	Range string
 }
 
 func (e *ValueError) Error() string {
@@ -316,16 +321,32 @@ func (t Type) intRange() bounds {
 }
 
 func (t Type) rangeText() string {
+	if t == Bits {
+		return "out of range: " + t.rangeOf()
+	}
+	return "out of range " + t.rangeOf()
+}
+
+// rangeOf is the range of t's values as ValueError.Range gives it. Float64
+// needs its own case: it has no integer bounds (it said "0..0").
+func (t Type) rangeOf() string {
 	switch t {
 	case Hex:
-		return "out of range 0x0000..0xFFFF"
+		return "0x0000..0xFFFF"
 	case Bits:
-		return "out of range: at most 16 binary digits"
+		return "at most 16 binary digits"
 	case Float32:
-		return "out of range ±" + strconv.FormatFloat(math.MaxFloat32, 'g', 4, 32)
+		return "±" + strconv.FormatFloat(math.MaxFloat32, 'g', 4, 32)
+	case Float64:
+		return "±" + strconv.FormatFloat(math.MaxFloat64, 'g', 4, 64)
 	}
 	r := t.intRange()
-	return "out of range " + strconv.FormatInt(r.lo, 10) + ".." + strconv.FormatUint(r.hi, 10)
+	return strconv.FormatInt(r.lo, 10) + ".." + strconv.FormatUint(r.hi, 10)
+}
+
+// outOfRange is the *ValueError for value s, a number outside t's range.
+func outOfRange(s string, t Type) *ValueError {
+	return &ValueError{Value: s, Type: t, Reason: t.rangeText(), Range: t.rangeOf()}
 }
 
 // Encode converts Go values to registers in order o, checking each value
@@ -393,7 +414,7 @@ func ParseValue(t Type, s string) (any, error) {
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), bits)
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
-				return nil, &ValueError{Value: s, Type: t, Reason: t.rangeText()}
+				return nil, outOfRange(s, t)
 			}
 			return nil, &ValueError{Value: s, Type: t, Reason: "not a number"}
 		}
@@ -403,6 +424,9 @@ func ParseValue(t Type, s string) (any, error) {
 		return f, nil
 	}
 	v, err := parseInt(s)
+	if errors.Is(err, errBeyond64) {
+		return nil, outOfRange(s, t) // beyond 64 bits is beyond every type
+	}
 	if err != nil {
 		return nil, &ValueError{Value: s, Type: t, Reason: err.Error()}
 	}
@@ -423,7 +447,7 @@ func parseDigits(t Type, s, prefix string, base int) (any, error) {
 	u, err := strconv.ParseUint(d, base, 16)
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) {
-			return nil, &ValueError{Value: s, Type: t, Reason: t.rangeText()}
+			return nil, outOfRange(s, t)
 		}
 		return nil, &ValueError{Value: s, Type: t, Reason: "not " + map[int]string{2: "binary", 16: "hex"}[base] + " digits"}
 	}
@@ -447,10 +471,13 @@ func parseInt(s string) (any, error) {
 		if u, uerr := strconv.ParseUint(strings.TrimPrefix(s, "+"), base, 64); uerr == nil {
 			return u, nil
 		}
-		return nil, errors.New("out of range")
+		return nil, errBeyond64
 	}
 	return nil, errors.New("not an integer")
 }
+
+// errBeyond64 is an integer that fits neither int64 nor uint64.
+var errBeyond64 = errors.New("out of range")
 
 // convert checks v against t and returns it as t's Go type.
 func convert(t Type, v any) (any, error) {
@@ -464,7 +491,7 @@ func convert(t Type, v any) (any, error) {
 	}
 	r := t.intRange()
 	if signed && (i < r.lo || (i > 0 && uint64(i) > r.hi)) || !signed && u > r.hi {
-		return nil, fail(t.rangeText())
+		return nil, outOfRange(fmt.Sprint(v), t)
 	}
 	if signed {
 		u = uint64(i)
@@ -509,7 +536,7 @@ func convertFloat(t Type, v any, fail func(string) error) (any, error) {
 		return f, nil
 	}
 	if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
-		return nil, fail(t.rangeText())
+		return nil, outOfRange(fmt.Sprint(v), t)
 	}
 	return float32(f), nil
 }

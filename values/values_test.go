@@ -145,17 +145,25 @@ func TestValuesEncodeText(t *testing.T) {
 }
 
 func TestValuesOutOfRange(t *testing.T) {
+	// rng is the ValueError's Range: the type's range for a number outside
+	// it, empty for text that is not a number of the type.
 	tests := []struct {
-		typ  Type
-		text string
+		typ       Type
+		text, rng string
 	}{
-		{Uint16, "65536"}, {Uint16, "70000"}, {Uint16, "-1"}, {Uint16, "1.5"}, {Uint16, "abc"}, {Uint16, ""},
-		{Int16, "32768"}, {Int16, "-32769"}, {Int16, "0xFFFF"},
-		{Uint32, "4294967296"}, {Uint32, "-1"}, {Int32, "2147483648"}, {Int32, "-2147483649"},
-		{Uint64, "18446744073709551616"}, {Uint64, "-1"},
-		{Int64, "9223372036854775808"}, {Int64, "-9223372036854775809"},
-		{Float32, "1e39"}, {Float32, "-3.5e38"}, {Float32, "twelve"}, {Float64, "1e309"},
-		{Hex, "0x10000"}, {Hex, "xyz"}, {Bits, "1_0000_0000_0000_0000"}, {Bits, "102"},
+		{Uint16, "65536", "0..65535"}, {Uint16, "70000", "0..65535"}, {Uint16, "-1", "0..65535"},
+		{Uint16, "99999999999999999999999", "0..65535"},
+		{Uint16, "1.5", ""}, {Uint16, "abc", ""}, {Uint16, "", ""},
+		{Int16, "32768", "-32768..32767"}, {Int16, "-32769", "-32768..32767"}, {Int16, "0xFFFF", "-32768..32767"},
+		{Uint32, "4294967296", "0..4294967295"}, {Uint32, "-1", "0..4294967295"},
+		{Int32, "2147483648", "-2147483648..2147483647"}, {Int32, "-2147483649", "-2147483648..2147483647"},
+		{Uint64, "18446744073709551616", "0..18446744073709551615"}, {Uint64, "-1", "0..18446744073709551615"},
+		{Int64, "9223372036854775808", "-9223372036854775808..9223372036854775807"},
+		{Int64, "-9223372036854775809", "-9223372036854775808..9223372036854775807"},
+		{Float32, "1e39", "±3.403e+38"}, {Float32, "-3.5e38", "±3.403e+38"}, {Float32, "twelve", ""},
+		{Float64, "1e309", "±1.798e+308"},
+		{Hex, "0x10000", "0x0000..0xFFFF"}, {Hex, "xyz", ""},
+		{Bits, "1_0000_0000_0000_0000", "at most 16 binary digits"}, {Bits, "102", ""},
 	}
 	for _, tc := range tests {
 		regs, err := EncodeText(tc.typ, ABCD, "1", tc.text)
@@ -167,6 +175,9 @@ func TestValuesOutOfRange(t *testing.T) {
 		if regs != nil {
 			t.Errorf("EncodeText(%v, %q) returned registers %04X with an error", tc.typ, tc.text, regs)
 		}
+		if ve.Range != tc.rng {
+			t.Errorf("EncodeText(%v, %q) error Range = %q, want %q", tc.typ, tc.text, ve.Range, tc.rng)
+		}
 		msg := err.Error()
 		shown := tc.text
 		if strings.TrimSpace(shown) != shown || shown == "" {
@@ -174,6 +185,9 @@ func TestValuesOutOfRange(t *testing.T) {
 		}
 		if !strings.Contains(msg, "value "+shown+" ") || !strings.Contains(msg, tc.typ.String()) {
 			t.Errorf("EncodeText(%v, %q) error %q does not name the value and the type", tc.typ, tc.text, msg)
+		}
+		if tc.rng != "" && !strings.Contains(msg, tc.rng) {
+			t.Errorf("EncodeText(%v, %q) error %q does not give the range %s", tc.typ, tc.text, msg, tc.rng)
 		}
 	}
 	goValues := []struct {

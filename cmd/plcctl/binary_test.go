@@ -130,7 +130,7 @@ func TestBinaryAgainstPlcsim(t *testing.T) {
 		{[]string{"shell"}, "write-register 5 7\nread-holding-registers 5\n", 0, "wrote 1 register at 5\n5  7\n", ""},
 		{[]string{"--trace", "--log-format", "json", "read-holding-registers", "5"}, "", 0, "5  7\n", `"tx":"`},
 		{[]string{"read-holding-registers", "995", "10"}, "", 3, "", "unit 1: the device answered exception 02 illegal data address"},
-		{[]string{"write-register", "100", "70000"}, "", 2, "", "value 70000 does not fit uint16"},
+		{[]string{"write-register", "100", "70000"}, "", 2, "", "VALUE 70000 is out of range for a register (0..65535)"},
 		{[]string{"read-holding-registers", "0", "-a", closedPort(t)}, "", 1, "", "connection refused"},
 		{[]string{"help", "read-coils"}, "", 0, "~Exit codes:", ""},
 	}

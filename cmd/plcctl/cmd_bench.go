@@ -64,7 +64,8 @@ func (b *benchRun) stop(why string) { b.stopped.CompareAndSwap(nil, why) }
 
 func (a *app) benchCommand() *command {
 	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench")}
-	requests := intFlag(c.flags, "requests", 1000, "total requests `N`")
+	// -n as ab(1) spells the number of requests.
+	requests := intFlagP(c.flags, "requests", "n", 1000, "total requests `N`")
 	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
 	function := c.flags.String("function", "read", "read (read holding registers) or write (write them back)")
 	duration := c.flags.Duration("duration", 0, "stop sending after `D` (0: when N requests were sent)")
@@ -88,8 +89,8 @@ Exit status: 0 unless every request failed or --max-errors was reached.`
 		}
 		b := &benchRun{count: 1, write: *function == "write", requests: *requests, maxErrors: *maxErrors,
 			duration: *duration, reorder: *reorder}
-		if *duration < 0 || *maxErrors < 0 {
-			return usagef("--duration and --max-errors must not be negative")
+		if *duration < 0 { // --max-errors, a numFlag, is never negative
+			return usagef("--duration %v: want 0 (no limit) or more", *duration)
 		}
 		if err := a.parseBench(b, *inFlight, args); err != nil {
 			return err
@@ -101,8 +102,11 @@ Exit status: 0 unless every request failed or --max-errors was reached.`
 
 // parseBench checks the counts and parses [ADDR [COUNT]] into b.
 func (a *app) parseBench(b *benchRun, inFlight int, args []string) error {
-	if b.requests < 1 || inFlight < 1 || inFlight > transport.MaxInFlightLimit {
-		return usagef("--requests must be at least 1 and --in-flight 1..%d", transport.MaxInFlightLimit)
+	if b.requests < 1 {
+		return usagef("--requests %d: want at least 1", b.requests)
+	}
+	if inFlight < 1 || inFlight > transport.MaxInFlightLimit {
+		return usagef("--in-flight %d: want 1..%d", inFlight, transport.MaxInFlightLimit)
 	}
 	if len(args) > 2 {
 		return usagef("want [ADDR [COUNT]], got %s", arguments(len(args)))

@@ -107,7 +107,7 @@ func (a *app) writeFileRecordCommand() *command {
 		if err != nil {
 			return err
 		}
-		regs, vals, err := encodeValues(t, o, args[2:])
+		regs, vals, err := encodeValues(t, o, valueArg{"V", true}, args[2:])
 		if err != nil {
 			return err
 		}

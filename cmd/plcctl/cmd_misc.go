@@ -15,7 +15,7 @@ import (
 func (a *app) readFIFOCommand() *command {
 	c := &command{name: "read-fifo", args: "ADDR", flags: a.opts.newFlagSet("read-fifo"), quickRead: true}
 	tf := addTypeFlags(c.flags)
-	c.long = "ADDR is the FIFO pointer register. Prints the queued values (at most 31 registers) with\ntheir position in the queue; reading does not empty the queue."
+	c.long = "ADDR is the FIFO pointer register. Prints the queued values (at most 31 registers) with\ntheir position in the queue; reading does not empty the queue. An empty queue prints no\nvalues; text output then says so on stderr."
 	c.example = []string{"read-fifo 1246", "read-fifo 1246 --type hex"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
@@ -44,6 +44,12 @@ func (a *app) readFIFOCommand() *command {
 		}
 		v := newRegisterValues(c.name, a.opts.unit, addr, t, o, vals)
 		v.indexed = true
+		if len(regs) == 0 && a.opts.output == "text" {
+			// Text has no header, so an empty queue prints nothing at all;
+			// say so, or the blank looks like a hang or a bug. JSON
+			// ("values":[]) and CSV (its header) already show it.
+			fmt.Fprintf(a.stderr, "read-fifo: the FIFO at %d is empty (the device answered a FIFO count of 0)\n", a.display(int(addr)))
+		}
 		return a.printValues(v)
 	}
 	return c

@@ -190,8 +190,8 @@ func (a *app) writeCoilsCommand() *command {
 			return err
 		}
 		var bits []bool
-		for _, s := range args[1:] {
-			b, err := parseBits(s)
+		for i, s := range args[1:] {
+			b, err := parseBits(s, i, len(args)-1)
 			if err != nil {
 				return err
 			}
@@ -237,7 +237,7 @@ func (a *app) writeRegisterCommand() *command {
 		if err != nil {
 			return err
 		}
-		regs, vals, err := encodeValues(t, o, args[1:])
+		regs, vals, err := encodeValues(t, o, valueArg{"VALUE", true}, args[1:])
 		if err != nil {
 			return err
 		}
@@ -287,7 +287,7 @@ registers per request; --split writes more in several requests, cut between valu
 			return usagef("--type string takes one string, got %d words: quote a string with spaces, e.g. '%s'",
 				len(args)-1, strings.Join(args[1:], " "))
 		}
-		regs, vals, err := encodeValues(t, o, args[1:])
+		regs, vals, err := encodeValues(t, o, valueArg{"V", true}, args[1:])
 		if err != nil {
 			return err
 		}
@@ -346,11 +346,15 @@ func (a *app) maskWriteCommand() *command {
 		if err != nil {
 			return err
 		}
-		masks, _, err := encodeValues(plc.Uint16, plc.ABCD, args[1:])
+		andMask, _, err := encodeValues(plc.Uint16, plc.ABCD, valueArg{name: "AND"}, args[1:2])
 		if err != nil {
 			return err
 		}
-		and, or := masks[0], masks[1]
+		orMask, _, err := encodeValues(plc.Uint16, plc.ABCD, valueArg{name: "OR"}, args[2:3])
+		if err != nil {
+			return err
+		}
+		and, or := andMask[0], orMask[0]
 		w := &writeSpec{cmd: c.name, span: a.span(addr, 1), noun: "register", count: 1,
 			req:  &modbus.MaskWriteRegister{Address: addr, AndMask: and, OrMask: or},
 			send: func(ctx context.Context, cl *plc.Client) error { return cl.MaskWriteRegister(ctx, addr, and, or) },
@@ -401,7 +405,7 @@ func (a *app) readWrite(ctx context.Context, c *command, tf *typeFlags, dry bool
 	if err != nil {
 		return err
 	}
-	regs, _, err := encodeValues(t, o, args[3:])
+	regs, _, err := encodeValues(t, o, valueArg{"V", true}, args[3:])
 	if err != nil {
 		return err
 	}
@@ -424,48 +428,4 @@ func (a *app) readWrite(ctx context.Context, c *command, tf *typeFlags, dry bool
 		res.Count = rregs
 	}
 	return a.printValues(res)
-}
-
-// encodeValues parses texts as values of t: registers to send and the
-// values to report. A value that does not fit is a usage error.
-func encodeValues(t plc.Type, o plc.WordOrder, texts []string) ([]uint16, []any, error) {
-	if t == plc.String && strings.Join(texts, "") == "" {
-		return nil, nil, usagef("empty string: nothing to write (write NULs as --type hex 0)")
-	}
-	regs, err := plc.EncodeText(t, o, texts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	vals, err := plc.Decode(t, o, regs)
-	if err != nil {
-		return nil, nil, err
-	}
-	if t == plc.String {
-		vals = []any{strings.Join(texts, "")}
-	}
-	return regs, vals, nil
-}
-
-// parseBit parses one coil value.
-func parseBit(s string) (bool, error) {
-	switch strings.ToLower(s) {
-	case "on", "1", "true":
-		return true, nil
-	case "off", "0", "false":
-		return false, nil
-	}
-	return false, usagef("coil value %q: want on, off, 1, 0, true or false", s)
-}
-
-// parseBits parses a coil value or a run of 0/1 digits.
-func parseBits(s string) ([]bool, error) {
-	if len(s) > 1 && strings.Trim(s, "01") == "" {
-		bits := make([]bool, len(s))
-		for i := range s {
-			bits[i] = s[i] == '1'
-		}
-		return bits, nil
-	}
-	b, err := parseBit(s)
-	return []bool{b}, err
 }

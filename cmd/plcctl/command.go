@@ -125,9 +125,14 @@ func (f numFlag[T]) Type() string { return "uint" }
 
 // intFlag defines an integer flag of fs read by numFlag.
 func intFlag(fs *pflag.FlagSet, name string, def int, usage string) *int {
+	return intFlagP(fs, name, "", def, usage)
+}
+
+// intFlagP is intFlag with a one-letter shorthand ("" for none).
+func intFlagP(fs *pflag.FlagSet, name, short string, def int, usage string) *int {
 	p := new(int)
 	*p = def
-	fs.Var(numFlag[int]{p, maxFlagInt}, name, usage)
+	fs.VarP(numFlag[int]{p, maxFlagInt}, name, short, usage)
 	return p
 }
 

@@ -238,3 +238,44 @@ func TestShorthandSuggestsLongFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestValueSentences: a value a write command cannot send is one sentence
+// that names the argument (as the usage line does), the value and the
+// range, and for a negative value the --type that takes it (it was "values:
+// value 65536 does not fit uint16: out of range 0..65535").
+func TestValueSentences(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"write-register", "0", "65536"}, "VALUE 65536 is out of range for a register (0..65535)"},
+		{[]string{"write-register", "0", "0x10000"}, "VALUE 0x10000 is out of range for a register (0..65535)"},
+		{[]string{"write-register", "0", "-1"}, "VALUE -1 is out of range for a register (0..65535); give --type int16 to write a signed value"},
+		{[]string{"write-register", "0", "40000", "--type", "int16"}, "VALUE 40000 is out of range for --type int16 (-32768..32767)"},
+		{[]string{"write-register", "0", "abc"}, "VALUE abc is not an integer"},
+		{[]string{"write-register", "0", ""}, `VALUE "" is not an integer`},
+		{[]string{"write-register", "0", "xyz", "--type", "hex"}, "VALUE xyz is not hex digits (--type hex)"},
+		{[]string{"write-registers", "0", "1", "65536"}, "V 65536 (value 2 of 2) is out of range for a register (0..65535)"},
+		{[]string{"write-registers", "0", "-1"}, "V -1 is out of range for a register (0..65535); give --type int16 to write a signed value"},
+		{[]string{"write-registers", "0", "1", "-5", "--type", "uint32"},
+			"V -5 (value 2 of 2) is out of range for --type uint32 (0..4294967295); give --type int32 to write a signed value"},
+		{[]string{"write-registers", "0", "1e400", "--type", "float64"}, "V 1e400 is out of range for --type float64 (±1.798e+308)"},
+		{[]string{"write-registers", "0", "x", "--type", "float32"}, "V x is not a number (--type float32)"},
+		{[]string{"read-write-registers", "0", "1", "10", "65536"}, "V 65536 is out of range for a register (0..65535)"},
+		{[]string{"write-file-record", "4", "1", "7", "-1"}, "V -1 (value 2 of 2) is out of range for a register (0..65535); give --type int16 to write a signed value"},
+		{[]string{"mask-write-register", "0", "0x1FFFF", "0"}, "AND 0x1FFFF is out of range for a register (0..65535)"},
+		{[]string{"mask-write-register", "0", "0", "-1"}, "OR -1 is out of range for a register (0..65535)"}, // no --type to suggest
+		{[]string{"write-coil", "0", "2"}, "coil value 2 is not on, off, 1, 0, true or false"},
+		{[]string{"write-coils", "0", "1", "2"}, "V 2 (value 2 of 2) is not on, off, 1, 0, true or false, nor a run of 0 and 1 digits such as 10110"},
+		{[]string{"write-coils", "0", "10201"}, "V 10201 is not on, off, 1, 0, true or false, nor a run of 0 and 1 digits such as 10110"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := runCLI(t, append(tc.args, "-a", "127.0.0.1:1")...)
+			first, _, _ := strings.Cut(r.stderr, "\n")
+			if want := "plcctl " + tc.args[0] + ": " + tc.want; r.code != exitUsage || first != want {
+				t.Errorf("plcctl %q: exit %d, first line %q, want exit 2 and %q", tc.args, r.code, first, want)
+			}
+		})
+	}
+}

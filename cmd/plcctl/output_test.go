@@ -114,3 +114,33 @@ func TestOutputOtherGolden(t *testing.T) {
 	)
 	checkGolden(t, "output/other.txt", transcript(t, s.Addr, lines...))
 }
+
+// TestReadFIFOEmpty: an empty queue prints nothing in text mode, so a note
+// on stderr says it is empty (a blank looked like a hang); stdout stays
+// data only, and JSON and CSV, which show it already, get no note.
+func TestReadFIFOEmpty(t *testing.T) {
+	s := startSim(t)
+	s.SetFIFO(50, 440, 4740)
+	for _, tc := range []struct {
+		name, args     string
+		stdout, stderr string
+	}{
+		{"text empty", "read-fifo 0", "", "read-fifo: the FIFO at 0 is empty (the device answered a FIFO count of 0)\n"},
+		{"text empty one-based", "--one-based read-fifo 8", "", "read-fifo: the FIFO at 8 is empty (the device answered a FIFO count of 0)\n"},
+		{"json empty", "-o json read-fifo 0", `{"function":"read-fifo","unit":1,"address":0,"count":0,"type":"uint16","values":[]}` + "\n", ""},
+		{"csv empty", "-o csv read-fifo 0", "index,value\n", ""},
+		{"text queued", "read-fifo 50", "0  440\n1  4740\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args, err := splitWords(tc.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, append(args, "-a", s.Addr)...)
+			if r.code != 0 || r.stdout != tc.stdout || r.stderr != tc.stderr {
+				t.Errorf("plcctl %s: exit %d, stdout %q, stderr %q; want exit 0, stdout %q, stderr %q",
+					tc.args, r.code, r.stdout, r.stderr, tc.stdout, tc.stderr)
+			}
+		})
+	}
+}

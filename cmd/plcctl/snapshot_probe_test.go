@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
@@ -163,9 +164,9 @@ func probeReport(t *testing.T, stderr string) map[string]string {
 // answers there as the device did.
 func TestSnapshotAddress(t *testing.T) {
 	_, plcsim := buildBinaries(t)
-	// The port stays this test's from the snapshot to the replay (heldAddr),
+	// The port stays this test's from the snapshot to the replay (testutil.HeldAddr),
 	// so no other process can take it while neither simulator listens.
-	src := simtest.Start(t, simulator.Config{Listen: heldAddr(t), HoldingRegisters: 10})
+	src := simtest.Start(t, simulator.Config{Listen: testutil.HeldAddr(t), HoldingRegisters: 10})
 	for i := range uint16(10) {
 		src.SetHoldingRegisters(i, 100+i)
 	}
@@ -185,7 +186,7 @@ func TestSnapshotAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	src.Stop(t) // the address is free for the replay, and still held
-	checkHeld(t, src.Addr)
+	testutil.CheckHeld(t, src.Addr)
 	if got := spawnPlcsimArgs(t, plcsim, "--plant", file); got != src.Addr {
 		t.Fatalf("plcsim --plant FILE listens on %s, want the recorded %s", got, src.Addr)
 	}

@@ -190,6 +190,46 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchFlags: -n is --requests (ab(1)'s spelling; it was "unknown
+// shorthand flag: 'n'"), anywhere on the line, and a bad count names the
+// one flag and value that are wrong (it was "--requests must be at least 1
+// and --in-flight 1..16" for either).
+func TestBenchFlags(t *testing.T) {
+	s := startSim(t)
+	for _, args := range [][]string{
+		{"bench", "-n", "7"},
+		{"bench", "-n7"},
+		{"-n", "7", "bench"},
+		{"bench", "10", "2", "-n", "7"},
+		{"bench", "--requests", "7"},
+	} {
+		out := mustRun(t, append(args, "-o", "json", "-a", s.Addr)...)
+		var r benchResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil || r.Requests != 7 || r.Errors != 0 {
+			t.Errorf("plcctl %v: %s (%v), want 7 requests without errors", args, out, err)
+		}
+	}
+	if help := mustRun(t, "bench", "--help"); !strings.Contains(help, "  -n, --requests N ") {
+		t.Errorf("bench --help does not show -n for --requests:\n%s", help)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--requests", "0"}, "--requests 0: want at least 1"},
+		{[]string{"-n", "0"}, "--requests 0: want at least 1"},
+		{[]string{"--in-flight", "0"}, "--in-flight 0: want 1..16"},
+		{[]string{"--in-flight", "17"}, "--in-flight 17: want 1..16"},
+		{[]string{"--duration", "-1s"}, "--duration -1s: want 0 (no limit) or more"},
+	} {
+		r := runCLI(t, append([]string{"bench", "-a", s.Addr}, tc.args...)...)
+		first, _, _ := strings.Cut(r.stderr, "\n")
+		if want := "plcctl bench: " + tc.want; r.code != exitUsage || r.stdout != "" || first != want {
+			t.Errorf("plcctl bench %v: exit %d, stdout %q, first line %q; want exit 2 and %q", tc.args, r.code, r.stdout, first, want)
+		}
+	}
+}
+
 func TestShellScript(t *testing.T) {
 	s := startSim(t)
 	script := filepath.Join(t.TempDir(), "script.txt")

@@ -253,6 +253,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: --device and --scan go with --plant\n")
 		return exitUsage
 	}
+	if err := secFlags.checkAccessUnits(runsOf(pl)); err != nil {
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitUsage
+	}
 	if err := secFlags.applyAccess(&cfg, pl, log); err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
@@ -282,11 +286,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctl.serve(ctx, []*simulator.Server{srv}, nil) // one device: cannot fail
 	defer ctl.stop()
-	var runs []*plantRun
-	if pl != nil {
-		runs = []*plantRun{pl}
-	}
-	if rl := secFlags.reloader([]*simulator.Server{srv}, runs, *faultFile, fixed, log); rl.active() {
+	if rl := secFlags.reloader([]*simulator.Server{srv}, runsOf(pl), *faultFile, fixed, log); rl.active() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)

@@ -42,6 +42,10 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 		return exitFailure
 	}
 	defer ctl.stop()
+	if err := o.sec.checkAccessUnits(runs); err != nil { // against every device served, as the plant's own access: is
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitUsage
+	}
 	for i, r := range runs {
 		ctl.observe(i, &r.cfg)
 		if err := o.sec.applyAccess(&r.cfg, r, r.cfg.Logger); err != nil {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 )
 
@@ -41,22 +42,16 @@ func buildPlcctl(t *testing.T) string {
 	return bin
 }
 
-// freeAddrs returns n loopback addresses whose ports were free a moment
-// ago: each is bound on port 0 and closed again.
-func freeAddrs(t *testing.T, n int) []string {
+// heldAddrs returns n loopback addresses whose ports the test holds until
+// it ends (testutil.HeldAddr). A plant file names its devices' addresses,
+// and plcctl --plant dials the ones the file names, so plcsim cannot pick
+// its own ports; ports bound on 0 and closed again (as they were) could be
+// taken by another process before plcsim bound them.
+func heldAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	var addrs []string
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		addrs = append(addrs, ln.Addr().String())
-	}
-	for _, ln := range lns {
-		ln.Close()
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = testutil.HeldAddr(t)
 	}
 	return addrs
 }
@@ -96,7 +91,7 @@ devices:
 // clients read EOF) and exits 0.
 func TestServeEveryDevice(t *testing.T) {
 	sim, ctl := buildPlcsim(t), buildPlcctl(t)
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	file := twoDevices(t, addrs[0], addrs[1])
 	faults := filepath.Join(t.TempDir(), "faults.txt")
 	os.WriteFile(faults, []byte("action=exception,exception=6,fc=3,addr=5\n"), 0o644)
@@ -197,7 +192,7 @@ func TestServeEveryDevice(t *testing.T) {
 // TestServeEveryDeviceBusy: when one device cannot listen, plcsim serves
 // none (the other's port is released) and exits 1 saying which device.
 func TestServeEveryDeviceBusy(t *testing.T) {
-	addrs := freeAddrs(t, 1)
+	addrs := heldAddrs(t, 1)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +221,7 @@ func TestServeEveryDeviceUsage(t *testing.T) {
 		os.WriteFile(f, []byte("version: 1\ndevices:\n"+body), 0o644)
 		return f
 	}
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	file := twoDevices(t, addrs[0], addrs[1])
 	noAddr := write("noaddr.yaml", "  - {name: a, address: "+addrs[0]+", units: [{id: 1}]}\n  - {name: b, units: [{id: 1}]}\n")
 	same := write("same.yaml", "  - {name: a, address: "+addrs[0]+", units: [{id: 1}]}\n  - {name: b, address: "+addrs[0]+", units: [{id: 1}]}\n")
@@ -304,7 +299,7 @@ func startDevices(t *testing.T, args ...string) (*syncBuf, func() int) {
 // device's retentive tags in FILE.NAME; the file of one device serves it
 // alone (--device) too, and one device's file is refused for another.
 func TestServeEveryDeviceState(t *testing.T) {
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	file := twoDevices(t, addrs[0], addrs[1])
 	state := filepath.Join(t.TempDir(), "plant.state")
 	args := []string{"--plant", file, "--state", state}
@@ -351,7 +346,7 @@ func TestServeEveryDeviceState(t *testing.T) {
 // TestServeEveryDeviceJournal: --journal with several devices is one
 // file of whole lines, each entry naming the device written to.
 func TestServeEveryDeviceJournal(t *testing.T) {
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	file := twoDevices(t, addrs[0], addrs[1])
 	journal := filepath.Join(t.TempDir(), "writes.jsonl")
 	_, stop := startDevices(t, "--plant", file, "--journal", journal)
@@ -400,7 +395,7 @@ func TestServeEveryDeviceJournal(t *testing.T) {
 // a device's read_only), the others the plant's (none): a write to the
 // read-only device is refused with 01, the same write to the other served.
 func TestServeEveryDeviceAccess(t *testing.T) {
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	f := filepath.Join(t.TempDir(), "ro.yaml")
 	os.WriteFile(f, []byte(fmt.Sprintf("version: 1\ndevices:\n"+
 		"  - {name: ro, address: %s, access: {read_only: true}, units: [{id: 1, holding_registers: 4}]}\n"+
@@ -421,7 +416,7 @@ func TestServeEveryDeviceAccess(t *testing.T) {
 // device's API under /devices/NAME/, reaching that device only, and
 // /metrics with a device label.
 func TestServeEveryDeviceHTTP(t *testing.T) {
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	file := twoDevices(t, addrs[0], addrs[1])
 	errb, _ := startDevices(t, "--plant", file, "--http", "127.0.0.1:0", "--http-token", "tok")
 	web := "http://" + httpAddrOf(t, errb.String())
@@ -492,7 +487,7 @@ func TestWaterWorks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	text := strings.NewReplacer("127.0.0.1:5031", addrs[0], "127.0.0.1:5032", addrs[1]).Replace(string(b))
 	if text == string(b) {
 		t.Fatal("water-works.yaml has other addresses than this test moves")
@@ -525,7 +520,7 @@ func TestWaterWorks(t *testing.T) {
 // then allowed); a file that does not load keeps the rules on both.
 func TestServeEveryDeviceAccessReload(t *testing.T) {
 	sim := buildPlcsim(t)
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	file := twoDevices(t, addrs[0], addrs[1])
 	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	os.WriteFile(rules, []byte("access:\n  read_only: true\n  roles: {operator: {functions: [all]}}\n"), 0o644)

@@ -147,6 +147,14 @@ type plantRun struct {
 	faults []simulator.FaultRule // the plant's fault rules
 }
 
+// runsOf is the one device served, pl, as a list: none without a plant.
+func runsOf(pl *plantRun) []*plantRun {
+	if pl == nil {
+		return nil
+	}
+	return []*plantRun{pl}
+}
+
 // loadPlant loads the plant file and returns the devices to serve, each
 // with its configuration made from base: the one named, the only one, or
 // every device of the file, each on its own address:. Flags that lay out

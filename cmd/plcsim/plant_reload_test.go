@@ -95,7 +95,7 @@ func TestPlantAccessReload(t *testing.T) {
 // that does not load keeps the rules on both and logs one line.
 func TestServeEveryDevicePlantAccessReload(t *testing.T) {
 	sim := buildPlcsim(t)
-	addrs := freeAddrs(t, 2)
+	addrs := heldAddrs(t, 2)
 	file := filepath.Join(t.TempDir(), "two.yaml")
 	plantText := func(top, pumps, tanks string) {
 		t.Helper()

@@ -39,6 +39,7 @@ type reloader struct {
 	faultFile  string
 	fixed      []simulator.FaultRule
 	accessFile string
+	served     []*plantRun // the plant's devices served, that --access must fit
 	plantFile  string
 	devices    []string
 	readOnly   bool
@@ -95,7 +96,7 @@ func (r *reloader) reloadAccess() {
 	var err error
 	if file != "" {
 		var pol access.Policy
-		if pol, err = loadAccessPolicy(file, r.readOnly); err == nil {
+		if pol, err = loadAccessPolicy(file, r.served, r.readOnly); err == nil {
 			pols = slices.Repeat([]access.Policy{pol}, len(r.srvs))
 		}
 	} else {
@@ -147,11 +148,17 @@ func plantPolicies(path string, devices []string, readOnly bool) ([]access.Polic
 }
 
 // loadAccessPolicy reads an --access file as the policy to serve, with
-// --read-only (readOnly) added to the file's read_only.
-func loadAccessPolicy(path string, readOnly bool) (access.Policy, error) {
+// --read-only (readOnly) added to the file's read_only; with a plant, its
+// grants must name only units the devices served (runs) have.
+func loadAccessPolicy(path string, runs []*plantRun, readOnly bool) (access.Policy, error) {
 	rules, err := plant.LoadAccess(path)
 	if err != nil {
 		return access.Policy{}, err
+	}
+	if len(runs) > 0 {
+		if err := accessUnitsServed(rules, runs); err != nil {
+			return access.Policy{}, err
+		}
 	}
 	return policyFrom(rules, path, readOnly)
 }

@@ -39,7 +39,7 @@ func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
 	fs.StringVar(&f.allow, "allow", "", "accept connections only from these addresses or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "answer every write with exception 01 (illegal function), on TCP and TLS alike")
 	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "concurrent connections per client address (0 = no cap beyond --max-conns)")
-	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one); SIGHUP reloads it")
+	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one; with a plant, its grants' units must be the plant's); SIGHUP reloads it")
 	return f
 }
 
@@ -79,11 +79,50 @@ func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *ze
 	return nil
 }
 
+// checkAccessUnits refuses --access rules that name a unit none of the
+// plant's devices served (runs) has, as the plant file's own access:
+// sections are refused: a grant for it would never apply, and a unit id
+// mistyped in the --access file would go unnoticed. Without --access or a
+// plant there is nothing to check.
+func (f *securityFlags) checkAccessUnits(runs []*plantRun) error {
+	if f.accessFile == "" || len(runs) == 0 {
+		return nil
+	}
+	rules, err := plant.LoadAccess(f.accessFile)
+	if err != nil {
+		return err
+	}
+	return accessUnitsServed(rules, runs)
+}
+
+// accessUnitsServed is checkAccessUnits for rules already loaded, as one
+// sentence: "--access FILE:LINE:COL (KEY) does not fit --plant FILE: unit
+// 7: device station serves only unit 1, so a grant for it never applies".
+func accessUnitsServed(rules *plant.AccessRules, runs []*plantRun) error {
+	devs := make([]*plant.Device, len(runs))
+	for i, r := range runs {
+		devs[i] = r.dev
+	}
+	var es plant.Errors
+	if err := rules.CheckUnits(devs); !errors.As(err, &es) || len(es) == 0 {
+		return err
+	}
+	e := es[0]
+	msg := fmt.Sprintf("--access %s:%d:%d (%s) does not fit --plant %s: %s", e.File, e.Line, e.Column, e.Key, runs[0].p.File, e.Msg)
+	if len(es) > 1 {
+		msg += fmt.Sprintf(" (and %d more units like it)", len(es)-1)
+	}
+	return errors.New(msg)
+}
+
 // reloader is what SIGHUP reloads on srvs: faultFile (after the fixed
 // rules) and the access rules: the --access file's when given, else those
 // of the plant file of runs (nil without one), runs[i] serving srvs[i].
 func (f *securityFlags) reloader(srvs []*simulator.Server, runs []*plantRun, faultFile string, fixed []simulator.FaultRule, log *zerolog.Logger) *reloader {
 	r := &reloader{srvs: srvs, faultFile: faultFile, fixed: fixed, accessFile: f.accessFile, readOnly: f.readOnly, log: log}
+	if f.accessFile != "" {
+		r.served = runs // a reloaded --access file is checked against them too
+	}
 	if len(runs) > 0 && f.accessFile == "" {
 		r.plantFile = runs[0].p.File
 		for _, run := range runs {

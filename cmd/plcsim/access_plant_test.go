@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plcctl/plcctl/internal/testutil"
+)
+
+// TestAccessUnitsWithPlant: --access rules served with --plant must name
+// only units the plant's devices served have, as the plant's own access:
+// sections must (a grant for another unit never applies): plcsim refuses
+// them in one sentence, exit 2, at start and on a SIGHUP reload. It served
+// them silently.
+func TestAccessUnitsWithPlant(t *testing.T) {
+	dir := t.TempDir()
+	rules := func(units string) string {
+		f := filepath.Join(dir, "units-"+strings.NewReplacer(",", "_", " ", "", `"`, "").Replace(units)+".yaml")
+		os.WriteFile(f, []byte("access:\n  roles:\n    operator:\n      - {functions: [reads]}\n      - {functions: [all], units: ["+units+"]}\n"), 0o600)
+		return f
+	}
+	addrs := heldAddrs(t, 2)
+	two := filepath.Join(dir, "two.yaml")
+	os.WriteFile(two, []byte(fmt.Sprintf("version: 1\ndevices:\n  - name: pumps\n    address: %s\n    units: [{id: 1}]\n"+
+		"  - name: tanks\n    address: %s\n    units: [{id: 2}]\n", addrs[0], addrs[1])), 0o600)
+	const pumpStation = "../../testdata/plants/pump-station.yaml" // one device, unit 1
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the whole stderr; "" when plcsim serves
+	}{
+		{"one device", []string{"--plant", pumpStation, "--listen", "127.0.0.1:0", "--access", rules("7")},
+			"plcsim: --access " + rules("7") + ":5:36 (access.roles.operator[1].units[0]) does not fit --plant " + pumpStation +
+				": unit 7: device station serves only unit 1, so a grant for it never applies\n"},
+		{"two devices, a unit of neither", []string{"--plant", two, "--access", rules(`1, "2-3"`)},
+			"plcsim: --access " + rules(`1, "2-3"`) + ":5:39 (access.roles.operator[1].units[1]) does not fit --plant " + two +
+				": unit 3: no device under these rules serves it (pumps: 1; tanks: 2), so a grant for it never applies\n"},
+		{"--device: only that one counts", []string{"--plant", two, "--device", "tanks", "--listen", "127.0.0.1:0", "--access", rules("1, 2")},
+			"plcsim: --access " + rules("1, 2") + ":5:36 (access.roles.operator[1].units[0]) does not fit --plant " + two +
+				": unit 1: device tanks serves only unit 2, so a grant for it never applies\n"},
+		{"several wrong units, the first said", []string{"--plant", pumpStation, "--listen", "127.0.0.1:0", "--access", rules("5, 6")},
+			"plcsim: --access " + rules("5, 6") + ":5:36 (access.roles.operator[1].units[0]) does not fit --plant " + pumpStation +
+				": unit 5: device station serves only unit 1, so a grant for it never applies (and 1 more units like it)\n"},
+		{"two devices, each unit served by one", []string{"--plant", two, "--access", rules("1, 2")}, ""},
+		{"no plant: nothing to fit", []string{"--listen", "127.0.0.1:0", "--access", rules("7")}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.want == "" {
+				_, stop := startDevices(t, tc.args...)
+				if code := stop(); code != exitOK {
+					t.Errorf("plcsim %q: exit %d, want it served and stopped cleanly", tc.args, code)
+				}
+				return
+			}
+			// A plcsim that serves instead is stopped, so the test fails
+			// rather than hangs.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var errb syncBuf
+			code := run(ctx, append([]string{"--log-format", "json"}, tc.args...), &syncBuf{}, &errb)
+			if code != exitUsage || errb.String() != tc.want {
+				t.Errorf("plcsim %q: exit %d, stderr:\n%s\nwant exit 2 and:\n%s", tc.args, code, errb.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestAccessUnitsWithPlantReload: a SIGHUP reload of --access is checked
+// against the plant as the start was: a file naming a unit the plant does
+// not have keeps the rules in force and logs why.
+func TestAccessUnitsWithPlantReload(t *testing.T) {
+	keep := make(chan os.Signal, 1) // see TestAccessFileReload
+	signal.Notify(keep, syscall.SIGHUP)
+	defer signal.Stop(keep)
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1]}\n"), 0o600)
+	logs, _ := startDevices(t, "--plant", "../../testdata/plants/pump-station.yaml", "--listen", "127.0.0.1:0", "--access", path)
+	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1, 7]}\n"), 0o600)
+	sighup(t)
+	const notReloaded = "access rules not reloaded, the old rules stay: --access "
+	testutil.WaitFor(t, 5*time.Second, "the reload refused", func() bool { return strings.Contains(logs.String(), notReloaded) })
+	if want := path + `:3:45 (access.roles.operator.units[1]) does not fit --plant ../../testdata/plants/pump-station.yaml: unit 7: device station serves only unit 1, so a grant for it never applies`; !strings.Contains(logs.String(), want) {
+		t.Errorf("logs do not say why:\n%s\nwant %q", logs.String(), want)
+	}
+	if strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
+		t.Errorf("the rules were reloaded:\n%s", logs.String())
+	}
+}
