@@ -444,7 +444,7 @@ on, off, true, false, 1 or 0.
 		}
 		v, err := t.ParseValue(args[1])
 		if err != nil {
-			return usagef("%v", err)
+			return tagValueUsage(t.Name, err)
 		}
 		w, err := a.tagWrite(c.name, t, v)
 		if err != nil {

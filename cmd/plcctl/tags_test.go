@@ -242,7 +242,7 @@ func TestTagErrors(t *testing.T) {
 	}
 	// A value out of the tag's range: one sentence, no package prefixes.
 	if r := runCLI(t, "set", "--plant", plantPath("pump-station"), "pressure.limit", "4000", "-a", closedPort(t)); r.code != exitUsage ||
-		!strings.Contains(r.stderr, "plcctl set: tag pressure.limit: value 4000 does not fit int16: out of range -3276.8..3276.7 bar") ||
+		!strings.Contains(r.stderr, "plcctl set: tag pressure.limit: VALUE 4000 is out of range -3276.8..3276.7 bar (raw int16)\n") ||
 		strings.Contains(r.stderr, "plant: ") || strings.Contains(r.stderr, "values: ") {
 		t.Errorf("set out of range = exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -568,6 +568,37 @@ func TestWatchTagsLiveTable(t *testing.T) {
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("live table lacks %q:\n%q", want, got)
+		}
+	}
+}
+
+// TestSetValueWording: a value set cannot send is one sentence that names
+// the tag, the value and what is wrong with it, for every kind of tag;
+// nothing is sent (the address is a closed port) and the exit is 2.
+func TestSetValueWording(t *testing.T) {
+	types := plantPath("all-types")
+	for _, tt := range []struct {
+		plant, tag, value, want string
+	}{
+		{plantPath("pump-station"), "pump1.cmd", "maybe", "tag pump1.cmd: VALUE maybe: want true, false, on, off, 1 or 0"},
+		{types, "hr.scaled.int16", "1.234", "tag hr.scaled.int16: VALUE 1.234 is not a whole step of 0.1 bar (raw 12.34)"},
+		{types, "hr.scaled.int16", "NaN", "tag hr.scaled.int16: VALUE NaN is not a finite number"},
+		{types, "hr.string", "TOOLONGSTR", "tag hr.string: VALUE TOOLONGSTR has 10 characters, more than the tag's 6"},
+		{types, "hr.uint16.abcd", "70000", "tag hr.uint16.abcd: VALUE 70000 is out of range 0..65535"},
+		{types, "hr.int16.abcd", "abc", "tag hr.int16.abcd: VALUE abc is not an integer"},
+		{types, "hr.float32.abcd", "1e40", "tag hr.float32.abcd: VALUE 1e40 is out of range ±3.403e+38"},
+		{types, "hr.hex", "0x10000", "tag hr.hex: VALUE 0x10000 is out of range 0x0000..0xFFFF"},
+		{types, "hr.bit0", " 1 ", `tag hr.bit0: VALUE " 1 "`},
+	} {
+		r := runCLI(t, "set", "--plant", tt.plant, tt.tag, tt.value, "-a", closedPort(t))
+		if tt.value == " 1 " { // padded but a valid bool: accepted, then the closed port fails it
+			if r.code != 1 {
+				t.Errorf("set %s %q = exit %d, stderr %q; want 1 (the value is good, the port closed)", tt.tag, tt.value, r.code, r.stderr)
+			}
+			continue
+		}
+		if r.code != exitUsage || r.stderr == "" || !strings.HasPrefix(r.stderr, "plcctl set: "+tt.want+"\n") {
+			t.Errorf("set %s %q = exit %d, stderr %q; want exit 2 and %q", tt.tag, tt.value, r.code, r.stderr, tt.want)
 		}
 	}
 }

@@ -100,6 +100,24 @@ func shownValue(s string) string {
 	return s
 }
 
+// tagValueUsage words err, VALUE given to set for tag, as one sentence:
+// "tag pressure.limit: VALUE 4000 is out of range -3276.8..3276.7 bar (raw
+// int16)", "tag pump1.cmd: VALUE maybe: want true, false, on, off, 1 or 0".
+func tagValueUsage(tag string, err error) error {
+	var ve *plc.ValueError
+	if !errors.As(err, &ve) {
+		return usagef("tag %s: %v", tag, err)
+	}
+	verb := " is "
+	switch r := ve.Reason; {
+	case strings.HasPrefix(r, "want "):
+		verb = ": "
+	case r != "" && r[0] >= '0' && r[0] <= '9': // "9 characters, more than the tag's 6"
+		verb = " has "
+	}
+	return usagef("tag %s: VALUE %s%s%s", tag, shownValue(ve.Value), verb, ve.Reason)
+}
+
 // coilWords are the words a coil value may be.
 const coilWords = "on, off, 1, 0, true or false"
 
