@@ -83,7 +83,7 @@ fuzz:
 interop:
 	$(GO) test -race -count=1 -v ./interop/...
 
-# bench: every figure of BENCHMARKS.md in one run and one table (~8 min):
+# bench: every figure of BENCHMARKS.md in one run and one table (~10 min):
 # the raw ping-pong floor, plcctl vs goburrow vs libmodbus against plcsim and
 # libmodbus's C server, pipelining, plcsim vs libmodbus and pymodbus servers
 # at 1..256 connections, plcctl bench vs the Go benchmark, one-shot CLI vs

@@ -2,7 +2,7 @@
 # run.sh: every performance figure of issue 10 in one run, one table
 # (`make bench`). See BENCHMARKS.md for what each row means and the figures.
 #
-#   bash bench/run.sh                 # about 8 minutes
+#   bash bench/run.sh                 # about 10 minutes
 #   ROUNDS=3 SECONDS_PER=2 bash bench/run.sh   # quicker, noisier
 #   OUT=/tmp/b bash bench/run.sh      # raw results there (default bench/results/latest)
 #
