@@ -76,9 +76,6 @@ func (q *slots) unlock() {
 	q.mu.Unlock()
 }
 
-// held reports whether every slot is taken (for tests).
-func (q *slots) held() bool { return uint32(q.s.Load()) >= q.n }
-
 // lock takes a slot, queueing w until one is handed over or one of the
 // stop channels is ready (nil ones never are). It returns -1 with the slot
 // taken, or the index of the stop channel that ended the wait (0..2, 3 for
