@@ -39,7 +39,8 @@ type pingSummary struct {
 
 func (a *app) pingCommand() *command {
 	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping")}
-	count := intFlag(c.flags, "count", 0, "stop after `N` requests (0: until Ctrl-C)")
+	// -c as ping(8) spells the count.
+	count := intFlagP(c.flags, "count", "c", 0, "stop after `N` requests (0: until Ctrl-C)")
 	rate := c.flags.Float64("rate", 1, "requests per second")
 	c.long = `Each request reads one holding register at ADDR (default 0) over one connection, without
 retries. An exception answer counts as answered (the device is alive, it just refused the
@@ -49,7 +50,7 @@ min/avg/max/p99. JSON prints one object per request ({"event":"reply"|"exception
 ...}) and a last {"event":"summary",...}.
 
 Exit status: 0 if at least one request was answered, else 1.`
-	c.example = []string{"ping -a 192.168.1.20", "ping --count 10 --rate 5 -o json"}
+	c.example = []string{"ping -a 192.168.1.20", "ping -c 10 --rate 5 -o json"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) > 1 {

@@ -160,6 +160,16 @@ func TestPing(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[3]), &sum); err != nil || sum.Event != "summary" || sum.Sent != 3 || sum.Answered != 3 || sum.LossPct != 0 {
 		t.Errorf("summary %s (%v)", lines[3], err)
 	}
+	// -c is --count, as in ping(8) (it was "unknown shorthand flag: 'c'").
+	for _, args := range [][]string{{"ping", "-c", "2"}, {"ping", "-c2"}, {"-c", "2", "ping"}} {
+		out := mustRun(t, append(args, "--rate", "200", "-o", "json", "-a", s.Addr)...)
+		if n := strings.Count(out, `"event":"reply"`); n != 2 || !strings.Contains(out, `"event":"summary"`) {
+			t.Errorf("plcctl %v: %d replies, want 2:\n%s", args, n, out)
+		}
+	}
+	if help := mustRun(t, "ping", "--help"); !strings.Contains(help, "  -c, --count N ") {
+		t.Errorf("ping --help does not show -c for --count:\n%s", help)
+	}
 	// An exception answer is an answer: the device is alive.
 	out = mustRun(t, "ping", "--count", "2", "--rate", "200", "-a", s.Addr, "5000")
 	if !strings.Contains(out, "exception 02") || !strings.Contains(out, "2 sent, 2 answered, 0.0% loss") ||
