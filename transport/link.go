@@ -373,8 +373,10 @@ func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *cal
 	if err != nil {
 		// The stream is untrustworthy: down first, as below; every request
 		// waiting on the link hears err, this one too.
+		// Debug, not Warn: the supervisor's "link down" warning comes next
+		// with the same err, so a warn log has one line per refusal.
 		l.c.stats.refused.Add(1)
-		l.c.log.Warn().Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Err(err).Msg("answer refused; dropping the link")
+		l.c.log.Debug().Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Err(err).Msg("answer refused; dropping the link")
 		l.fail(err)
 		r = result{err: err, down: true}
 		if to != nil && to != self {
