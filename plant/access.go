@@ -323,18 +323,41 @@ func (a *AccessRules) CheckUnits(devs []*Device) error {
 	return nil
 }
 
+// CheckUnitIDs is CheckUnits for units served without a plant (plcsim
+// --unit-ids): a grant's unit that serves(id) rejects never applies.
+// served says which units are served, after "unit 7: " in the message
+// ("plcsim serves only units 1, 2"): nil, or Errors as CheckUnits gives.
+func (a *AccessRules) CheckUnitIDs(serves func(id uint8) bool, served string) error {
+	if a == nil {
+		return nil
+	}
+	if es := a.unitErrorsBy(serves, served); len(es) > 0 {
+		return Errors(es)
+	}
+	return nil
+}
+
 // unitErrors is CheckUnits' list: one Error per grant units: item that
 // names a unit none of devs serves (none when devs is empty).
 func (a *AccessRules) unitErrors(devs []*Device) []*Error {
 	if a == nil || len(devs) == 0 {
 		return nil
 	}
+	serves := func(id uint8) bool {
+		return slices.ContainsFunc(devs, func(d *Device) bool { return d.Unit(id) != nil })
+	}
+	return a.unitErrorsBy(serves, unitsServed(devs))
+}
+
+// unitErrorsBy is one Error per grant units: item that names a unit
+// serves rejects, the first such unit of the item said with served.
+func (a *AccessRules) unitErrorsBy(serves func(id uint8) bool, served string) []*Error {
 	var es []*Error
 	for _, ref := range a.units {
 		for id := int(ref.r.First); id <= int(ref.r.Last); id++ {
-			if !slices.ContainsFunc(devs, func(d *Device) bool { return d.Unit(uint8(id)) != nil }) {
+			if !serves(uint8(id)) {
 				es = append(es, &Error{File: a.file, Line: ref.node.Line, Column: ref.node.Column, Key: ref.path,
-					Msg: fmt.Sprintf("unit %d: %s, so a grant for it never applies", id, unitsServed(devs))})
+					Msg: fmt.Sprintf("unit %d: %s, so a grant for it never applies", id, served)})
 				break
 			}
 		}
