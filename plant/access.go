@@ -22,14 +22,20 @@ var (
 )
 
 // grantTables maps a grant's table keys to the tables of package access.
+// kind is the unit's table the addresses are of (none for files: FC 21
+// writes files a unit did not have, so every file number can apply).
 var grantTables = []struct {
 	key   string
 	table access.Table
+	kind  TableKind
 }{
-	{"coils", access.Coils}, {"discrete_inputs", access.DiscreteInputs},
-	{"holding_registers", access.HoldingRegisters}, {"input_registers", access.InputRegisters},
-	{"files", access.FileRecords},
+	{"coils", access.Coils, Coils}, {"discrete_inputs", access.DiscreteInputs, DiscreteInputs},
+	{"holding_registers", access.HoldingRegisters, HoldingRegisters}, {"input_registers", access.InputRegisters, InputRegisters},
+	{"files", access.FileRecords, noTable},
 }
+
+// noTable is grantTables' kind for files.
+const noTable TableKind = 255
 
 // AccessRules is an access: section: who may do what over Modbus/TCP Security.
 // The roles are those in the client certificates (access.Role); a role the
@@ -58,8 +64,9 @@ type AccessRules struct {
 	ReadOnly bool
 	Line     int // where the section starts
 
-	file  string    // the file it was read from, for CheckUnits
-	units []unitRef // the grants' units: items, where they are in file
+	file   string     // the file it was read from, for CheckUnits
+	units  []unitRef  // the grants' units: items, where they are in file
+	ranges []rangeRef // the grants' table ranges, for CheckRanges
 }
 
 // Policy returns the section as the simulator's policy.
@@ -139,8 +146,8 @@ func (c *parseCtx) access(n *yaml.Node, path string, a addressing) *AccessRules 
 		return nil
 	}
 	acc := &AccessRules{Line: o.node.Line, file: c.file}
-	start := len(c.unitRefs)
-	defer func() { acc.units = c.unitRefs[start:] }()
+	start, startRanges := len(c.unitRefs), len(c.rangeRefs)
+	defer func() { acc.units, acc.ranges = c.unitRefs[start:], c.rangeRefs[startRanges:] }()
 	if v := o.get("read_only"); v != nil {
 		acc.ReadOnly, _ = c.boolean(v, o.at("read_only"))
 	}
@@ -221,12 +228,18 @@ func (c *parseCtx) grant(n *yaml.Node, path, role string, a addressing) (access.
 		if gt.table == access.FileRecords {
 			ta = addressing{} // file numbers are numbers, not addresses
 		}
+		items := c.rangeItems(v, o.at(gt.key), ta)
 		rs := []access.Range{}
-		for _, rg := range c.ranges(v, o.at(gt.key), ta) {
+		for _, rg := range mergeRanges(items) {
 			if gt.table == access.FileRecords && rg.Start == 0 {
 				c.errorf(v, o.at(gt.key), "there is no file 0: file numbers are 1..65535")
 			}
 			rs = append(rs, access.Range{First: rg.Start, Last: rg.End})
+		}
+		if gt.kind != noTable {
+			for _, it := range items {
+				c.rangeRefs = append(c.rangeRefs, rangeRef{it, gt.kind, r.Units, ta.lo()})
+			}
 		}
 		r.Ranges[gt.table] = rs
 	}

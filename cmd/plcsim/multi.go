@@ -42,7 +42,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 		return exitFailure
 	}
 	defer ctl.stop()
-	if err := o.sec.checkAccessUnits(servedUnits{runs: runs}); err != nil { // against every device served, as the plant's own access: is
+	if err := o.sec.checkAccessFits(servedUnits{runs: runs}); err != nil { // against every device served, as the plant's own access: is
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}

@@ -149,13 +149,13 @@ func plantPolicies(path string, devices []string, readOnly bool) ([]access.Polic
 
 // loadAccessPolicy reads an --access file as the policy to serve, with
 // --read-only (readOnly) added to the file's read_only; its grants must
-// name only units served (s: a plant's devices, or --unit-ids).
+// fit what is served (s), as checkAccessFits says.
 func loadAccessPolicy(path string, s servedUnits, readOnly bool) (access.Policy, error) {
 	rules, err := plant.LoadAccess(path)
 	if err != nil {
 		return access.Policy{}, err
 	}
-	if err := accessUnitsServed(rules, s); err != nil {
+	if err := accessFits(rules, s); err != nil {
 		return access.Policy{}, err
 	}
 	return policyFrom(rules, path, readOnly)

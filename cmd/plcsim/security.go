@@ -42,7 +42,7 @@ func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
 	fs.StringVar(&f.allow, "allow", "", "accept connections only from these addresses or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "answer every write with exception 01 (illegal function), on TCP and TLS alike")
 	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "concurrent connections per client address (0 = no cap beyond --max-conns)")
-	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one; its grants' units must be served: the plant's, or those of --unit-ids); SIGHUP reloads it")
+	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one; its grants' units must be served, its ranges must meet the tables served); SIGHUP reloads it")
 	return f
 }
 
@@ -84,10 +84,41 @@ func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *ze
 
 // servedUnits is what --access rules must fit: the plant's devices
 // served (runs), else the unit ids of --unit-ids (ids), which 0 and 255
-// join (they address the first). With neither every unit id is served.
+// join (they address the first), or every unit id when there are none,
+// each with the tables of --coils and the other size flags (sizes, in
+// plant.TableKind order).
 type servedUnits struct {
-	runs []*plantRun
-	ids  []uint8
+	runs  []*plantRun
+	ids   []uint8
+	sizes [4]int
+}
+
+// servedBy is what is served: the plant's device pl, else the units and
+// tables of cfg.
+func servedBy(pl *plantRun, cfg simulator.Config) servedUnits {
+	return servedUnits{runs: runsOf(pl), ids: cfg.UnitIDs,
+		sizes: [4]int{cfg.Coils, cfg.DiscreteInputs, cfg.HoldingRegisters, cfg.InputRegisters}}
+}
+
+// sizeFlags are the flags of servedUnits.sizes.
+var sizeFlags = [4]string{"--coils", "--discrete-inputs", "--holding-registers", "--input-registers"}
+
+// tables are the tables of s.sizes, and the flag giving each, as
+// plant.AccessRules.CheckTables takes them. A size outside 1..65536 (0 is
+// the default, every address) counts as every address: simulator.New
+// refuses it after.
+func (s servedUnits) tables() ([4]plant.Table, [4]string) {
+	var ts [4]plant.Table
+	var from [4]string
+	for k, n := range s.sizes {
+		ts[k].Kind = plant.TableKind(k)
+		if n < 1 || n > simulator.DefaultTableSize {
+			n = simulator.DefaultTableSize
+		}
+		ts[k].Ranges = []plant.Range{{Start: 0, End: uint16(n - 1)}}
+		from[k] = fmt.Sprintf("%s %d", sizeFlags[k], n)
+	}
+	return ts, from
 }
 
 // serves reports whether unit id is served in gateway mode (s.ids).
@@ -129,29 +160,34 @@ func (s servedUnits) idsServed() string {
 	return msg
 }
 
-// checkAccessUnits refuses --access rules that name a unit that is not
-// served (s), as the plant file's own access: sections are refused: a
-// grant for it would never apply, and a unit id mistyped in the --access
-// file would go unnoticed. Without --access, or with every unit id served
-// (neither a plant nor --unit-ids), there is nothing to check.
-func (f *securityFlags) checkAccessUnits(s servedUnits) error {
-	if f.accessFile == "" || (len(s.runs) == 0 && len(s.ids) == 0) {
+// checkAccessFits refuses --access rules that cannot apply as written to
+// what is served (s), as the plant file's own access: sections are
+// refused: a grant for a unit not served (a plant's devices', or those of
+// --unit-ids; without either every unit id is served), or for addresses
+// that lie wholly outside their table in every unit the grant holds on. A
+// unit id or an address mistyped in the --access file (40001 for holding
+// register 0) would otherwise go unnoticed.
+func (f *securityFlags) checkAccessFits(s servedUnits) error {
+	if f.accessFile == "" {
 		return nil
 	}
 	rules, err := plant.LoadAccess(f.accessFile)
 	if err != nil {
 		return err
 	}
-	return accessUnitsServed(rules, s)
+	return accessFits(rules, s)
 }
 
-// accessUnitsServed is checkAccessUnits for rules already loaded, as one
+// accessFits is checkAccessFits for rules already loaded, as one
 // sentence: "--access FILE:LINE:COL (KEY) does not fit --plant FILE: unit
 // 7: device station serves only unit 1, so a grant for it never applies",
-// or "... does not fit --unit-ids 1,2: unit 7: plcsim serves only units 1,
-// 2 (0 and 255 address unit 1), so ...".
-func accessUnitsServed(rules *plant.AccessRules, s servedUnits) error {
-	var err error
+// "... does not fit --unit-ids 1,2: unit 7: plcsim serves only units 1, 2
+// (0 and 255 address unit 1), so ...", or "... does not fit the tables
+// served: holding registers 40001-40100: plcsim has holding registers
+// 0-99 only (--holding-registers 100), so a grant for them never applies".
+// Units are checked first: a range is checked on the units served only.
+func accessFits(rules *plant.AccessRules, s servedUnits) error {
+	var units, ranges error
 	var fit string
 	switch {
 	case len(s.runs) > 0:
@@ -159,12 +195,25 @@ func accessUnitsServed(rules *plant.AccessRules, s servedUnits) error {
 		for i, r := range s.runs {
 			devs[i] = r.dev
 		}
-		err, fit = rules.CheckUnits(devs), "--plant "+s.runs[0].p.File
+		units, ranges, fit = rules.CheckUnits(devs), rules.CheckRanges(devs), "--plant "+s.runs[0].p.File
 	case len(s.ids) > 0:
-		err, fit = rules.CheckUnitIDs(s.serves, s.idsServed()), s.flag()
-	default:
-		return nil
+		units, fit = rules.CheckUnitIDs(s.serves, s.idsServed()), s.flag()
 	}
+	if len(s.runs) == 0 {
+		ranges = rules.CheckTables(s.tables())
+	}
+	if err := oneSentence(units, fit, "units"); err != nil {
+		return err
+	}
+	if len(s.runs) == 0 {
+		fit = "the tables served"
+	}
+	return oneSentence(ranges, fit, "ranges")
+}
+
+// oneSentence is the first of the Errors err as accessFits says it, what
+// is left of them counted as more of what.
+func oneSentence(err error, fit, what string) error {
 	var es plant.Errors
 	if !errors.As(err, &es) || len(es) == 0 {
 		return err
@@ -172,7 +221,7 @@ func accessUnitsServed(rules *plant.AccessRules, s servedUnits) error {
 	e := es[0]
 	msg := fmt.Sprintf("--access %s:%d:%d (%s) does not fit %s: %s", e.File, e.Line, e.Column, e.Key, fit, e.Msg)
 	if len(es) > 1 {
-		msg += fmt.Sprintf(" (and %d more units like it)", len(es)-1)
+		msg += fmt.Sprintf(" (and %d more %s like it)", len(es)-1, what)
 	}
 	return errors.New(msg)
 }
