@@ -22,14 +22,20 @@ var (
 )
 
 // grantTables maps a grant's table keys to the tables of package access.
+// kind is the unit's table the addresses are of (none for files: FC 21
+// writes files a unit did not have, so every file number can apply).
 var grantTables = []struct {
 	key   string
 	table access.Table
+	kind  TableKind
 }{
-	{"coils", access.Coils}, {"discrete_inputs", access.DiscreteInputs},
-	{"holding_registers", access.HoldingRegisters}, {"input_registers", access.InputRegisters},
-	{"files", access.FileRecords},
+	{"coils", access.Coils, Coils}, {"discrete_inputs", access.DiscreteInputs, DiscreteInputs},
+	{"holding_registers", access.HoldingRegisters, HoldingRegisters}, {"input_registers", access.InputRegisters, InputRegisters},
+	{"files", access.FileRecords, noTable},
 }
+
+// noTable is grantTables' kind for files.
+const noTable TableKind = 255
 
 // AccessRules is an access: section: who may do what over Modbus/TCP Security.
 // The roles are those in the client certificates (access.Role); a role the
@@ -58,8 +64,9 @@ type AccessRules struct {
 	ReadOnly bool
 	Line     int // where the section starts
 
-	file  string    // the file it was read from, for CheckUnits
-	units []unitRef // the grants' units: items, where they are in file
+	file   string     // the file it was read from, for CheckUnits
+	units  []unitRef  // the grants' units: items, where they are in file
+	ranges []rangeRef // the grants' table ranges, for CheckRanges
 }
 
 // Policy returns the section as the simulator's policy.
@@ -139,8 +146,8 @@ func (c *parseCtx) access(n *yaml.Node, path string, a addressing) *AccessRules 
 		return nil
 	}
 	acc := &AccessRules{Line: o.node.Line, file: c.file}
-	start := len(c.unitRefs)
-	defer func() { acc.units = c.unitRefs[start:] }()
+	start, startRanges := len(c.unitRefs), len(c.rangeRefs)
+	defer func() { acc.units, acc.ranges = c.unitRefs[start:], c.rangeRefs[startRanges:] }()
 	if v := o.get("read_only"); v != nil {
 		acc.ReadOnly, _ = c.boolean(v, o.at("read_only"))
 	}
@@ -221,12 +228,18 @@ func (c *parseCtx) grant(n *yaml.Node, path, role string, a addressing) (access.
 		if gt.table == access.FileRecords {
 			ta = addressing{} // file numbers are numbers, not addresses
 		}
+		items := c.rangeItems(v, o.at(gt.key), ta)
 		rs := []access.Range{}
-		for _, rg := range c.ranges(v, o.at(gt.key), ta) {
+		for _, rg := range mergeRanges(items) {
 			if gt.table == access.FileRecords && rg.Start == 0 {
 				c.errorf(v, o.at(gt.key), "there is no file 0: file numbers are 1..65535")
 			}
 			rs = append(rs, access.Range{First: rg.Start, Last: rg.End})
+		}
+		if gt.kind != noTable {
+			for _, it := range items {
+				c.rangeRefs = append(c.rangeRefs, rangeRef{it, gt.kind, r.Units, ta.lo()})
+			}
 		}
 		r.Ranges[gt.table] = rs
 	}
@@ -323,18 +336,41 @@ func (a *AccessRules) CheckUnits(devs []*Device) error {
 	return nil
 }
 
+// CheckUnitIDs is CheckUnits for units served without a plant (plcsim
+// --unit-ids): a grant's unit that serves(id) rejects never applies.
+// served says which units are served, after "unit 7: " in the message
+// ("plcsim serves only units 1, 2"): nil, or Errors as CheckUnits gives.
+func (a *AccessRules) CheckUnitIDs(serves func(id uint8) bool, served string) error {
+	if a == nil {
+		return nil
+	}
+	if es := a.unitErrorsBy(serves, served); len(es) > 0 {
+		return Errors(es)
+	}
+	return nil
+}
+
 // unitErrors is CheckUnits' list: one Error per grant units: item that
 // names a unit none of devs serves (none when devs is empty).
 func (a *AccessRules) unitErrors(devs []*Device) []*Error {
 	if a == nil || len(devs) == 0 {
 		return nil
 	}
+	serves := func(id uint8) bool {
+		return slices.ContainsFunc(devs, func(d *Device) bool { return d.Unit(id) != nil })
+	}
+	return a.unitErrorsBy(serves, unitsServed(devs))
+}
+
+// unitErrorsBy is one Error per grant units: item that names a unit
+// serves rejects, the first such unit of the item said with served.
+func (a *AccessRules) unitErrorsBy(serves func(id uint8) bool, served string) []*Error {
 	var es []*Error
 	for _, ref := range a.units {
 		for id := int(ref.r.First); id <= int(ref.r.Last); id++ {
-			if !slices.ContainsFunc(devs, func(d *Device) bool { return d.Unit(uint8(id)) != nil }) {
+			if !serves(uint8(id)) {
 				es = append(es, &Error{File: a.file, Line: ref.node.Line, Column: ref.node.Column, Key: ref.path,
-					Msg: fmt.Sprintf("unit %d: %s, so a grant for it never applies", id, unitsServed(devs))})
+					Msg: fmt.Sprintf("unit %d: %s, so a grant for it never applies", id, served)})
 				break
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -305,6 +306,52 @@ func TestAccessFileUnitsServed(t *testing.T) {
 	}
 	if err := (&AccessRules{}).CheckUnits([]*Device{pumps}); err != nil {
 		t.Errorf("rules without units: CheckUnits = %v, want nil", err)
+	}
+}
+
+// TestAccessFileUnitIDs: CheckUnitIDs checks an access file's grant units
+// against the unit ids served without a plant (plcsim --unit-ids), as
+// CheckUnits does against devices, each units: item that names one not
+// served once, with the item's line and key.
+func TestAccessFileUnitIDs(t *testing.T) {
+	const rules = "access:\n  roles:\n    op:\n      - {functions: [reads], units: [0, 255]}\n      - {functions: [writes], units: [1, \"2-4\", 9]}\n"
+	a, err := ParseAccess([]byte(rules), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const served = "plcsim serves only units 1, 2"
+	for _, tc := range []struct {
+		name string
+		ids  []uint8
+		want []string // the errors, in order
+	}{
+		{"every unit served", []uint8{0, 1, 2, 3, 4, 9, 255}, nil},
+		{"a range partly served, a unit not", []uint8{0, 1, 2, 255}, []string{
+			"plant: rules.yaml:5:42: access.roles.op[1].units[1]: unit 3: " + served + ", so a grant for it never applies",
+			"plant: rules.yaml:5:49: access.roles.op[1].units[2]: unit 9: " + served + ", so a grant for it never applies"}},
+		{"0 and 255 not served", []uint8{1, 2, 3, 4, 9}, []string{
+			"plant: rules.yaml:4:38: access.roles.op[0].units[0]: unit 0: " + served + ", so a grant for it never applies",
+			"plant: rules.yaml:4:41: access.roles.op[0].units[1]: unit 255: " + served + ", so a grant for it never applies"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.CheckUnitIDs(func(id uint8) bool { return slices.Contains(tc.ids, id) }, served)
+			var got []string
+			var es Errors
+			if errors.As(err, &es) {
+				for _, e := range es {
+					got = append(got, e.Error())
+				}
+			} else if err != nil {
+				t.Fatalf("CheckUnitIDs: %v is not Errors", err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("CheckUnitIDs:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+	var none *AccessRules
+	if err := none.CheckUnitIDs(func(uint8) bool { return false }, served); err != nil {
+		t.Errorf("no rules: CheckUnitIDs = %v, want nil", err)
 	}
 }
 

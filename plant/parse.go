@@ -131,8 +131,10 @@ type parseCtx struct {
 	tagNodes map[*Tag]*object
 	simNodes map[*Sim]*object
 	// unitRefs are the units: items of the access grants read so far
-	// (each access: section keeps its own, for checkGrantUnits).
-	unitRefs []unitRef
+	// (each access: section keeps its own, for checkGrantUnits), and
+	// rangeRefs their table ranges (for checkGrantRanges).
+	unitRefs  []unitRef
+	rangeRefs []rangeRef
 }
 
 func (d *decoder) plant(root *yaml.Node) *Plant {
@@ -201,6 +203,7 @@ func (d *decoder) plant(root *yaml.Node) *Plant {
 	c.resolveSims()
 	c.checkOverlaps()
 	c.checkGrantUnits()
+	c.checkGrantRanges()
 	return p
 }
 
@@ -413,8 +416,19 @@ func (c *parseCtx) size(n *yaml.Node, path string) []Range {
 // ranges reads a list of "A-B" strings or single addresses; they may not
 // overlap, and touching ranges are merged.
 func (c *parseCtx) ranges(n *yaml.Node, path string, a addressing) []Range {
-	var rs []Range
-	lines := map[Range]int{}
+	return mergeRanges(c.rangeItems(n, path, a))
+}
+
+// rangeItem is one item of a list of ranges, where it is in the file.
+type rangeItem struct {
+	node *yaml.Node
+	path string
+	r    Range
+}
+
+// rangeItems reads a list of ranges as ranges does, item by item.
+func (c *parseCtx) rangeItems(n *yaml.Node, path string, a addressing) []rangeItem {
+	var items []rangeItem
 	for i, item := range c.list(n, path) {
 		ip := fmt.Sprintf("%s[%d]", path, i)
 		var r Range
@@ -445,13 +459,21 @@ func (c *parseCtx) ranges(n *yaml.Node, path string, a addressing) []Range {
 			c.errorf(item, ip, "want a range such as \"0-99\" or one address, got %s", kindName(item))
 			continue
 		}
-		for _, q := range rs {
-			if r.Start <= q.End && q.Start <= r.End {
-				c.errorf(item, ip, "range %q overlaps the range at line %d", item.Value, lines[q])
+		for _, q := range items {
+			if r.Start <= q.r.End && q.r.Start <= r.End {
+				c.errorf(item, ip, "range %q overlaps the range at line %d", item.Value, q.node.Line)
 			}
 		}
-		lines[r] = item.Line
-		rs = append(rs, r)
+		items = append(items, rangeItem{item, ip, r})
+	}
+	return items
+}
+
+// mergeRanges is the ranges of items sorted, touching ones merged.
+func mergeRanges(items []rangeItem) []Range {
+	rs := make([]Range, len(items))
+	for i, it := range items {
+		rs[i] = it.r
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
 	var merged []Range

@@ -123,18 +123,24 @@ func (c *conn) sendSplit(out []byte, rule FaultRule) bool {
 	return true
 }
 
-// pause waits d, or until the server closes; false means it closed, and
-// the connection is then marked as stopped by the shutdown, so that finish
-// closes it gracefully. Shutdown marks every connection too, but only after
-// done is closed: a connection woken first found itself not stopping and
-// closed at once, without a drain, and a request the peer had sent
-// meanwhile, unread, made that close the kernel's (uncounted) reset.
+// pause waits d, or until the server closes or the connection is ended
+// from elsewhere (a reset: Server.Reboot); false means one of those.
+// Closed, the connection is then marked as stopped by the shutdown, so
+// that finish closes it gracefully. Shutdown marks every connection too,
+// but only after done is closed: a connection woken first found itself not
+// stopping and closed at once, without a drain, and a request the peer had
+// sent meanwhile, unread, made that close the kernel's (uncounted) reset.
+// Reset, the connection is gone already: its goroutine just ends (it
+// stayed in the pause, counted open and holding its MaxConns slot, until
+// the delay was over, possibly hours after the reboot).
 func (c *conn) pause(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
+	case <-c.gone:
+		return false
 	case <-c.s.done:
 		c.signalStop(stopShutdown) // a no-op if Shutdown (or Close) came first
 		return false
@@ -218,10 +224,11 @@ func (c *conn) rebootFault(h modbus.Header, pdu []byte, rule FaultRule, ri int) 
 	c.s.Reboot(rule.For)
 }
 
-// Reboot simulates a power cycle: every connection is dropped with a reset,
-// the listening socket is closed for d (connection attempts are refused)
-// and then opened again on the same address, and the non-retentive memory
-// is cleared. Safe to call while serving.
+// Reboot simulates a power cycle: every connection is dropped with a reset
+// (one whose answer a delay fault holds back too, at once: its goroutine
+// ends with it), the listening socket is closed for d (connection attempts
+// are refused) and then opened again on the same address, and the
+// non-retentive memory is cleared. Safe to call while serving.
 func (s *Server) Reboot(d time.Duration) {
 	s.fx.mu.Lock()
 	s.fx.downUntil = time.Now().Add(d)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,6 +216,71 @@ func TestReboot(t *testing.T) {
 				t.Errorf("after the reboot: % X, want % X (memory cleared, the write not executed)", got, want)
 			}
 		})
+	}
+}
+
+// TestRebootEndsDelay: a reboot drops a connection whose answer a delay
+// fault holds back (an hour here) as it drops every other, with a reset,
+// and that connection's goroutine ends with it: the server's connection
+// count, its Connections() and the goroutines go back at once, by rule or
+// by Server.Reboot (the control API's POST /api/v1/reboot). The goroutine
+// stayed in the delay until it ended, the connection counted as open (and
+// held its MaxConns slot) meanwhile.
+func TestRebootEndsDelay(t *testing.T) {
+	for _, viaRule := range []bool{true, false} {
+		name := map[bool]string{true: "rule", false: "api"}[viaRule]
+		t.Run(name, func(t *testing.T) {
+			s := simtest.Start(t, simulator.Config{Logger: nopLogger()})
+			waitFor(t, 2*time.Second, "serving", func() bool { return s.Server.Addr() != nil }) // its goroutines started
+			base := runtime.NumGoroutine()
+			s.SetFaults(simulator.FaultRule{Action: simulator.FaultDelay, Delay: time.Hour, Function: 3, Count: 1},
+				simulator.FaultRule{Action: simulator.FaultReboot, For: 50 * time.Millisecond, Function: 6, Count: 1})
+			other := dialRaw(t, s.Addr)
+			c := dialRaw(t, s.Addr)
+			c.write(read2(1))
+			waitFor(t, 5*time.Second, "the answer held back", func() bool { return s.Stats().Faults == 1 })
+			waitFor(t, 5*time.Second, "both connections served", func() bool { return len(s.Connections()) == 2 }) // see TestReboot
+			if viaRule {
+				other.write(adu(2, 1, &modbus.WriteSingleRegister{Address: 0, Value: 7}))
+			} else {
+				s.Reboot(50 * time.Millisecond)
+			}
+			for i, rc := range []*rawClient{c, other} {
+				if err := rc.readUntilError(5 * time.Second); !isReset(err) {
+					t.Fatalf("connection %d: %v, want a reset", i, err)
+				}
+			}
+			waitFor(t, 5*time.Second, "no connection open", func() bool { return s.Stats().Conns == 0 && len(s.Connections()) == 0 })
+			waitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
+			if st := s.Stats(); st.ResetsBy[simulator.ResetReboot] != 2 || st.Resets != 2 || st.Responses != 0 {
+				t.Errorf("stats %+v: want the two connections reset by the reboot, nothing answered", st)
+			}
+		})
+	}
+}
+
+// TestRebootFreesDelayedSlot: with MaxConns 1, a connection whose answer a
+// delay fault holds back is busy, so no new connection may evict it; once
+// a reboot has dropped it, the simulator serves a new connection again.
+// It refused every one until the delay was over (an hour here).
+func TestRebootFreesDelayedSlot(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{MaxConns: 1, Logger: nopLogger()})
+	s.SetFaults(simulator.FaultRule{Action: simulator.FaultDelay, Delay: time.Hour, Function: 3, Count: 1})
+	c := dialRaw(t, s.Addr)
+	c.write(read2(1))
+	waitFor(t, 5*time.Second, "the answer held back", func() bool { return s.Stats().Faults == 1 })
+	s.Reboot(50 * time.Millisecond)
+	if err := c.readUntilError(5 * time.Second); !isReset(err) {
+		t.Fatalf("delayed connection: %v, want a reset", err)
+	}
+	var got []byte
+	waitFor(t, 5*time.Second, "a connection served after the reboot", func() bool {
+		var err error
+		got, err = tryRoundTrip(s.Addr, read2(2))
+		return err == nil
+	})
+	if want := []byte{0, 2, 0, 0, 0, 7, 1, 3, 4, 0, 0, 0, 0}; !bytes.Equal(got, want) {
+		t.Errorf("after the reboot: % X, want % X", got, want)
 	}
 }
 

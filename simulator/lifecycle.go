@@ -39,6 +39,19 @@ type connState struct {
 	stop     atomic.Int32
 	draining atomic.Bool
 	ended    atomic.Bool
+	// gone is closed when ended is set (markEnded), by whichever goroutine
+	// ends the connection: a fault's pause waits on it, so a reset from
+	// elsewhere (Server.Reboot) ends the pause at once, not when it is over.
+	gone chan struct{}
+}
+
+// markEnded marks the connection ended, once; false if it was already.
+func (c *conn) markEnded() bool {
+	if !c.ended.CompareAndSwap(false, true) {
+		return false
+	}
+	close(c.gone)
+	return true
 }
 
 // signalStop asks the connection's goroutine to stop serving and close
@@ -128,7 +141,7 @@ func (c *conn) finish() {
 
 // close closes the socket once; false if it was already closed.
 func (c *conn) close() bool {
-	if !c.ended.CompareAndSwap(false, true) {
+	if !c.markEnded() {
 		return false
 	}
 	c.nc.Close()
@@ -145,7 +158,7 @@ func (c *conn) quickClose() {
 		return
 	}
 	discardBuffered(tc)
-	if c.ended.CompareAndSwap(false, true) {
+	if c.markEnded() {
 		tc.Close() // the socket itself: over TLS, no close_notify write that could block
 	}
 }
@@ -160,7 +173,7 @@ func (c *conn) reset(reason ResetReason) {
 // resetWith is reset with e as its log line (nil when off or rate-limited),
 // completed here.
 func (c *conn) resetWith(reason ResetReason, e *zerolog.Event) {
-	if !c.ended.CompareAndSwap(false, true) {
+	if !c.markEnded() {
 		return
 	}
 	c.stop.CompareAndSwap(stopNone, stopReset) // the connection's goroutine ends quietly

@@ -165,6 +165,7 @@ func (s *Server) accept(nc net.Conn) {
 	}
 	now := time.Now()
 	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), opened: now, inSlot: true}
+	c.gone = make(chan struct{})
 	c.lastActive.Store(now.UnixNano())
 	if !s.admit(c) { // allow-list, per-IP cap, TLS (security.go)
 		return

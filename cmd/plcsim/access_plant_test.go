@@ -93,3 +93,77 @@ func TestAccessUnitsWithPlantReload(t *testing.T) {
 		t.Errorf("the rules were reloaded:\n%s", logs.String())
 	}
 }
+
+// TestAccessUnitsWithUnitIDs: in gateway mode (--unit-ids) --access rules
+// must name only the units served, as with --plant: those listed, and 0
+// and 255, which address the first. plcsim refuses a grant for another
+// unit in one sentence, exit 2. It served them silently.
+func TestAccessUnitsWithUnitIDs(t *testing.T) {
+	dir := t.TempDir()
+	rules := func(units string) string {
+		f := filepath.Join(dir, "units-"+strings.NewReplacer(",", "_", " ", "", `"`, "").Replace(units)+".yaml")
+		os.WriteFile(f, []byte("access:\n  roles:\n    operator:\n      - {functions: [reads]}\n      - {functions: [all], units: ["+units+"]}\n"), 0o600)
+		return f
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the whole stderr; "" when plcsim serves
+	}{
+		{"a unit not listed", []string{"--unit-ids", "1,2", "--access", rules("7")},
+			"plcsim: --access " + rules("7") + ":5:36 (access.roles.operator[1].units[0]) does not fit --unit-ids 1,2" +
+				": unit 7: plcsim serves only units 1, 2 (0 and 255 address unit 1), so a grant for it never applies\n"},
+		{"a range reaching past them", []string{"--unit-ids", "1, 2", "--access", rules(`"1-3"`)},
+			"plcsim: --access " + rules(`"1-3"`) + ":5:36 (access.roles.operator[1].units[0]) does not fit --unit-ids 1,2" +
+				": unit 3: plcsim serves only units 1, 2 (0 and 255 address unit 1), so a grant for it never applies\n"},
+		{"one unit, several wrong", []string{"--unit-ids", "5", "--access", rules("5, 6, 9")},
+			"plcsim: --access " + rules("5, 6, 9") + ":5:39 (access.roles.operator[1].units[1]) does not fit --unit-ids 5" +
+				": unit 6: plcsim serves only unit 5 (0 and 255 address unit 5), so a grant for it never applies (and 1 more units like it)\n"},
+		{"0 listed first", []string{"--unit-ids", "0,3", "--access", rules("4")},
+			"plcsim: --access " + rules("4") + ":5:36 (access.roles.operator[1].units[0]) does not fit --unit-ids 0,3" +
+				": unit 4: plcsim serves only units 0, 3 (255 addresses unit 0), so a grant for it never applies\n"},
+		{"the units listed", []string{"--unit-ids", "1,2", "--access", rules(`"1-2"`)}, ""},
+		{"0 and 255 address the first", []string{"--unit-ids", "3", "--access", rules("0, 3, 255")}, ""},
+		{"no --unit-ids: every unit served", []string{"--access", rules("7")}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--listen", "127.0.0.1:0"}, tc.args...)
+			if tc.want == "" {
+				_, stop := startDevices(t, args...)
+				if code := stop(); code != exitOK {
+					t.Errorf("plcsim %q: exit %d, want it served and stopped cleanly", args, code)
+				}
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // see TestAccessUnitsWithPlant
+			defer cancel()
+			var errb syncBuf
+			code := run(ctx, append([]string{"--log-format", "json"}, args...), &syncBuf{}, &errb)
+			if code != exitUsage || errb.String() != tc.want {
+				t.Errorf("plcsim %q: exit %d, stderr:\n%s\nwant exit 2 and:\n%s", args, code, errb.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestAccessUnitsWithUnitIDsReload: a SIGHUP reload of --access is checked
+// against --unit-ids as the start was: a file naming a unit not served
+// keeps the rules in force and logs why.
+func TestAccessUnitsWithUnitIDsReload(t *testing.T) {
+	keep := make(chan os.Signal, 1) // see TestAccessFileReload
+	signal.Notify(keep, syscall.SIGHUP)
+	defer signal.Stop(keep)
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1, 2]}\n"), 0o600)
+	logs, _ := startDevices(t, "--unit-ids", "1,2", "--listen", "127.0.0.1:0", "--access", path)
+	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1, 7]}\n"), 0o600)
+	sighup(t)
+	const notReloaded = "access rules not reloaded, the old rules stay: --access "
+	testutil.WaitFor(t, 5*time.Second, "the reload refused", func() bool { return strings.Contains(logs.String(), notReloaded) })
+	if want := path + `:3:45 (access.roles.operator.units[1]) does not fit --unit-ids 1,2: unit 7: plcsim serves only units 1, 2 (0 and 255 address unit 1), so a grant for it never applies`; !strings.Contains(logs.String(), want) {
+		t.Errorf("logs do not say why:\n%s\nwant %q", logs.String(), want)
+	}
+	if strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
+		t.Errorf("the rules were reloaded:\n%s", logs.String())
+	}
+}

@@ -253,7 +253,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: --device and --scan go with --plant\n")
 		return exitUsage
 	}
-	if err := secFlags.checkAccessUnits(runsOf(pl)); err != nil {
+	if err := secFlags.checkAccessFits(servedBy(pl, cfg)); err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
@@ -286,7 +286,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctl.serve(ctx, []*simulator.Server{srv}, nil) // one device: cannot fail
 	defer ctl.stop()
-	if rl := secFlags.reloader([]*simulator.Server{srv}, runsOf(pl), *faultFile, fixed, log); rl.active() {
+	if rl := secFlags.reloader([]*simulator.Server{srv}, servedBy(pl, cfg), *faultFile, fixed, log); rl.active() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)

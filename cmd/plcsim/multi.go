@@ -42,7 +42,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 		return exitFailure
 	}
 	defer ctl.stop()
-	if err := o.sec.checkAccessUnits(runs); err != nil { // against every device served, as the plant's own access: is
+	if err := o.sec.checkAccessFits(servedUnits{runs: runs}); err != nil { // against every device served, as the plant's own access: is
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
@@ -88,7 +88,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if rl := o.sec.reloader(srvs, runs, o.faultFile, o.fixed, log); rl.active() {
+	if rl := o.sec.reloader(srvs, servedUnits{runs: runs}, o.faultFile, o.fixed, log); rl.active() {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)

@@ -39,7 +39,7 @@ type reloader struct {
 	faultFile  string
 	fixed      []simulator.FaultRule
 	accessFile string
-	served     []*plantRun // the plant's devices served, that --access must fit
+	served     servedUnits // the units served, that --access must fit
 	plantFile  string
 	devices    []string
 	readOnly   bool
@@ -148,17 +148,15 @@ func plantPolicies(path string, devices []string, readOnly bool) ([]access.Polic
 }
 
 // loadAccessPolicy reads an --access file as the policy to serve, with
-// --read-only (readOnly) added to the file's read_only; with a plant, its
-// grants must name only units the devices served (runs) have.
-func loadAccessPolicy(path string, runs []*plantRun, readOnly bool) (access.Policy, error) {
+// --read-only (readOnly) added to the file's read_only; its grants must
+// fit what is served (s), as checkAccessFits says.
+func loadAccessPolicy(path string, s servedUnits, readOnly bool) (access.Policy, error) {
 	rules, err := plant.LoadAccess(path)
 	if err != nil {
 		return access.Policy{}, err
 	}
-	if len(runs) > 0 {
-		if err := accessUnitsServed(rules, runs); err != nil {
-			return access.Policy{}, err
-		}
+	if err := accessFits(rules, s); err != nil {
+		return access.Policy{}, err
 	}
 	return policyFrom(rules, path, readOnly)
 }

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/plcctl/plcctl/internal/certgen"
+	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
 )
@@ -39,7 +42,7 @@ func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
 	fs.StringVar(&f.allow, "allow", "", "accept connections only from these addresses or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "answer every write with exception 01 (illegal function), on TCP and TLS alike")
 	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "concurrent connections per client address (0 = no cap beyond --max-conns)")
-	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one; with a plant, its grants' units must be the plant's); SIGHUP reloads it")
+	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one; its grants' units must be served, its ranges must meet the tables served); SIGHUP reloads it")
 	return f
 }
 
@@ -79,53 +82,162 @@ func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *ze
 	return nil
 }
 
-// checkAccessUnits refuses --access rules that name a unit none of the
-// plant's devices served (runs) has, as the plant file's own access:
-// sections are refused: a grant for it would never apply, and a unit id
-// mistyped in the --access file would go unnoticed. Without --access or a
-// plant there is nothing to check.
-func (f *securityFlags) checkAccessUnits(runs []*plantRun) error {
-	if f.accessFile == "" || len(runs) == 0 {
+// servedUnits is what --access rules must fit: the plant's devices
+// served (runs), else the unit ids of --unit-ids (ids), which 0 and 255
+// join (they address the first), or every unit id when there are none,
+// each with the tables of --coils and the other size flags (sizes, in
+// plant.TableKind order).
+type servedUnits struct {
+	runs  []*plantRun
+	ids   []uint8
+	sizes [4]int
+}
+
+// servedBy is what is served: the plant's device pl, else the units and
+// tables of cfg.
+func servedBy(pl *plantRun, cfg simulator.Config) servedUnits {
+	return servedUnits{runs: runsOf(pl), ids: cfg.UnitIDs,
+		sizes: [4]int{cfg.Coils, cfg.DiscreteInputs, cfg.HoldingRegisters, cfg.InputRegisters}}
+}
+
+// sizeFlags are the flags of servedUnits.sizes.
+var sizeFlags = [4]string{"--coils", "--discrete-inputs", "--holding-registers", "--input-registers"}
+
+// tables are the tables of s.sizes, and the flag giving each, as
+// plant.AccessRules.CheckTables takes them. A size outside 1..65536 (0 is
+// the default, every address) counts as every address: simulator.New
+// refuses it after.
+func (s servedUnits) tables() ([4]plant.Table, [4]string) {
+	var ts [4]plant.Table
+	var from [4]string
+	for k, n := range s.sizes {
+		ts[k].Kind = plant.TableKind(k)
+		if n < 1 || n > simulator.DefaultTableSize {
+			n = simulator.DefaultTableSize
+		}
+		ts[k].Ranges = []plant.Range{{Start: 0, End: uint16(n - 1)}}
+		from[k] = fmt.Sprintf("%s %d", sizeFlags[k], n)
+	}
+	return ts, from
+}
+
+// serves reports whether unit id is served in gateway mode (s.ids).
+func (s servedUnits) serves(id uint8) bool {
+	return id == 0 || id == modbus.UnitIDNotUsed || slices.Contains(s.ids, id)
+}
+
+// flag is the --unit-ids of s.ids, "--unit-ids 1,2".
+func (s servedUnits) flag() string {
+	ids := make([]string, 0, len(s.ids))
+	for _, id := range s.ids {
+		if v := strconv.Itoa(int(id)); !slices.Contains(ids, v) {
+			ids = append(ids, v)
+		}
+	}
+	return "--unit-ids " + strings.Join(ids, ",")
+}
+
+// idsServed says which units --unit-ids serves: "plcsim serves only units
+// 1, 2 (0 and 255 address unit 1)".
+func (s servedUnits) idsServed() string {
+	listed := strings.ReplaceAll(strings.TrimPrefix(s.flag(), "--unit-ids "), ",", ", ")
+	msg := "plcsim serves only unit " + listed
+	if strings.Contains(listed, ",") {
+		msg = "plcsim serves only units " + listed
+	}
+	var extra []string
+	for _, id := range []uint8{0, modbus.UnitIDNotUsed} {
+		if !slices.Contains(s.ids, id) {
+			extra = append(extra, strconv.Itoa(int(id)))
+		}
+	}
+	switch len(extra) {
+	case 1:
+		msg += fmt.Sprintf(" (%s addresses unit %d)", extra[0], s.ids[0])
+	case 2:
+		msg += fmt.Sprintf(" (%s and %s address unit %d)", extra[0], extra[1], s.ids[0])
+	}
+	return msg
+}
+
+// checkAccessFits refuses --access rules that cannot apply as written to
+// what is served (s), as the plant file's own access: sections are
+// refused: a grant for a unit not served (a plant's devices', or those of
+// --unit-ids; without either every unit id is served), or for addresses
+// that lie wholly outside their table in every unit the grant holds on. A
+// unit id or an address mistyped in the --access file (40001 for holding
+// register 0) would otherwise go unnoticed.
+func (f *securityFlags) checkAccessFits(s servedUnits) error {
+	if f.accessFile == "" {
 		return nil
 	}
 	rules, err := plant.LoadAccess(f.accessFile)
 	if err != nil {
 		return err
 	}
-	return accessUnitsServed(rules, runs)
+	return accessFits(rules, s)
 }
 
-// accessUnitsServed is checkAccessUnits for rules already loaded, as one
+// accessFits is checkAccessFits for rules already loaded, as one
 // sentence: "--access FILE:LINE:COL (KEY) does not fit --plant FILE: unit
-// 7: device station serves only unit 1, so a grant for it never applies".
-func accessUnitsServed(rules *plant.AccessRules, runs []*plantRun) error {
-	devs := make([]*plant.Device, len(runs))
-	for i, r := range runs {
-		devs[i] = r.dev
+// 7: device station serves only unit 1, so a grant for it never applies",
+// "... does not fit --unit-ids 1,2: unit 7: plcsim serves only units 1, 2
+// (0 and 255 address unit 1), so ...", or "... does not fit the tables
+// served: holding registers 40001-40100: plcsim has holding registers
+// 0-99 only (--holding-registers 100), so a grant for them never applies".
+// Units are checked first: a range is checked on the units served only.
+func accessFits(rules *plant.AccessRules, s servedUnits) error {
+	var units, ranges error
+	var fit string
+	switch {
+	case len(s.runs) > 0:
+		devs := make([]*plant.Device, len(s.runs))
+		for i, r := range s.runs {
+			devs[i] = r.dev
+		}
+		units, ranges, fit = rules.CheckUnits(devs), rules.CheckRanges(devs), "--plant "+s.runs[0].p.File
+	case len(s.ids) > 0:
+		units, fit = rules.CheckUnitIDs(s.serves, s.idsServed()), s.flag()
 	}
+	if len(s.runs) == 0 {
+		ranges = rules.CheckTables(s.tables())
+	}
+	if err := oneSentence(units, fit, "units"); err != nil {
+		return err
+	}
+	if len(s.runs) == 0 {
+		fit = "the tables served"
+	}
+	return oneSentence(ranges, fit, "ranges")
+}
+
+// oneSentence is the first of the Errors err as accessFits says it, what
+// is left of them counted as more of what.
+func oneSentence(err error, fit, what string) error {
 	var es plant.Errors
-	if err := rules.CheckUnits(devs); !errors.As(err, &es) || len(es) == 0 {
+	if !errors.As(err, &es) || len(es) == 0 {
 		return err
 	}
 	e := es[0]
-	msg := fmt.Sprintf("--access %s:%d:%d (%s) does not fit --plant %s: %s", e.File, e.Line, e.Column, e.Key, runs[0].p.File, e.Msg)
+	msg := fmt.Sprintf("--access %s:%d:%d (%s) does not fit %s: %s", e.File, e.Line, e.Column, e.Key, fit, e.Msg)
 	if len(es) > 1 {
-		msg += fmt.Sprintf(" (and %d more units like it)", len(es)-1)
+		msg += fmt.Sprintf(" (and %d more %s like it)", len(es)-1, what)
 	}
 	return errors.New(msg)
 }
 
 // reloader is what SIGHUP reloads on srvs: faultFile (after the fixed
-// rules) and the access rules: the --access file's when given, else those
-// of the plant file of runs (nil without one), runs[i] serving srvs[i].
-func (f *securityFlags) reloader(srvs []*simulator.Server, runs []*plantRun, faultFile string, fixed []simulator.FaultRule, log *zerolog.Logger) *reloader {
+// rules) and the access rules: the --access file's when given (checked
+// against s, as at the start), else those of the plant file of s.runs (nil
+// without one), s.runs[i] serving srvs[i].
+func (f *securityFlags) reloader(srvs []*simulator.Server, s servedUnits, faultFile string, fixed []simulator.FaultRule, log *zerolog.Logger) *reloader {
 	r := &reloader{srvs: srvs, faultFile: faultFile, fixed: fixed, accessFile: f.accessFile, readOnly: f.readOnly, log: log}
 	if f.accessFile != "" {
-		r.served = runs // a reloaded --access file is checked against them too
+		r.served = s // a reloaded --access file is checked against them too
 	}
-	if len(runs) > 0 && f.accessFile == "" {
-		r.plantFile = runs[0].p.File
-		for _, run := range runs {
+	if len(s.runs) > 0 && f.accessFile == "" {
+		r.plantFile = s.runs[0].p.File
+		for _, run := range s.runs {
 			r.devices = append(r.devices, run.dev.Name)
 		}
 	}
