@@ -301,6 +301,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 			return err
 		case errors.As(err, &te) && te.Field != "":
 			return badField(te.Field, "want %s, got JSON %s", te.Type, te.Value)
+		case errors.As(err, &te): // the body itself: every body here is an object
+			return fmt.Errorf("want a JSON object, got JSON %s", te.Value)
 		case errors.As(err, &se):
 			return fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, err)
 		case errors.Is(err, io.EOF):

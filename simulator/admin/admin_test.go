@@ -179,6 +179,8 @@ func TestTablesBadInput(t *testing.T) {
 		{"not JSON", "PUT", "/api/v1/units/1/holding-registers?address=0", `{"values":[1`, 400, "body"},
 		{"two values", "PUT", "/api/v1/units/1/holding-registers?address=0", `{"values":[1]}{}`, 400, "body"},
 		{"empty body", "PUT", "/api/v1/units/1/holding-registers?address=0", ``, 400, "body"},
+		{"body a list", "PUT", "/api/v1/units/1/holding-registers?address=0", `[1,2]`, 400, "body"},
+		{"body a number", "PUT", "/api/v1/units/1/holding-registers?address=0", `5`, 400, "body"},
 		{"huge body", "PUT", "/api/v1/units/1/holding-registers?address=0", huge, 413, "body"},
 	}
 	for _, c := range cases {
@@ -188,6 +190,9 @@ func TestTablesBadInput(t *testing.T) {
 			mustJSON(t, body, &e)
 			if code != c.code || e.Field != c.field || e.Error == "" {
 				t.Errorf("%s %s = %d %s, want %d naming field %q", c.method, c.path, code, body, c.code, c.field)
+			}
+			if strings.Contains(e.Error, "admin.") || strings.Contains(e.Error, "Go value") {
+				t.Errorf("%s %s: error %q names Go's types, not the API's", c.method, c.path, e.Error)
 			}
 		})
 	}
