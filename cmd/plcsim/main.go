@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -327,7 +328,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// logStopped logs the server's counters at shutdown.
+// logStopped logs the server's counters at shutdown: resets and faults
+// injected with their breakdown by reason and action ("drop=3,wrong-tid=1"),
+// the breakdowns left out when there is nothing to break down.
 func logStopped(log *zerolog.Logger, srv *simulator.Server) {
 	st := srv.Stats()
 	var resets []string // "reason=n" for each reason that occurred
@@ -336,10 +339,23 @@ func logStopped(log *zerolog.Logger, srv *simulator.Server) {
 			resets = append(resets, simulator.ResetReason(r).String()+"="+strconv.FormatUint(n, 10))
 		}
 	}
-	log.Info().Uint64("accepted", st.Accepted).Uint64("evicted", st.Evicted).Uint64("refused", st.Refused).
+	var faults []string // "action=n" for each action applied, in name order
+	for a, n := range st.FaultsByAction {
+		faults = append(faults, a.String()+"="+strconv.FormatUint(n, 10))
+	}
+	sort.Strings(faults)
+	e := log.Info().Uint64("accepted", st.Accepted).Uint64("evicted", st.Evicted).Uint64("refused", st.Refused).
 		Uint64("requests", st.Requests).Uint64("exceptions", st.Exceptions).
 		Uint64("framing_faults", st.FramingFaults).Uint64("malformed_pdus", st.MalformedPDUs).
-		Uint64("resets", st.Resets).Str("resets_by", strings.Join(resets, ",")).Uint64("log_suppressed", st.LogSuppressed).Msg("plcsim stopped")
+		Uint64("resets", st.Resets)
+	if len(resets) > 0 {
+		e = e.Str("resets_by", strings.Join(resets, ","))
+	}
+	e = e.Uint64("faults", st.Faults)
+	if len(faults) > 0 {
+		e = e.Str("faults_by", strings.Join(faults, ","))
+	}
+	e.Uint64("log_suppressed", st.LogSuppressed).Msg("plcsim stopped")
 }
 
 func parseUnitIDs(s string) ([]uint8, error) {
