@@ -16,8 +16,9 @@ import (
 // per line. Nothing is sent to any device.
 const completeCommand = "__complete"
 
-// flagValues are the words a flag takes, for completion.
-func flagValues(name string) []string {
+// flagValues are the words flag name of command cmd ("" before the
+// command) takes, for completion.
+func flagValues(cmd, name string) []string {
 	switch name {
 	case "type":
 		var ts []string
@@ -36,6 +37,9 @@ func flagValues(name string) []string {
 	case "level":
 		return []string{"basic", "regular", "extended", "individual"}
 	case "function":
+		if cmd == "bench" {
+			return []string{"read", "write"}
+		}
 		return []string{"read-holding-registers", "read-input-registers", "read-coils", "read-discrete-inputs"}
 	}
 	return nil
@@ -53,6 +57,44 @@ func takesTags(name string) bool {
 // complete returns the candidates for the last word of words (the word
 // being typed, possibly empty), given the words before it.
 func (a *app) complete(words []string) []string {
+	words, cut := joinEquals(words)
+	cands := a.completeWords(words)
+	if cut != "" {
+		for i, c := range cands {
+			cands[i] = strings.TrimPrefix(c, cut)
+		}
+	}
+	return cands
+}
+
+// joinEquals undoes bash's split of --flag=value at the "=" (it is in
+// COMP_WORDBREAKS): "--output" "=" "j" is the one word "--output=j". When
+// that word is the one being completed, bash replaces only what follows
+// the "=", so cut is "--output=", to be cut from the candidates. zsh and
+// fish pass --output=j whole: nothing to join, cut is "".
+func joinEquals(words []string) (joined []string, cut string) {
+	for i := 0; i < len(words); i++ {
+		n := len(joined)
+		if words[i] != "=" || n == 0 || !strings.HasPrefix(joined[n-1], "--") || strings.Contains(joined[n-1], "=") {
+			joined = append(joined, words[i])
+			continue
+		}
+		flag := joined[n-1] + "="
+		joined[n-1] = flag
+		if i+1 < len(words) {
+			i++
+			joined[n-1] += words[i]
+		}
+		cut = ""
+		if i == len(words)-1 {
+			cut = flag
+		}
+	}
+	return joined, cut
+}
+
+// completeWords is complete for words as the user wrote them.
+func (a *app) completeWords(words []string) []string {
 	if len(words) == 0 {
 		words = []string{""}
 	}
@@ -96,11 +138,11 @@ func (a *app) complete(words []string) []string {
 	// The value of the flag before the cursor.
 	if n := len(before); n > 0 && strings.HasPrefix(before[n-1], "-") && takesValue(fs, before[n-1]) {
 		f := lookupFlag(fs, before[n-1])
-		return filter(flagValues(f.Name), cur)
+		return filter(flagValues(cmdName(cmd), f.Name), cur)
 	}
 	if name, val, ok := strings.Cut(cur, "="); ok && strings.HasPrefix(name, "--") {
 		var out []string
-		for _, v := range filter(flagValues(strings.TrimPrefix(name, "--")), val) {
+		for _, v := range filter(flagValues(cmdName(cmd), strings.TrimPrefix(name, "--")), val) {
 			out = append(out, name+"="+v)
 		}
 		return out
@@ -134,6 +176,14 @@ func (a *app) complete(words []string) []string {
 		return filter(a.tagNames(plantFile), cur)
 	}
 	return nil
+}
+
+// cmdName is the name of cmd, "" for none (the words before a command).
+func cmdName(cmd *command) string {
+	if cmd == nil {
+		return ""
+	}
+	return cmd.name
 }
 
 // tagNames are the tags of the plant file (--plant or $PLCCTL_PLANT), or

@@ -35,6 +35,14 @@ func TestComplete(t *testing.T) {
 		{[]string{"set", "--plant=" + plant, "pump1.c"}, "pump1.cmd"},
 		{[]string{"get", "tank"}, ""}, // no plant file: no tag names
 		{[]string{"read-coils", "0"}, ""},
+		// bash splits --flag=value at "=" and completes only what follows it.
+		{[]string{"read-holding-registers", "--output", "=", "j"}, "json"},
+		{[]string{"read-holding-registers", "--output", "="}, "text json csv"},
+		{[]string{"read-input-registers", "--word-order", "=", "cd"}, "CDAB"},
+		{[]string{"--plant", "=", plant, "get", "tank"}, "tank1.level tank2.level"},
+		// bench's --function is read or write, not scan's read commands.
+		{[]string{"bench", "--function", ""}, "read write"},
+		{[]string{"bench", "--function=w"}, "--function=write"},
 	}
 	for _, tc := range tests {
 		a := &app{}
@@ -79,7 +87,10 @@ func TestCompletionShells(t *testing.T) {
 	t.Run("bash", func(t *testing.T) {
 		bash := shell(t, "bash")
 		script := mustRun(t, "completion", "bash")
-		for _, tc := range cases {
+		// bash itself splits --output=j into --output = j (COMP_WORDBREAKS).
+		bashCases := append(cases[:len(cases):len(cases)], struct{ words, want string }{"read-coils 0 --output = j", "json"},
+			struct{ words, want string }{"read-coils 0 --output =", "csv json text"})
+		for _, tc := range bashCases {
 			words := strings.Fields(tc.words)
 			prog := script + "\nCOMP_WORDS=(" + bin + " " + tc.words + "); COMP_CWORD=" + itoa(len(words)) +
 				"; _plcctl; echo \"${COMPREPLY[*]}\""
