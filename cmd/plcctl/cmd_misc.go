@@ -118,7 +118,11 @@ func (a *app) readDeviceIDCommand() *command {
 		res := &deviceIDResult{Function: c.name, Unit: a.opts.unit, Level: strings.ToLower(*level)}
 		objs, err := a.deviceObjects(ctx, cl, code, uint8(id), res)
 		if err != nil {
-			return &opError{cmd: c.name, span: res.Level, err: err}
+			span := res.Level
+			if code == modbus.DeviceIDIndividual {
+				span = fmt.Sprintf("object 0x%02X", id) // the one thing asked for
+			}
+			return &opError{cmd: c.name, span: span, err: err}
 		}
 		res.Objects = objs
 		return a.printDeviceID(res)

@@ -179,7 +179,7 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case errors.As(err, &tlsErr):
 		return explainTLS(tlsErr) // tls.go
 	case errors.As(err, &exc):
-		return "the device answered exception " + exc.Code.String(), exceptionHint(exc.Code, h)
+		return "the device answered exception " + exc.Code.String(), exceptionHint(exc.Code, e.cmd, h)
 	case errors.Is(err, context.Canceled):
 		return "interrupted", ""
 	case errors.As(err, &useErr), errors.As(err, &vErr):
@@ -251,8 +251,9 @@ func (h hintContext) addrOr(op *net.OpError) string {
 	return op.Addr.String()
 }
 
-// exceptionHint says what an exception code usually means and what to try.
-func exceptionHint(c modbus.ExceptionCode, h hintContext) string {
+// exceptionHint says what an exception code usually means for command cmd
+// and what to try.
+func exceptionHint(c modbus.ExceptionCode, cmd string, h hintContext) string {
 	switch c {
 	case modbus.IllegalFunction:
 		if h.tls {
@@ -260,7 +261,7 @@ func exceptionHint(c modbus.ExceptionCode, h hintContext) string {
 		}
 		return "the device does not support this function"
 	case modbus.IllegalDataAddress:
-		return "the items are outside what the device serves: check ADDR and COUNT, and --one-based if its manual numbers from 1"
+		return illegalAddressHint(cmd)
 	case modbus.IllegalDataValue:
 		return "the device does not accept this count or value"
 	case modbus.ServerDeviceFailure:
@@ -273,6 +274,27 @@ func exceptionHint(c modbus.ExceptionCode, h hintContext) string {
 		return fmt.Sprintf("no device answered behind the gateway at unit %d: check -u (the serial address) and the serial line", h.unit)
 	}
 	return ""
+}
+
+// illegalAddressHint says what exception 02 means for command cmd: what it
+// names as the address is not ADDR and COUNT for every command.
+func illegalAddressHint(cmd string) string {
+	const oneBased = ", and --one-based if its manual numbers from 1"
+	switch cmd {
+	case "read-device-id":
+		return "the device has no identification object of that id (--level extended lists the objects it has)"
+	case "read-file-record", "write-file-record":
+		return "the device has no such file or record: check FILE, RECORD and how many registers the values take"
+	case "read-fifo":
+		return "the device has no FIFO queue at ADDR: check ADDR" + oneBased
+	case "write-coil", "write-register", "mask-write-register":
+		return "the item is outside what the device serves: check ADDR" + oneBased
+	case "raw":
+		return "the data bytes name items the device does not serve: check the address and count in them (see the frame with --dry-run)"
+	case "get", "set", "watch":
+		return "the tags' registers are outside what the device serves: check their address: and the numbering: of the plant file, and -u"
+	}
+	return "the items are outside what the device serves: check ADDR and COUNT" + oneBased
 }
 
 // strip removes the package prefixes of a Go error chain ("plc: ",

@@ -51,6 +51,16 @@ func TestErrorSentences(t *testing.T) {
 		{"exception 0B behind a gateway", []string{"-u", "9", "read-holding-registers", "0", "-a", gw}, 3,
 			"plcctl: read-holding-registers 0 on " + gw + " unit 9: the device answered exception 0B gateway target device failed to respond; " +
 				"no device answered behind the gateway at unit 9: check -u (the serial address) and the serial line\n"},
+		// Exception 02 names what the command addressed, not always ADDR and COUNT.
+		{"exception 02, identification object", []string{"read-device-id", "--level", "individual", "--object", "0x90", "-a", gw}, 3,
+			"plcctl: read-device-id object 0x90 on " + gw + " unit 1: the device answered exception 02 illegal data address; " +
+				"the device has no identification object of that id (--level extended lists the objects it has)\n"},
+		{"exception 02, mask write", []string{"mask-write-register", "20", "0xFFFE", "1", "-a", gw}, 3,
+			"plcctl: mask-write-register 20 on " + gw + " unit 1: the device answered exception 02 illegal data address; " +
+				"the item is outside what the device serves: check ADDR, and --one-based if its manual numbers from 1\n"},
+		{"exception 02, raw", []string{"raw", "3", "00", "20", "00", "01", "-a", gw}, 3,
+			"plcctl: raw function 3 on " + gw + " unit 1: the device answered exception 02 illegal data address; " +
+				"the data bytes name items the device does not serve: check the address and count in them (see the frame with --dry-run)\n"},
 		{"short raw request reset", []string{"raw", "3", "00", "6B", "00", "-a", s.Addr}, 1,
 			"the device reset the connection: the request is malformed for function 3 (pdu length: read holding registers pdu is 4 bytes, want 5); " +
 				"give the data bytes that function expects (see the frame with --dry-run)\n"},
@@ -84,6 +94,34 @@ func TestErrorSentences(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIllegalAddressHint: what exception 02 tells to check follows what the
+// command addresses (an identification object, a file record, a FIFO, one
+// item), not ADDR and COUNT for all.
+func TestIllegalAddressHint(t *testing.T) {
+	tests := []struct{ cmd, want string }{
+		{"read-holding-registers", "check ADDR and COUNT, and --one-based"},
+		{"read-device-id", "no identification object of that id"},
+		{"read-file-record", "no such file or record: check FILE, RECORD"},
+		{"write-file-record", "no such file or record: check FILE, RECORD"},
+		{"read-fifo", "no FIFO queue at ADDR: check ADDR, and --one-based"},
+		{"write-register", "check ADDR, and --one-based"},
+		{"write-coil", "check ADDR, and --one-based"},
+		{"mask-write-register", "check ADDR, and --one-based"},
+		{"raw", "check the address and count in them"},
+		{"get", "check their address: and the numbering: of the plant file"},
+	}
+	for _, tc := range tests {
+		e := &opError{cmd: tc.cmd, err: &modbus.ExceptionError{Function: modbus.FuncReadHoldingRegisters, Code: modbus.IllegalDataAddress}}
+		_, try := explain(e, hintContext{addr: "127.0.0.1:5020", unit: 1})
+		if !strings.Contains(try, tc.want) {
+			t.Errorf("%s: exception 02 hint %q, want it to contain %q", tc.cmd, try, tc.want)
+		}
+		if tc.cmd != "read-holding-registers" && strings.Contains(try, "COUNT") {
+			t.Errorf("%s takes no COUNT, but the hint says: %q", tc.cmd, try)
+		}
 	}
 }
 
