@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,6 +35,17 @@ var ErrStateMismatch = errors.New("simulator: state file belongs to another plan
 // ErrStateCorrupt is wrapped by LoadState's error for a file that is not a
 // complete, intact state file.
 var ErrStateCorrupt = errors.New("simulator: state file is corrupt")
+
+// stateCorruptError is LoadState's error for a file that is not an intact
+// state file: which file, and why in words (damaged, empty, or another kind
+// of file given as the state file). It is ErrStateCorrupt for errors.Is.
+type stateCorruptError struct{ path, why string }
+
+func (e *stateCorruptError) Error() string {
+	return "simulator: state file " + e.path + ": " + e.why + "; move it away to start with fresh memory"
+}
+
+func (e *stateCorruptError) Is(target error) bool { return target == ErrStateCorrupt }
 
 // SaveState writes snap to path atomically: a temporary file in the same
 // directory, written and fsynced, renamed over path, then the directory
@@ -125,14 +137,18 @@ func LoadState(path, fingerprint string) (snap ServerSnapshot, ok bool, err erro
 	if err != nil {
 		return snap, false, fmt.Errorf("simulator: load state: %w", err)
 	}
-	corrupt := func(why string) error {
-		return fmt.Errorf("%w: %s: %s; move it away to start with fresh memory", ErrStateCorrupt, path, why)
+	corrupt := func(why string) error { return &stateCorruptError{path: path, why: why} }
+	if len(bytes.TrimSpace(b)) == 0 {
+		return snap, false, corrupt("it is empty")
 	}
 	var f stateFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return snap, false, corrupt(err.Error())
+		return snap, false, corrupt(decodeReason(err))
+	}
+	if f.Format == "" {
+		return snap, false, corrupt(fmt.Sprintf("it is not a plcsim state file (it has no \"format\": %q)", stateFormat))
 	}
 	if f.Format != stateFormat {
 		return snap, false, corrupt(fmt.Sprintf("format %q, want %q", f.Format, stateFormat))
@@ -142,7 +158,7 @@ func LoadState(path, fingerprint string) (snap ServerSnapshot, ok bool, err erro
 		return snap, false, corrupt(err.Error())
 	}
 	if sum := sha256.Sum256(units.Bytes()); hex.EncodeToString(sum[:]) != f.Checksum {
-		return snap, false, corrupt("checksum does not match its contents")
+		return snap, false, corrupt("it is damaged: its checksum does not match its contents")
 	}
 	if f.Fingerprint != fingerprint {
 		return snap, false, fmt.Errorf("%w: %s was saved at %s for fingerprint %s, this plcsim is %s; use another --state file, or move it away to start fresh",
@@ -152,6 +168,29 @@ func LoadState(path, fingerprint string) (snap ServerSnapshot, ok bool, err erro
 		return snap, false, corrupt(err.Error())
 	}
 	return snap, true, nil
+}
+
+// decodeReason says in words why the state file's JSON did not decode: a
+// file cut short, one that is not JSON at all (another file given as
+// --state), or JSON that is not a state file.
+func decodeReason(err error) string {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it is damaged: it ends early, as if cut off while it was written"
+	case errors.As(err, &syn):
+		return fmt.Sprintf("it is not a plcsim state file (not JSON: byte %d: %s)", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("it is not a plcsim state file (a JSON %s, not an object)", typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("it is not a plcsim state file (%q holds a JSON %s)", typ.Field, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "it is not a plcsim state file (it has the key " + strings.TrimPrefix(err.Error(), "json: unknown field ") + ")"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 func short(fp string) string {

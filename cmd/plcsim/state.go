@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,10 +40,13 @@ func openState(path string, srv *simulator.Server, extra string, log *zerolog.Lo
 	}
 	k := &stateKeeper{path: path, fingerprint: srv.Fingerprint(extra), srv: srv, log: log}
 	k.pause, _ = time.ParseDuration(os.Getenv("PLCSIM_TEST_SAVE_PAUSE"))
+	if err := checkStatePath(path); err != nil {
+		return nil, err
+	}
 	simulator.RemoveStaleStateTemps(path)
 	snap, ok, err := simulator.LoadState(path, k.fingerprint)
 	if err != nil {
-		return nil, fmt.Errorf("--state: %w", err)
+		return nil, fmt.Errorf("--state: %s", strings.TrimPrefix(err.Error(), "simulator: "))
 	}
 	if !ok {
 		log.Info().Str("state", path).Msg("no state file yet: starting with the configured memory")
@@ -51,6 +58,34 @@ func openState(path string, srv *simulator.Server, extra string, log *zerolog.Lo
 	k.last, _ = json.Marshal(snap)
 	log.Info().Str("state", path).Int("memories", len(snap.Units)).Msg("retentive memory restored from the state file")
 	return k, nil
+}
+
+// checkStatePath refuses a state file that could never be saved: a
+// directory, or a file in a directory that does not exist or cannot be
+// written. Found only at the first save, such a file lost the memory: plcsim
+// served for hours and logged "cannot save state" at shutdown.
+func checkStatePath(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("--state %s: it is a directory; give the state file's name (e.g. %s)", path, filepath.Join(path, "plcsim.state"))
+	}
+	dir := filepath.Dir(path)
+	// A save writes a temporary file next to path, then renames it: try the
+	// first half (the name is one RemoveStaleStateTemps removes).
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		var why string
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			why = "directory " + dir + " does not exist"
+		case errors.Is(err, fs.ErrPermission):
+			why = "directory " + dir + " is not writable"
+		default:
+			why = strings.TrimPrefix(err.Error(), "open ")
+		}
+		return fmt.Errorf("--state %s: cannot save it: %s", path, why)
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
 }
 
 // save writes the state file when the retentive memory changed since the

@@ -379,14 +379,33 @@ func TestStateRefused(t *testing.T) {
 		want string
 	}{
 		{"another layout", []string{"--state", good, "--holding-registers", "200"}, "another plant or layout"},
-		{"truncated", []string{"--state", write("cut.state", b[:len(b)/2])}, "corrupt"},
-		{"garbage", []string{"--state", write("junk.state", []byte("\x00\x01not json"))}, "corrupt"},
-		{"edited", []string{"--state", write("edit.state", edited(t, b)), "--holding-registers", "100"}, "checksum"},
+		{"truncated", []string{"--state", write("cut.state", b[:len(b)/2])}, "cut.state: it is damaged: it ends early"},
+		{"garbage", []string{"--state", write("junk.state", []byte("\x00\x01not json"))}, "junk.state: it is not a plcsim state file (not JSON"},
+		{"edited", []string{"--state", write("edit.state", edited(t, b)), "--holding-registers", "100"},
+			"edit.state: it is damaged: its checksum does not match its contents"},
+		// Another file given as --state is named as such, in words, not
+		// Go's decoder's ("json: unknown field", "EOF").
+		{"empty", []string{"--state", write("empty.state", nil)}, "empty.state: it is empty"},
+		{"a plant file", []string{"--state", write("plant.state", []byte("version: 1\ndevices: []\n"))},
+			"plant.state: it is not a plcsim state file (not JSON"},
+		{"a JSON list", []string{"--state", write("list.state", []byte("[1, 2]"))}, "list.state: it is not a plcsim state file (a JSON array"},
+		{"another JSON object", []string{"--state", write("obj.state", []byte(`{"values": [1]}`))},
+			`obj.state: it is not a plcsim state file (it has the key "values")`},
+		// A state file that could never be saved is refused at the start,
+		// not found at the first save (the memory was lost at shutdown).
+		{"no such directory", []string{"--state", filepath.Join(dir, "none", "x.state")},
+			"--state " + filepath.Join(dir, "none", "x.state") + ": cannot save it: directory " + filepath.Join(dir, "none") + " does not exist"},
+		{"a directory", []string{"--state", dir}, "--state " + dir + ": it is a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out := runFor(tc.args...)
 			if code != exitFailure || !strings.Contains(out, tc.want) {
 				t.Fatalf("exit %d, want 1 and %q in:\n%s", code, tc.want, out)
+			}
+			for _, goWords := range []string{"simulator:", "json:", "EOF"} {
+				if strings.Contains(out, goWords) {
+					t.Errorf("the message shows Go's words %q:\n%s", goWords, out)
+				}
 			}
 		})
 	}
