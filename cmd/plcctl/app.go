@@ -222,7 +222,15 @@ func (a *app) report(c *command, err error) int {
 	switch {
 	case err == nil, errors.As(err, &st): // nothing to say, or already said
 	case code == exitUsage:
-		fmt.Fprintf(a.stderr, "plcctl %s: %v\n", c.name, err)
+		msg := err.Error()
+		var ue *usageError
+		if errors.As(err, &oe) && errors.As(oe.err, &ue) {
+			// A usage error found while connecting (the --tls-* files):
+			// its own words, not "COMMAND ITEMS: " before them, which
+			// named the command twice.
+			msg = ue.msg
+		}
+		fmt.Fprintf(a.stderr, "plcctl %s: %s\n", c.name, msg)
 		c.shortUsage(a.stderr)
 	case errors.As(err, &oe):
 		// One sentence for a person; the Go error chain, every layer's

@@ -98,6 +98,10 @@ func TestTLSProblemsCLI(t *testing.T) {
 		{"insecure", "wrong-host", []string{"--tls-insecure-skip-verify"}, 0, []string{"WARNING: --tls-insecure-skip-verify: the device's certificate is NOT checked"}},
 		{"cert without key", "valid", []string{"--tls-cert", filepath.Join(dir, "operator.pem")}, 2, []string{"--tls-cert needs --tls-key"}},
 		{"missing CA file", "valid", []string{"--tls-ca", filepath.Join(dir, "nope.pem")}, 2, []string{"--tls-ca: open"}},
+		{"key of another certificate", "valid", []string{"--tls-ca", ca, "--tls-cert", filepath.Join(dir, "operator.pem"),
+			"--tls-key", filepath.Join(dir, "viewer-key.pem")}, 2, []string{"private key does not match public key"}},
+		{"missing certificate file", "valid", []string{"--tls-ca", ca, "--tls-cert", filepath.Join(dir, "nope.pem"),
+			"--tls-key", filepath.Join(dir, "viewer-key.pem")}, 2, []string{"--tls-cert " + filepath.Join(dir, "nope.pem")}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sim := simtest.Start(t, simulator.Config{Security: simulator.Security{TLS: p.ServerTLS(tt.server)}})
@@ -110,6 +114,11 @@ func TestTLSProblemsCLI(t *testing.T) {
 				if r.code != tt.code || !strings.Contains(r.stderr, w) {
 					t.Errorf("exit %d, want %d; stderr should contain %q:\n%s", r.code, tt.code, w, r.stderr)
 				}
+			}
+			// A usage error names the command once ("plcctl
+			// read-holding-registers: read-holding-registers 0: --tls-ca: ...").
+			if tt.code == exitUsage && !strings.HasPrefix(r.stderr, "plcctl read-holding-registers: --tls-") {
+				t.Errorf("usage error does not start with the command, then the flag:\n%s", r.stderr)
 			}
 		})
 	}
