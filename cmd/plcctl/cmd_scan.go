@@ -59,8 +59,9 @@ data or with an exception such as 02 (the device is there, it refused the addres
 found; one that stays silent, or for which a gateway answers exception 0A or 0B (no
 device answered behind it), is not. For each unit found, the basic device
 identification (vendor, product code, revision) is read where the device supports it.
-Only reads are sent. Text prints one line per unit found and a summary on stderr; JSON
-prints one object per unit found, with "unit".
+Only reads are sent. Text prints one line per unit found, JSON one object per unit
+found (with "unit"), CSV a header and one row per unit found; in every format a summary
+line goes to stderr.
 
 Exit status: 0 if any unit answered, else 1.`
 	c.example = []string{"scan", "scan --units 1-32 --unit-timeout 100ms -o json", "scan --function read-coils --device-id=false 0"}
@@ -168,21 +169,24 @@ func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.Fun
 	close(next)
 	wg.Wait()
 	found := 0
+	if a.opts.output == "csv" {
+		// The header even when no unit answers: a CSV reader wants its
+		// columns, and the rows carry every key of the JSON object.
+		_ = writeCSV(a.stdout, [][]string{{"unit", "function", "answer", "rtt_ms", "vendor_name", "product_code",
+			"major_minor_revision", "device_id"}})
+	}
 	for _, r := range results {
 		if r == nil {
 			continue
-		}
-		if found == 0 && a.opts.output == "csv" {
-			_ = writeCSV(a.stdout, [][]string{{"unit", "function", "answer", "rtt_ms", "vendor_name", "product_code", "major_minor_revision"}})
 		}
 		found++
 		a.printScan(r)
 	}
 	a.log.Info().Int("units", len(ids)).Int("found", found).Dur("elapsed", now().Sub(start)).Msg("scan done")
-	if a.opts.output == "text" {
-		fmt.Fprintf(a.stderr, "scan: %d of %s answered at %s (%v)\n", found, plural(len(ids), "unit id"), a.clientAddr,
-			now().Sub(start).Round(time.Millisecond))
-	}
+	// On stderr in every format: with -o json a scan that found nothing
+	// exited 1 without a word.
+	fmt.Fprintf(a.stderr, "scan: %d of %s answered at %s (%v)\n", found, plural(len(ids), "unit id"), a.clientAddr,
+		now().Sub(start).Round(time.Millisecond))
 	switch {
 	case ctx.Err() != nil:
 		return nil
@@ -261,7 +265,7 @@ func (a *app) printScan(r *scanResult) {
 		_ = writeJSON(a.stdout, r)
 	case "csv":
 		_ = writeCSV(a.stdout, [][]string{{strconv.Itoa(int(r.Unit)), r.Function, r.Answer, strconv.FormatFloat(r.RTTms, 'f', 3, 64),
-			r.Vendor, r.Product, r.Revision}})
+			r.Vendor, r.Product, r.Revision, r.DeviceID}})
 	default:
 		line := fmt.Sprintf("unit %3d  %s  %.3f ms", r.Unit, r.Answer, r.RTTms)
 		switch {

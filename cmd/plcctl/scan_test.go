@@ -51,6 +51,45 @@ func TestScanGateway(t *testing.T) {
 	}
 }
 
+// TestScanOutputs: every format says on stderr what the scan found, even
+// when nothing answered (JSON exited 1 without a word); CSV has its header
+// even then, and a column for each key of the JSON object (device_id was
+// left out).
+func TestScanOutputs(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{UnitIDs: []uint8{1, 5}})
+	const header = "unit,function,answer,rtt_ms,vendor_name,product_code,major_minor_revision,device_id\n"
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		code       int
+		wantStdout string // a prefix; "" for nothing at all
+		wantStderr string
+	}{
+		{"json, none", []string{"--units", "2-4", "--unit-timeout", "50ms", "-o", "json"}, exitFailure, "", "scan: 0 of 3 unit ids answered at "},
+		{"csv, none", []string{"--units", "2-4", "--unit-timeout", "50ms", "-o", "csv"}, exitFailure, header, "scan: 0 of 3 unit ids answered at "},
+		{"json, found", []string{"--units", "1-5", "--unit-timeout", "50ms", "-o", "json"}, exitOK, `{"unit":1,`, "scan: 2 of 5 unit ids answered at "},
+		{"csv, found", []string{"--units", "5", "-o", "csv"}, exitOK, header + "5,read-holding-registers,ok,", "scan: 1 of 1 unit id answered at "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, append([]string{"scan", "-a", s.Addr}, tc.args...)...)
+			if r.code != tc.code || !strings.HasPrefix(r.stdout, tc.wantStdout) || (tc.wantStdout == "" && r.stdout != "") ||
+				!strings.HasPrefix(r.stderr, tc.wantStderr) {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s\nwant stdout %q..., stderr %q...", r.code, tc.code, r.stdout, r.stderr,
+					tc.wantStdout, tc.wantStderr)
+			}
+		})
+	}
+	// A unit that refuses 43/14 says so in the CSV's device_id column too.
+	rule, err := simulator.ParseFaultRule("action=exception,exception=1,fc=43")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusing := simtest.Start(t, simulator.Config{Faults: []simulator.FaultRule{rule}})
+	if out := mustRun(t, "scan", "-a", refusing.Addr, "--units", "1", "-o", "csv"); !strings.HasSuffix(out, ",,,,unsupported\n") {
+		t.Errorf("csv of a unit refusing 43/14:\n%s", out)
+	}
+}
+
 // TestScanSilentAndRefusing: units that never answer are not found (each
 // waits --unit-timeout, 16 at a time, on one connection that is not taken
 // for dead); a unit answering exception 02 is found.
