@@ -57,9 +57,15 @@ func (a *app) shell(ctx context.Context, args []string, stopOnError bool, histor
 	if len(args) == 1 && args[0] != "-" {
 		f, err := os.Open(args[0])
 		if err != nil {
-			return usagef("%v", err)
+			return usagef("script %v", strings.TrimPrefix(err.Error(), "open "))
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			// Reading it fails at the first line, which was reported as a
+			// failure on the device ("shell on ADDR unit 1: read DIR: is a
+			// directory", exit 1), though nothing was sent.
+			return usagef("script %s is a directory, not a file of commands", args[0])
+		}
 		in = f
 	} else {
 		interactive = isTerminal(a.stdin) && isTerminal(a.stderr)

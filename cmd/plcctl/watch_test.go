@@ -308,6 +308,28 @@ func TestShellStopOnError(t *testing.T) {
 	}
 }
 
+// TestShellScriptFile: a script that cannot be read is a usage error naming
+// it, with nothing sent: a directory was "shell on ADDR unit 1: read DIR: is
+// a directory", exit 1, as if the device had failed.
+func TestShellScriptFile(t *testing.T) {
+	s := startSim(t)
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, file, want string }{
+		{"a directory", dir, "plcctl shell: script " + dir + " is a directory, not a file of commands\n"},
+		{"no such file", filepath.Join(dir, "none.txt"), "plcctl shell: script " + filepath.Join(dir, "none.txt") + ": no such file or directory\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, "shell", tc.file, "-a", s.Addr)
+			if r.code != exitUsage || r.stdout != "" || !strings.HasPrefix(r.stderr, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and stderr starting:\n%s", r.code, r.stdout, r.stderr, tc.want)
+			}
+		})
+	}
+	if st := s.Stats(); st.Accepted != 0 {
+		t.Errorf("%d connections, want none", st.Accepted)
+	}
+}
+
 // TestWatchLiveTable checks the terminal rendering: redraw in place,
 // changed values highlighted, stale values dimmed during a gap.
 func TestWatchLiveTable(t *testing.T) {
