@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -129,5 +130,47 @@ func TestLogsTextByDefault(t *testing.T) {
 	}
 	if r := runCLI(t, "read-coils", "0", "--log-format", "auto"); r.code != exitUsage || !strings.Contains(r.stderr, "want text or json") {
 		t.Errorf("--log-format auto: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestFileRecordLimits: a file-record request larger than one request can
+// carry is refused before anything is sent, in records of the values given
+// (the codec's words were "lengths ask for a 256-byte response, more than
+// 253" and "request data length 253 out of range 9..251").
+func TestFileRecordLimits(t *testing.T) {
+	seq := func(n int) []string {
+		var vs []string
+		for i := range n {
+			vs = append(vs, strconv.Itoa(i))
+		}
+		return vs
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the usage line; "" for a request within the limit
+	}{
+		{"read 62 float32", []string{"read-file-record", "4", "0", "62", "--type", "float32"}, ""},
+		{"read 63 float32", []string{"read-file-record", "4", "0", "63", "--type", "float32"},
+			"plcctl read-file-record: COUNT 63 of float32 takes 126 records; one request reads at most 124\n"},
+		{"read 125", []string{"read-file-record", "4", "0", "125"}, "plcctl read-file-record: count \"125\": want 1..124\n"},
+		{"write 122", append([]string{"write-file-record", "4", "0", "--dry-run"}, seq(122)...), ""},
+		{"write 123", append([]string{"write-file-record", "4", "0"}, seq(123)...),
+			"plcctl write-file-record: 123 values of uint16 take 123 records; one request writes at most 122\n"},
+		{"write 62 float32", append([]string{"write-file-record", "4", "0", "--type", "float32"}, seq(62)...),
+			"plcctl write-file-record: 62 values of float32 take 124 records; one request writes at most 122\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSim(t)
+			r := runCLI(t, append(tc.args, "-a", s.Addr)...)
+			switch {
+			case tc.want == "" && r.code != exitOK:
+				t.Errorf("exit %d, want 0:\n%s", r.code, r.stderr)
+			case tc.want != "" && (r.code != exitUsage || !strings.HasPrefix(r.stderr, tc.want)):
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and:\n%s", r.code, r.stderr, tc.want)
+			case tc.want != "" && s.Stats().Accepted != 0:
+				t.Errorf("a refused request connected")
+			}
+		})
 	}
 }

@@ -12,6 +12,13 @@ import (
 const fileHelp = `FILE is the file number (1..65535) and RECORD the 0-based record number (0..9999);
 --one-based does not apply to them. A record is one register.`
 
+// Registers one FC 20 request reads and one FC 21 request writes (one
+// sub-request, the PDU's 253 bytes).
+const (
+	maxFileRead  = 124
+	maxFileWrite = 122
+)
+
 // fileValues is the JSON object of read-file-record and write-file-record.
 type fileValues struct {
 	Function  string `json:"function"`
@@ -40,7 +47,7 @@ func parseFileRef(file, record string) (uint16, uint16, error) {
 func (a *app) readFileRecordCommand() *command {
 	c := &command{name: "read-file-record", args: "FILE RECORD [COUNT]", flags: a.opts.newFlagSet("read-file-record"), quickRead: true}
 	tf := addTypeFlags(c.flags)
-	c.long = fileHelp + " COUNT counts values of --type; one request reads at most\n124 registers."
+	c.long = fileHelp + "\nCOUNT counts values of --type (a float32 takes two records); one request reads at\nmost 124 records."
 	c.example = []string{"read-file-record 4 1 2", "read-file-record 4 0 1 --type float32"}
 	c.notes = []string{typeHelp}
 	c.run = func(ctx context.Context, args []string) error { return a.readFileRecord(ctx, c.name, tf, args) }
@@ -61,9 +68,14 @@ func (a *app) readFileRecord(ctx context.Context, name string, tf *typeFlags, ar
 	}
 	n := 1
 	if len(args) == 3 {
-		if n, err = parseCount(args[2], 124); err != nil {
+		if n, err = parseCount(args[2], maxFileRead); err != nil {
 			return err
 		}
+	}
+	if regs := n * t.Registers(); regs > maxFileRead {
+		// Said in the user's terms, not the codec's ("lengths ask for a
+		// 256-byte response, more than 253").
+		return usagef("COUNT %d of %s takes %d records; one request reads at most %d", n, t, regs, maxFileRead)
 	}
 	sub := []modbus.FileSubRequest{{RefType: modbus.FileRecordRefType, File: file, Record: rec, Length: uint16(n * t.Registers())}}
 	span := "file " + args[0] + " record " + strconv.Itoa(int(rec))
@@ -92,7 +104,7 @@ func (a *app) writeFileRecordCommand() *command {
 	c := &command{name: "write-file-record", args: "FILE RECORD V...", flags: a.opts.newFlagSet("write-file-record")}
 	tf := addTypeFlags(c.flags)
 	dry := addDryRun(c.flags)
-	c.long = fileHelp + " Each V is one value of --type; one request writes at most\n122 registers.\n\n" + typedDryRunHelp
+	c.long = fileHelp + "\nEach V is one value of --type (a float32 takes two records); one request writes at\nmost 122 records.\n\n" + typedDryRunHelp
 	c.example = []string{"write-file-record 4 7 0x06AF 0x04BE 0x100D", "write-file-record 4 7 --dry-run 1 2"}
 	c.notes = []string{typeHelp}
 	c.run = func(ctx context.Context, args []string) error {
@@ -110,6 +122,14 @@ func (a *app) writeFileRecordCommand() *command {
 		regs, vals, err := encodeValues(t, o, valueArg{"V", true}, args[2:])
 		if err != nil {
 			return err
+		}
+		if len(regs) > maxFileWrite {
+			// (the codec said "request data length 253 out of range 9..251")
+			verb := "take"
+			if len(vals) == 1 {
+				verb = "takes"
+			}
+			return usagef("%s of %s %s %d records; one request writes at most %d", plural(len(vals), "value"), t, verb, len(regs), maxFileWrite)
 		}
 		recs := []modbus.FileRecord{{RefType: modbus.FileRecordRefType, File: file, Record: rec,
 			Data: modbus.AppendRegisterBytes(nil, regs)}}
