@@ -281,7 +281,13 @@ compdef _plcctl plcctl
 		return `# fish completion for plcctl; plcctl completion fish > ~/.config/fish/completions/plcctl.fish
 function __plcctl_complete
 	set -l words (commandline -opc) (commandline -ct)
-	$words[1] __complete $words[2..-1] 2>/dev/null
+	set -l cands ($words[1] __complete $words[2..-1] 2>/dev/null)
+	# No candidates: a FILE (shell's script, --plant, --tls-*), as bash and zsh fall back to.
+	if test (count $cands) -eq 0
+		__fish_complete_path (commandline -ct)
+	else
+		printf '%s\n' $cands
+	end
 end
 complete -c plcctl -f -a '(__plcctl_complete)'
 `, true

@@ -128,7 +128,16 @@ func TestCompletionShells(t *testing.T) {
 		if err := os.WriteFile(script, []byte(mustRun(t, "completion", "fish")), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		for _, tc := range cases {
+		// No candidates from plcctl: file names, as bash and zsh offer
+		// (fish offered nothing for shell FILE or --plant FILE).
+		files := t.TempDir()
+		if err := os.WriteFile(filepath.Join(files, "commissioning.txt"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fishCases := append(cases[:len(cases):len(cases)],
+			struct{ words, want string }{"shell " + filepath.Join(files, "comm"), filepath.Join(files, "commissioning.txt")},
+			struct{ words, want string }{"--plant " + filepath.Join(files, "comm"), filepath.Join(files, "commissioning.txt")})
+		for _, tc := range fishCases {
 			// complete -C completes a command line as Tab would.
 			cmd := exec.Command(fish, "--no-config", "-c", "source "+script+"; complete -C 'plcctl "+tc.words+"'")
 			cmd.Env = append(os.Environ(), "PATH="+path, "HOME="+t.TempDir())
