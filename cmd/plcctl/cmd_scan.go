@@ -115,7 +115,7 @@ func parseUnitList(s string) ([]uint8, error) {
 			b, err2 = parseUint(hi, 255)
 		}
 		if err1 != nil || err2 != nil || b < a {
-			return nil, usagef("--units %q: %q is not a unit id 0..255 or a range such as 1-247", s, part)
+			return nil, unitListError(s, part, lo, hi, a, b, err1, err2)
 		}
 		for u := a; u <= b; u++ {
 			seen[uint8(u)] = true
@@ -127,6 +127,23 @@ func parseUnitList(s string) ([]uint8, error) {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids, nil
+}
+
+// unitListError says what is wrong with part of --units s: a range that
+// runs backwards, a number beyond 255, or a word that is no id at all.
+func unitListError(s, part, lo, hi string, a, b uint64, errLo, errHi error) error {
+	if errLo == nil && errHi == nil { // b < a
+		return usagef("--units %q: range %q runs backwards: write it low-high (%d-%d)", s, strings.TrimSpace(part), b, a)
+	}
+	bad := lo
+	if errLo == nil {
+		bad = hi
+	}
+	bad = strings.TrimSpace(bad)
+	if _, err := strconv.ParseUint(bad, 0, 64); err == nil {
+		return usagef("--units %q: %s is not a unit id: want 0..255", s, bad)
+	}
+	return usagef("--units %q: %q is not a unit id 0..255 or a range such as 1-247", s, part)
 }
 
 func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.FunctionCode, addr uint16, unitTimeout time.Duration, devID bool) error {

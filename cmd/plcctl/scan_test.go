@@ -129,4 +129,19 @@ func TestParseUnitList(t *testing.T) {
 	if err != nil || len(ids) != 5 || ids[0] != 1 || ids[4] != 12 {
 		t.Errorf("parseUnitList = %v, %v", ids, err)
 	}
+	// Each mistake in its own words: "0-300" and "5-3" both said only
+	// "is not a unit id 0..255 or a range such as 1-247".
+	for _, tc := range []struct{ in, want string }{
+		{"0-300", `--units "0-300": 300 is not a unit id: want 0..255`},
+		{"256", `--units "256": 256 is not a unit id: want 0..255`},
+		{"1,2,0x100", `--units "1,2,0x100": 0x100 is not a unit id: want 0..255`},
+		{"5-3", `--units "5-3": range "5-3" runs backwards: write it low-high (3-5)`},
+		{"1, 20-10", `--units "1, 20-10": range "20-10" runs backwards: write it low-high (10-20)`},
+		{"a-b", `--units "a-b": "a-b" is not a unit id 0..255 or a range such as 1-247`},
+		{"", `--units "": "" is not a unit id 0..255 or a range such as 1-247`},
+	} {
+		if _, err := parseUnitList(tc.in); err == nil || err.Error() != tc.want {
+			t.Errorf("parseUnitList(%q) = %v, want %s", tc.in, err, tc.want)
+		}
+	}
 }
