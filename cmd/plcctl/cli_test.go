@@ -174,3 +174,14 @@ func TestFileRecordLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestReadDeviceIDArguments: an argument to read-device-id (an object id,
+// most likely) is refused naming the flag it belongs in, and the command
+// once ("plcctl read-device-id: read-device-id takes no arguments, got 1").
+func TestReadDeviceIDArguments(t *testing.T) {
+	r := runCLI(t, "read-device-id", "0x80")
+	want := "plcctl read-device-id: want no arguments (an object id goes in --object, with --level individual), got 1 argument\n"
+	if r.code != exitUsage || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and:\n%s", r.code, r.stderr, want)
+	}
+}

@@ -98,7 +98,8 @@ func (a *app) readDeviceIDCommand() *command {
 	c.example = []string{"read-device-id", "read-device-id --level regular -o json", "read-device-id --level individual --object 0x04"}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 0 {
-			return usagef("read-device-id takes no arguments, got %d", len(args))
+			// (it said "read-device-id takes no arguments" after "plcctl read-device-id: ")
+			return usagef("want no arguments (an object id goes in --object, with --level individual), got %s", arguments(len(args)))
 		}
 		code, ok := deviceIDLevel(strings.ToLower(*level))
 		if !ok {
