@@ -67,7 +67,7 @@ func (a *app) benchCommand() *command {
 	// -n as ab(1) spells the number of requests.
 	requests := intFlagP(c.flags, "requests", "n", 1000, "total requests `N`")
 	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
-	function := c.flags.String("function", "read", "read (read holding registers) or write (write them back)")
+	function := c.flags.String("function", "read", "`F`: read (read holding registers) or write (write them back)")
 	duration := c.flags.Duration("duration", 0, "stop sending after `D` (0: when N requests were sent)")
 	maxErrors := intFlag(c.flags, "max-errors", 20, "stop after `E` failed requests (0: never)")
 	reorder := c.flags.Bool("allow-reorder", false, "accept answers to pipelined requests in any order (a device that reorders; see README)")

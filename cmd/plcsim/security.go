@@ -35,14 +35,14 @@ type securityFlags struct {
 
 func addSecurityFlags(fs *pflag.FlagSet) *securityFlags {
 	f := &securityFlags{}
-	fs.StringVar(&f.cert, "tls-cert", "", "serve Modbus/TCP Security (TLS): the server certificate (PEM); needs --tls-key and --tls-client-ca")
-	fs.StringVar(&f.key, "tls-key", "", "the server certificate's private key (PEM)")
-	fs.StringVar(&f.clientCA, "tls-client-ca", "", "CA certificates (PEM) that client certificates must be signed by; every client must show one")
+	fs.StringVar(&f.cert, "tls-cert", "", "serve Modbus/TCP Security (TLS): the server certificate `FILE` (PEM); needs --tls-key and --tls-client-ca")
+	fs.StringVar(&f.key, "tls-key", "", "the server certificate's private key `FILE` (PEM)")
+	fs.StringVar(&f.clientCA, "tls-client-ca", "", "CA certificates `FILE` (PEM) that client certificates must be signed by; every client must show one")
 	fs.DurationVar(&f.handshakeTimeout, "tls-handshake-timeout", simulator.DefaultHandshakeTimeout, "time a client has to complete the TLS handshake")
-	fs.StringVar(&f.allow, "allow", "", "accept connections only from these addresses or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
+	fs.StringVar(&f.allow, "allow", "", "accept connections only from these `ADDRS` or networks, comma-separated (e.g. 127.0.0.1/32,::1)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "answer every write with exception 01 (illegal function), on TCP and TLS alike")
-	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "concurrent connections per client address (0 = no cap beyond --max-conns)")
-	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from FILE, a YAML file with an access: section as a plant file has (not with a plant file that has one; its grants' units must be served, its ranges must meet the tables served); SIGHUP reloads it")
+	fs.IntVar(&f.perIP, "max-conns-per-ip", 0, "at most `N` concurrent connections per client address (0 = no cap beyond --max-conns)")
+	fs.StringVar(&f.accessFile, "access", "", "role rules for TLS clients from `FILE`, a YAML file with an access: section as a plant file has (not with a plant file that has one; its grants' units must be served, its ranges must meet the tables served); SIGHUP reloads it")
 	return f
 }
 
@@ -326,10 +326,10 @@ Flags:
 func runCerts(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("plcsim certs", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	out := fs.String("out", "", "directory to write into (created if missing)")
-	hosts := fs.String("hosts", strings.Join(certgen.LoopbackHosts, ","), "server certificate names and addresses, comma-separated")
-	roles := fs.String("roles", "operator,viewer", "one client certificate per role, comma-separated")
-	days := fs.Int("days", 30, "validity in days")
+	out := fs.String("out", "", "`DIR` to write into (created if missing)")
+	hosts := fs.String("hosts", strings.Join(certgen.LoopbackHosts, ","), "server certificate `NAMES`: host names and addresses, comma-separated")
+	roles := fs.String("roles", "operator,viewer", "one client certificate per role in `ROLES`, comma-separated")
+	days := fs.Int("days", 30, "validity in `DAYS`")
 	force := fs.Bool("force", false, "overwrite existing files")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
