@@ -127,21 +127,7 @@ func TestAccessUnitsWithUnitIDs(t *testing.T) {
 		{"no --unit-ids: every unit served", []string{"--access", rules("7")}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"--listen", "127.0.0.1:0"}, tc.args...)
-			if tc.want == "" {
-				_, stop := startDevices(t, args...)
-				if code := stop(); code != exitOK {
-					t.Errorf("plcsim %q: exit %d, want it served and stopped cleanly", args, code)
-				}
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // see TestAccessUnitsWithPlant
-			defer cancel()
-			var errb syncBuf
-			code := run(ctx, append([]string{"--log-format", "json"}, args...), &syncBuf{}, &errb)
-			if code != exitUsage || errb.String() != tc.want {
-				t.Errorf("plcsim %q: exit %d, stderr:\n%s\nwant exit 2 and:\n%s", args, code, errb.String(), tc.want)
-			}
+			servedOrRefused(t, append([]string{"--listen", "127.0.0.1:0"}, tc.args...), tc.want)
 		})
 	}
 }
@@ -165,5 +151,26 @@ func TestAccessUnitsWithUnitIDsReload(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
 		t.Errorf("the rules were reloaded:\n%s", logs.String())
+	}
+}
+
+// servedOrRefused runs plcsim with args: with want empty it must serve and
+// stop cleanly, else refuse to start with exit 2 and exactly want on
+// stderr.
+func servedOrRefused(t *testing.T, args []string, want string) {
+	t.Helper()
+	if want == "" {
+		_, stop := startDevices(t, args...)
+		if code := stop(); code != exitOK {
+			t.Errorf("plcsim %q: exit %d, want it served and stopped cleanly", args, code)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // see TestAccessUnitsWithPlant
+	defer cancel()
+	var errb syncBuf
+	code := run(ctx, append([]string{"--log-format", "json"}, args...), &syncBuf{}, &errb)
+	if code != exitUsage || errb.String() != want {
+		t.Errorf("plcsim %q: exit %d, stderr:\n%s\nwant exit 2 and:\n%s", args, code, errb.String(), want)
 	}
 }

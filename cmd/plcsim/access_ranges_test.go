@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -64,21 +63,7 @@ func TestAccessRangesFit(t *testing.T) {
 		{"--plant: partly inside", []string{"--plant", pumpStation, "--access", partly}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"--listen", "127.0.0.1:0"}, tc.args...) // one device at most: --listen holds
-			if tc.want == "" {
-				_, stop := startDevices(t, args...)
-				if code := stop(); code != exitOK {
-					t.Errorf("plcsim %q: exit %d, want it served and stopped cleanly", args, code)
-				}
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // see TestAccessUnitsWithPlant
-			defer cancel()
-			var errb syncBuf
-			code := run(ctx, append([]string{"--log-format", "json"}, args...), &syncBuf{}, &errb)
-			if code != exitUsage || errb.String() != tc.want {
-				t.Errorf("plcsim %q: exit %d, stderr:\n%s\nwant exit 2 and:\n%s", args, code, errb.String(), tc.want)
-			}
+			servedOrRefused(t, append([]string{"--listen", "127.0.0.1:0"}, tc.args...), tc.want) // one device at most: --listen holds
 		})
 	}
 }
