@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plcctl/plcctl/internal/testutil"
+	"github.com/plcctl/plcctl/modbus"
 )
 
 // syncBuf collects output from several goroutines and reports plcsim's
@@ -221,56 +224,35 @@ func TestUnknownUnitFlag(t *testing.T) {
 // by action, and leaves out a breakdown with nothing in it (it logged
 // "resets_by=" with nothing after it, and no fault count at all).
 func TestStopSummaryCountsFaults(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out syncBuf
-	errb := newReadyBuf()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--log-format", "json",
-			"--fault", "action=exception,exception=4,fc=3,count=2", "--fault", "action=wrong-fc,fc=4,count=1"}, &out, errb)
-	}()
-	addr := waitReady(t, errb)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, req := range [][]byte{
-		{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1}, // exception 04
-		{0, 2, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1}, // exception 04
-		{0, 3, 0, 0, 0, 6, 1, 3, 0, 0, 0, 1}, // answered
-		{0, 4, 0, 0, 0, 6, 1, 4, 0, 0, 0, 1}, // answered under another function code
+	addr := testutil.HeldAddr(t)
+	logs, stop := startDevices(t, "--listen", addr,
+		"--fault", "action=exception,exception=4,fc=3,count=2", "--fault", "action=wrong-fc,fc=4,count=1")
+	c := dialClient(t, addr)
+	for _, p := range []modbus.PDU{
+		modbus.NewReadHoldingRegisters(0, 1), // exception 04
+		modbus.NewReadHoldingRegisters(0, 1), // exception 04
+		modbus.NewReadHoldingRegisters(0, 1), // answered
+		modbus.NewReadInputRegisters(0, 1),   // answered under another function code
 	} {
-		c.Write(req)
-		buf := make([]byte, 64)
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Read(buf); err != nil {
-			t.Fatalf("request %d: %v", i+1, err)
+		if _, err := c.do(p); err != nil {
+			t.Fatal(err)
 		}
 	}
-	cancel()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	io.Copy(io.Discard, c) // to plcsim's FIN
-	c.Close()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit code %d, want 0\n%s", code, errb.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("plcsim did not stop")
+	c.nc.Close()
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
 	}
-	var stop map[string]any
-	for _, l := range strings.Split(errb.String(), "\n") {
+	var line map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(l), &rec) == nil && rec["message"] == "plcsim stopped" {
-			stop = rec
+			line = rec
 		}
 	}
-	if stop == nil || stop["faults"] != 3.0 || stop["faults_by"] != "exception=2,wrong-fc=1" || stop["resets"] != 0.0 {
-		t.Fatalf("stop line %v: want faults 3, faults_by exception=2,wrong-fc=1, resets 0\n%s", stop, errb.String())
+	if line == nil || line["faults"] != 3.0 || line["faults_by"] != "exception=2,wrong-fc=1" || line["resets"] != 0.0 {
+		t.Fatalf("stop line %v: want faults 3, faults_by exception=2,wrong-fc=1, resets 0\n%s", line, logs.String())
 	}
-	if _, ok := stop["resets_by"]; ok {
-		t.Errorf("stop line %v has resets_by without a reset", stop)
+	if _, ok := line["resets_by"]; ok {
+		t.Errorf("stop line %v has resets_by without a reset", line)
 	}
 }
