@@ -76,22 +76,7 @@ func TestAccessUnitsWithPlant(t *testing.T) {
 // against the plant as the start was: a file naming a unit the plant does
 // not have keeps the rules in force and logs why.
 func TestAccessUnitsWithPlantReload(t *testing.T) {
-	keep := make(chan os.Signal, 1) // see TestAccessFileReload
-	signal.Notify(keep, syscall.SIGHUP)
-	defer signal.Stop(keep)
-	path := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1]}\n"), 0o600)
-	logs, _ := startDevices(t, "--plant", "../../testdata/plants/pump-station.yaml", "--listen", "127.0.0.1:0", "--access", path)
-	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1, 7]}\n"), 0o600)
-	sighup(t)
-	const notReloaded = "access rules not reloaded, the old rules stay: --access "
-	testutil.WaitFor(t, 5*time.Second, "the reload refused", func() bool { return strings.Contains(logs.String(), notReloaded) })
-	if want := path + `:3:45 (access.roles.operator.units[1]) does not fit --plant ../../testdata/plants/pump-station.yaml: unit 7: device station serves only unit 1, so a grant for it never applies`; !strings.Contains(logs.String(), want) {
-		t.Errorf("logs do not say why:\n%s\nwant %q", logs.String(), want)
-	}
-	if strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
-		t.Errorf("the rules were reloaded:\n%s", logs.String())
-	}
+	reloadRefused(t, []string{"--plant", "../../testdata/plants/pump-station.yaml"}, "access:\n  roles:\n    operator: {functions: [all], units: [1]}\n", "access:\n  roles:\n    operator: {functions: [all], units: [1, 7]}\n", `:3:45 (access.roles.operator.units[1]) does not fit --plant ../../testdata/plants/pump-station.yaml: unit 7: device station serves only unit 1, so a grant for it never applies`)
 }
 
 // TestAccessUnitsWithUnitIDs: in gateway mode (--unit-ids) --access rules
@@ -136,22 +121,7 @@ func TestAccessUnitsWithUnitIDs(t *testing.T) {
 // against --unit-ids as the start was: a file naming a unit not served
 // keeps the rules in force and logs why.
 func TestAccessUnitsWithUnitIDsReload(t *testing.T) {
-	keep := make(chan os.Signal, 1) // see TestAccessFileReload
-	signal.Notify(keep, syscall.SIGHUP)
-	defer signal.Stop(keep)
-	path := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1, 2]}\n"), 0o600)
-	logs, _ := startDevices(t, "--unit-ids", "1,2", "--listen", "127.0.0.1:0", "--access", path)
-	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], units: [1, 7]}\n"), 0o600)
-	sighup(t)
-	const notReloaded = "access rules not reloaded, the old rules stay: --access "
-	testutil.WaitFor(t, 5*time.Second, "the reload refused", func() bool { return strings.Contains(logs.String(), notReloaded) })
-	if want := path + `:3:45 (access.roles.operator.units[1]) does not fit --unit-ids 1,2: unit 7: plcsim serves only units 1, 2 (0 and 255 address unit 1), so a grant for it never applies`; !strings.Contains(logs.String(), want) {
-		t.Errorf("logs do not say why:\n%s\nwant %q", logs.String(), want)
-	}
-	if strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
-		t.Errorf("the rules were reloaded:\n%s", logs.String())
-	}
+	reloadRefused(t, []string{"--unit-ids", "1,2"}, "access:\n  roles:\n    operator: {functions: [all], units: [1, 2]}\n", "access:\n  roles:\n    operator: {functions: [all], units: [1, 7]}\n", `:3:45 (access.roles.operator.units[1]) does not fit --unit-ids 1,2: unit 7: plcsim serves only units 1, 2 (0 and 255 address unit 1), so a grant for it never applies`)
 }
 
 // servedOrRefused runs plcsim with args: with want empty it must serve and
@@ -172,5 +142,29 @@ func servedOrRefused(t *testing.T, args []string, want string) {
 	code := run(ctx, append([]string{"--log-format", "json"}, args...), &syncBuf{}, &errb)
 	if code != exitUsage || errb.String() != want {
 		t.Errorf("plcsim %q: exit %d, stderr:\n%s\nwant exit 2 and:\n%s", args, code, errb.String(), want)
+	}
+}
+
+// reloadRefused starts plcsim with args and --access holding before, then
+// writes after into that file and sends SIGHUP: the reload must be refused,
+// the log saying so with the file's path followed by want, and the rules
+// not reloaded.
+func reloadRefused(t *testing.T, args []string, before, after, want string) {
+	t.Helper()
+	keep := make(chan os.Signal, 1) // see TestAccessFileReload
+	signal.Notify(keep, syscall.SIGHUP)
+	defer signal.Stop(keep)
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(path, []byte(before), 0o600)
+	logs, _ := startDevices(t, append(args, "--listen", "127.0.0.1:0", "--access", path)...)
+	os.WriteFile(path, []byte(after), 0o600)
+	sighup(t)
+	const notReloaded = "access rules not reloaded, the old rules stay: --access "
+	testutil.WaitFor(t, 5*time.Second, "the reload refused", func() bool { return strings.Contains(logs.String(), notReloaded) })
+	if want := path + want; !strings.Contains(logs.String(), want) {
+		t.Errorf("logs do not say why:\n%s\nwant %q", logs.String(), want)
+	}
+	if strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
+		t.Errorf("the rules were reloaded:\n%s", logs.String())
 	}
 }

@@ -2,15 +2,9 @@ package main
 
 import (
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
-
-	"github.com/plcctl/plcctl/internal/testutil"
 )
 
 // TestAccessRangesFit: an --access grant whose address range lies wholly
@@ -72,20 +66,5 @@ func TestAccessRangesFit(t *testing.T) {
 // against the tables as the start was: a file with a range outside them
 // keeps the rules in force and logs why.
 func TestAccessRangesFitReload(t *testing.T) {
-	keep := make(chan os.Signal, 1) // see TestAccessFileReload
-	signal.Notify(keep, syscall.SIGHUP)
-	defer signal.Stop(keep)
-	path := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], holding_registers: [\"0-99\"]}\n"), 0o600)
-	logs, _ := startDevices(t, "--holding-registers", "100", "--listen", "127.0.0.1:0", "--access", path)
-	os.WriteFile(path, []byte("access:\n  roles:\n    operator: {functions: [all], holding_registers: [\"0-99\", \"100-199\"]}\n"), 0o600)
-	sighup(t)
-	const notReloaded = "access rules not reloaded, the old rules stay: --access "
-	testutil.WaitFor(t, 5*time.Second, "the reload refused", func() bool { return strings.Contains(logs.String(), notReloaded) })
-	if want := path + `:3:62 (access.roles.operator.holding_registers[1]) does not fit the tables served: holding registers 100-199: plcsim has holding registers 0-99 only (--holding-registers 100), so a grant for them never applies`; !strings.Contains(logs.String(), want) {
-		t.Errorf("logs do not say why:\n%s\nwant %q", logs.String(), want)
-	}
-	if strings.Contains(logs.String(), `"message":"access rules reloaded"`) {
-		t.Errorf("the rules were reloaded:\n%s", logs.String())
-	}
+	reloadRefused(t, []string{"--holding-registers", "100"}, "access:\n  roles:\n    operator: {functions: [all], holding_registers: [\"0-99\"]}\n", "access:\n  roles:\n    operator: {functions: [all], holding_registers: [\"0-99\", \"100-199\"]}\n", `:3:62 (access.roles.operator.holding_registers[1]) does not fit the tables served: holding registers 100-199: plcsim has holding registers 0-99 only (--holding-registers 100), so a grant for them never applies`)
 }
