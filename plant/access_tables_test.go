@@ -46,19 +46,7 @@ func TestGrantRangesInTables(t *testing.T) {
 		{"a table without size: every address", grant(`holding_registers: ["65000-65535"]`) + dev("{id: 1}"), ""},
 		{"files are not checked", grant(`files: [9]`) + dev("{id: 1}"), ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte("version: 1\n"+tc.file), "bad.yaml")
-			if tc.want == "" {
-				if err != nil {
-					t.Errorf("Parse: %v, want no error", err)
-				}
-				return
-			}
-			var es Errors
-			if !errors.As(err, &es) || len(es) != 1 || es[0].Error() != tc.want {
-				t.Errorf("Parse:\n%v\nwant one error %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { parsesOrOneError(t, tc.file, tc.want) })
 	}
 }
 

@@ -249,19 +249,7 @@ func TestGrantUnitsServed(t *testing.T) {
 		{"default unit 1", "access:\n  roles:\n    op: {functions: [reads], units: [0]}\ndevices:\n  - name: d\n",
 			`plant: bad.yaml:4:38: access.roles.op.units[0]: unit 0: device d serves only unit 1, so a grant for it never applies`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte("version: 1\n"+tc.file), "bad.yaml")
-			if tc.want == "" {
-				if err != nil {
-					t.Errorf("Parse: %v, want no error", err)
-				}
-				return
-			}
-			var es Errors
-			if !errors.As(err, &es) || len(es) != 1 || es[0].Error() != tc.want {
-				t.Errorf("Parse:\n%v\nwant one error %q", err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { parsesOrOneError(t, tc.file, tc.want) })
 	}
 }
 
@@ -472,5 +460,22 @@ func TestReadmeAccess(t *testing.T) {
 	_, err = ParseAccess([]byte(bad), "rules.yaml")
 	if got, want := fmt.Sprint(err), strings.TrimSpace(msgs); got != want {
 		t.Errorf("errors:\n%s\nREADME says:\n%s", got, want)
+	}
+}
+
+// parsesOrOneError parses file (after "version: 1") as bad.yaml: with want
+// empty it must parse, else fail with exactly one error, want.
+func parsesOrOneError(t *testing.T, file, want string) {
+	t.Helper()
+	_, err := Parse([]byte("version: 1\n"+file), "bad.yaml")
+	if want == "" {
+		if err != nil {
+			t.Errorf("Parse: %v, want no error", err)
+		}
+		return
+	}
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Error() != want {
+		t.Errorf("Parse:\n%v\nwant one error %q", err, want)
 	}
 }
