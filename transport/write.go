@@ -67,6 +67,7 @@ func (l *link) writeHeld(ctx context.Context, cl *call, tid uint16, adu []byte, 
 	l.sequenceBatch(batch)
 	if err := l.armWrite(ctx, cl, reading); err != nil {
 		l.tell(batch, 0, 0)
+		l.unsequence(cl)
 		l.abandonQueue(cl)
 		return 0, err, false
 	}
@@ -96,10 +97,8 @@ func (l *link) writeHeld(ctx context.Context, cl *call, tid uint16, adu []byte, 
 	}
 	if n < len(adu) {
 		again := n == 0 && err != nil && l.cause() == nil && cl.expired(ctx) == nil
-		if again {
-			l.mu.Lock()
-			cl.seq = 0 // not on the wire yet (outOfOrder)
-			l.mu.Unlock()
+		if n == 0 {
+			l.unsequence(cl)
 		}
 		l.abandonQueue(cl)
 		return n, err, again
@@ -173,6 +172,16 @@ func (l *link) sequence(cl *call) {
 	l.mu.Lock()
 	l.written++
 	cl.seq = l.written
+	l.mu.Unlock()
+}
+
+// unsequence takes back cl's place in the order when not a byte of its ADU
+// went out: until its caller removes it, it waits on the link as if
+// written, and an answer to a younger request would be refused as
+// overtaking it (outOfOrder).
+func (l *link) unsequence(cl *call) {
+	l.mu.Lock()
+	cl.seq = 0
 	l.mu.Unlock()
 }
 
