@@ -214,6 +214,12 @@ func (c *Conn) send(ctx context.Context, cl *call, start time.Time) result {
 	return r
 }
 
+// maxBystanderReads bounds how many times one read goes again because its
+// link was dropped for other requests' answers (result.bystander), so that a
+// device that keeps spoiling its answers cannot keep a read going until its
+// deadline.
+const maxBystanderReads = 8
+
 // transact takes an in-flight slot and runs the request, sending it again
 // after a lost link when Options allow.
 func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
@@ -222,9 +228,9 @@ func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
 	}
 	defer c.sem.unlock()
 	var sent, resent bool
-	retries := 0
+	retries, bystood := 0, 0
 	for {
-		l, err := c.awaitLink(ctx, cl, retries > 0 || resent)
+		l, err := c.awaitLink(ctx, cl, retries > 0 || resent || bystood > 0)
 		if err != nil {
 			return result{err: err, sent: sent}
 		}
@@ -234,6 +240,16 @@ func (c *Conn) transact(ctx context.Context, cl *call, adu []byte) result {
 		}
 		r.sent = r.sent || sent
 		sent = r.sent
+		if r.bystander && idempotent(cl.req) && bystood < maxBystanderReads && cl.expired(ctx) == nil {
+			// The link was dropped for another request's answer; nothing
+			// is known against this one's, and reading again cannot
+			// move anything: it does not count as a retry.
+			bystood++
+			c.stats.retries.Add(1)
+			c.log.Debug().Uint16("tid", r.tid).Stringer("fc", cl.req.Function()).Int("time", bystood).
+				Err(r.err).Msg("reading again: the link was dropped for another request's answer")
+			continue
+		}
 		if !resent && r.err != nil && errors.Is(r.err, ErrStreamOutOfOrder) && idempotent(cl.req) && cl.expired(ctx) == nil {
 			// The refused answer was maybe the read's own, maybe an older
 			// request's: reading again on a fresh link cannot hurt. Once.

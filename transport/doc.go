@@ -46,14 +46,19 @@
 //     another unit id than its request's (ErrWrongUnit), or out of order
 //     (ErrStreamOutOfOrder, below). It is refused (Stats.Refused), never
 //     returned, and the link goes down: every request waiting on it fails
-//     with that error, Sent true; a read among them is sent once more on
-//     the next link;
+//     with that error, Sent true. A read among them goes again on the next
+//     link: a party to an out-of-order refusal (the request the answer
+//     came for, the older one it overtook) once, any other (a bystander)
+//     up to 8 times, neither using Options.Retries;
 //   - an answer that does not decode against its request (wrong function
 //     code, wrong byte count, truncated body), a foreign protocol id, a
 //     length field outside 2..254, a frame not completed within
 //     Options.Timeout of its first byte, EOF, a reset or a write error: the
 //     stream can no longer be trusted, so the link goes down and the
-//     supervisor re-dials with Options.Backoff.
+//     supervisor re-dials with Options.Backoff. For an answer that does not
+//     decode, the request it came for fails with the decode error, and the
+//     reads that were waiting for their own answers are bystanders as
+//     above.
 //
 // Order. The guide pairs answers with requests by transaction id and
 // promises no order [IG §4.4.1.3], but one device executes the requests of

@@ -22,6 +22,7 @@ type call struct {
 	done   chan result          // buffered: the deliverer never blocks
 	frames uint64               // link.frames when the call was registered
 	seq    uint64               // its place in the order the link's requests went on the wire; 0 before (outOfOrder)
+	party  bool                 // a refused answer may be its own (markParty); guarded by link.mu, reset by register
 	dl     time.Time            // the deadline: the ctx's, or Options.Timeout from start
 	early  time.Time            // earliest(dl, start): a socket deadline from then to dl may stay (closeEnough)
 	ownDL  bool                 // dl is not the ctx's: no ctx.Done fires at it, timer does

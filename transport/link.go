@@ -101,6 +101,12 @@ type result struct {
 	tid  uint16
 	sent bool // some request bytes were written
 	down bool // the error is the link going down, so a retry may help
+	// bystander: the link was dropped because another request's answer
+	// could not be trusted (refused or malformed) while this one waited
+	// for its own, which never came. Nothing is known against this
+	// request's answer, so a read may go again on the next link without
+	// using up its retries (transact).
+	bystander bool
 }
 
 func newLink(c *Conn, nc linkConn) *link {
@@ -142,6 +148,7 @@ func (l *link) register(cl *call) (uint16, error) {
 			cl.frames = l.frames
 			l.requests++
 			cl.seq = 0 // not on the wire yet
+			cl.party = false
 			return tid, nil
 		}
 	}
@@ -237,6 +244,7 @@ func (l *link) receive(h modbus.Header) (cl *call, late bool, err error) {
 				ErrWrongUnit, h.TID, h.UnitID, cl.unit)
 		}
 		if older, ok := l.outOfOrder(cl.unit, cl.seq); ok {
+			l.markParty(older)
 			return cl, false, fmt.Errorf("%w: the answer to tid %d (unit id %d) came while the older tid %d "+
 				"to that unit was unanswered (dropped, or answered under a wrong tid)", ErrStreamOutOfOrder, h.TID, cl.unit, older)
 		}
@@ -248,6 +256,16 @@ func (l *link) receive(h modbus.Header) (cl *call, late bool, err error) {
 		return nil, true, nil
 	}
 	return nil, false, l.unknown(h)
+}
+
+// markParty marks the waiting request under tid, if one waits, as a party
+// to a refused answer: the answer may have been its own under another
+// transaction id, so failFor does not count it a bystander. Called with
+// l.mu held.
+func (l *link) markParty(tid uint16) {
+	if p := l.pending.get(tid); p != nil {
+		p.party = true
+	}
 }
 
 // answered remembers tid as answered, so that a duplicate of its answer is
@@ -273,6 +291,7 @@ func (l *link) unknown(h modbus.Header) error {
 		return nil
 	}
 	if older, ok := l.outOfOrder(h.UnitID, math.MaxUint64); ok {
+		l.markParty(older)
 		return fmt.Errorf("%w: an answer under tid %d, which no request is waiting for, came while tid %d "+
 			"to unit id %d was unanswered", ErrStreamOutOfOrder, h.TID, older, h.UnitID)
 	}
@@ -329,7 +348,13 @@ func (l *link) idle(seen *uint64) bool {
 // new requests wait for the supervisor's next one. A loss not caused by
 // Close is counted in Stats.LinkDowns before anyone hears of it; fail
 // reports whether this call was such a loss.
-func (l *link) fail(cause error) bool {
+func (l *link) fail(cause error) bool { return l.failFor(cause, false) }
+
+// failFor is fail for a link dropped because of one answer (refused or
+// malformed): with bystanders, every waiting call not marked a party to
+// that answer (markParty; the answer's own call is no longer waiting)
+// hears it as a bystander.
+func (l *link) failFor(cause error, bystanders bool) bool {
 	l.mu.Lock()
 	if l.err != nil {
 		l.mu.Unlock()
@@ -346,11 +371,15 @@ func (l *link) fail(cause error) bool {
 	}
 	var room [MaxInFlightLimit]*call
 	pending := l.pending.takeAll(&room)
+	var by [MaxInFlightLimit]bool
+	for i, cl := range pending {
+		by[i] = bystanders && !l.closing && !cl.party
+	}
 	l.mu.Unlock()
 	l.nc.Close()
 	close(l.done)
-	for _, cl := range pending {
-		cl.done <- result{err: cause, down: true}
+	for i, cl := range pending {
+		cl.done <- result{err: cause, down: true, bystander: by[i]}
 	}
 	return lost
 }
@@ -377,7 +406,7 @@ func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *cal
 		// with the same err, so a warn log has one line per refusal.
 		l.c.stats.refused.Add(1)
 		l.c.log.Debug().Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Err(err).Msg("answer refused; dropping the link")
-		l.fail(err)
+		l.failFor(err, true)
 		r = result{err: err, down: true}
 		if to != nil && to != self {
 			to.done <- r
@@ -397,7 +426,7 @@ func (l *link) route(h modbus.Header, adu []byte, self *call) (r result, to *cal
 	if r.err != nil && !exc {
 		// Down first, so that no request can go out on this link after its
 		// caller has heard the answer was bad.
-		l.fail(fmt.Errorf("malformed answer to tid %d: %w", h.TID, r.err))
+		l.failFor(fmt.Errorf("malformed answer to tid %d: %w", h.TID, r.err), true)
 	} else {
 		ok = true
 		l.c.stats.responses.Add(1)

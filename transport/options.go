@@ -78,7 +78,10 @@ type Options struct {
 	// retried. A read whose answer was refused as out of order
 	// (ErrStreamOutOfOrder) is sent once more on the next link whatever
 	// Retries says: the answer was not trusted, and reading again cannot
-	// move anything. Default 0.
+	// move anything. So is, up to 8 times, a read that
+	// was only waiting for its own answer when another request's answer was
+	// refused or did not decode and the link was dropped for it (a
+	// bystander). Default 0.
 	Retries int
 	// RetryWrites opts in to retrying writes that may have reached the
 	// device, which may then execute them twice.
