@@ -21,6 +21,7 @@ type Conn struct {
 	addr string
 	opts Options
 	log  zerolog.Logger
+	slog supLog // the supervisor's rate limit (loglimit.go)
 	// The logger's level is fixed when Dial copies it (zerolog's global
 	// level can only silence more), so a level above trace or debug means
 	// those lines are never written: then a request skips them without
@@ -367,7 +368,7 @@ func (c *Conn) install(nc linkConn, reconnect bool) *link {
 	c.link = l
 	// Logged before the link is published, so "connected" always precedes
 	// anything a request on the new link can cause or observe.
-	c.log.Info().Str("local", nc.LocalAddr().String()).Msg("connected")
+	c.supEvent(supConnected, zerolog.InfoLevel).Str("local", nc.LocalAddr().String()).Msg("connected")
 	close(c.linkUp)
 	c.wg.Add(1)
 	c.mu.Unlock()

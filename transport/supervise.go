@@ -1,6 +1,10 @@
 package transport
 
-import "time"
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
 
 // supervise owns reconnection: it waits for the current link to go down,
 // then re-dials with backoff until a link is up again or the Conn closes.
@@ -15,6 +19,7 @@ import "time"
 // once per few answers, never faster than the requests they serve.
 func (c *Conn) supervise(l *link) {
 	defer c.wg.Done()
+	defer c.supFlush()
 	attempt := 0
 	for {
 		select {
@@ -25,7 +30,7 @@ func (c *Conn) supervise(l *link) {
 		if c.ctx.Err() != nil {
 			return
 		}
-		c.log.Warn().Err(l.cause()).Msg("link down")
+		c.supEvent(supLinkDown, zerolog.WarnLevel).Err(l.cause()).Msg("link down")
 		c.setState(StateReconnecting)
 		if l.held(c.opts.stableAfter) {
 			attempt = 0 // the link worked: try again at once
@@ -56,7 +61,7 @@ func (c *Conn) redial(attempt *int) *link {
 	for {
 		if *attempt > 0 {
 			d := c.opts.Backoff(*attempt)
-			c.log.Info().Int("attempt", *attempt).Dur("backoff", d).Msg("reconnect backoff")
+			c.supEvent(supBackoff, zerolog.InfoLevel).Int("attempt", *attempt).Dur("backoff", d).Msg("reconnect backoff")
 			if !c.pause(d) {
 				return nil
 			}
@@ -67,7 +72,7 @@ func (c *Conn) redial(attempt *int) *link {
 			if c.ctx.Err() != nil {
 				return nil
 			}
-			c.log.Warn().Int("attempt", *attempt).Err(err).Msg("dial failed")
+			c.supEvent(supDialFailed, zerolog.WarnLevel).Int("attempt", *attempt).Err(err).Msg("dial failed")
 			c.noteDown(err)
 			continue
 		}

@@ -1,0 +1,86 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/plcctl/plcctl/internal/testutil"
+)
+
+// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// TestSupervisorLogRateLimited: a device that closes every connection at
+// once takes the link down again and again; the supervisor writes at most
+// supLogLimit lines in a window, and at Close one summary says how many of
+// each kind were left out, so that the lines and the summary together
+// account for every link down Stats counts. (The window is an hour here,
+// so that how fast the machine is cannot matter.)
+func TestSupervisorLogRateLimited(t *testing.T) {
+	window := supLogWindow
+	supLogWindow = time.Hour
+	f := startFake(t, func(fc *fakeConn) { fc.Close() })
+	var out lockedBuffer
+	o := testOptions(t)
+	log := zerolog.New(&out).Level(zerolog.InfoLevel)
+	o.Logger = &log
+	c, err := Dial(t.Context(), f.addr, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, waitTimeout, "30 link downs", func() bool { return c.Stats().LinkDowns >= 3*supLogLimit })
+	c.Close()
+	supLogWindow = window // the supervisor has ended
+	downs := c.Stats().LinkDowns
+
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	var lines, logged, summaries int
+	var leftDown uint64
+	sc := bufio.NewScanner(&out.b)
+	for sc.Scan() {
+		var e struct {
+			Message string
+			LeftOut map[string]uint64 `json:"left_out"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		switch e.Message {
+		case "link down":
+			logged++
+			lines++
+		case "connected", "reconnect backoff", "dial failed":
+			lines++
+		default:
+			if e.LeftOut != nil {
+				summaries++
+				leftDown += e.LeftOut["link_down"]
+			}
+		}
+	}
+	if lines > supLogLimit {
+		t.Errorf("%d supervisor lines in one window, want at most %d", lines, supLogLimit)
+	}
+	// The last link may go down just as Close comes, counted but not
+	// logged: the supervisor stops at once.
+	if n := uint64(logged) + leftDown; summaries != 1 || n > downs || n+1 < downs {
+		t.Errorf("%d link-down lines + %d left out in %d summaries, want 1 summary and %d (Stats.LinkDowns) in all",
+			logged, leftDown, summaries, downs)
+	}
+}
