@@ -143,6 +143,13 @@ var faultCases = []faultCase{
 var serverCloses = map[simulator.FaultAction]bool{simulator.FaultCloseFIN: true, simulator.FaultCloseRST: true,
 	simulator.FaultCutMidFrame: true, simulator.FaultAnswerClose: true, simulator.FaultReboot: true}
 
+// spoilsAnswer lists the actions whose answer the client refuses or cannot
+// decode, dropping the link for it: the other reads in flight on that link
+// are bystanders and must get their own answers on the next one.
+var spoilsAnswer = map[simulator.FaultAction]bool{simulator.FaultDrop: true, simulator.FaultWrongTID: true,
+	simulator.FaultWrongUnit: true, simulator.FaultWrongFunction: true, simulator.FaultShort: true,
+	simulator.FaultBadByteCount: true}
+
 // awaitingClient names the cases that fail today on a client defect, with
 // the defect; each goes with the fix that makes it pass. They run with
 // -run and RELIABILITY_AWAITING=1.
@@ -296,6 +303,10 @@ func runCase(t *testing.T, rule simulator.FaultRule, mif int, write bool, want [
 			checkFaulted(t, "crowd", err, want, write)
 		} else if k, _, cerr := classify(err); cerr != nil {
 			t.Errorf("crowd: caller %d: %v", a, cerr)
+		} else if k != ok && !write && spoilsAnswer[rule.Action] {
+			// The link was dropped for the faulted request's answer: a
+			// read that only waited for its own goes again (a bystander).
+			t.Errorf("crowd: caller %d (not faulted, a read): %s (%v), want its own answer", a, k, err)
 		} else if k != ok && k != linkLost && k != protocol {
 			// Requests sharing a link the fault broke may fail with it; no
 			// other kind is theirs.
