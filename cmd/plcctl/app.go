@@ -36,6 +36,7 @@ type app struct {
 	addrGiven  bool          // -a or PLCCTL_ADDRESS named the device (else the default)
 	shellOpts  sharedOptions // in the shell: the defaults for every line
 	connLevel  atomic.Int32  // log level of the shell's connection, set per line
+	quietLink  bool          // a one-shot command's transport logs at error (command.linkWarnings)
 
 	warnedInsecure bool // --tls-insecure-skip-verify warning printed (tls.go)
 }
@@ -206,6 +207,7 @@ func (a *app) parse(c *command, args []string) error {
 		}
 	}
 	a.log = a.newLogger()
+	a.quietLink = !a.inShell && !c.linkWarnings && !c.flags.Changed("log-level") && !c.flags.Changed("trace")
 	return nil
 }
 
@@ -346,6 +348,11 @@ func (a *app) dialWith(ctx context.Context, inFlight int, log zerolog.Logger, se
 	opts.DialTimeout = a.opts.timeout
 	opts.Retries = a.opts.retries
 	opts.MaxInFlight = inFlight
+	if a.quietLink && log.GetLevel() < zerolog.ErrorLevel {
+		// The command's error sentence says why the link went down; the
+		// warning before it said the same thing in other words.
+		log = log.Level(zerolog.ErrorLevel)
+	}
 	opts.Logger = &log
 	var err error
 	if opts.TLS, err = a.tlsConfig(); err != nil {

@@ -48,7 +48,7 @@ func scanFunction(name string) (modbus.FunctionCode, bool) {
 const scanWorkers = 16 // requests in flight on the one connection (the transport's maximum)
 
 func (a *app) scanCommand() *command {
-	c := &command{name: "scan", args: "[ADDR]", flags: a.opts.newFlagSet("scan")}
+	c := &command{name: "scan", args: "[ADDR]", flags: a.opts.newFlagSet("scan"), linkWarnings: true}
 	units := c.flags.String("units", "1-247", "unit ids to try: `LIST` of ids and ranges, e.g. 1-247 or 1,2,10-20")
 	function := c.flags.String("function", "read-holding-registers", "probe `COMMAND`: read-holding-registers, read-input-registers, read-coils or read-discrete-inputs")
 	unitTimeout := c.flags.Duration("unit-timeout", 300*time.Millisecond, "how long to wait for each unit")

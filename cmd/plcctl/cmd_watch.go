@@ -47,7 +47,7 @@ type watchState struct {
 
 func (a *app) watchCommand() *command {
 	c := &command{name: "watch", args: "READ-COMMAND [flags] ARGS",
-		flags: a.opts.newFlagSet("watch")}
+		flags: a.opts.newFlagSet("watch"), linkWarnings: true}
 	c.flags.SetInterspersed(false)
 	interval := c.flags.Duration("interval", time.Second, "time between rounds")
 	count := intFlag(c.flags, "count", 0, "stop after `N` rounds (0: until Ctrl-C)")

@@ -165,7 +165,6 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		frame  *modbus.FrameError
 		dns    *net.DNSError
 		netOp  *net.OpError
-		errno  syscall.Errno
 		vErr   *plc.ValueError
 		useErr *usageError
 		tlsErr *transport.TLSError
@@ -188,6 +187,9 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return fmt.Sprintf("cannot resolve host %q", dns.Name), "check the host name given with -a"
 	case dial && isAny(err, refusedErrnos):
 		why = "nothing listens on " + h.addrOr(netOp) + " (connection refused)"
+		if errors.Is(err, transport.ErrNotConnected) { // a redial after the link went down
+			return "the link went down and reconnecting was refused: " + why, "check that the device is on; it may be restarting"
+		}
 		if h.defaultAddr {
 			return why, "plcsim listens on " + plcsimAddress + " by default: try -a " + plcsimAddress +
 				", or give the device's address with -a HOST[:PORT] (or " + addressEnv + ")"
@@ -201,7 +203,15 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case dial:
 		return "cannot connect to " + h.addrOr(netOp) + ": " + netOp.Err.Error(), "check the address and port (-a HOST[:PORT])"
 	case errors.Is(err, transport.ErrNotConnected) && errors.Is(err, context.DeadlineExceeded):
-		return "the link was down and did not come back " + timeout, "check that the device is on and reachable, or raise --timeout"
+		// The transport's chain says why the last link went down; say it
+		// too, for a one-shot command logs no "link down" warning.
+		why = "the link was down and did not come back " + timeout
+		if how := closedHow(err); how != "" {
+			why = "the device " + how + " the connection, and the link did not come back " + timeout
+		} else if errors.Is(err, transport.ErrLinkDead) {
+			why = "the link went dead (requests timed out with nothing arriving) and did not come back " + timeout
+		}
+		return why, "check that the device is on and reachable, or raise --timeout"
 	case errors.Is(err, transport.ErrLinkDead):
 		return "the link went dead: requests timed out with nothing arriving", "check that the device is on and reachable"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -220,11 +230,8 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return "the answer could not be trusted to be this request's own: " + strip(detail), try
 	case errors.Is(err, transport.ErrTooManyStale):
 		return "the device sent answers to requests that were not asked", "check that no other client shares this connection (a gateway may mix them up)"
-	case isAny(err, resetErrnos), errors.Is(err, io.EOF):
-		how := "closed"
-		if errors.As(err, &errno) && errno != 0 && !errors.Is(err, io.EOF) {
-			how = "reset"
-		}
+	case closedHow(err) != "":
+		how := closedHow(err)
 		if e.check != "" {
 			return fmt.Sprintf("the device %s the connection: the request is malformed for function %d (%s)", how, e.fc, e.check),
 				"give the data bytes that function expects (see the frame with --dry-run)"
@@ -235,6 +242,21 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return "the connection was closed", ""
 	}
 	return strip(cause(err)), ""
+}
+
+// closedHow says how the device ended the connection in err: "reset"
+// (an errno such as ECONNRESET), "closed" (EOF), or "" for neither.
+func closedHow(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, io.EOF):
+		return "closed"
+	case isAny(err, resetErrnos) && errors.As(err, &errno) && errno != 0:
+		return "reset"
+	case isAny(err, resetErrnos):
+		return "closed"
+	}
+	return ""
 }
 
 // cause is err's text without the OpError's outcome note, which explain

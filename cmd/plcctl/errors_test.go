@@ -207,6 +207,11 @@ func TestExplainCauses(t *testing.T) {
 		{&transport.OpError{Op: "read coils", Err: transport.ErrLinkDead}, "the link went dead", "check that the device is on"},
 		{&transport.OpError{Op: "read coils", Err: errors.Join(transport.ErrNotConnected, context.DeadlineExceeded)},
 			"the link was down and did not come back within 1s", "raise --timeout"},
+		// Why the last link went down, which only a "link down" warning said.
+		{&transport.OpError{Op: "read coils", Err: fmt.Errorf("%w: %w (the link went down: %w)", transport.ErrNotConnected, context.DeadlineExceeded, io.EOF)},
+			"the device closed the connection, and the link did not come back within 1s", "raise --timeout"},
+		{&transport.OpError{Op: "read coils", Err: fmt.Errorf("%w: %w (the link went down: %w)", transport.ErrNotConnected, context.DeadlineExceeded, transport.ErrLinkDead)},
+			"the link went dead (requests timed out with nothing arriving) and did not come back within 1s", "raise --timeout"},
 		{&transport.OpError{Op: "read coils", Err: &modbus.FrameError{Where: "pdu", Offset: 1, Field: "byte count", Reason: "3, want 1", Err: modbus.ErrInconsistent}},
 			"the device sent a malformed answer (pdu byte 1 (byte count): 3, want 1)", "--trace"},
 		{&transport.OpError{Op: "read coils", Err: transport.ErrTooManyStale}, "answers to requests that were not asked", "no other client"},
