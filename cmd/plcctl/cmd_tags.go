@@ -240,34 +240,6 @@ func (a *app) printTagValues(vs []tagValue) error {
 	return writeColumns(a.stdout, rows)
 }
 
-// writeColumns writes rows as left-aligned columns two spaces apart,
-// without trailing blanks.
-func writeColumns(w interface{ Write([]byte) (int, error) }, rows [][]string) error {
-	var width []int
-	for _, r := range rows {
-		for i, c := range r {
-			if i == len(width) {
-				width = append(width, 0)
-			}
-			width[i] = max(width[i], len(c))
-		}
-	}
-	var sb strings.Builder
-	for _, r := range rows {
-		var line strings.Builder
-		for i, c := range r {
-			if i < len(r)-1 {
-				fmt.Fprintf(&line, "%-*s  ", width[i], c)
-			} else {
-				line.WriteString(c)
-			}
-		}
-		sb.WriteString(strings.TrimRight(line.String(), " ") + "\n")
-	}
-	_, err := w.Write([]byte(sb.String()))
-	return err
-}
-
 func (a *app) getCommand() *command {
 	c := &command{name: "get", args: "TAG...", flags: a.opts.newFlagSet("get"), quickRead: true}
 	file := addPlantFlag(c.flags)
