@@ -246,7 +246,7 @@ func TestTagErrors(t *testing.T) {
 		strings.Contains(r.stderr, "plant: ") || strings.Contains(r.stderr, "values: ") {
 		t.Errorf("set out of range = exit %d, stderr %q", r.code, r.stderr)
 	}
-	if r := runCLI(t, "get", "--plant", plantPath("sparse"), "energy", "-a", closedPort(t)); r.code != 1 || !strings.Contains(r.stderr, "get input registers 100..101") {
+	if r := runCLI(t, "get", "--plant", plantPath("sparse"), "energy", "-a", closedPort(t)); r.code != 1 || !strings.Contains(r.stderr, "get energy (input registers 100..101)") {
 		t.Errorf("get from a closed port = exit %d, %q", r.code, r.stderr)
 	}
 }
@@ -600,5 +600,38 @@ func TestSetValueWording(t *testing.T) {
 		if r.code != exitUsage || r.stderr == "" || !strings.HasPrefix(r.stderr, "plcctl set: "+tt.want+"\n") {
 			t.Errorf("set %s %q = exit %d, stderr %q; want exit 2 and %q", tt.tag, tt.value, r.code, r.stderr, tt.want)
 		}
+	}
+}
+
+// TestTagOpErrors: a failed get, set or watch names the tags, then the
+// registers of the request that failed ("get flow (input registers
+// 2..3)"); it named the registers only, leaving the user to find the tag.
+func TestTagOpErrors(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{InputRegisters: 2, HoldingRegisters: 1}) // flow, setpoint and more are missing
+	file := plantPath("pump-station")
+	tests := []struct {
+		name  string
+		args  []string
+		want  string // the sentence, up to the reason
+		round string // watch: its line for the failed round
+	}{
+		{"get", []string{"get", "flow"}, "plcctl: get flow (input registers 2..3) on ADDR unit 1: the device answered exception 02", ""},
+		{"get, five tags in one request", []string{"get", "flow", "pump1.hours", "tank1.level", "tank2.level", "clock"},
+			"plcctl: get tank1.level, tank2.level, flow and 2 more (input registers 0..7) on ADDR unit 1: the device answered exception 02", ""},
+		{"set", []string{"set", "setpoint", "2.5"}, "plcctl: set setpoint (holding registers 0..1) on ADDR unit 1: the device answered exception 02", ""},
+		{"watch", []string{"watch", "--count", "1", "tank1.level", "flow"}, "plcctl: watch flow (input registers 2..3) on ADDR unit 1: the device answered exception 02",
+			" round 1 failed: flow (input registers 2..3): the device answered exception 02 illegal data address\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, append([]string{"--plant", file, "-a", s.Addr}, tc.args...)...)
+			want := strings.ReplaceAll(tc.want, "ADDR", s.Addr)
+			if r.code != exitException || !strings.Contains(r.stderr, want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 3 and:\n%s", r.code, r.stderr, want)
+			}
+			if tc.round != "" && !strings.Contains(r.stdout, tc.round) {
+				t.Errorf("stdout:\n%s\nwant the round's line to end with:\n%s", r.stdout, tc.round)
+			}
+		})
 	}
 }
