@@ -49,6 +49,9 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	if err := parseFlags(fs, args); err != nil {
 		return usagef("%v", flagError(err, fs))
 	}
+	if err := a.connFlags(fs); err != nil {
+		return err
+	}
 	if err := a.opts.check(); err != nil {
 		return err
 	}

@@ -635,3 +635,40 @@ func TestTagOpErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchTagsAddressAfterTags: -a after the tag names names the device,
+// as before them (it was parsed, but the plant file's address was dialled:
+// a watch of the wrong device), and a shell line may not give it, nor the
+// other flags of the shell's one connection, after the tags or after a
+// read command's arguments.
+func TestWatchTagsAddressAfterTags(t *testing.T) {
+	s := startSim(t)
+	s.SetHoldingRegisters(0, 42)
+	file := filepath.Join(t.TempDir(), "plant.yaml")
+	os.WriteFile(file, []byte("version: 1\ndevices:\n  - name: d\n    address: "+closedPort(t)+
+		"\n    tags:\n      - {name: level, table: holding_register, address: 0}\n"), 0o644)
+	for _, args := range [][]string{
+		{"watch", "--count", "1", "--plant", file, "level", "-a", s.Addr},
+		{"watch", "--count", "1", "--plant", file, "-a", s.Addr, "level"},
+	} {
+		if r := runCLI(t, args...); r.code != 0 || !strings.Contains(r.stdout, " level  42\n") {
+			t.Errorf("plcctl %v: exit %d, stdout %q, stderr:\n%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	other := startSim(t)
+	for _, line := range []string{
+		"watch --count 1 --plant " + file + " level -a " + other.Addr,
+		"watch --count 1 --plant " + file + " level --tls-insecure-skip-verify",
+		"watch --count 1 read-holding-registers 0 --tls-insecure-skip-verify",
+	} {
+		script := filepath.Join(t.TempDir(), "script.txt")
+		os.WriteFile(script, []byte(line+"\n"), 0o644)
+		r := runCLI(t, "shell", script, "-a", s.Addr)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "is fixed for the shell's connection") {
+			t.Errorf("shell line %q: exit %d, want 2 and the flag refused; stderr:\n%s", line, r.code, r.stderr)
+		}
+	}
+	if st := other.Stats(); st.Accepted != 0 {
+		t.Errorf("the other device saw %d connections, want 0", st.Accepted)
+	}
+}
