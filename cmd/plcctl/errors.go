@@ -85,6 +85,7 @@ type hintContext struct {
 	timeout     time.Duration // --timeout
 	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given
 	tls         bool          // the connection is TLS (roles may refuse requests)
+	unanswered  bool          // the command's connection is known to have had no answer at all
 }
 
 // describe is the sentence report prints for a failed operation: what
@@ -100,8 +101,21 @@ func (a *app) describe(e *opError) string {
 }
 
 func (a *app) hintContext() hintContext {
-	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven, tls: a.opts.tls.on()}
+	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven, tls: a.opts.tls.on(),
+		unanswered: a.client != nil && a.client.Conn().Stats().Responses == 0}
 }
+
+// maybeTLS reports whether err looks like plain Modbus/TCP sent to a
+// Modbus/TCP Security (TLS) server: without TLS, the device ended the
+// connection and had answered nothing on it (a TLS server reads our
+// request as a bad handshake and closes). A strict plain device that drops
+// a first request looks the same, so the advice says "may".
+func maybeTLS(err error, h hintContext) bool {
+	return !h.tls && h.unanswered && closedHow(err) != ""
+}
+
+// tlsHint is the advice when maybeTLS, after "the device" or "it".
+const tlsHint = "may expect TLS (Modbus/TCP Security, port 802): try --tls-ca FILE --tls-cert FILE --tls-key FILE"
 
 // reason is the short why of err for per-round and per-request lines
 // (watch, ping): no advice, no device (the line already names it).
@@ -128,6 +142,9 @@ func explain(e *opError, h hintContext) (why, try string) {
 	case e.write && errors.Is(err, transport.ErrOutcomeUnknown):
 		why += "; outcome unknown: the write was sent and may have been applied"
 		try = "read the values back before writing again"
+		if maybeTLS(err, h) && e.check == "" {
+			try += "; the device " + tlsHint
+		}
 	case e.write && errors.As(err, &top) && !top.Sent && !errors.Is(err, context.Canceled):
 		why += "; the write was not sent"
 	}
@@ -236,8 +253,13 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 			return fmt.Sprintf("the device %s the connection: the request is malformed for function %d (%s)", how, e.fc, e.check),
 				"give the data bytes that function expects (see the frame with --dry-run)"
 		}
-		return "the device " + how + " the connection",
+		why, try = "the device "+how+" the connection",
 			"a strict device drops requests it cannot parse or will not take from this client; run with --trace to see the frames"
+		if maybeTLS(err, h) {
+			why += " before answering anything"
+			try = "it " + tlsHint + "; or, strict, it drops requests it cannot parse or will not take from this client (see the frames with --trace)"
+		}
+		return why, try
 	case errors.Is(err, transport.ErrClosed):
 		return "the connection was closed", ""
 	}

@@ -26,11 +26,13 @@ func TestOneShotLinkWarnings(t *testing.T) {
 		warns bool   // stderr has the "link down" warning
 	}{
 		{"read, device closes", closeFIN, []string{"read-holding-registers", "0"}, exitFailure,
-			"the device closed the connection; a strict device drops requests it cannot parse or will not take " +
-				"from this client; run with --trace to see the frames\n", false},
+			"the device closed the connection before answering anything; it may expect TLS (Modbus/TCP Security, port 802): " +
+				"try --tls-ca FILE --tls-cert FILE --tls-key FILE; or, strict, it drops requests it cannot parse or will not take " +
+				"from this client (see the frames with --trace)\n", false},
 		{"write, device resets", simulator.FaultRule{Action: simulator.FaultCloseRST, Function: 6}, []string{"write-register", "0", "5"}, exitFailure,
-			"the device reset the connection; outcome unknown: the write was sent and may have been applied; " +
-				"read the values back before writing again\n", false},
+			"the device reset the connection before answering anything; outcome unknown: the write was sent and may have been applied; " +
+				"read the values back before writing again; the device may expect TLS (Modbus/TCP Security, port 802): " +
+				"try --tls-ca FILE --tls-cert FILE --tls-key FILE\n", false},
 		{"read, device restarts", simulator.FaultRule{Action: simulator.FaultReboot, For: 5 * time.Second}, []string{"read-holding-registers", "0", "-t", "300ms"}, exitFailure,
 			"the link went down and reconnecting was refused: nothing listens on ADDR (connection refused); " +
 				"check that the device is on; it may be restarting\n", false},
