@@ -195,7 +195,7 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case errors.As(err, &tlsErr):
 		return explainTLS(tlsErr) // tls.go
 	case errors.As(err, &exc):
-		return "the device answered exception " + exc.Code.String(), exceptionHint(exc.Code, e.cmd, h)
+		return "the device answered exception " + exc.Code.String(), exceptionHint(exc, e.cmd, h)
 	case errors.Is(err, context.Canceled):
 		return "interrupted", ""
 	case errors.As(err, &useErr), errors.As(err, &vErr):
@@ -295,15 +295,21 @@ func (h hintContext) addrOr(op *net.OpError) string {
 	return op.Addr.String()
 }
 
-// exceptionHint says what an exception code usually means for command cmd
-// and what to try.
-func exceptionHint(c modbus.ExceptionCode, cmd string, h hintContext) string {
-	switch c {
+// exceptionHint says what an exception usually means for command cmd and
+// what to try.
+func exceptionHint(exc *modbus.ExceptionError, cmd string, h hintContext) string {
+	switch exc.Code {
 	case modbus.IllegalFunction:
+		s := "the device does not support this function"
 		if h.tls {
-			return "the device does not support this function, or the role in your certificate may not use it here (Modbus/TCP Security answers 01 to a refused request)"
+			s += ", or the role in your certificate may not use it here (Modbus/TCP Security answers 01 to a refused request)"
 		}
-		return "the device does not support this function"
+		if isWrite(exc.Function) {
+			// plcsim --read-only, and many devices with a write lock,
+			// answer 01 to a write they support.
+			s += "; or the device may be read-only or forbid writes (from this client, or in its present mode)"
+		}
+		return s
 	case modbus.IllegalDataAddress:
 		return illegalAddressHint(cmd)
 	case modbus.IllegalDataValue:
@@ -318,6 +324,17 @@ func exceptionHint(c modbus.ExceptionCode, cmd string, h hintContext) string {
 		return fmt.Sprintf("no device answered behind the gateway at unit %d: check -u (the serial address) and the serial line", h.unit)
 	}
 	return ""
+}
+
+// isWrite reports whether fc is a public function that writes (5, 6, 15,
+// 16, 21, 22 and 23, which writes before it reads).
+func isWrite(fc modbus.FunctionCode) bool {
+	switch fc {
+	case modbus.FuncWriteSingleCoil, modbus.FuncWriteSingleRegister, modbus.FuncWriteMultipleCoils, modbus.FuncWriteMultipleRegisters,
+		modbus.FuncWriteFileRecord, modbus.FuncMaskWriteRegister, modbus.FuncReadWriteMultipleRegisters:
+		return true
+	}
+	return false
 }
 
 // illegalAddressHint says what exception 02 means for command cmd: what it

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/plcctl/plcctl/access"
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
@@ -318,6 +319,38 @@ func TestValueSentences(t *testing.T) {
 			first, _, _ := strings.Cut(r.stderr, "\n")
 			if want := "plcctl " + tc.args[0] + ": " + tc.want; r.code != exitUsage || first != want {
 				t.Errorf("plcctl %q: exit %d, first line %q, want exit 2 and %q", tc.args, r.code, first, want)
+			}
+		})
+	}
+}
+
+// TestIllegalFunctionHint: exception 01 to a write may mean a device that
+// is read-only or forbids writes (plcsim --read-only answers 01 to every
+// write), which the hint now says; it said only "the device does not
+// support this function", which is wrong for a write the device supports.
+// A read's 01 keeps the plain hint.
+func TestIllegalFunctionHint(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{Security: simulator.Security{Policy: access.Policy{ReadOnly: true}}})
+	const (
+		plain    = "; the device does not support this function\n"
+		readOnly = "; the device does not support this function; or the device may be read-only or forbid writes (from this client, or in its present mode)\n"
+	)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"write-register", []string{"write-register", "0", "1"}, readOnly},
+		{"write-coils", []string{"write-coils", "0", "1", "0"}, readOnly},
+		{"mask-write-register", []string{"mask-write-register", "0", "0xFF", "0"}, readOnly},
+		{"read-write-registers", []string{"read-write-registers", "0", "1", "0", "5"}, readOnly},
+		{"raw write", []string{"raw", "6", "00", "00", "00", "01"}, readOnly},
+		{"raw serial-only read", []string{"raw", "7"}, plain},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, append(tc.args, "-a", s.Addr)...)
+			if r.code != exitException || !strings.HasSuffix(r.stderr, "exception 01 illegal function"+tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 3 and the sentence to end with:\n%s", r.code, r.stderr, tc.want)
 			}
 		})
 	}
