@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -353,5 +355,71 @@ func TestIllegalFunctionHint(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit 3 and the sentence to end with:\n%s", r.code, r.stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestRawException: raw's help says what an exception answer does, and raw
+// does it: the sentence on stderr, exit 3, nothing on stdout (a write's
+// failure object with -o json), the frame with --trace. The help said only
+// "an exception answer exits 3", so a user looking for the PDU on stdout
+// was not told where it went.
+func TestRawException(t *testing.T) {
+	s := startSim(t)
+	const sentence = "the device answered exception 02 illegal data address;"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stdout string
+		stderr []string
+	}{
+		{"text", []string{"raw", "3", "03", "E8", "00", "01"}, "", []string{sentence}},
+		{"json read", []string{"raw", "3", "03", "E8", "00", "01", "-o", "json"}, "", []string{sentence}},
+		{"json write", []string{"raw", "6", "03", "E8", "00", "01", "-o", "json"},
+			`{"function":"raw","unit":1,"error":"the device answered exception 02 illegal data address","sent":true,"outcome_unknown":false}` + "\n",
+			[]string{sentence}},
+		{"trace", []string{"raw", "3", "03", "E8", "00", "01", "--trace"}, "", []string{"rx=000100000003018302", sentence}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, append(tc.args, "-a", s.Addr)...)
+			if r.code != exitException || r.stdout != tc.stdout || strings.Count(r.stderr, "plcctl: ") != 1 {
+				t.Errorf("exit %d, stdout %q, want exit 3, stdout %q and one sentence; stderr:\n%s", r.code, r.stdout, tc.stdout, r.stderr)
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr:\n%s\nwant it to contain %q", r.stderr, w)
+				}
+			}
+		})
+	}
+	help := mustRun(t, "raw", "--help")
+	for _, w := range []string{"on stderr and\nexits 3", "stdout stays empty", "--trace shows the answer frame", exitCodesHelp} {
+		if !strings.Contains(help, w) {
+			t.Errorf("raw --help does not say %q:\n%s", w, help)
+		}
+	}
+}
+
+// TestExitCodesREADME: the README's exit-code table and the one every
+// --help prints say the same.
+func TestExitCodesREADME(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(readme), "### Exit codes\n")
+	var b strings.Builder
+	b.WriteString("Exit codes:\n")
+	for _, l := range strings.Split(table, "\n") {
+		f := strings.Split(l, "|")
+		if len(f) != 4 || strings.TrimSpace(f[1]) == "Code" || strings.HasPrefix(strings.TrimSpace(f[1]), "-") {
+			if b.Len() > len("Exit codes:\n") && !strings.HasPrefix(l, "|") {
+				break
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "  %s  %s\n", strings.TrimSpace(f[1]), strings.TrimSpace(f[2]))
+	}
+	if b.String() != exitCodesHelp {
+		t.Errorf("README's exit codes:\n%s\n--help's:\n%s", b.String(), exitCodesHelp)
 	}
 }
