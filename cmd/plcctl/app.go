@@ -36,6 +36,7 @@ type app struct {
 	addrGiven  bool          // -a or PLCCTL_ADDRESS named the device (else the default)
 	shellOpts  sharedOptions // in the shell: the defaults for every line
 	connLevel  atomic.Int32  // log level of the shell's connection, set per line
+	quietLink  bool          // a one-shot command's transport logs at error (command.linkWarnings)
 
 	warnedInsecure bool // --tls-insecure-skip-verify warning printed (tls.go)
 }
@@ -198,14 +199,33 @@ func (a *app) parse(c *command, args []string) error {
 	if err := a.opts.check(); err != nil {
 		return err
 	}
-	if a.inShell {
-		for _, f := range []string{"address", "timeout", "retries", "tls-cert", "tls-key", "tls-ca", "tls-insecure-skip-verify"} {
-			if c.flags.Changed(f) {
-				return usagef("--%s is fixed for the shell's connection; give it to shell itself", f)
-			}
-		}
+	if err := a.connFlags(c.flags); err != nil {
+		return err
 	}
 	a.log = a.newLogger()
+	a.quietLink = !a.inShell && !c.linkWarnings && !c.flags.Changed("log-level") && !c.flags.Changed("trace")
+	return nil
+}
+
+// shellFixed are the flags of the shell's one connection: a line may not
+// change them.
+var shellFixed = []string{"address", "timeout", "retries", "tls-cert", "tls-key", "tls-ca", "tls-insecure-skip-verify"}
+
+// connFlags checks the connection's flags given in fs, the command's flag
+// set or one that parses more of its line (watch's READ-COMMAND or TAG...
+// and the flags after them): a shell line may not change them, and
+// elsewhere an --address there names the device as one before the command
+// does (watch TAG... -a HOST went to the plant file's address).
+func (a *app) connFlags(fs *pflag.FlagSet) error {
+	if !a.inShell {
+		a.addrGiven = a.addrGiven || fs.Changed("address")
+		return nil
+	}
+	for _, f := range shellFixed {
+		if fs.Changed(f) {
+			return usagef("--%s is fixed for the shell's connection; give it to shell itself", f)
+		}
+	}
 	return nil
 }
 
@@ -346,6 +366,11 @@ func (a *app) dialWith(ctx context.Context, inFlight int, log zerolog.Logger, se
 	opts.DialTimeout = a.opts.timeout
 	opts.Retries = a.opts.retries
 	opts.MaxInFlight = inFlight
+	if a.quietLink && log.GetLevel() < zerolog.ErrorLevel {
+		// The command's error sentence says why the link went down; the
+		// warning before it said the same thing in other words.
+		log = log.Level(zerolog.ErrorLevel)
+	}
 	opts.Logger = &log
 	var err error
 	if opts.TLS, err = a.tlsConfig(); err != nil {

@@ -63,7 +63,7 @@ type benchRun struct {
 func (b *benchRun) stop(why string) { b.stopped.CompareAndSwap(nil, why) }
 
 func (a *app) benchCommand() *command {
-	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench")}
+	c := &command{name: "bench", args: "[ADDR [COUNT]]", flags: a.opts.newFlagSet("bench"), linkWarnings: true}
 	// -n as ab(1) spells the number of requests.
 	requests := intFlagP(c.flags, "requests", "n", 1000, "total requests `N`")
 	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")

@@ -202,10 +202,21 @@ func writeTableLeft(w interface{ Write([]byte) (int, error) }, rows [][2]string)
 	return err
 }
 
+const rawHelp = `FC is decimal or 0x-prefixed (1..127). HEXBYTES are the data bytes after the function
+code, in hex; spaces, colons and several arguments are allowed. The answer PDU
+(function code first) is printed in hex on stdout.
+
+An exception answer (function code + 0x80, then the code) is not printed as a PDU: as
+for every command, plcctl says which exception it was in one sentence on stderr and
+exits 3, and stdout stays empty (with -o json, a function that writes prints the
+failure object every write prints). --trace shows the answer frame itself on stderr.
+
+`
+
 func (a *app) rawCommand() *command {
 	c := &command{name: "raw", args: "FC [HEXBYTES...]", flags: a.opts.newFlagSet("raw")}
 	dry := addDryRun(c.flags)
-	c.long = "FC is decimal or 0x-prefixed (1..127). HEXBYTES are the data bytes after the function\ncode, in hex; spaces, colons and several arguments are allowed. The answer PDU\n(function code first) is printed in hex; an exception answer exits 3.\n\n" + dryRunHelp
+	c.long = rawHelp + dryRunHelp
 	c.example = []string{"raw 3 00 6B 00 03            # read holding registers 107..109", "raw 0x41 --dry-run 01 02    # a user-defined function"}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) < 1 {

@@ -38,7 +38,7 @@ type pingSummary struct {
 }
 
 func (a *app) pingCommand() *command {
-	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping")}
+	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping"), linkWarnings: true}
 	// -c as ping(8) spells the count.
 	count := intFlagP(c.flags, "count", "c", 0, "stop after `N` requests (0: until Ctrl-C)")
 	rate := c.flags.Float64("rate", 1, "requests per second")

@@ -48,7 +48,7 @@ func scanFunction(name string) (modbus.FunctionCode, bool) {
 const scanWorkers = 16 // requests in flight on the one connection (the transport's maximum)
 
 func (a *app) scanCommand() *command {
-	c := &command{name: "scan", args: "[ADDR]", flags: a.opts.newFlagSet("scan")}
+	c := &command{name: "scan", args: "[ADDR]", flags: a.opts.newFlagSet("scan"), linkWarnings: true}
 	units := c.flags.String("units", "1-247", "unit ids to try: `LIST` of ids and ranges, e.g. 1-247 or 1,2,10-20")
 	function := c.flags.String("function", "read-holding-registers", "probe `COMMAND`: read-holding-registers, read-input-registers, read-coils or read-discrete-inputs")
 	unitTimeout := c.flags.Duration("unit-timeout", 300*time.Millisecond, "how long to wait for each unit")
@@ -59,9 +59,9 @@ data or with an exception such as 02 (the device is there, it refused the addres
 found; one that stays silent, or for which a gateway answers exception 0A or 0B (no
 device answered behind it), is not. For each unit found, the basic device
 identification (vendor, product code, revision) is read where the device supports it.
-Only reads are sent. Text prints one line per unit found, JSON one object per unit
-found (with "unit"), CSV a header and one row per unit found; in every format a summary
-line goes to stderr.
+Only reads are sent. Text prints a table, one line per unit found, its columns aligned;
+JSON one object per unit found (with "unit"), CSV a header and one row per unit found;
+in every format a summary line goes to stderr.
 
 Exit status: 0 if any unit answered, else 1.`
 	c.example = []string{"scan", "scan --units 1-32 --unit-timeout 100ms -o json", "scan --function read-coils --device-id=false 0"}
@@ -192,13 +192,19 @@ func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.Fun
 		_ = writeCSV(a.stdout, [][]string{{"unit", "function", "answer", "rtt_ms", "vendor_name", "product_code",
 			"major_minor_revision", "device_id"}})
 	}
+	var text [][]string // text output is one table, aligned over every unit found
 	for _, r := range results {
 		if r == nil {
 			continue
 		}
 		found++
-		a.printScan(r)
+		if a.opts.output == "text" {
+			text = append(text, scanRow(r))
+		} else {
+			a.printScan(r)
+		}
 	}
+	_ = writeColumns(a.stdout, text, 2) // the round trip is a number
 	a.log.Info().Int("units", len(ids)).Int("found", found).Dur("elapsed", now().Sub(start)).Msg("scan done")
 	// On stderr in every format: with -o json a scan that found nothing
 	// exited 1 without a word.
@@ -283,14 +289,20 @@ func (a *app) printScan(r *scanResult) {
 	case "csv":
 		_ = writeCSV(a.stdout, [][]string{{strconv.Itoa(int(r.Unit)), r.Function, r.Answer, strconv.FormatFloat(r.RTTms, 'f', 3, 64),
 			r.Vendor, r.Product, r.Revision, r.DeviceID}})
-	default:
-		line := fmt.Sprintf("unit %3d  %s  %.3f ms", r.Unit, r.Answer, r.RTTms)
-		switch {
-		case r.Vendor != "" || r.Product != "" || r.Revision != "":
-			line += fmt.Sprintf("  %s %s %s", strconv.Quote(r.Vendor), strconv.Quote(r.Product), strconv.Quote(r.Revision))
-		case r.DeviceID != "":
-			line += "  (device identification " + r.DeviceID + ")"
-		}
-		fmt.Fprintln(a.stdout, line)
 	}
+}
+
+// scanRow is r as cells of the text table: unit (3 digits wide, as 1..247
+// print), answer, round trip, then
+// vendor, product and revision (quoted: they may hold spaces), or what
+// became of the identification request.
+func scanRow(r *scanResult) []string {
+	row := []string{fmt.Sprintf("unit %3d", r.Unit), r.Answer, strconv.FormatFloat(r.RTTms, 'f', 3, 64) + " ms"}
+	switch {
+	case r.Vendor != "" || r.Product != "" || r.Revision != "":
+		row = append(row, strconv.Quote(r.Vendor), strconv.Quote(r.Product), strconv.Quote(r.Revision))
+	case r.DeviceID != "":
+		row = append(row, "(device identification "+r.DeviceID+")")
+	}
+	return row
 }

@@ -23,7 +23,7 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 const shellPrompt = "plcctl> "
 
 func (a *app) shellCommand() *command {
-	c := &command{name: "shell", args: "[FILE]", flags: a.opts.newFlagSet("shell")}
+	c := &command{name: "shell", args: "[FILE]", flags: a.opts.newFlagSet("shell"), linkWarnings: true}
 	stopOnError := c.flags.BoolP("stop-on-error", "e", false, "stop at the first command that fails")
 	history := c.flags.String("history", "~/.plcctl_history", "history `FILE` of the interactive shell (\"\" for none)")
 	c.long = `Reads commands, one per line, from FILE, or from standard input ("-" or no FILE). On

@@ -135,7 +135,7 @@ func (a *app) readTags(ctx context.Context, cmd string, tc *tagConn, tags []*pla
 	}
 	for _, r := range plant.PlanReads(tags, opt) {
 		cl, err := tc.client(ctx, r.Device, r.UnitID)
-		span := tableWords(r.Table) + " " + a.span(r.Start, r.Count)
+		span := tagNames(r.Tags) + " (" + tableWords(r.Table) + " " + a.span(r.Start, r.Count) + ")"
 		if err != nil {
 			return nil, &opError{cmd: cmd, span: span, err: err}
 		}
@@ -169,6 +169,22 @@ func (a *app) readTags(ctx context.Context, cmd string, tc *tagConn, tags []*pla
 		out[i] = tagValue{t, got[t]}
 	}
 	return out, nil
+}
+
+// tagNames names the tags of one request in an error, which speaks of the
+// tags the user asked for, then of the registers: "tank1.level, flow", or
+// the first three and how many more.
+func tagNames(tags []*plant.Tag) string {
+	const most = 3
+	names := make([]string, 0, most)
+	for _, t := range tags[:min(len(tags), most)] {
+		names = append(names, t.Name)
+	}
+	s := strings.Join(names, ", ")
+	if len(tags) > most {
+		s += fmt.Sprintf(" and %d more", len(tags)-most)
+	}
+	return s
 }
 
 // readSpan reads count items of table k from addr.
@@ -238,34 +254,6 @@ func (a *app) printTagValues(vs []tagValue) error {
 		rows[i] = []string{v.tag.Name, tagText(v), v.tag.EngUnit}
 	}
 	return writeColumns(a.stdout, rows)
-}
-
-// writeColumns writes rows as left-aligned columns two spaces apart,
-// without trailing blanks.
-func writeColumns(w interface{ Write([]byte) (int, error) }, rows [][]string) error {
-	var width []int
-	for _, r := range rows {
-		for i, c := range r {
-			if i == len(width) {
-				width = append(width, 0)
-			}
-			width[i] = max(width[i], len(c))
-		}
-	}
-	var sb strings.Builder
-	for _, r := range rows {
-		var line strings.Builder
-		for i, c := range r {
-			if i < len(r)-1 {
-				fmt.Fprintf(&line, "%-*s  ", width[i], c)
-			} else {
-				line.WriteString(c)
-			}
-		}
-		sb.WriteString(strings.TrimRight(line.String(), " ") + "\n")
-	}
-	_, err := w.Write([]byte(sb.String()))
-	return err
 }
 
 func (a *app) getCommand() *command {
@@ -463,7 +451,7 @@ on, off, true, false, 1 or 0.
 // tagWrite builds the one request that writes v to t.
 func (a *app) tagWrite(cmd string, t *plant.Tag, v any) (*writeSpec, error) {
 	addr := t.Address
-	w := &writeSpec{cmd: cmd, span: tableWords(t.Table) + " " + a.span(addr, t.Registers()), quiet: true, count: t.Registers()}
+	w := &writeSpec{cmd: cmd, span: tableWords(t.Table) + " " + a.span(addr, t.Registers()), tag: t.Name, quiet: true, count: t.Registers()}
 	switch {
 	case t.Table == plant.Coils:
 		on := v.(bool)

@@ -47,7 +47,7 @@ type watchState struct {
 
 func (a *app) watchCommand() *command {
 	c := &command{name: "watch", args: "READ-COMMAND [flags] ARGS",
-		flags: a.opts.newFlagSet("watch")}
+		flags: a.opts.newFlagSet("watch"), linkWarnings: true}
 	c.flags.SetInterspersed(false)
 	interval := c.flags.Duration("interval", time.Second, "time between rounds")
 	count := intFlag(c.flags, "count", 0, "stop after `N` rounds (0: until Ctrl-C)")
@@ -118,12 +118,8 @@ func (a *app) prepareInner(outer *command, args []string) (*readOp, error) {
 	if err := parseFlags(inner.flags, args[1:]); err != nil {
 		return nil, usagef("%s: %v", inner.name, flagError(err, inner.flags))
 	}
-	if a.inShell { // as for any shell line: the shell's one connection is fixed
-		for _, f := range []string{"address", "timeout", "retries"} {
-			if inner.flags.Changed(f) {
-				return nil, usagef("--%s is fixed for the shell's connection; give it to shell itself", f)
-			}
-		}
+	if err := a.connFlags(inner.flags); err != nil { // as for any line: in the shell, its connection is fixed
+		return nil, err
 	}
 	if err := a.opts.check(); err != nil {
 		return nil, err

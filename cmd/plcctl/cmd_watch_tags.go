@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -47,6 +48,9 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	fs.Var(numFlag[int]{gap, 0xFFFF}, "gap", "")
 	if err := parseFlags(fs, args); err != nil {
 		return usagef("%v", flagError(err, fs))
+	}
+	if err := a.connFlags(fs); err != nil {
+		return err
 	}
 	if err := a.opts.check(); err != nil {
 		return err
@@ -134,7 +138,7 @@ func (a *app) showTagRound(w *watchState, t time.Time, tags []*plant.Tag, vs, la
 	default:
 		switch {
 		case err != nil:
-			fmt.Fprintf(&sb, "# %s round %d failed: %s\n", ts, w.round, reason(err))
+			fmt.Fprintf(&sb, "# %s round %d failed: %s\n", ts, w.round, tagReason(err))
 		case reconnected || w.failed > 0:
 			fmt.Fprintf(&sb, "# %s %s\n", ts, gapText(w, t))
 		}
@@ -156,7 +160,7 @@ func (a *app) tagTable(w *watchState, sb *strings.Builder, t time.Time, tags []*
 	fmt.Fprintf(sb, "watch %s  every %v  round %d  %s\n", plural(len(tags), "tag"), w.interval, w.round, t.Format("15:04:05"))
 	switch {
 	case err != nil:
-		fmt.Fprintf(sb, "\x1b[1mno answer (%s): %s\x1b[0m\n", plural(w.failed+1, "round"), reason(err))
+		fmt.Fprintf(sb, "\x1b[1mno answer (%s): %s\x1b[0m\n", plural(w.failed+1, "round"), tagReason(err))
 	case reconnected || w.failed > 0:
 		fmt.Fprintf(sb, "%s\n", gapText(w, t))
 	case w.lastGap != "":
@@ -236,4 +240,15 @@ func fitRows(lines []string, head, note string, rows, cols int) int {
 		n++
 	}
 	return n
+}
+
+// tagReason is reason(err) after the tags of the request that failed, for
+// the text lines of a failed round: a round reads its tags in several
+// requests, and the line named none of them.
+func tagReason(err error) string {
+	var oe *opError
+	if errors.As(err, &oe) && oe.span != "" {
+		return oe.span + ": " + reason(err)
+	}
+	return reason(err)
 }

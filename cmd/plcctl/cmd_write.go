@@ -41,6 +41,7 @@ PDU, in hex) on stdout and exits without connecting. Values are checked against
 type writeSpec struct {
 	cmd   string
 	span  string // items as the user numbers them
+	tag   string // set: the tag written, which errors name before span
 	req   modbus.Request
 	send  func(ctx context.Context, c *plc.Client) error
 	noun  string // "register", "coil": text output says "wrote 3 registers at 100..102"
@@ -55,6 +56,15 @@ type writeSpec struct {
 	result *values    // json and csv output
 	object any        // json output when result is nil
 	rows   [][]string // csv output when result is nil
+}
+
+// where names what w writes in an error: "setpoint (holding registers
+// 0..1)" for a tag, else the items.
+func (w *writeSpec) where() string {
+	if w.tag != "" {
+		return w.tag + " (" + w.span + ")"
+	}
+	return w.span
 }
 
 // runWrite validates w's request, then prints its frame (--dry-run) or
@@ -81,10 +91,10 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 	}
 	c, err := a.connect(ctx)
 	if err != nil {
-		return &opError{cmd: w.cmd, span: w.span, err: err}
+		return &opError{cmd: w.cmd, span: w.where(), err: err}
 	}
 	if err := w.send(ctx, c); err != nil {
-		return &opError{cmd: w.cmd, span: w.span, err: err, write: true, split: len(w.parts) > 1}
+		return &opError{cmd: w.cmd, span: w.where(), err: err, write: true, split: len(w.parts) > 1}
 	}
 	if w.quiet {
 		return nil

@@ -32,6 +32,13 @@ type command struct {
 	// quickRead marks a one-shot command that writes nothing: Ctrl-C is
 	// caught only once it has run for interruptGrace (interrupt.go).
 	quickRead bool
+
+	// linkWarnings marks a command that runs on while the link drops and
+	// comes back (watch, ping, scan, bench, shell): the transport's "link
+	// down" and "dial failed" warnings are its only news of that. A
+	// one-shot command ends with one sentence that says the same, so its
+	// transport logs at error unless --log-level or --trace was given.
+	linkWarnings bool
 }
 
 // sharedOptions are the flags every command accepts, before or after its

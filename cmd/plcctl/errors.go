@@ -85,6 +85,7 @@ type hintContext struct {
 	timeout     time.Duration // --timeout
 	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given
 	tls         bool          // the connection is TLS (roles may refuse requests)
+	unanswered  bool          // the command's connection is known to have had no answer at all
 }
 
 // describe is the sentence report prints for a failed operation: what
@@ -100,8 +101,21 @@ func (a *app) describe(e *opError) string {
 }
 
 func (a *app) hintContext() hintContext {
-	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven, tls: a.opts.tls.on()}
+	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven, tls: a.opts.tls.on(),
+		unanswered: a.client != nil && a.client.Conn().Stats().Responses == 0}
 }
+
+// maybeTLS reports whether err looks like plain Modbus/TCP sent to a
+// Modbus/TCP Security (TLS) server: without TLS, the device ended the
+// connection and had answered nothing on it (a TLS server reads our
+// request as a bad handshake and closes). A strict plain device that drops
+// a first request looks the same, so the advice says "may".
+func maybeTLS(err error, h hintContext) bool {
+	return !h.tls && h.unanswered && closedHow(err) != ""
+}
+
+// tlsHint is the advice when maybeTLS, after "the device" or "it".
+const tlsHint = "may expect TLS (Modbus/TCP Security, port 802): try --tls-ca FILE --tls-cert FILE --tls-key FILE"
 
 // reason is the short why of err for per-round and per-request lines
 // (watch, ping): no advice, no device (the line already names it).
@@ -128,6 +142,9 @@ func explain(e *opError, h hintContext) (why, try string) {
 	case e.write && errors.Is(err, transport.ErrOutcomeUnknown):
 		why += "; outcome unknown: the write was sent and may have been applied"
 		try = "read the values back before writing again"
+		if maybeTLS(err, h) && e.check == "" {
+			try += "; the device " + tlsHint
+		}
 	case e.write && errors.As(err, &top) && !top.Sent && !errors.Is(err, context.Canceled):
 		why += "; the write was not sent"
 	}
@@ -165,7 +182,6 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		frame  *modbus.FrameError
 		dns    *net.DNSError
 		netOp  *net.OpError
-		errno  syscall.Errno
 		vErr   *plc.ValueError
 		useErr *usageError
 		tlsErr *transport.TLSError
@@ -179,7 +195,7 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case errors.As(err, &tlsErr):
 		return explainTLS(tlsErr) // tls.go
 	case errors.As(err, &exc):
-		return "the device answered exception " + exc.Code.String(), exceptionHint(exc.Code, e.cmd, h)
+		return "the device answered exception " + exc.Code.String(), exceptionHint(exc, e.cmd, h)
 	case errors.Is(err, context.Canceled):
 		return "interrupted", ""
 	case errors.As(err, &useErr), errors.As(err, &vErr):
@@ -188,6 +204,9 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return fmt.Sprintf("cannot resolve host %q", dns.Name), "check the host name given with -a"
 	case dial && isAny(err, refusedErrnos):
 		why = "nothing listens on " + h.addrOr(netOp) + " (connection refused)"
+		if errors.Is(err, transport.ErrNotConnected) { // a redial after the link went down
+			return "the link went down and reconnecting was refused: " + why, "check that the device is on; it may be restarting"
+		}
 		if h.defaultAddr {
 			return why, "plcsim listens on " + plcsimAddress + " by default: try -a " + plcsimAddress +
 				", or give the device's address with -a HOST[:PORT] (or " + addressEnv + ")"
@@ -201,7 +220,15 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case dial:
 		return "cannot connect to " + h.addrOr(netOp) + ": " + netOp.Err.Error(), "check the address and port (-a HOST[:PORT])"
 	case errors.Is(err, transport.ErrNotConnected) && errors.Is(err, context.DeadlineExceeded):
-		return "the link was down and did not come back " + timeout, "check that the device is on and reachable, or raise --timeout"
+		// The transport's chain says why the last link went down; say it
+		// too, for a one-shot command logs no "link down" warning.
+		why = "the link was down and did not come back " + timeout
+		if how := closedHow(err); how != "" {
+			why = "the device " + how + " the connection, and the link did not come back " + timeout
+		} else if errors.Is(err, transport.ErrLinkDead) {
+			why = "the link went dead (requests timed out with nothing arriving) and did not come back " + timeout
+		}
+		return why, "check that the device is on and reachable, or raise --timeout"
 	case errors.Is(err, transport.ErrLinkDead):
 		return "the link went dead: requests timed out with nothing arriving", "check that the device is on and reachable"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -220,21 +247,38 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		return "the answer could not be trusted to be this request's own: " + strip(detail), try
 	case errors.Is(err, transport.ErrTooManyStale):
 		return "the device sent answers to requests that were not asked", "check that no other client shares this connection (a gateway may mix them up)"
-	case isAny(err, resetErrnos), errors.Is(err, io.EOF):
-		how := "closed"
-		if errors.As(err, &errno) && errno != 0 && !errors.Is(err, io.EOF) {
-			how = "reset"
-		}
+	case closedHow(err) != "":
+		how := closedHow(err)
 		if e.check != "" {
 			return fmt.Sprintf("the device %s the connection: the request is malformed for function %d (%s)", how, e.fc, e.check),
 				"give the data bytes that function expects (see the frame with --dry-run)"
 		}
-		return "the device " + how + " the connection",
+		why, try = "the device "+how+" the connection",
 			"a strict device drops requests it cannot parse or will not take from this client; run with --trace to see the frames"
+		if maybeTLS(err, h) {
+			why += " before answering anything"
+			try = "it " + tlsHint + "; or, strict, it drops requests it cannot parse or will not take from this client (see the frames with --trace)"
+		}
+		return why, try
 	case errors.Is(err, transport.ErrClosed):
 		return "the connection was closed", ""
 	}
 	return strip(cause(err)), ""
+}
+
+// closedHow says how the device ended the connection in err: "reset"
+// (an errno such as ECONNRESET), "closed" (EOF), or "" for neither.
+func closedHow(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, io.EOF):
+		return "closed"
+	case isAny(err, resetErrnos) && errors.As(err, &errno) && errno != 0:
+		return "reset"
+	case isAny(err, resetErrnos):
+		return "closed"
+	}
+	return ""
 }
 
 // cause is err's text without the OpError's outcome note, which explain
@@ -251,15 +295,21 @@ func (h hintContext) addrOr(op *net.OpError) string {
 	return op.Addr.String()
 }
 
-// exceptionHint says what an exception code usually means for command cmd
-// and what to try.
-func exceptionHint(c modbus.ExceptionCode, cmd string, h hintContext) string {
-	switch c {
+// exceptionHint says what an exception usually means for command cmd and
+// what to try.
+func exceptionHint(exc *modbus.ExceptionError, cmd string, h hintContext) string {
+	switch exc.Code {
 	case modbus.IllegalFunction:
+		s := "the device does not support this function"
 		if h.tls {
-			return "the device does not support this function, or the role in your certificate may not use it here (Modbus/TCP Security answers 01 to a refused request)"
+			s += ", or the role in your certificate may not use it here (Modbus/TCP Security answers 01 to a refused request)"
 		}
-		return "the device does not support this function"
+		if isWrite(exc.Function) {
+			// plcsim --read-only, and many devices with a write lock,
+			// answer 01 to a write they support.
+			s += "; or the device may be read-only or forbid writes (from this client, or in its present mode)"
+		}
+		return s
 	case modbus.IllegalDataAddress:
 		return illegalAddressHint(cmd)
 	case modbus.IllegalDataValue:
@@ -274,6 +324,17 @@ func exceptionHint(c modbus.ExceptionCode, cmd string, h hintContext) string {
 		return fmt.Sprintf("no device answered behind the gateway at unit %d: check -u (the serial address) and the serial line", h.unit)
 	}
 	return ""
+}
+
+// isWrite reports whether fc is a public function that writes (5, 6, 15,
+// 16, 21, 22 and 23, which writes before it reads).
+func isWrite(fc modbus.FunctionCode) bool {
+	switch fc {
+	case modbus.FuncWriteSingleCoil, modbus.FuncWriteSingleRegister, modbus.FuncWriteMultipleCoils, modbus.FuncWriteMultipleRegisters,
+		modbus.FuncWriteFileRecord, modbus.FuncMaskWriteRegister, modbus.FuncReadWriteMultipleRegisters:
+		return true
+	}
+	return false
 }
 
 // illegalAddressHint says what exception 02 means for command cmd: what it

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/plcctl/plcctl/access"
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
@@ -207,6 +210,11 @@ func TestExplainCauses(t *testing.T) {
 		{&transport.OpError{Op: "read coils", Err: transport.ErrLinkDead}, "the link went dead", "check that the device is on"},
 		{&transport.OpError{Op: "read coils", Err: errors.Join(transport.ErrNotConnected, context.DeadlineExceeded)},
 			"the link was down and did not come back within 1s", "raise --timeout"},
+		// Why the last link went down, which only a "link down" warning said.
+		{&transport.OpError{Op: "read coils", Err: fmt.Errorf("%w: %w (the link went down: %w)", transport.ErrNotConnected, context.DeadlineExceeded, io.EOF)},
+			"the device closed the connection, and the link did not come back within 1s", "raise --timeout"},
+		{&transport.OpError{Op: "read coils", Err: fmt.Errorf("%w: %w (the link went down: %w)", transport.ErrNotConnected, context.DeadlineExceeded, transport.ErrLinkDead)},
+			"the link went dead (requests timed out with nothing arriving) and did not come back within 1s", "raise --timeout"},
 		{&transport.OpError{Op: "read coils", Err: &modbus.FrameError{Where: "pdu", Offset: 1, Field: "byte count", Reason: "3, want 1", Err: modbus.ErrInconsistent}},
 			"the device sent a malformed answer (pdu byte 1 (byte count): 3, want 1)", "--trace"},
 		{&transport.OpError{Op: "read coils", Err: transport.ErrTooManyStale}, "answers to requests that were not asked", "no other client"},
@@ -315,5 +323,103 @@ func TestValueSentences(t *testing.T) {
 				t.Errorf("plcctl %q: exit %d, first line %q, want exit 2 and %q", tc.args, r.code, first, want)
 			}
 		})
+	}
+}
+
+// TestIllegalFunctionHint: exception 01 to a write may mean a device that
+// is read-only or forbids writes (plcsim --read-only answers 01 to every
+// write), which the hint now says; it said only "the device does not
+// support this function", which is wrong for a write the device supports.
+// A read's 01 keeps the plain hint.
+func TestIllegalFunctionHint(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{Security: simulator.Security{Policy: access.Policy{ReadOnly: true}}})
+	const (
+		plain    = "; the device does not support this function\n"
+		readOnly = "; the device does not support this function; or the device may be read-only or forbid writes (from this client, or in its present mode)\n"
+	)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"write-register", []string{"write-register", "0", "1"}, readOnly},
+		{"write-coils", []string{"write-coils", "0", "1", "0"}, readOnly},
+		{"mask-write-register", []string{"mask-write-register", "0", "0xFF", "0"}, readOnly},
+		{"read-write-registers", []string{"read-write-registers", "0", "1", "0", "5"}, readOnly},
+		{"raw write", []string{"raw", "6", "00", "00", "00", "01"}, readOnly},
+		{"raw serial-only read", []string{"raw", "7"}, plain},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, append(tc.args, "-a", s.Addr)...)
+			if r.code != exitException || !strings.HasSuffix(r.stderr, "exception 01 illegal function"+tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 3 and the sentence to end with:\n%s", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+}
+
+// TestRawException: raw's help says what an exception answer does, and raw
+// does it: the sentence on stderr, exit 3, nothing on stdout (a write's
+// failure object with -o json), the frame with --trace. The help said only
+// "an exception answer exits 3", so a user looking for the PDU on stdout
+// was not told where it went.
+func TestRawException(t *testing.T) {
+	s := startSim(t)
+	const sentence = "the device answered exception 02 illegal data address;"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stdout string
+		stderr []string
+	}{
+		{"text", []string{"raw", "3", "03", "E8", "00", "01"}, "", []string{sentence}},
+		{"json read", []string{"raw", "3", "03", "E8", "00", "01", "-o", "json"}, "", []string{sentence}},
+		{"json write", []string{"raw", "6", "03", "E8", "00", "01", "-o", "json"},
+			`{"function":"raw","unit":1,"error":"the device answered exception 02 illegal data address","sent":true,"outcome_unknown":false}` + "\n",
+			[]string{sentence}},
+		{"trace", []string{"raw", "3", "03", "E8", "00", "01", "--trace"}, "", []string{"rx=000100000003018302", sentence}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, append(tc.args, "-a", s.Addr)...)
+			if r.code != exitException || r.stdout != tc.stdout || strings.Count(r.stderr, "plcctl: ") != 1 {
+				t.Errorf("exit %d, stdout %q, want exit 3, stdout %q and one sentence; stderr:\n%s", r.code, r.stdout, tc.stdout, r.stderr)
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr:\n%s\nwant it to contain %q", r.stderr, w)
+				}
+			}
+		})
+	}
+	help := mustRun(t, "raw", "--help")
+	for _, w := range []string{"on stderr and\nexits 3", "stdout stays empty", "--trace shows the answer frame", exitCodesHelp} {
+		if !strings.Contains(help, w) {
+			t.Errorf("raw --help does not say %q:\n%s", w, help)
+		}
+	}
+}
+
+// TestExitCodesREADME: the README's exit-code table and the one every
+// --help prints say the same.
+func TestExitCodesREADME(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(readme), "### Exit codes\n")
+	var b strings.Builder
+	b.WriteString("Exit codes:\n")
+	for _, l := range strings.Split(table, "\n") {
+		f := strings.Split(l, "|")
+		if len(f) != 4 || strings.TrimSpace(f[1]) == "Code" || strings.HasPrefix(strings.TrimSpace(f[1]), "-") {
+			if b.Len() > len("Exit codes:\n") && !strings.HasPrefix(l, "|") {
+				break
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "  %s  %s\n", strings.TrimSpace(f[1]), strings.TrimSpace(f[2]))
+	}
+	if b.String() != exitCodesHelp {
+		t.Errorf("README's exit codes:\n%s\n--help's:\n%s", b.String(), exitCodesHelp)
 	}
 }

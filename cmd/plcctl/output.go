@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/plcctl/plcctl/plc"
 )
@@ -142,6 +144,47 @@ func writeTable(w io.Writer, rows [][2]string) error {
 	var sb strings.Builder
 	for _, r := range rows {
 		fmt.Fprintf(&sb, "%*s  %s\n", width, r[0], r[1])
+	}
+	_, err := io.WriteString(w, sb.String())
+	return err
+}
+
+// writeColumns writes rows as a table: cells two spaces apart, each column
+// as wide as its widest cell (in runes), aligned left or, for the columns
+// listed in right (numbers), right; no trailing blanks. A left-aligned last
+// cell does not widen its column, so a note that ends one row (scan's
+// "(device identification unsupported)") does not push apart a column of
+// names in the others.
+func writeColumns(w io.Writer, rows [][]string, right ...int) error {
+	var width []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(width) {
+				width = append(width, 0)
+			}
+			if i < len(r)-1 || slices.Contains(right, i) {
+				width[i] = max(width[i], utf8.RuneCountInString(c))
+			}
+		}
+	}
+	var sb, line strings.Builder
+	for _, r := range rows {
+		line.Reset()
+		for i, c := range r {
+			pad := strings.Repeat(" ", max(width[i]-utf8.RuneCountInString(c), 0))
+			switch {
+			case slices.Contains(right, i):
+				line.WriteString(pad + c)
+			case i < len(r)-1:
+				line.WriteString(c + pad)
+			default:
+				line.WriteString(c)
+			}
+			if i < len(r)-1 {
+				line.WriteString("  ")
+			}
+		}
+		sb.WriteString(strings.TrimRight(line.String(), " ") + "\n")
 	}
 	_, err := io.WriteString(w, sb.String())
 	return err

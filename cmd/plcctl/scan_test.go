@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
 )
@@ -21,7 +23,7 @@ func TestScanGateway(t *testing.T) {
 		t.Fatalf("scan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for i, l := range lines {
-		if !strings.HasPrefix(l, want[i]) || !strings.HasSuffix(l, `"plcctl" "plcsim" "1.0"`) {
+		if !strings.HasPrefix(l, want[i]) || !strings.HasSuffix(l, `"plcctl"  "plcsim"  "1.0"`) {
 			t.Errorf("line %d: %q, want %q... with the identification", i, l, want[i])
 		}
 	}
@@ -143,5 +145,83 @@ func TestParseUnitList(t *testing.T) {
 		if _, err := parseUnitList(tc.in); err == nil || err.Error() != tc.want {
 			t.Errorf("parseUnitList(%q) = %v, want %s", tc.in, err, tc.want)
 		}
+	}
+}
+
+// TestScanTextAligned: scan's text output is one table: the round trips
+// line up whatever the answer ("ok" or "exception 02 illegal data
+// address"), and vendor, product and revision start in the same columns
+// whatever their widths (each line was formatted alone, so they did not).
+func TestScanTextAligned(t *testing.T) {
+	id := func(vendor, product, rev string) simulator.Identity {
+		return simulator.Identity{Objects: map[uint8]string{modbus.ObjectVendorName: vendor,
+			modbus.ObjectProductCode: product, modbus.ObjectMajorMinorRevision: rev}}
+	}
+	refuse43, err := simulator.ParseFaultRule("action=exception,exception=1,fc=43,unit=9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := simtest.Start(t, simulator.Config{Faults: []simulator.FaultRule{refuse43}, Units: map[uint8]simulator.UnitConfig{
+		1:   {Identity: id("ACME", "M1", "1.0")},
+		7:   {Identity: id("Schneider Electric", "BMXP342020", "v3.20"), HoldingRegisters: simulator.Table{Ranges: []simulator.Range{}}},
+		9:   {},
+		120: {Identity: id("Ünïcode GmbH", "X", "2")},
+	}})
+	r := runCLI(t, "scan", "--units", "1,7,9,120", "-a", s.Addr)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(lines) != 4 {
+		t.Fatalf("scan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	col := func(l, sub string) int { return utf8.RuneCountInString(l[:max(strings.Index(l, sub), 0)]) }
+	for i, l := range lines {
+		// "ms" ends the round trip; a quote starts the vendor, the
+		// third-last quote the revision; the note has no other column.
+		if got, want := col(l, " ms"), col(lines[0], " ms"); got != want {
+			t.Errorf("line %d: the round trip ends at column %d, line 0's at %d:\n%s", i, got, want, r.stdout)
+		}
+		if strings.Contains(l, "(device identification unsupported)") {
+			continue
+		}
+		if got, want := col(l, `"`), col(lines[0], `"`); got != want {
+			t.Errorf("line %d: the vendor starts at column %d, line 0's at %d:\n%s", i, got, want, r.stdout)
+		}
+		q := strings.Split(l, `"`) // 0 | vendor | sep | product | sep | revision | ""
+		q0 := strings.Split(lines[0], `"`)
+		if len(q) != 7 || utf8.RuneCountInString(q[1]+q[2]) != utf8.RuneCountInString(q0[1]+q0[2]) ||
+			utf8.RuneCountInString(q[3]+q[4]) != utf8.RuneCountInString(q0[3]+q0[4]) {
+			t.Errorf("line %d: product and revision do not line up with line 0's:\n%s", i, r.stdout)
+		}
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("line %d ends with blanks: %q", i, l)
+		}
+	}
+	if !strings.HasPrefix(lines[1], "unit   7  exception 02 illegal data address  ") {
+		t.Errorf("line 1: %q", lines[1])
+	}
+}
+
+// TestWriteColumns: the table writer behind scan, get, tags and watch TAG.
+func TestWriteColumns(t *testing.T) {
+	tests := []struct {
+		name  string
+		rows  [][]string
+		right []int
+		want  string
+	}{
+		{"left", [][]string{{"a", "bb", "c"}, {"ddd", "e", "f"}}, nil, "a    bb  c\nddd  e   f\n"},
+		{"right-aligned number", [][]string{{"x", "1.5 ms"}, {"y", "12.25 ms"}}, []int{1}, "x    1.5 ms\ny  12.25 ms\n"},
+		{"a last note does not widen its column", [][]string{{"u1", `"ACME"`, `"M1"`}, {"u2", "(device identification unsupported)"}}, nil,
+			"u1  \"ACME\"  \"M1\"\nu2  (device identification unsupported)\n"},
+		{"runes, not bytes", [][]string{{"°C", "1"}, {"bar", "2"}}, nil, "°C   1\nbar  2\n"},
+		{"empty last cell: no trailing blanks", [][]string{{"level", "1.5", ""}, {"run", "true", ""}}, nil, "level  1.5\nrun    true\n"},
+		{"no rows", nil, nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := writeColumns(&b, tc.rows, tc.right...); err != nil || b.String() != tc.want {
+				t.Errorf("writeColumns(%q) = %q, %v, want %q", tc.rows, b.String(), err, tc.want)
+			}
+		})
 	}
 }

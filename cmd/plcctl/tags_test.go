@@ -246,7 +246,7 @@ func TestTagErrors(t *testing.T) {
 		strings.Contains(r.stderr, "plant: ") || strings.Contains(r.stderr, "values: ") {
 		t.Errorf("set out of range = exit %d, stderr %q", r.code, r.stderr)
 	}
-	if r := runCLI(t, "get", "--plant", plantPath("sparse"), "energy", "-a", closedPort(t)); r.code != 1 || !strings.Contains(r.stderr, "get input registers 100..101") {
+	if r := runCLI(t, "get", "--plant", plantPath("sparse"), "energy", "-a", closedPort(t)); r.code != 1 || !strings.Contains(r.stderr, "get energy (input registers 100..101)") {
 		t.Errorf("get from a closed port = exit %d, %q", r.code, r.stderr)
 	}
 }
@@ -600,5 +600,75 @@ func TestSetValueWording(t *testing.T) {
 		if r.code != exitUsage || r.stderr == "" || !strings.HasPrefix(r.stderr, "plcctl set: "+tt.want+"\n") {
 			t.Errorf("set %s %q = exit %d, stderr %q; want exit 2 and %q", tt.tag, tt.value, r.code, r.stderr, tt.want)
 		}
+	}
+}
+
+// TestTagOpErrors: a failed get, set or watch names the tags, then the
+// registers of the request that failed ("get flow (input registers
+// 2..3)"); it named the registers only, leaving the user to find the tag.
+func TestTagOpErrors(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{InputRegisters: 2, HoldingRegisters: 1}) // flow, setpoint and more are missing
+	file := plantPath("pump-station")
+	tests := []struct {
+		name  string
+		args  []string
+		want  string // the sentence, up to the reason
+		round string // watch: its line for the failed round
+	}{
+		{"get", []string{"get", "flow"}, "plcctl: get flow (input registers 2..3) on ADDR unit 1: the device answered exception 02", ""},
+		{"get, five tags in one request", []string{"get", "flow", "pump1.hours", "tank1.level", "tank2.level", "clock"},
+			"plcctl: get tank1.level, tank2.level, flow and 2 more (input registers 0..7) on ADDR unit 1: the device answered exception 02", ""},
+		{"set", []string{"set", "setpoint", "2.5"}, "plcctl: set setpoint (holding registers 0..1) on ADDR unit 1: the device answered exception 02", ""},
+		{"watch", []string{"watch", "--count", "1", "tank1.level", "flow"}, "plcctl: watch flow (input registers 2..3) on ADDR unit 1: the device answered exception 02",
+			" round 1 failed: flow (input registers 2..3): the device answered exception 02 illegal data address\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, append([]string{"--plant", file, "-a", s.Addr}, tc.args...)...)
+			want := strings.ReplaceAll(tc.want, "ADDR", s.Addr)
+			if r.code != exitException || !strings.Contains(r.stderr, want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 3 and:\n%s", r.code, r.stderr, want)
+			}
+			if tc.round != "" && !strings.Contains(r.stdout, tc.round) {
+				t.Errorf("stdout:\n%s\nwant the round's line to end with:\n%s", r.stdout, tc.round)
+			}
+		})
+	}
+}
+
+// TestWatchTagsAddressAfterTags: -a after the tag names names the device,
+// as before them (it was parsed, but the plant file's address was dialled:
+// a watch of the wrong device), and a shell line may not give it, nor the
+// other flags of the shell's one connection, after the tags or after a
+// read command's arguments.
+func TestWatchTagsAddressAfterTags(t *testing.T) {
+	s := startSim(t)
+	s.SetHoldingRegisters(0, 42)
+	file := filepath.Join(t.TempDir(), "plant.yaml")
+	os.WriteFile(file, []byte("version: 1\ndevices:\n  - name: d\n    address: "+closedPort(t)+
+		"\n    tags:\n      - {name: level, table: holding_register, address: 0}\n"), 0o644)
+	for _, args := range [][]string{
+		{"watch", "--count", "1", "--plant", file, "level", "-a", s.Addr},
+		{"watch", "--count", "1", "--plant", file, "-a", s.Addr, "level"},
+	} {
+		if r := runCLI(t, args...); r.code != 0 || !strings.Contains(r.stdout, " level  42\n") {
+			t.Errorf("plcctl %v: exit %d, stdout %q, stderr:\n%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	other := startSim(t)
+	for _, line := range []string{
+		"watch --count 1 --plant " + file + " level -a " + other.Addr,
+		"watch --count 1 --plant " + file + " level --tls-insecure-skip-verify",
+		"watch --count 1 read-holding-registers 0 --tls-insecure-skip-verify",
+	} {
+		script := filepath.Join(t.TempDir(), "script.txt")
+		os.WriteFile(script, []byte(line+"\n"), 0o644)
+		r := runCLI(t, "shell", script, "-a", s.Addr)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "is fixed for the shell's connection") {
+			t.Errorf("shell line %q: exit %d, want 2 and the flag refused; stderr:\n%s", line, r.code, r.stderr)
+		}
+	}
+	if st := other.Stats(); st.Accepted != 0 {
+		t.Errorf("the other device saw %d connections, want 0", st.Accepted)
 	}
 }

@@ -139,6 +139,12 @@ func explainTLS(te *transport.TLSError) (why, try string) {
 		try = "give your certificate with --tls-cert FILE --tls-key FILE (env " + tlsCertEnv + ", " + tlsKeyEnv + ")"
 	case errors.Is(te, transport.ErrTLSClientCertRejected):
 		try = "the device does not accept your certificate: check that it is signed by a CA the device trusts and is still valid"
+	case errors.Is(te, transport.ErrTLSHandshake) && closedHow(te) != "":
+		// The transport's detail ends with the socket's own words, which
+		// the sentence need not repeat.
+		why = "the TLS handshake failed: the device " + closedHow(te) + " the connection at our TLS hello, as a plain Modbus/TCP device would"
+		try = "if the device speaks plain Modbus/TCP, leave out the --tls-* flags (plain TCP is port 502); " +
+			"if it serves Modbus/TCP Security, check that this is its TLS port"
 	case errors.Is(te, transport.ErrTLSNotTLS):
 		try = "the device speaks plain Modbus/TCP: leave out the --tls-* flags (plain TCP is port 502)"
 	case errors.Is(te, transport.ErrTLSVersion):

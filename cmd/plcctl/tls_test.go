@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,5 +152,54 @@ func TestTLSEnvAndPort(t *testing.T) {
 		if got := a.deviceAddress(); got != tt.want {
 			t.Errorf("deviceAddress(%q, tls=%v) = %q, want %q", tt.addr, tt.tls, got, tt.want)
 		}
+	}
+}
+
+// TestTLSMismatchCLI: plain Modbus/TCP to a TLS-only device, and TLS to a
+// plain one, each say what may be wrong: the first said only "the device
+// closed the connection", the second repeated the socket's words and gave
+// no advice for a plain device. Only an unanswered connection gets the TLS
+// hint: a device that has answered does not expect TLS.
+func TestTLSMismatchCLI(t *testing.T) {
+	p, dir := testutil.PKI(t)
+	secure := simtest.Start(t, simulator.Config{Security: simulator.Security{TLS: p.ServerTLS("valid")}})
+	plain := startSim(t)
+	dropsSecond := startSim(t)
+	dropsSecond.SetFaults(simulator.FaultRule{Action: simulator.FaultCloseFIN, After: 1})
+	script := filepath.Join(t.TempDir(), "script.txt")
+	os.WriteFile(script, []byte("read-holding-registers 0\nread-holding-registers 0\n"), 0o644)
+	const hint = "may expect TLS (Modbus/TCP Security, port 802): try --tls-ca FILE --tls-cert FILE --tls-key FILE"
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    []string
+		notWant []string
+	}{
+		{"plain read to TLS", []string{"-a", secure.Addr, "read-holding-registers", "0"},
+			[]string{"the device closed the connection before answering anything; it " + hint + "; or, strict, it drops requests"}, nil},
+		{"plain write to TLS", []string{"-a", secure.Addr, "write-register", "0", "1"},
+			[]string{"outcome unknown", "read the values back before writing again; the device " + hint + "\n"}, nil},
+		{"TLS to plain", []string{"-a", plain.Addr, "--tls-ca", filepath.Join(dir, "ca.pem"), "read-holding-registers", "0"},
+			[]string{"the TLS handshake failed: the device reset the connection at our TLS hello, as a plain Modbus/TCP device would; " +
+				"if the device speaks plain Modbus/TCP, leave out the --tls-* flags (plain TCP is port 502)"}, []string{"read tcp", "connection reset by peer"}},
+		{"closed after an answer", []string{"-a", dropsSecond.Addr, "shell", script},
+			[]string{"the device closed the connection; a strict device drops requests"}, []string{"TLS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.args...)
+			if r.code != exitFailure {
+				t.Errorf("exit %d, want 1", r.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr:\n%s\nwant it to contain:\n%s", r.stderr, w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(r.stderr, w) {
+					t.Errorf("stderr:\n%s\nwant no %q", r.stderr, w)
+				}
+			}
+		})
 	}
 }
