@@ -38,7 +38,8 @@ type Conn struct {
 	mu        sync.Mutex
 	link      *link         // nil while the link is down
 	linkUp    chan struct{} // closed when the next link is installed
-	lastDown  error         // why the last link went down or the last redial failed
+	lastDown  error         // why the last link went down
+	lastDial  error         // why the last redial since then failed, or nil
 	closed    bool
 	closeDone chan struct{}
 
@@ -385,6 +386,7 @@ func (c *Conn) detach(l *link) (open bool) {
 		c.link = nil
 		c.linkUp = make(chan struct{})
 		c.lastDown = l.err // set by fail, which holds l.mu
+		c.lastDial = nil
 	}
 	return !c.closed
 }
@@ -392,22 +394,51 @@ func (c *Conn) detach(l *link) (open bool) {
 // noteDown records why a redial failed, for requests that time out waiting.
 func (c *Conn) noteDown(err error) {
 	c.mu.Lock()
-	c.lastDown = err
+	c.lastDial = err
 	c.mu.Unlock()
 }
 
 // notConnected is the error of a request that gave up waiting for a link
-// (why: ctx.Err() or DeadlineExceeded). It wraps the last link's cause too,
-// so that a caller sees why the link is down (a TLS refusal, say), not only
-// that it is.
+// (why: ctx.Err() or DeadlineExceeded). It wraps why the last link went
+// down and why the last redial since then failed, so that a caller sees
+// why the link is down (a reset, then a TLS refusal or nothing listening),
+// not only that it is.
 func (c *Conn) notConnected(why error) error {
 	c.mu.Lock()
-	last := c.lastDown
+	down, dial := c.lastDown, c.lastDial
 	c.mu.Unlock()
-	if last == nil {
+	if down == nil && dial == nil {
 		return fmt.Errorf("%w: %w", ErrNotConnected, why)
 	}
-	return fmt.Errorf("%w: %w (the link went down: %w)", ErrNotConnected, why, last)
+	return &notConnectedError{why: why, down: down, dial: dial}
+}
+
+// notConnectedError says the link's story in the order it happened (went
+// down, then reconnecting failed), but unwraps the redial's error before
+// the lost link's, so that errors.As for a *net.OpError finds the dial's:
+// that is what stands between the request and the device now.
+type notConnectedError struct{ why, down, dial error }
+
+func (e *notConnectedError) Error() string {
+	s := ErrNotConnected.Error() + ": " + e.why.Error()
+	switch {
+	case e.down != nil && e.dial != nil:
+		return s + " (the link went down: " + e.down.Error() + "; reconnecting failed: " + e.dial.Error() + ")"
+	case e.down != nil:
+		return s + " (the link went down: " + e.down.Error() + ")"
+	}
+	return s + " (reconnecting failed: " + e.dial.Error() + ")"
+}
+
+func (e *notConnectedError) Unwrap() []error {
+	errs := []error{ErrNotConnected, e.why}
+	if e.dial != nil {
+		errs = append(errs, e.dial)
+	}
+	if e.down != nil {
+		errs = append(errs, e.down)
+	}
+	return errs
 }
 
 // Close refuses new requests, half-closes the write side, lets answers to

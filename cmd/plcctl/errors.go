@@ -205,7 +205,11 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 	case dial && isAny(err, refusedErrnos):
 		why = "nothing listens on " + h.addrOr(netOp) + " (connection refused)"
 		if errors.Is(err, transport.ErrNotConnected) { // a redial after the link went down
-			return "the link went down and reconnecting was refused: " + why, "check that the device is on; it may be restarting"
+			lost := "the link went down"
+			if how := closedHow(err); how != "" { // the transport's chain has the lost link's cause too
+				lost = "the device " + how + " the connection"
+			}
+			return lost + " and reconnecting was refused: " + why, "check that the device is on; it may be restarting"
 		}
 		if h.defaultAddr {
 			return why, "plcsim listens on " + plcsimAddress + " by default: try -a " + plcsimAddress +

@@ -34,7 +34,7 @@ func TestOneShotLinkWarnings(t *testing.T) {
 				"read the values back before writing again; the device may expect TLS (Modbus/TCP Security, port 802): " +
 				"try --tls-ca FILE --tls-cert FILE --tls-key FILE\n", false},
 		{"read, device restarts", simulator.FaultRule{Action: simulator.FaultReboot, For: 5 * time.Second}, []string{"read-holding-registers", "0", "-t", "300ms"}, exitFailure,
-			"the link went down and reconnecting was refused: nothing listens on ADDR (connection refused); " +
+			"the device reset the connection and reconnecting was refused: nothing listens on ADDR (connection refused); " +
 				"check that the device is on; it may be restarting\n", false},
 		{"--log-level warn given", closeFIN, []string{"read-holding-registers", "0", "--log-level", "warn"}, exitFailure, "", true},
 		{"--trace given", closeFIN, []string{"read-holding-registers", "0", "--trace"}, exitFailure, "", true},
