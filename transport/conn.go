@@ -498,7 +498,7 @@ type Stats struct {
 	LinkDowns    uint64 // links lost for any reason but Close, DeadLinks included
 	DeadLinks    uint64 // links dropped after DeadAfterTimeouts silent timeouts in a row
 	Reconnects   uint64 // links re-established after a loss
-	Retries      uint64 // requests sent again after a lost link
+	Retries      uint64 // requests sent again on a new link: by Options.Retries, after an answer out of order, as a bystander
 	Refused      uint64 // answers refused as not the request's own (out of order, another unit id): link dropped
 }
 
