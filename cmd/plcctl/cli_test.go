@@ -185,3 +185,32 @@ func TestReadDeviceIDArguments(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and:\n%s", r.code, r.stderr, want)
 	}
 }
+
+// TestDurationAndRateFlagWords: a duration or rate that does not parse is
+// said in plcctl's words, and help names what the flag takes (D, R). They
+// said Go's ("time: invalid duration \"abc\"", "time: unknown unit \"x\" in
+// duration \"10x\"", "strconv.ParseFloat: parsing \"abc\": invalid syntax"),
+// and help showed Go's type names ("--timeout duration", "--rate float").
+func TestDurationAndRateFlagWords(t *testing.T) {
+	for _, args := range [][]string{
+		{"-t", "abc", "read-coils", "0"},
+		{"read-coils", "0", "--timeout", "5"}, // a number without its unit
+		{"watch", "--interval", "10x", "read-coils", "0"},
+		{"watch", "--plant", "../../testdata/plants/pump-station.yaml", "flow", "--interval", "10x"},
+		{"scan", "--unit-timeout", "zz"},
+		{"bench", "--duration", "q"},
+		{"ping", "--rate", "abc"},
+	} {
+		r := runCLI(t, args...)
+		if r.code != exitUsage || strings.Contains(r.stderr, "time:") || strings.Contains(r.stderr, "strconv") ||
+			!strings.Contains(r.stderr, "want a") {
+			t.Errorf("plcctl %v: exit %d, stderr:\n%s\nwant exit 2 saying what is wanted in plcctl's words", args, r.code, r.stderr)
+		}
+	}
+	for cmd, want := range map[string]string{"read-coils": "--timeout D ", "watch": "--interval D ", "scan": "--unit-timeout D ",
+		"bench": "--duration D ", "ping": "--rate R "} {
+		if out := mustRun(t, cmd, "--help"); !strings.Contains(out, want) || strings.Contains(out, " duration ") || strings.Contains(out, " float ") {
+			t.Errorf("plcctl %s --help lacks %q or shows a Go type name:\n%s", cmd, want, out)
+		}
+	}
+}

@@ -68,7 +68,7 @@ func (a *app) benchCommand() *command {
 	requests := intFlagP(c.flags, "requests", "n", 1000, "total requests `N`")
 	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
 	function := c.flags.String("function", "read", "`F`: read (read holding registers) or write (write them back)")
-	duration := c.flags.Duration("duration", 0, "stop sending after `D` (0: when N requests were sent)")
+	duration := durationFlag(c.flags, "duration", 0, "stop sending after `D` (0: when N requests were sent)")
 	maxErrors := intFlag(c.flags, "max-errors", 20, "stop after `E` failed requests (0: never)")
 	reorder := c.flags.Bool("allow-reorder", false, "accept answers to pipelined requests in any order (a device that reorders; see README)")
 	c.long = `Sends N requests for COUNT holding registers (default 1) at ADDR (default 0) over one

@@ -41,7 +41,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	// Flags may follow the tag names (watch's flag set stops at the first
 	// word): parse them again, keeping what was parsed before.
 	fs := a.opts.newFlagSet("watch")
-	fs.DurationVar(interval, "interval", *interval, "")
+	fs.Var(durFlag{interval}, "interval", "")
 	fs.Var(numFlag[int]{count, maxFlagInt}, "count", "")
 	fs.StringVar(file, "plant", *file, "")
 	fs.Var(numFlag[int]{gap, 0xFFFF}, "gap", "")
