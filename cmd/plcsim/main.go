@@ -182,6 +182,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: unexpected argument %q\nRun 'plcsim --help' for usage.\n", fs.Arg(0))
 		return exitUsage
 	}
+	if err := checkLimits(fs); err != nil {
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitUsage
+	}
 	log, err := newLogger(stderr, *logLevel, *logFormat, *trace)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
