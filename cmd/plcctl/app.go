@@ -259,7 +259,7 @@ func (a *app) writeFailureJSON(c *command, oe *opError) {
 		Error          string `json:"error"`
 		Sent           bool   `json:"sent"`
 		OutcomeUnknown bool   `json:"outcome_unknown"`
-	}{c.name, a.opts.unit, why, errors.As(oe.err, &top) && top.Sent, errors.Is(oe.err, transport.ErrOutcomeUnknown)}
+	}{c.name, a.opts.unit, why, !oe.dial && errors.As(oe.err, &top) && top.Sent, errors.Is(oe.err, transport.ErrOutcomeUnknown)}
 	if err := writeJSON(a.stdout, rec); err != nil {
 		a.log.Error().Err(err).Msg("write")
 	}

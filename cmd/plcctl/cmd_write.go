@@ -81,7 +81,9 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 	}
 	c, err := a.connect(ctx)
 	if err != nil {
-		return &opError{cmd: w.cmd, span: w.span, err: err}
+		// Not connected, so not sent: said as for any write that failed,
+		// with -o json's object too, which a program reads for the outcome.
+		return &opError{cmd: w.cmd, span: w.span, err: err, write: true, dial: true}
 	}
 	if err := w.send(ctx, c); err != nil {
 		return &opError{cmd: w.cmd, span: w.span, err: err, write: true, split: len(w.parts) > 1}

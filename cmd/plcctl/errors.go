@@ -54,6 +54,7 @@ type opError struct {
 	span  string // the items as the user numbers them, e.g. "100..109"
 	err   error
 	write bool   // the request changes the device: an unknown outcome must be said
+	dial  bool   // the connection could not be made: a write was certainly not sent
 	split bool   // --split: one of several requests failed; say what was written before it
 	fc    uint8  // raw: the function code sent
 	check string // raw: why the data is not a well-formed request for fc ("" if it is)
@@ -128,7 +129,7 @@ func explain(e *opError, h hintContext) (why, try string) {
 	case e.write && errors.Is(err, transport.ErrOutcomeUnknown):
 		why += "; outcome unknown: the write was sent and may have been applied"
 		try = "read the values back before writing again"
-	case e.write && errors.As(err, &top) && !top.Sent && !errors.Is(err, context.Canceled):
+	case e.write && (e.dial || errors.As(err, &top) && !top.Sent) && !errors.Is(err, context.Canceled):
 		why += "; the write was not sent"
 	}
 	if h.addr == "" {
