@@ -290,11 +290,15 @@ func (a *app) printBench(r *benchResult) error {
 	case "json":
 		return writeJSON(a.stdout, r)
 	case "csv":
+		// JSON's fields; the ones CSV lacked at first (unit, timeouts,
+		// exceptions, stopped) go last, so the columns scripts know stay put.
 		return writeCSV(a.stdout, [][]string{
-			{"target", "address", "count", "in_flight", "requests", "errors", "elapsed_s", "requests_per_s", "min_ms", "avg_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "reconnects"},
+			{"target", "address", "count", "in_flight", "requests", "errors", "elapsed_s", "requests_per_s", "min_ms", "avg_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "reconnects",
+				"unit", "timeouts", "exceptions", "stopped"},
 			{r.Target, fmt.Sprint(r.Address), fmt.Sprint(r.Count), fmt.Sprint(r.InFlight), fmt.Sprint(r.Requests), fmt.Sprint(r.Errors),
 				fmt.Sprintf("%.3f", r.ElapsedS), fmt.Sprintf("%.1f", r.RequestsPerS), fmt.Sprint(r.MinMs), fmt.Sprint(r.AvgMs),
-				fmt.Sprint(r.P50Ms), fmt.Sprint(r.P90Ms), fmt.Sprint(r.P99Ms), fmt.Sprint(r.MaxMs), fmt.Sprint(r.Reconnects)}})
+				fmt.Sprint(r.P50Ms), fmt.Sprint(r.P90Ms), fmt.Sprint(r.P99Ms), fmt.Sprint(r.MaxMs), fmt.Sprint(r.Reconnects),
+				fmt.Sprint(r.Unit), fmt.Sprint(r.Timeouts), fmt.Sprint(r.Exceptions), r.Stopped}})
 	}
 	regs := "registers"
 	if r.Count == 1 {

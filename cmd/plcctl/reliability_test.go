@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -116,9 +117,41 @@ func TestBenchBounded(t *testing.T) {
 	if r.code != exitFailure || res.Stopped != "max-errors" || res.Requests != 3 || res.Errors != 3 {
 		t.Errorf("exit %d, %s; want stopped at max-errors after 3 requests", r.code, r.stdout)
 	}
+	// CSV carries what JSON does: it had no timeouts, exceptions, stopped
+	// or unit column, so a CSV of this run said 3 errors and not why or
+	// that the run stopped early.
+	r = runCLI(t, "bench", "--requests", "1000", "--max-errors", "3", "-t", "50ms", "-o", "csv", "-u", "7", "-a", s.Addr)
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("bench -o csv: %q (%v), want a header and one row", r.stdout, err)
+	}
+	row := map[string]string{}
+	for i, k := range rows[0] {
+		row[k] = rows[1][i]
+	}
+	var keys map[string]any
+	json.Unmarshal(mustJSONLine(t, res), &keys)
+	for k := range keys {
+		if _, ok := row[k]; !ok && k != "function" {
+			t.Errorf("bench -o csv has no %s column, which -o json has; header %v", k, rows[0])
+		}
+	}
+	if row["timeouts"] != "3" || row["stopped"] != "max-errors" || row["unit"] != "7" || row["errors"] != "3" {
+		t.Errorf("bench -o csv row %v, want 3 timeouts, stopped max-errors, unit 7", row)
+	}
 	s.SetFaults()
 	r = runCLI(t, "bench", "--requests", "100000000", "--duration", "100ms", "-a", s.Addr)
 	if r.code != exitOK || !strings.Contains(r.stdout, "stopped     early, at --duration") {
 		t.Errorf("exit %d, stdout:\n%s", r.code, r.stdout)
 	}
+}
+
+// mustJSONLine is v as JSON.
+func mustJSONLine(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
