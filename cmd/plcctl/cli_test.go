@@ -123,6 +123,15 @@ func TestLogsTextByDefault(t *testing.T) {
 	if !strings.Contains(text.stderr, "WRN 40001 is protocol address 40001") || strings.Contains(text.stderr, "{") {
 		t.Errorf("default log line: %q, want a text WRN line", text.stderr)
 	}
+	// With --one-based too (there was no warning at all): 40001 is the
+	// register number 40001, protocol address 40000, not holding register 1.
+	one := runCLI(t, "--one-based", "read-holding-registers", "40001", "-a", s.Addr)
+	if !strings.Contains(one.stderr, "WRN 40001 is register number 40001 (protocol address 40000); for Modicon holding register 1 write ref:40001") {
+		t.Errorf("--one-based 40001: stderr %q, want the Modicon warning", one.stderr)
+	}
+	if one := runCLI(t, "--one-based", "read-input-registers", "30010", "-a", s.Addr); !strings.Contains(one.stderr, "for Modicon input register 10 write ref:30010") {
+		t.Errorf("--one-based 30010: stderr %q, want the Modicon warning", one.stderr)
+	}
 	js := runCLI(t, "read-holding-registers", "40001", "-a", s.Addr, "--log-format", "json")
 	var ev struct{ Level, Message string }
 	if err := json.Unmarshal([]byte(strings.SplitN(js.stderr, "\n", 2)[0]), &ev); err != nil || ev.Level != "warn" {
