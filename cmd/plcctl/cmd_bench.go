@@ -304,14 +304,20 @@ func (a *app) printBench(r *benchResult) error {
 	if r.Count == 1 {
 		regs = "register"
 	}
+	latency := fmt.Sprintf("min %.3f  avg %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms", r.MinMs, r.AvgMs, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs)
+	if r.Requests == r.Errors {
+		// Latency is measured on the requests that succeeded: with none,
+		// zeros would read as an instant device.
+		latency = "none: no request succeeded"
+	}
 	_, err := fmt.Fprintf(a.stdout, `%d %s requests of %d %s at %s, %d in flight, %s unit %d
 elapsed     %.3f s
 throughput  %.1f requests/s
-latency     min %.3f  avg %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms
+latency     %s
 errors      %d (%d timeouts, %d exceptions)
 reconnects  %d
 `, r.Requests, r.Target, r.Count, regs, a.span(r.Address, r.Count), r.InFlight, normalizeAddress(a.opts.address), r.Unit,
-		r.ElapsedS, r.RequestsPerS, r.MinMs, r.AvgMs, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs, r.Errors, r.Timeouts, r.Exceptions, r.Reconnects)
+		r.ElapsedS, r.RequestsPerS, latency, r.Errors, r.Timeouts, r.Exceptions, r.Reconnects)
 	if err == nil && r.Stopped != "" {
 		_, err = fmt.Fprintf(a.stdout, "stopped     early, at --%s\n", r.Stopped)
 	}

@@ -117,6 +117,12 @@ func TestBenchBounded(t *testing.T) {
 	if r.code != exitFailure || res.Stopped != "max-errors" || res.Requests != 3 || res.Errors != 3 {
 		t.Errorf("exit %d, %s; want stopped at max-errors after 3 requests", r.code, r.stdout)
 	}
+	// Text says that no latency was measured, not "min 0.000 ... max
+	// 0.000 ms", which read as an instant device.
+	r = runCLI(t, "bench", "--requests", "1000", "--max-errors", "3", "-t", "50ms", "-a", s.Addr)
+	if !strings.Contains(r.stdout, "latency     none: no request succeeded\n") || strings.Contains(r.stdout, "min 0.000") {
+		t.Errorf("bench text with every request failed:\n%s", r.stdout)
+	}
 	// CSV carries what JSON does: it had no timeouts, exceptions, stopped
 	// or unit column, so a CSV of this run said 3 errors and not why or
 	// that the run stopped early.
