@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
 )
 
 // TestFlagsAnywhere: flags work before the command, between its arguments
@@ -220,6 +223,30 @@ func TestDurationAndRateFlagWords(t *testing.T) {
 		"bench": "--duration D ", "ping": "--rate R "} {
 		if out := mustRun(t, cmd, "--help"); !strings.Contains(out, want) || strings.Contains(out, " duration ") || strings.Contains(out, " float ") {
 			t.Errorf("plcctl %s --help lacks %q or shows a Go type name:\n%s", cmd, want, out)
+		}
+	}
+}
+
+// TestReadWriteRegistersSpan: an FC 23 error names which range is written
+// and which read. It said "read-write-registers 100..101 then 0..3", which
+// reads as the command line's order (RADDR first) while the first range
+// was the write's; and a range past 65535 names the argument.
+func TestReadWriteRegistersSpan(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{HoldingRegisters: 100})
+	r := runCLI(t, "read-write-registers", "0", "4", "100", "7", "8", "-a", s.Addr)
+	if r.code != exitException || !strings.Contains(r.stderr, "plcctl: read-write-registers write 100..101, read 0..3 on ") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 3 naming write 100..101, read 0..3", r.code, r.stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"0", "2", "65535", "7", "8"}, "2 registers from WADDR 65535 run past the last address"},
+		{[]string{"65535", "2", "0", "1"}, "RCOUNT 2 from RADDR 65535 runs past the last address (room for 1 value)"},
+	} {
+		r := runCLI(t, append([]string{"read-write-registers", "-a", s.Addr}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("read-write-registers %v: exit %d, stderr:\n%s\nwant exit 2 and %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
 }
