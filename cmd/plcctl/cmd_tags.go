@@ -397,10 +397,25 @@ func (a *app) printTags(tags []*plant.Tag) error {
 		}
 		return nil
 	case "csv":
-		rows := [][]string{{"tag", "device", "unit", "table", "address", "type", "access", "eng_unit", "description"}}
+		// JSON's fields, the 0-based protocol address whatever --one-based
+		// says (as every CSV); type as JSON has it, the bit in its own
+		// column. The columns CSV lacked at first go last.
+		rows := [][]string{{"tag", "device", "unit", "table", "address", "type", "access", "eng_unit", "description",
+			"registers", "bit", "word_order", "scale", "offset"}}
 		for _, t := range tags {
+			var bit, order, scale, offset string
+			if t.Bit >= 0 {
+				bit = strconv.Itoa(t.Bit)
+			}
+			if !t.Bool && t.Registers() > 1 && t.Type != plc.String || t.Type == plc.String && t.Order.ByteSwap() {
+				order = t.Order.String()
+			}
+			if t.Scaled {
+				scale, offset = strconv.FormatFloat(t.Scale, 'g', -1, 64), strconv.FormatFloat(t.Offset, 'g', -1, 64)
+			}
 			rows = append(rows, []string{t.Name, t.Device.Name, strconv.Itoa(int(t.UnitID)), t.Table.String(),
-				strconv.Itoa(a.display(int(t.Address))), tagTypeText(t), t.Access.String(), t.EngUnit, t.Description})
+				strconv.Itoa(int(t.Address)), t.TypeName(), t.Access.String(), t.EngUnit, t.Description,
+				strconv.Itoa(t.Registers()), bit, order, scale, offset})
 		}
 		return writeCSV(a.stdout, rows)
 	}

@@ -72,8 +72,20 @@ func TestTagsList(t *testing.T) {
 		t.Errorf("tags pump1.* --one-based =\n%s", got)
 	}
 	t.Setenv(plantEnv, plantPath("sparse"))
-	if got := mustRun(t, "tags", "-o", "csv"); !strings.Contains(got, "config.word.bit0,meter,1,holding_registers,1000,bool bit 0,read-write") {
+	if got := mustRun(t, "tags", "-o", "csv"); !strings.Contains(got, "config.word.bit0,meter,1,holding_registers,1000,bool,read-write,,,1,0,,,\n") {
 		t.Errorf("tags from $%s =\n%s", plantEnv, got)
+	}
+	// CSV carries the 0-based protocol address with --one-based too, as
+	// JSON does and the help says (it printed 101 for relay1 at 100), and
+	// JSON's fields.
+	for _, out := range []string{"csv", "json"} {
+		got := mustRun(t, "--one-based", "tags", "relay1", "energy", "-o", out)
+		if want := map[string]string{"csv": "relay1,meter,1,coils,100,", "json": `"tag":"relay1","device":"meter","unit":1,"table":"coils","address":100,`}[out]; !strings.Contains(got, want) {
+			t.Errorf("--one-based tags -o %s =\n%s\nwant address 100", out, got)
+		}
+	}
+	if got := mustRun(t, "tags", "energy", "-o", "csv"); !strings.HasSuffix(got, ",registers,bit,word_order,scale,offset\nenergy,meter,1,input_registers,100,uint32,read-only,Wh,,2,,ABCD,,\n") {
+		t.Errorf("tags energy -o csv =\n%s", got)
 	}
 }
 
