@@ -34,6 +34,7 @@ type app struct {
 	clientAddr string
 	inShell    bool
 	addrGiven  bool          // -a or PLCCTL_ADDRESS named the device (else the default)
+	plantDev   string        // the plant device whose address: is dialled ("" if none)
 	shellOpts  sharedOptions // in the shell: the defaults for every line
 	connLevel  atomic.Int32  // log level of the shell's connection, set per line
 

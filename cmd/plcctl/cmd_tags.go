@@ -76,8 +76,9 @@ func (tc *tagConn) target(dev *plant.Device, unit uint8) string {
 		a.opts.unit = unit
 	}
 	addr := a.opts.address
+	a.plantDev = ""
 	if !a.addrGiven && dev.Address != "" && !a.inShell {
-		addr = dev.Address
+		addr, a.plantDev = dev.Address, dev.Name
 	}
 	return normalizeAddress(addr)
 }

@@ -84,7 +84,8 @@ type hintContext struct {
 	addr        string        // HOST:PORT dialled
 	unit        uint8         // unit id
 	timeout     time.Duration // --timeout
-	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given
+	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given, nor a plant file's address:
+	plantDev    string        // the plant device whose address: was dialled
 	tls         bool          // the connection is TLS (roles may refuse requests)
 }
 
@@ -101,7 +102,8 @@ func (a *app) describe(e *opError) string {
 }
 
 func (a *app) hintContext() hintContext {
-	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven, tls: a.opts.tls.on()}
+	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven && a.plantDev == "",
+		plantDev: a.plantDev, tls: a.opts.tls.on()}
 }
 
 // reason is the short why of err for per-round and per-request lines
@@ -192,6 +194,10 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		if h.defaultAddr {
 			return why, "plcsim listens on " + plcsimAddress + " by default: try -a " + plcsimAddress +
 				", or give the device's address with -a HOST[:PORT] (or " + addressEnv + ")"
+		}
+		if h.plantDev != "" {
+			// Not plcsim's default: the plant file named this address.
+			return why, "it is the address of device " + h.plantDev + " in the plant file: check that the device (or plcsim --plant with that file) is running, or give -a HOST[:PORT]"
 		}
 		return why, "check the address and port (-a HOST[:PORT]) and that the device is on"
 	case dial && (errors.Is(err, context.DeadlineExceeded) || netOp.Timeout()):
