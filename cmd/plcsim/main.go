@@ -359,6 +359,19 @@ func logStopped(log *zerolog.Logger, srv *simulator.Server) {
 	if len(faults) > 0 {
 		e = e.Str("faults_by", strings.Join(faults, ","))
 	}
+	// Connections --allow or --max-conns-per-ip closed at once are in
+	// accepted too; without these a run whose every client was refused
+	// read as accepted=2 refused=0.
+	sec := srv.SecurityStats()
+	for _, c := range []struct {
+		key string
+		n   uint64
+	}{{"not_allowed", sec.NotAllowed}, {"per_ip_refused", sec.PerIPRefused},
+		{"tls_handshake_failures", sec.HandshakeFailures}, {"denied", sec.Denied}} {
+		if c.n > 0 {
+			e = e.Uint64(c.key, c.n)
+		}
+	}
 	e.Uint64("log_suppressed", st.LogSuppressed).Msg("plcsim stopped")
 }
 

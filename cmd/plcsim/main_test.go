@@ -266,3 +266,39 @@ func TestStopSummaryCountsFaults(t *testing.T) {
 		t.Errorf("stop line %v has resets_by without a reset", line)
 	}
 }
+
+// TestStopSummaryCountsRefusals: connections --allow closed at once are
+// counted in the shutdown line (not_allowed); they were only in accepted,
+// so a run whose every client was refused read "accepted=2 refused=0".
+// Counters that stayed 0 are left out.
+func TestStopSummaryCountsRefusals(t *testing.T) {
+	addr := testutil.HeldAddr(t)
+	logs, stop := startDevices(t, "--listen", addr, "--allow", "10.0.0.0/8")
+	for range 2 {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+		nc.Read(make([]byte, 1)) // closed at once by plcsim
+		nc.Close()
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+	var line map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) == nil && rec["message"] == "plcsim stopped" {
+			line = rec
+		}
+	}
+	if line == nil || line["not_allowed"] != 2.0 {
+		t.Fatalf("stop line %v: want not_allowed 2\n%s", line, logs.String())
+	}
+	for _, k := range []string{"per_ip_refused", "tls_handshake_failures", "denied"} {
+		if _, ok := line[k]; ok {
+			t.Errorf("stop line %v has %s without any", line, k)
+		}
+	}
+}
