@@ -110,6 +110,34 @@ func (tc *tagConn) client(ctx context.Context, dev *plant.Device, unit uint8) (*
 	return c.WithUnit(a.opts.unit), nil
 }
 
+// checkAddress refuses tags that would be read or written at an address
+// that is not their device's, before anything is sent. -a, PLCCTL_ADDRESS
+// and the shell's one connection replace every device's address:, so with
+// tags of two devices one of them gets the other device's values, as does a
+// tag sent to the address another device of the file has: silently wrong
+// values (tank1.level read 164.35 m from the pump station's flow).
+func (tc *tagConn) checkAddress(p *plant.Plant, tags []*plant.Tag) error {
+	a := tc.a
+	if !a.addrGiven && !a.inShell {
+		return nil // each tag goes to its own device's address
+	}
+	addr := normalizeAddress(a.opts.address)
+	dev := tags[0].Device
+	for _, t := range tags[1:] {
+		if t.Device != dev {
+			return usagef("tags %s (device %s) and %s (device %s) would both be sent to %s, one address for two devices "+
+				"(-a and the shell's connection replace each device's address:): name tags of one device at a time",
+				tags[0].Name, dev.Name, t.Name, t.Device.Name, addr)
+		}
+	}
+	for _, d := range p.Devices {
+		if d != dev && d.Address != "" && normalizeAddress(d.Address) == addr {
+			return usagef("tag %s is of device %s, but %s is the address of device %s in the plant file", tags[0].Name, dev.Name, addr, d.Name)
+		}
+	}
+	return nil
+}
+
 func (tc *tagConn) close() {
 	for _, c := range tc.extra {
 		_ = c.Close()
@@ -294,6 +322,9 @@ exception 02). --log-level debug shows the plan, --trace every frame.`
 			return usagef("%v", err)
 		}
 		tc := a.newTagConn(c.flags)
+		if err := tc.checkAddress(p, tags); err != nil {
+			return err
+		}
 		tc.gap = *gap
 		defer tc.close()
 		vs, err := a.readTags(ctx, c.name, tc, tags)
@@ -467,6 +498,9 @@ on, off, true, false, 1 or 0.
 			return err
 		}
 		tc := a.newTagConn(c.flags)
+		if err := tc.checkAddress(p, tags); err != nil {
+			return err
+		}
 		a.opts.address = tc.target(t.Device, t.UnitID)
 		if err := a.runWrite(ctx, w, *dry); err != nil || *dry {
 			return err

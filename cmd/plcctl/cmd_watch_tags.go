@@ -67,6 +67,9 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 		return usagef("%v", err)
 	}
 	tc := a.newTagConn(c.flags)
+	if err := tc.checkAddress(p, tags); err != nil {
+		return err
+	}
 	tc.unitGiven = tc.unitGiven || fs.Changed("unit")
 	tc.gap = *gap
 	defer tc.close()

@@ -546,9 +546,53 @@ devices:
 	if n1, n2 := s1.Stats().Accepted, s2.Stats().Accepted; n1 != 2 || n2 != 2 {
 		t.Errorf("after watch: connections accepted %d and %d, want 2 each (one more per run)", n1, n2)
 	}
-	// -a overrides the file: every tag goes to s2
-	if out := mustRun(t, "get", "--plant", file, "-a", s2.Addr, "a", "b"); out != "a  22\nb  22\n" {
-		t.Errorf("get -a s2 a b = %q", out)
+	// -a overrides the file's address for the tags of one device
+	if out := mustRun(t, "get", "--plant", file, "-a", s2.Addr, "b"); out != "b  22\n" {
+		t.Errorf("get -a s2 b = %q", out)
+	}
+}
+
+// TestTagsOneAddressTwoDevices: -a (or the shell's one connection) replaces
+// every device's address:, so tags of two devices under it, or a tag sent
+// to the address of another device of the file, are refused before
+// anything is sent. "get -a s2 a b" printed "a 22": device two's register
+// under the name of device one's tag, a wrong value without a word; in the
+// shell every tag went to the shell's connection alike.
+func TestTagsOneAddressTwoDevices(t *testing.T) {
+	s1 := simtest.Start(t, simulator.Config{})
+	s2 := simtest.Start(t, simulator.Config{})
+	file := filepath.Join(t.TempDir(), "two.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`version: 1
+devices:
+  - name: one
+    address: %s
+    tags:
+      - {name: a, table: hr, address: 0}
+  - name: two
+    address: %s
+    tags:
+      - {name: b, table: hr, address: 0}
+`, s1.Addr, s2.Addr)), 0o644)
+	script := filepath.Join(t.TempDir(), "script.txt")
+	os.WriteFile(script, []byte("get a b\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "-a", s2.Addr, "a", "b"}, "tags a (device one) and b (device two) would both be sent to " + s2.Addr},
+		{[]string{"watch", "--count", "1", "-a", s2.Addr, "a", "b"}, "tags a (device one) and b (device two)"},
+		{[]string{"get", "-a", s2.Addr, "a"}, "tag a is of device one, but " + s2.Addr + " is the address of device two in the plant file"},
+		{[]string{"set", "-a", s2.Addr, "a", "5"}, "tag a is of device one, but " + s2.Addr + " is the address of device two"},
+		{[]string{"shell", script, "-a", s1.Addr}, "tags a (device one) and b (device two) would both be sent to " + s1.Addr},
+	} {
+		t.Setenv(plantEnv, file) // shell takes no --plant
+		r := runCLI(t, tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("plcctl %v: exit %d, stderr:\n%s\nwant exit 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	if n1, n2 := s1.Stats().Requests, s2.Stats().Requests; n1 != 0 || n2 != 0 {
+		t.Errorf("requests sent: %d and %d, want none", n1, n2)
 	}
 }
 
