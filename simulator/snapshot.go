@@ -61,7 +61,7 @@ func (m *Memory) snapshotLocked(sel *Selection) Snapshot {
 	if sel.FIFOs && len(m.fifo) > 0 {
 		s.FIFOs = make(map[uint16][]uint16, len(m.fifo))
 		for k, v := range m.fifo {
-			s.FIFOs[k] = slices.Clone(v)
+			s.FIFOs[k] = append([]uint16{}, v...) // an empty queue is [] in JSON, not null
 		}
 	}
 	if sel.Files {

@@ -95,6 +95,26 @@ func TestSnapshotUnitIDsNames(t *testing.T) {
 	}
 }
 
+// TestSnapshotEmptyFIFO: an empty FIFO queue is [] in a snapshot's JSON
+// (GET /api/v1/state said "2004":null for sparse.yaml's empty queue), and
+// it restores as an empty queue.
+func TestSnapshotEmptyFIFO(t *testing.T) {
+	s, _ := simulator.New(simulator.Config{HoldingRegisters: 10})
+	s.SetFIFO(4)
+	b, err := json.Marshal(s.Snapshot())
+	if err != nil || !strings.Contains(string(b), `"fifos":{"4":[]}`) {
+		t.Fatalf("Snapshot JSON = %s (%v), want fifos {\"4\":[]}", b, err)
+	}
+	var back simulator.ServerSnapshot
+	json.Unmarshal(b, &back)
+	if err := s.Restore(back); err != nil {
+		t.Fatal(err)
+	}
+	if b2, _ := json.Marshal(s.Snapshot()); string(b2) != string(b) {
+		t.Errorf("after a restore: %s, want %s", b2, b)
+	}
+}
+
 func TestRestoreRefused(t *testing.T) {
 	s, _ := simulator.New(rangedUnits())
 	s.Unit(1).SetHoldingRegisters(1, 42)
