@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -358,6 +359,13 @@ access, engineering unit and description. Sends nothing.`
 		for _, t := range p.Tags {
 			if matchAny(args, t.Name) {
 				tags = append(tags, t)
+			}
+		}
+		// A pattern that matches nothing is most likely mistyped: said,
+		// as get says an unknown name, not an empty table and exit 0.
+		for _, pat := range args {
+			if !slices.ContainsFunc(p.Tags, func(t *plant.Tag) bool { return matchAny([]string{pat}, t.Name) }) {
+				return usagef("%s: no tag matches %q (plcctl tags lists them all)", p.File, pat)
 			}
 		}
 		return a.printTags(tags)

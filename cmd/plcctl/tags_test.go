@@ -71,6 +71,12 @@ func TestTagsList(t *testing.T) {
 	if len(lines) != 5 || strings.Contains(got, "pump2") || strings.Fields(lines[1])[0] != "pump1.cmd" || strings.Fields(lines[1])[4] != "1" {
 		t.Errorf("tags pump1.* --one-based =\n%s", got)
 	}
+	// A pattern that matches nothing is a usage error naming it (it
+	// printed the header alone and exited 0), even beside one that matches.
+	if r := runCLI(t, "tags", "--plant", plantPath("pump-station"), "pump1.*", "pmp*"); r.code != exitUsage || r.stdout != "" ||
+		!strings.Contains(r.stderr, `no tag matches "pmp*"`) {
+		t.Errorf("tags pump1.* pmp*: exit %d, stdout %q, stderr %q; want exit 2 naming pmp*", r.code, r.stdout, r.stderr)
+	}
 	t.Setenv(plantEnv, plantPath("sparse"))
 	if got := mustRun(t, "tags", "-o", "csv"); !strings.Contains(got, "config.word.bit0,meter,1,holding_registers,1000,bool,read-write,,,1,0,,,\n") {
 		t.Errorf("tags from $%s =\n%s", plantEnv, got)
