@@ -186,6 +186,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
+	if *httpAddr != "" {
+		if err := checkHTTPAddress(*httpAddr); err != nil {
+			fmt.Fprintf(stderr, "plcsim: %v\n", err)
+			return exitUsage
+		}
+	}
 	log, err := newLogger(stderr, *logLevel, *logFormat, *trace)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
