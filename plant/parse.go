@@ -146,7 +146,7 @@ func (d *decoder) plant(root *yaml.Node) *Plant {
 	if n := o.get("version"); n == nil {
 		d.errorf(root, "version", "version is required (write version: %d at the top)", Version)
 	} else if v, ok := d.integer(n, "version", 0, 1<<31); ok && v != Version {
-		d.errorf(n, "version", "version %d is not supported: this plcctl reads version %d", v, Version)
+		d.errorf(n, "version", "version %d is not supported: plcctl and plcsim read version %d", v, Version)
 	} else {
 		p.Version = Version
 	}

@@ -1,6 +1,7 @@
 package plant
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -104,6 +105,26 @@ func TestParseMistakes(t *testing.T) {
 			}
 			checkError(t, err, tc.line, tc.key, tc.msg)
 		})
+	}
+}
+
+// TestParseInitialWords: an initial value that does not fit says so in the
+// value's words after the key path, which names the tag already. It said
+// "initial: plant: tag a: values: value 40000 does not fit int16", two
+// package names and the tag once more; and a file of another version said
+// "this plcctl reads version 1" to plcsim's user too.
+func TestParseInitialWords(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{head + "      - {name: a, table: hr, address: 0, type: int16, initial: 40000}\n",
+			"bad.yaml:10:64: devices[0].tags[0].initial: value 40000 does not fit int16: out of range -32768..32767"},
+		{"version: 2\ndevices:\n  - name: d\n",
+			"bad.yaml:1:10: version: version 2 is not supported: plcctl and plcsim read version 1"},
+	} {
+		_, err := Parse([]byte(tc.file), "bad.yaml")
+		var es Errors
+		if !errors.As(err, &es) || len(es) == 0 || strings.TrimPrefix(es[0].Error(), "plant: ") != tc.want {
+			t.Errorf("Parse:\n%v\nwant first error %q", err, tc.want)
+		}
 	}
 }
 

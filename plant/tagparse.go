@@ -1,6 +1,7 @@
 package plant
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -311,7 +312,13 @@ func (c *parseCtx) initial(n *yaml.Node, path string, t *Tag) any {
 		return nil
 	}
 	if err != nil {
-		c.errorf(n, path, "%v", err)
+		// The path names the tag and its key already: the value's own
+		// words, without "plant: tag d: values: " before them.
+		var te *TagError
+		if errors.As(err, &te) {
+			err = te.Err
+		}
+		c.errorf(n, path, "%s", strings.TrimPrefix(err.Error(), "values: "))
 		return nil
 	}
 	return v

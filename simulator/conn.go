@@ -304,7 +304,7 @@ type pendingDrop struct {
 func (c *conn) dropMalformed(d pendingDrop) {
 	c.flush()
 	c.drop(ResetMalformedPDU, "malformed pdu", d.err)
-	c.s.obsRequest(c, d.h, d.fc, nil, d.t0)
+	c.s.obsRequest(c, d.h, d.fc, nil, d.t0, false)
 }
 
 // transact answers one request; it returns false when the connection ended.
@@ -336,7 +336,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 		if oc = s.unknownUnit(fc, h.UnitID); oc.rsp == nil {
 			s.log.Info().Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).
 				Msg("no device at this unit id: no answer (unknown-unit silent)")
-			s.obsRequest(c, h, fc, nil, t0)
+			s.obsRequest(c, h, fc, nil, t0, true)
 			return out, true
 		}
 	case rule.Action == FaultException:
@@ -380,7 +380,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 		s.stats.exceptions.Add(1)
 	}
 	s.obsWrite(c, h, req, out)
-	s.obsRequest(c, h, fc, out, t0)
+	s.obsRequest(c, h, fc, out, t0, false)
 	if (c.more || len(c.wbuf) > 0) && rule.Action == FaultNone && len(c.held) == 0 && len(c.wbuf)+len(out) <= wbufLen {
 		// The next request is here already, or this answers the last of
 		// a batch: one write for all of them.

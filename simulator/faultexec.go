@@ -85,7 +85,9 @@ func (c *conn) noteFault(out []byte, rule FaultRule, ri int) {
 	s.obsFault(c.remote, rule.Action)
 	e := s.log.Info().Str("remote", c.remote).Str("fault", rule.Action.String()).Int("rule", ri+1)
 	if len(out) > modbus.MBAPHeaderLen {
-		e = e.Uint16("tid", binary.BigEndian.Uint16(out)).Uint8("unit_id", out[6]).Uint8("fc", out[modbus.MBAPHeaderLen])
+		// out is the answer, not yet changed by the fault: its function
+		// code is the request's, with bit 7 set for an exception.
+		e = e.Uint16("tid", binary.BigEndian.Uint16(out)).Uint8("unit_id", out[6]).Uint8("fc", out[modbus.MBAPHeaderLen]&0x7F)
 	}
 	e.Int("request", c.seq).Msg("fault injected")
 }

@@ -154,6 +154,34 @@ func TestFaultLogAndCounts(t *testing.T) {
 	}
 }
 
+// TestFaultLogNamesRequestFunction: the "fault injected" line names the
+// request's function code, as every other line about a request does. It
+// logged the answer's first byte: fc=131 for an exception fault on a read of
+// holding registers, which no request has.
+func TestFaultLogNamesRequestFunction(t *testing.T) {
+	log, buf := captureLogger(t)
+	s := simtest.Start(t, simulator.Config{Logger: log})
+	s.SetFaults(simulator.FaultRule{Action: simulator.FaultException, Exception: modbus.ServerDeviceBusy, Count: 1},
+		simulator.FaultRule{Action: simulator.FaultDelay, Delay: time.Millisecond, Count: 1})
+	c := dialRaw(t, s.Addr)
+	c.roundTrip(read2(0x0101))                                             // the exception fault
+	c.roundTrip([]byte{0x01, 0x02, 0, 0, 0, 6, 1, 3, 0xFF, 0xFF, 0, 0x7D}) // delayed, a real exception 02
+	var lines []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(l, `"fault injected"`) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d fault lines, want 2:\n%s", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, `"fc":3,`) {
+			t.Errorf("fault line does not name fc 3, the request's:\n%s", l)
+		}
+	}
+}
+
 // TestStopAccepting: after the fault, a new connection is not served until
 // the pause ends, while the old one keeps being served.
 func TestStopAccepting(t *testing.T) {

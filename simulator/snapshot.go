@@ -61,7 +61,7 @@ func (m *Memory) snapshotLocked(sel *Selection) Snapshot {
 	if sel.FIFOs && len(m.fifo) > 0 {
 		s.FIFOs = make(map[uint16][]uint16, len(m.fifo))
 		for k, v := range m.fifo {
-			s.FIFOs[k] = slices.Clone(v)
+			s.FIFOs[k] = append([]uint16{}, v...) // an empty queue is [] in JSON, not null
 		}
 	}
 	if sel.Files {
@@ -241,19 +241,50 @@ type ServerSnapshot struct {
 }
 
 // memories returns each distinct memory with the name ServerSnapshot uses:
-// "default" for the shared memory, else the lowest unit id addressing it.
+// "default" for the shared memory, else the lowest unit id configured for
+// it. 0 and 255 name a memory only when no other id addresses it: with
+// UnitIDs 1,5 unit 1's memory is "1", though 0 and 255 address it too (it
+// was "0", and a snapshot naming "1" was refused).
 func (s *Server) memories() (names []string, mems []*Memory) {
+	return s.memoriesNamed(false)
+}
+
+// memoriesNamed is memories; lowest names each memory by the lowest unit id
+// addressing it, 0 and 255 included, as memories did before: Fingerprint
+// keeps that name, so that state files saved before still load.
+func (s *Server) memoriesNamed(lowest bool) (names []string, mems []*Memory) {
 	if s.units == nil {
 		return []string{"default"}, []*Memory{s.m}
 	}
-	seen := map[*Memory]bool{}
-	for _, id := range s.UnitIDs() {
-		if m := s.units[id]; !seen[m] {
-			seen[m] = true
+	index := map[*Memory]int{}
+	for _, id := range s.UnitIDs() { // ascending: 0 first, 255 last
+		m := s.units[id]
+		i, ok := index[m]
+		if !ok {
+			index[m] = len(mems)
 			names, mems = append(names, itoa(int(id))), append(mems, m)
+		} else if !lowest && names[i] == "0" && id != 0xFF {
+			names[i] = itoa(int(id)) // a configured id, not the alias 0
 		}
 	}
 	return names, mems
+}
+
+// memoryByName maps the names a snapshot may give a memory to it: its name,
+// and every other unit id addressing it (a state file or snapshot made
+// when the memory was named by its alias 0 still restores).
+func (s *Server) memoryByName() (map[string]*Memory, []string) {
+	names, mems := s.memories()
+	byName := make(map[string]*Memory, len(names))
+	for i, n := range names {
+		byName[n] = mems[i]
+	}
+	for id, m := range s.units {
+		if _, ok := byName[itoa(int(id))]; !ok {
+			byName[itoa(int(id))] = m
+		}
+	}
+	return byName, names
 }
 
 // Snapshot returns the contents of every memory.
@@ -270,11 +301,7 @@ func (s *Server) Snapshot() ServerSnapshot {
 // named are left alone). A name that is not one of the server's memories, or
 // a block outside a memory's tables, is an error, and then nothing changes.
 func (s *Server) Restore(snap ServerSnapshot) error {
-	names, mems := s.memories()
-	byName := make(map[string]*Memory, len(names))
-	for i, n := range names {
-		byName[n] = mems[i]
-	}
+	byName, names := s.memoryByName()
 	for n, ms := range snap.Units {
 		m, ok := byName[n]
 		if !ok {

@@ -2,7 +2,9 @@ package simulator_test
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +60,58 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 	if c.Unit(2).HoldingRegisters(9, 1)[0] != 2 || c.Unit(1).FileRecord(3, 200, 1)[0] != 7 {
 		t.Fatal("restored values not served")
+	}
+}
+
+// TestSnapshotUnitIDsNames: with UnitIDs 1,5 the snapshot names unit 1's
+// memory "1", the id the user configured, not "0" (the direct-TCP alias
+// that addresses it too), and a snapshot naming "1" restores: it was
+// refused with "snapshot names memory \"1\"; this server has [0 5]". A
+// snapshot or state file naming "0" still restores, and the fingerprint a
+// state file records is unchanged.
+func TestSnapshotUnitIDsNames(t *testing.T) {
+	s, err := simulator.New(simulator.Config{UnitIDs: []uint8{1, 5}, HoldingRegisters: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Unit(1).SetHoldingRegisters(0, 11)
+	s.Unit(5).SetHoldingRegisters(0, 55)
+	snap := s.Snapshot()
+	if len(snap.Units) != 2 || snap.Units["1"].HoldingRegisters == nil || snap.Units["5"].HoldingRegisters == nil {
+		t.Fatalf("Snapshot() names %v, want units 1 and 5", slices.Sorted(maps.Keys(snap.Units)))
+	}
+	for _, name := range []string{"1", "0"} {
+		err := s.Restore(simulator.ServerSnapshot{Units: map[string]simulator.Snapshot{
+			name: {HoldingRegisters: []simulator.Block[uint16]{{Address: 0, Values: []uint16{99}}}}}})
+		if err != nil || s.Unit(1).HoldingRegisters(0, 1)[0] != 99 {
+			t.Errorf("Restore of memory %q: %v; unit 1 register 0 = %d, want 99", name, err, s.Unit(1).HoldingRegisters(0, 1)[0])
+		}
+		s.Unit(1).SetHoldingRegisters(0, 0)
+	}
+	// The fingerprint of this layout as plcsim computed it before the
+	// names changed: a state file saved then still loads.
+	if got, want := s.Fingerprint(""), "aefccdb77029da5f40a6b9f79941306ec8a50955966ef67739dfbab8c1ae559a"; got != want {
+		t.Errorf("Fingerprint = %s, want %s (state files saved before would be refused)", got, want)
+	}
+}
+
+// TestSnapshotEmptyFIFO: an empty FIFO queue is [] in a snapshot's JSON
+// (GET /api/v1/state said "2004":null for sparse.yaml's empty queue), and
+// it restores as an empty queue.
+func TestSnapshotEmptyFIFO(t *testing.T) {
+	s, _ := simulator.New(simulator.Config{HoldingRegisters: 10})
+	s.SetFIFO(4)
+	b, err := json.Marshal(s.Snapshot())
+	if err != nil || !strings.Contains(string(b), `"fifos":{"4":[]}`) {
+		t.Fatalf("Snapshot JSON = %s (%v), want fifos {\"4\":[]}", b, err)
+	}
+	var back simulator.ServerSnapshot
+	json.Unmarshal(b, &back)
+	if err := s.Restore(back); err != nil {
+		t.Fatal(err)
+	}
+	if b2, _ := json.Marshal(s.Snapshot()); string(b2) != string(b) {
+		t.Errorf("after a restore: %s, want %s", b2, b)
 	}
 }
 

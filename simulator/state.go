@@ -205,7 +205,7 @@ func short(fp string) string {
 // say). A state file is only loaded by a server with the same fingerprint.
 func (s *Server) Fingerprint(extra string) string {
 	var b strings.Builder
-	names, mems := s.memories()
+	names, mems := s.memoriesNamed(true)
 	for i, m := range mems {
 		c, d, h, in := m.Layout()
 		fmt.Fprintf(&b, "unit %s c%v d%v h%v i%v r%+v\n", names[i], c, d, h, in, m.Retentive())
@@ -231,11 +231,7 @@ func (s *Server) RetentiveSnapshot() ServerSnapshot {
 // RestoreRetentive sets the retentive part of each memory named in snap;
 // nothing changes on error.
 func (s *Server) RestoreRetentive(snap ServerSnapshot) error {
-	names, mems := s.memories()
-	byName := make(map[string]*Memory, len(names))
-	for i, n := range names {
-		byName[n] = mems[i]
-	}
+	byName, _ := s.memoryByName()
 	for n, ms := range snap.Units {
 		m, ok := byName[n]
 		if !ok || m.Retentive() == nil {

@@ -55,15 +55,21 @@ func (a *app) parseAddress(s string, tbl table) (uint16, error) {
 		}
 		return 0, usagef("address %q: %v", s, err)
 	}
-	if a.opts.oneBased {
-		if n == 0 {
-			return 0, usagef("address 0: --one-based numbers start at 1")
-		}
-		return uint16(n - 1), nil
+	if a.opts.oneBased && n == 0 {
+		return 0, usagef("address 0: --one-based numbers start at 1")
 	}
 	if len(s) == 5 && s[0] == byte('0'+tbl) && tbl >= inputRegisters {
-		a.log.Warn().Str("addr", s).Msgf("%s is protocol address %s; for Modicon %s %s write %s%s",
-			s, s, tableNames[tbl], strings.TrimLeft(s[1:], "0"), refPrefix, s)
+		// Most likely a Modicon number from a manual; with --one-based,
+		// the manual's reader is all the more likely to have meant one.
+		is := "protocol address " + s
+		if a.opts.oneBased {
+			is = "register number " + s + " (protocol address " + strconv.FormatUint(n-1, 10) + ")"
+		}
+		a.log.Warn().Str("addr", s).Msgf("%s is %s; for Modicon %s %s write %s%s",
+			s, is, tableNames[tbl], strings.TrimLeft(s[1:], "0"), refPrefix, s)
+	}
+	if a.opts.oneBased {
+		return uint16(n - 1), nil
 	}
 	return uint16(n), nil
 }

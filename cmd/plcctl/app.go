@@ -34,6 +34,7 @@ type app struct {
 	clientAddr string
 	inShell    bool
 	addrGiven  bool          // -a or PLCCTL_ADDRESS named the device (else the default)
+	plantDev   string        // the plant device whose address: is dialled ("" if none)
 	shellOpts  sharedOptions // in the shell: the defaults for every line
 	connLevel  atomic.Int32  // log level of the shell's connection, set per line
 	quietLink  bool          // a one-shot command's transport logs at error (command.linkWarnings)
@@ -279,7 +280,7 @@ func (a *app) writeFailureJSON(c *command, oe *opError) {
 		Error          string `json:"error"`
 		Sent           bool   `json:"sent"`
 		OutcomeUnknown bool   `json:"outcome_unknown"`
-	}{c.name, a.opts.unit, why, errors.As(oe.err, &top) && top.Sent, errors.Is(oe.err, transport.ErrOutcomeUnknown)}
+	}{c.name, a.opts.unit, why, !oe.dial && errors.As(oe.err, &top) && top.Sent, errors.Is(oe.err, transport.ErrOutcomeUnknown)}
 	if err := writeJSON(a.stdout, rec); err != nil {
 		a.log.Error().Err(err).Msg("write")
 	}

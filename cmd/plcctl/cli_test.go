@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
 )
 
 // TestFlagsAnywhere: flags work before the command, between its arguments
@@ -123,6 +126,15 @@ func TestLogsTextByDefault(t *testing.T) {
 	if !strings.Contains(text.stderr, "WRN 40001 is protocol address 40001") || strings.Contains(text.stderr, "{") {
 		t.Errorf("default log line: %q, want a text WRN line", text.stderr)
 	}
+	// With --one-based too (there was no warning at all): 40001 is the
+	// register number 40001, protocol address 40000, not holding register 1.
+	one := runCLI(t, "--one-based", "read-holding-registers", "40001", "-a", s.Addr)
+	if !strings.Contains(one.stderr, "WRN 40001 is register number 40001 (protocol address 40000); for Modicon holding register 1 write ref:40001") {
+		t.Errorf("--one-based 40001: stderr %q, want the Modicon warning", one.stderr)
+	}
+	if one := runCLI(t, "--one-based", "read-input-registers", "30010", "-a", s.Addr); !strings.Contains(one.stderr, "for Modicon input register 10 write ref:30010") {
+		t.Errorf("--one-based 30010: stderr %q, want the Modicon warning", one.stderr)
+	}
 	js := runCLI(t, "read-holding-registers", "40001", "-a", s.Addr, "--log-format", "json")
 	var ev struct{ Level, Message string }
 	if err := json.Unmarshal([]byte(strings.SplitN(js.stderr, "\n", 2)[0]), &ev); err != nil || ev.Level != "warn" {
@@ -183,5 +195,58 @@ func TestReadDeviceIDArguments(t *testing.T) {
 	want := "plcctl read-device-id: want no arguments (an object id goes in --object, with --level individual), got 1 argument\n"
 	if r.code != exitUsage || !strings.HasPrefix(r.stderr, want) {
 		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and:\n%s", r.code, r.stderr, want)
+	}
+}
+
+// TestDurationAndRateFlagWords: a duration or rate that does not parse is
+// said in plcctl's words, and help names what the flag takes (D, R). They
+// said Go's ("time: invalid duration \"abc\"", "time: unknown unit \"x\" in
+// duration \"10x\"", "strconv.ParseFloat: parsing \"abc\": invalid syntax"),
+// and help showed Go's type names ("--timeout duration", "--rate float").
+func TestDurationAndRateFlagWords(t *testing.T) {
+	for _, args := range [][]string{
+		{"-t", "abc", "read-coils", "0"},
+		{"read-coils", "0", "--timeout", "5"}, // a number without its unit
+		{"watch", "--interval", "10x", "read-coils", "0"},
+		{"watch", "--plant", "../../testdata/plants/pump-station.yaml", "flow", "--interval", "10x"},
+		{"scan", "--unit-timeout", "zz"},
+		{"bench", "--duration", "q"},
+		{"ping", "--rate", "abc"},
+	} {
+		r := runCLI(t, args...)
+		if r.code != exitUsage || strings.Contains(r.stderr, "time:") || strings.Contains(r.stderr, "strconv") ||
+			!strings.Contains(r.stderr, "want a") {
+			t.Errorf("plcctl %v: exit %d, stderr:\n%s\nwant exit 2 saying what is wanted in plcctl's words", args, r.code, r.stderr)
+		}
+	}
+	for cmd, want := range map[string]string{"read-coils": "--timeout D ", "watch": "--interval D ", "scan": "--unit-timeout D ",
+		"bench": "--duration D ", "ping": "--rate R "} {
+		if out := mustRun(t, cmd, "--help"); !strings.Contains(out, want) || strings.Contains(out, " duration ") || strings.Contains(out, " float ") {
+			t.Errorf("plcctl %s --help lacks %q or shows a Go type name:\n%s", cmd, want, out)
+		}
+	}
+}
+
+// TestReadWriteRegistersSpan: an FC 23 error names which range is written
+// and which read. It said "read-write-registers 100..101 then 0..3", which
+// reads as the command line's order (RADDR first) while the first range
+// was the write's; and a range past 65535 names the argument.
+func TestReadWriteRegistersSpan(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{HoldingRegisters: 100})
+	r := runCLI(t, "read-write-registers", "0", "4", "100", "7", "8", "-a", s.Addr)
+	if r.code != exitException || !strings.Contains(r.stderr, "plcctl: read-write-registers write 100..101, read 0..3 on ") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 3 naming write 100..101, read 0..3", r.code, r.stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"0", "2", "65535", "7", "8"}, "2 registers from WADDR 65535 run past the last address"},
+		{[]string{"65535", "2", "0", "1"}, "RCOUNT 2 from RADDR 65535 runs past the last address (room for 1 value)"},
+	} {
+		r := runCLI(t, append([]string{"read-write-registers", "-a", s.Addr}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("read-write-registers %v: exit %d, stderr:\n%s\nwant exit 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
 	}
 }

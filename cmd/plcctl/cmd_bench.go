@@ -68,7 +68,7 @@ func (a *app) benchCommand() *command {
 	requests := intFlagP(c.flags, "requests", "n", 1000, "total requests `N`")
 	inFlight := intFlag(c.flags, "in-flight", 1, "requests outstanding at once, `K` (pipelining, 1..16)")
 	function := c.flags.String("function", "read", "`F`: read (read holding registers) or write (write them back)")
-	duration := c.flags.Duration("duration", 0, "stop sending after `D` (0: when N requests were sent)")
+	duration := durationFlag(c.flags, "duration", 0, "stop sending after `D` (0: when N requests were sent)")
 	maxErrors := intFlag(c.flags, "max-errors", 20, "stop after `E` failed requests (0: never)")
 	reorder := c.flags.Bool("allow-reorder", false, "accept answers to pipelined requests in any order (a device that reorders; see README)")
 	c.long = `Sends N requests for COUNT holding registers (default 1) at ADDR (default 0) over one
@@ -290,24 +290,34 @@ func (a *app) printBench(r *benchResult) error {
 	case "json":
 		return writeJSON(a.stdout, r)
 	case "csv":
+		// JSON's fields; the ones CSV lacked at first (unit, timeouts,
+		// exceptions, stopped) go last, so the columns scripts know stay put.
 		return writeCSV(a.stdout, [][]string{
-			{"target", "address", "count", "in_flight", "requests", "errors", "elapsed_s", "requests_per_s", "min_ms", "avg_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "reconnects"},
+			{"target", "address", "count", "in_flight", "requests", "errors", "elapsed_s", "requests_per_s", "min_ms", "avg_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "reconnects",
+				"unit", "timeouts", "exceptions", "stopped"},
 			{r.Target, fmt.Sprint(r.Address), fmt.Sprint(r.Count), fmt.Sprint(r.InFlight), fmt.Sprint(r.Requests), fmt.Sprint(r.Errors),
 				fmt.Sprintf("%.3f", r.ElapsedS), fmt.Sprintf("%.1f", r.RequestsPerS), fmt.Sprint(r.MinMs), fmt.Sprint(r.AvgMs),
-				fmt.Sprint(r.P50Ms), fmt.Sprint(r.P90Ms), fmt.Sprint(r.P99Ms), fmt.Sprint(r.MaxMs), fmt.Sprint(r.Reconnects)}})
+				fmt.Sprint(r.P50Ms), fmt.Sprint(r.P90Ms), fmt.Sprint(r.P99Ms), fmt.Sprint(r.MaxMs), fmt.Sprint(r.Reconnects),
+				fmt.Sprint(r.Unit), fmt.Sprint(r.Timeouts), fmt.Sprint(r.Exceptions), r.Stopped}})
 	}
 	regs := "registers"
 	if r.Count == 1 {
 		regs = "register"
 	}
+	latency := fmt.Sprintf("min %.3f  avg %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms", r.MinMs, r.AvgMs, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs)
+	if r.Requests == r.Errors {
+		// Latency is measured on the requests that succeeded: with none,
+		// zeros would read as an instant device.
+		latency = "none: no request succeeded"
+	}
 	_, err := fmt.Fprintf(a.stdout, `%d %s requests of %d %s at %s, %d in flight, %s unit %d
 elapsed     %.3f s
 throughput  %.1f requests/s
-latency     min %.3f  avg %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms
+latency     %s
 errors      %d (%d timeouts, %d exceptions)
 reconnects  %d
 `, r.Requests, r.Target, r.Count, regs, a.span(r.Address, r.Count), r.InFlight, normalizeAddress(a.opts.address), r.Unit,
-		r.ElapsedS, r.RequestsPerS, r.MinMs, r.AvgMs, r.P50Ms, r.P90Ms, r.P99Ms, r.MaxMs, r.Errors, r.Timeouts, r.Exceptions, r.Reconnects)
+		r.ElapsedS, r.RequestsPerS, latency, r.Errors, r.Timeouts, r.Exceptions, r.Reconnects)
 	if err == nil && r.Stopped != "" {
 		_, err = fmt.Fprintf(a.stdout, "stopped     early, at --%s\n", r.Stopped)
 	}

@@ -101,6 +101,7 @@ func (a *app) completeWords(words []string) []string {
 	cur, before := words[len(words)-1], words[:len(words)-1]
 	var cmd *command
 	var plantFile string
+	var args []string // the command's arguments before cur
 	var scratch sharedOptions
 	global := scratch.newFlagSet("plcctl")
 	fs := global
@@ -122,17 +123,19 @@ func (a *app) completeWords(words []string) []string {
 			if c := a.lookup(w); c != nil {
 				cmd, fs = c, c.flags
 			}
-		} else if cmd.name == "watch" || cmd.name == "poll" {
-			if inner := a.lookup(w); inner != nil && inner.prepareRead != nil {
-				// watch READ-COMMAND: its flags and watch's own from here on.
-				own, _ := splitFlags(cmd.flags)
-				own.VisitAll(func(f *pflag.Flag) {
-					if inner.flags.Lookup(f.Name) == nil {
-						inner.flags.AddFlag(f)
-					}
-				})
-				cmd, fs = inner, inner.flags
-			}
+		} else if cmd.name != "watch" && cmd.name != "poll" || len(args) > 0 {
+			args = append(args, w)
+		} else if inner := a.lookup(w); inner == nil || inner.prepareRead == nil {
+			args = append(args, w) // watch TAG...
+		} else {
+			// watch READ-COMMAND: its flags and watch's own from here on.
+			own, _ := splitFlags(cmd.flags)
+			own.VisitAll(func(f *pflag.Flag) {
+				if inner.flags.Lookup(f.Name) == nil {
+					inner.flags.AddFlag(f)
+				}
+			})
+			cmd, fs = inner, inner.flags
 		}
 	}
 	// The value of the flag before the cursor.
@@ -168,14 +171,37 @@ func (a *app) completeWords(words []string) []string {
 		return filter(names, cur)
 	case cmd.name == "help":
 		return filter(commandWords(), cur)
-	case cmd.name == "watch" || cmd.name == "poll":
+	case (cmd.name == "watch" || cmd.name == "poll") && len(args) == 0:
 		return filter(append(append([]string{}, readCommandNames...), a.tagNames(plantFile)...), cur)
 	case cmd.name == "completion":
 		return filter([]string{"bash", "zsh", "fish"}, cur)
+	case cmd.name == "set" && len(args) == 1: // set TAG VALUE: a value, not another tag
+		if a.isBoolTag(plantFile, args[0]) {
+			return filter([]string{"on", "off"}, cur)
+		}
+		return nil
+	case cmd.name == "set" && len(args) > 1:
+		return nil
+	case cmd.name == "write-coil" && len(args) == 1:
+		return filter([]string{"on", "off"}, cur)
 	case takesTags(cmd.name):
 		return filter(a.tagNames(plantFile), cur)
 	}
 	return nil
+}
+
+// isBoolTag reports whether the plant file has a bool tag named name.
+func (a *app) isBoolTag(file, name string) bool {
+	p, err := loadPlant(file)
+	if err != nil {
+		return false
+	}
+	for _, t := range p.Tags {
+		if t.Name == name {
+			return t.Bool
+		}
+	}
+	return false
 }
 
 // cmdName is the name of cmd, "" for none (the words before a command).

@@ -239,7 +239,7 @@ func (a *app) rawCommand() *command {
 		}
 		cl, err := a.connect(ctx)
 		if err != nil {
-			return &opError{cmd: c.name, err: err}
+			return &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err, write: !readFunction(req.FC), dial: true}
 		}
 		answer, err := cl.Raw(ctx, req.FC, data)
 		if err != nil {

@@ -41,7 +41,9 @@ func (a *app) pingCommand() *command {
 	c := &command{name: "ping", args: "[ADDR]", flags: a.opts.newFlagSet("ping"), linkWarnings: true}
 	// -c as ping(8) spells the count.
 	count := intFlagP(c.flags, "count", "c", 0, "stop after `N` requests (0: until Ctrl-C)")
-	rate := c.flags.Float64("rate", 1, "requests per second")
+	rate := new(float64)
+	*rate = 1
+	c.flags.Var(floatFlag{rate}, "rate", "`R` requests per second")
 	c.long = `Each request reads one holding register at ADDR (default 0) over one connection, without
 retries. An exception answer counts as answered (the device is alive, it just refused the
 address), except gateway exceptions 0A and 0B: the gateway answered that no device did, so

@@ -51,7 +51,7 @@ func (a *app) scanCommand() *command {
 	c := &command{name: "scan", args: "[ADDR]", flags: a.opts.newFlagSet("scan"), linkWarnings: true}
 	units := c.flags.String("units", "1-247", "unit ids to try: `LIST` of ids and ranges, e.g. 1-247 or 1,2,10-20")
 	function := c.flags.String("function", "read-holding-registers", "probe `COMMAND`: read-holding-registers, read-input-registers, read-coils or read-discrete-inputs")
-	unitTimeout := c.flags.Duration("unit-timeout", 300*time.Millisecond, "how long to wait for each unit")
+	unitTimeout := durationFlag(c.flags, "unit-timeout", 300*time.Millisecond, "wait at most `D` for each unit")
 	devID := c.flags.Bool("device-id", true, "read the basic device identification (43/14) of every unit found")
 	c.long = `Sends one read of one item at ADDR (default 0) to every unit id in --units, up to 16 at
 once on one connection, each waiting at most --unit-timeout. A unit that answers, with

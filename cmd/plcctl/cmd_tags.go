@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -76,8 +77,9 @@ func (tc *tagConn) target(dev *plant.Device, unit uint8) string {
 		a.opts.unit = unit
 	}
 	addr := a.opts.address
+	a.plantDev = ""
 	if !a.addrGiven && dev.Address != "" && !a.inShell {
-		addr = dev.Address
+		addr, a.plantDev = dev.Address, dev.Name
 	}
 	return normalizeAddress(addr)
 }
@@ -107,6 +109,34 @@ func (tc *tagConn) client(ctx context.Context, dev *plant.Device, unit uint8) (*
 	}
 	tc.extra[addr] = c
 	return c.WithUnit(a.opts.unit), nil
+}
+
+// checkAddress refuses tags that would be read or written at an address
+// that is not their device's, before anything is sent. -a, PLCCTL_ADDRESS
+// and the shell's one connection replace every device's address:, so with
+// tags of two devices one of them gets the other device's values, as does a
+// tag sent to the address another device of the file has: silently wrong
+// values (tank1.level read 164.35 m from the pump station's flow).
+func (tc *tagConn) checkAddress(p *plant.Plant, tags []*plant.Tag) error {
+	a := tc.a
+	if !a.addrGiven && !a.inShell {
+		return nil // each tag goes to its own device's address
+	}
+	addr := normalizeAddress(a.opts.address)
+	dev := tags[0].Device
+	for _, t := range tags[1:] {
+		if t.Device != dev {
+			return usagef("tags %s (device %s) and %s (device %s) would both be sent to %s, one address for two devices "+
+				"(-a and the shell's connection replace each device's address:): name tags of one device at a time",
+				tags[0].Name, dev.Name, t.Name, t.Device.Name, addr)
+		}
+	}
+	for _, d := range p.Devices {
+		if d != dev && d.Address != "" && normalizeAddress(d.Address) == addr {
+			return usagef("tag %s is of device %s, but %s is the address of device %s in the plant file", tags[0].Name, dev.Name, addr, d.Name)
+		}
+	}
+	return nil
 }
 
 func (tc *tagConn) close() {
@@ -281,6 +311,9 @@ exception 02). --log-level debug shows the plan, --trace every frame.`
 			return usagef("%v", err)
 		}
 		tc := a.newTagConn(c.flags)
+		if err := tc.checkAddress(p, tags); err != nil {
+			return err
+		}
 		tc.gap = *gap
 		defer tc.close()
 		vs, err := a.readTags(ctx, c.name, tc, tags)
@@ -314,6 +347,13 @@ access, engineering unit and description. Sends nothing.`
 		for _, t := range p.Tags {
 			if matchAny(args, t.Name) {
 				tags = append(tags, t)
+			}
+		}
+		// A pattern that matches nothing is most likely mistyped: said,
+		// as get says an unknown name, not an empty table and exit 0.
+		for _, pat := range args {
+			if !slices.ContainsFunc(p.Tags, func(t *plant.Tag) bool { return matchAny([]string{pat}, t.Name) }) {
+				return usagef("%s: no tag matches %q (plcctl tags lists them all)", p.File, pat)
 			}
 		}
 		return a.printTags(tags)
@@ -385,10 +425,25 @@ func (a *app) printTags(tags []*plant.Tag) error {
 		}
 		return nil
 	case "csv":
-		rows := [][]string{{"tag", "device", "unit", "table", "address", "type", "access", "eng_unit", "description"}}
+		// JSON's fields, the 0-based protocol address whatever --one-based
+		// says (as every CSV); type as JSON has it, the bit in its own
+		// column. The columns CSV lacked at first go last.
+		rows := [][]string{{"tag", "device", "unit", "table", "address", "type", "access", "eng_unit", "description",
+			"registers", "bit", "word_order", "scale", "offset"}}
 		for _, t := range tags {
+			var bit, order, scale, offset string
+			if t.Bit >= 0 {
+				bit = strconv.Itoa(t.Bit)
+			}
+			if !t.Bool && t.Registers() > 1 && t.Type != plc.String || t.Type == plc.String && t.Order.ByteSwap() {
+				order = t.Order.String()
+			}
+			if t.Scaled {
+				scale, offset = strconv.FormatFloat(t.Scale, 'g', -1, 64), strconv.FormatFloat(t.Offset, 'g', -1, 64)
+			}
 			rows = append(rows, []string{t.Name, t.Device.Name, strconv.Itoa(int(t.UnitID)), t.Table.String(),
-				strconv.Itoa(a.display(int(t.Address))), tagTypeText(t), t.Access.String(), t.EngUnit, t.Description})
+				strconv.Itoa(int(t.Address)), t.TypeName(), t.Access.String(), t.EngUnit, t.Description,
+				strconv.Itoa(t.Registers()), bit, order, scale, offset})
 		}
 		return writeCSV(a.stdout, rows)
 	}
@@ -439,6 +494,9 @@ on, off, true, false, 1 or 0.
 			return err
 		}
 		tc := a.newTagConn(c.flags)
+		if err := tc.checkAddress(p, tags); err != nil {
+			return err
+		}
 		a.opts.address = tc.target(t.Device, t.UnitID)
 		if err := a.runWrite(ctx, w, *dry); err != nil || *dry {
 			return err

@@ -49,7 +49,7 @@ func (a *app) watchCommand() *command {
 	c := &command{name: "watch", args: "READ-COMMAND [flags] ARGS",
 		flags: a.opts.newFlagSet("watch"), linkWarnings: true}
 	c.flags.SetInterspersed(false)
-	interval := c.flags.Duration("interval", time.Second, "time between rounds")
+	interval := durationFlag(c.flags, "interval", time.Second, "time `D` between rounds")
 	count := intFlag(c.flags, "count", 0, "stop after `N` rounds (0: until Ctrl-C)")
 	plantFile := addPlantFlag(c.flags)
 	gap := addGapFlag(c.flags)

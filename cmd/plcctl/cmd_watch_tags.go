@@ -42,7 +42,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	// Flags may follow the tag names (watch's flag set stops at the first
 	// word): parse them again, keeping what was parsed before.
 	fs := a.opts.newFlagSet("watch")
-	fs.DurationVar(interval, "interval", *interval, "")
+	fs.Var(durFlag{interval}, "interval", "")
 	fs.Var(numFlag[int]{count, maxFlagInt}, "count", "")
 	fs.StringVar(file, "plant", *file, "")
 	fs.Var(numFlag[int]{gap, 0xFFFF}, "gap", "")
@@ -71,6 +71,9 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 		return usagef("%v", err)
 	}
 	tc := a.newTagConn(c.flags)
+	if err := tc.checkAddress(p, tags); err != nil {
+		return err
+	}
 	tc.unitGiven = tc.unitGiven || fs.Changed("unit")
 	tc.gap = *gap
 	defer tc.close()

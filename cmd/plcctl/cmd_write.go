@@ -91,7 +91,9 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 	}
 	c, err := a.connect(ctx)
 	if err != nil {
-		return &opError{cmd: w.cmd, span: w.where(), err: err}
+		// Not connected, so not sent: said as for any write that failed,
+		// with -o json's object too, which a program reads for the outcome.
+		return &opError{cmd: w.cmd, span: w.where(), err: err, write: true, dial: true}
 	}
 	if err := w.send(ctx, c); err != nil {
 		return &opError{cmd: w.cmd, span: w.where(), err: err, write: true, split: len(w.parts) > 1}
@@ -419,8 +421,17 @@ func (a *app) readWrite(ctx context.Context, c *command, tf *typeFlags, dry bool
 	if err != nil {
 		return err
 	}
+	// Both ranges within the 65536 addresses, as for read- and
+	// write-registers: the codec cannot tell (the quantity is fine), and a
+	// device would answer 02 to what is a typing mistake.
+	if !modbus.InRange(modbus.AddressSpace, raddr, rregs) {
+		return usagef("RCOUNT %d from RADDR %s runs past the last address (room for %s)", n, args[0], plural((65536-int(raddr))/t.Registers(), "value"))
+	}
+	if !modbus.InRange(modbus.AddressSpace, waddr, len(regs)) {
+		return usagef("%d registers from WADDR %s run past the last address", len(regs), args[2])
+	}
 	var got []uint16
-	w := &writeSpec{cmd: c.name, span: a.span(waddr, len(regs)) + " then " + a.span(raddr, rregs), quiet: true,
+	w := &writeSpec{cmd: c.name, span: "write " + a.span(waddr, len(regs)) + ", read " + a.span(raddr, rregs), quiet: true,
 		req: modbus.NewReadWriteRegisters(raddr, uint16(rregs), waddr, regs),
 		send: func(ctx context.Context, cl *plc.Client) (err error) {
 			got, err = cl.ReadWriteRegisters(ctx, raddr, uint16(rregs), waddr, regs)

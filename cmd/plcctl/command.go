@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -78,7 +79,8 @@ func (o *sharedOptions) addSharedFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.address, "address", "a", d.address, "device `HOST[:PORT]`, port 502 if omitted (802 with TLS; env "+addressEnv+")")
 	o.unit = d.unit
 	fs.VarP(numFlag[uint8]{&o.unit, 255}, "unit", "u", "unit identifier `ID`, 0..255")
-	fs.DurationVarP(&o.timeout, "timeout", "t", d.timeout, "connect and per-request timeout")
+	o.timeout = d.timeout
+	fs.VarP(durFlag{&o.timeout}, "timeout", "t", "wait at most `D` to connect and for each answer")
 	o.retries = d.retries
 	fs.Var(numFlag[int]{&o.retries, maxFlagInt}, "retries", "resend a read `N` times after the link dropped (reads only; once more if an answer was refused as out of order)")
 	fs.StringVarP(&o.output, "output", "o", d.output, "`FORMAT` of stdout: text, json (one object per line) or csv")
@@ -129,6 +131,58 @@ func (f numFlag[T]) Set(s string) error {
 }
 
 func (f numFlag[T]) Type() string { return "uint" }
+
+// durFlag is a duration flag whose mistake is said in words: pflag's own
+// says "time: invalid duration" or "time: unknown unit", Go's words.
+type durFlag struct{ p *time.Duration }
+
+func (f durFlag) String() string {
+	if f.p == nil || *f.p == 0 {
+		return "0" // help leaves out a zero default
+	}
+	return f.p.String()
+}
+
+func (f durFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration: a number and its unit, such as 500ms, 2s or 1m30s")
+	}
+	*f.p = d
+	return nil
+}
+
+func (f durFlag) Type() string { return "duration" }
+
+// durationFlag defines a duration flag of fs read by durFlag.
+func durationFlag(fs *pflag.FlagSet, name string, def time.Duration, usage string) *time.Duration {
+	p := new(time.Duration)
+	*p = def
+	fs.Var(durFlag{p}, name, usage)
+	return p
+}
+
+// floatFlag is a number flag (ping --rate) whose mistake is said in words,
+// not strconv.ParseFloat's.
+type floatFlag struct{ p *float64 }
+
+func (f floatFlag) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*f.p, 'g', -1, 64)
+}
+
+func (f floatFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("want a number, such as 5 or 0.5")
+	}
+	*f.p = v
+	return nil
+}
+
+func (f floatFlag) Type() string { return "float" }
 
 // intFlag defines an integer flag of fs read by numFlag.
 func intFlag(fs *pflag.FlagSet, name string, def int, usage string) *int {

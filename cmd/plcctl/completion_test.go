@@ -43,6 +43,18 @@ func TestComplete(t *testing.T) {
 		// bench's --function is read or write, not scan's read commands.
 		{[]string{"bench", "--function", ""}, "read write"},
 		{[]string{"bench", "--function=w"}, "--function=write"},
+		// After the tag of set comes its value, not another tag (every
+		// tag was offered again); after watch's first tag, only tags (the
+		// read commands were offered too); write-coil's value is on or off.
+		{[]string{"--plant", plant, "set", "pump1.cmd", ""}, "on off"},
+		{[]string{"--plant", plant, "set", "setpoint", ""}, ""},
+		{[]string{"--plant", plant, "set", "setpoint", "2.5", ""}, ""},
+		{[]string{"--plant", plant, "watch", "flow", "read"}, ""},
+		{[]string{"--plant", plant, "watch", "flow", "tank1"}, "tank1.level"},
+		{[]string{"--plant", plant, "watch", "--count", "2", "flow", "tank2"}, "tank2.level"},
+		{[]string{"--plant", plant, "watch", "read-coils", "0", "--count", "1", "--inter"}, "--interval"},
+		{[]string{"write-coil", "12", "o"}, "on off"},
+		{[]string{"write-coil", "12", "on", ""}, ""},
 	}
 	for _, tc := range tests {
 		a := &app{}

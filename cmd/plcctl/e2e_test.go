@@ -107,6 +107,11 @@ func TestOutOfRangeSendsNothing(t *testing.T) {
 		{"write-coils", "0", "1", "0", "2"},
 		{"mask-write-register", "0", "0x1FFFF", "0"},
 		{"read-write-registers", "0", "1", "10", "65536"},
+		// Ranges past address 65535: write-registers refused them, FC 23
+		// sent them (the device answered 02, exit 3).
+		{"read-write-registers", "0", "2", "65535", "7", "8"},
+		{"read-write-registers", "65535", "2", "0", "1"},
+		{"read-write-registers", "65535", "1", "0", "1", "--type", "float32"},
 		{"write-file-record", "4", "1", "-1"},
 	}
 	for _, args := range cases {

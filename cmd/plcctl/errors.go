@@ -54,6 +54,7 @@ type opError struct {
 	span  string // the items as the user numbers them, e.g. "100..109"
 	err   error
 	write bool   // the request changes the device: an unknown outcome must be said
+	dial  bool   // the connection could not be made: a write was certainly not sent
 	split bool   // --split: one of several requests failed; say what was written before it
 	fc    uint8  // raw: the function code sent
 	check string // raw: why the data is not a well-formed request for fc ("" if it is)
@@ -83,7 +84,8 @@ type hintContext struct {
 	addr        string        // HOST:PORT dialled
 	unit        uint8         // unit id
 	timeout     time.Duration // --timeout
-	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given
+	defaultAddr bool          // neither -a nor PLCCTL_ADDRESS was given, nor a plant file's address:
+	plantDev    string        // the plant device whose address: was dialled
 	tls         bool          // the connection is TLS (roles may refuse requests)
 	unanswered  bool          // the command's connection is known to have had no answer at all
 }
@@ -101,8 +103,8 @@ func (a *app) describe(e *opError) string {
 }
 
 func (a *app) hintContext() hintContext {
-	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven, tls: a.opts.tls.on(),
-		unanswered: a.client != nil && a.client.Conn().Stats().Responses == 0}
+	return hintContext{addr: a.clientAddrOr(), unit: a.opts.unit, timeout: a.opts.timeout, defaultAddr: !a.addrGiven && a.plantDev == "",
+		plantDev: a.plantDev, tls: a.opts.tls.on(), unanswered: a.client != nil && a.client.Conn().Stats().Responses == 0}
 }
 
 // maybeTLS reports whether err looks like plain Modbus/TCP sent to a
@@ -145,7 +147,7 @@ func explain(e *opError, h hintContext) (why, try string) {
 		if maybeTLS(err, h) && e.check == "" {
 			try += "; the device " + tlsHint
 		}
-	case e.write && errors.As(err, &top) && !top.Sent && !errors.Is(err, context.Canceled):
+	case e.write && (e.dial || errors.As(err, &top) && !top.Sent) && !errors.Is(err, context.Canceled):
 		why += "; the write was not sent"
 	}
 	if h.addr == "" {
@@ -214,6 +216,10 @@ func explainCause(e *opError, err error, h hintContext) (why, try string) {
 		if h.defaultAddr {
 			return why, "plcsim listens on " + plcsimAddress + " by default: try -a " + plcsimAddress +
 				", or give the device's address with -a HOST[:PORT] (or " + addressEnv + ")"
+		}
+		if h.plantDev != "" {
+			// Not plcsim's default: the plant file named this address.
+			return why, "it is the address of device " + h.plantDev + " in the plant file: check that the device (or plcsim --plant with that file) is running, or give -a HOST[:PORT]"
 		}
 		return why, "check the address and port (-a HOST[:PORT]) and that the device is on"
 	case dial && (errors.Is(err, context.DeadlineExceeded) || netOp.Timeout()):

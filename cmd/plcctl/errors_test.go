@@ -155,6 +155,23 @@ func TestFirstRun(t *testing.T) {
 	}
 }
 
+// TestPlantAddressHint: a tag command dials its device's address: from the
+// plant file; when nothing listens there the advice says so, not "plcsim
+// listens on 127.0.0.1:5020 by default: try -a 127.0.0.1:5020", which
+// pointed away from the address the file gives.
+func TestPlantAddressHint(t *testing.T) {
+	closed := closedPort(t)
+	file := filepath.Join(t.TempDir(), "plant.yaml")
+	os.WriteFile(file, []byte("version: 1\ndevices:\n  - name: pumps\n    address: "+closed+"\n    tags:\n      - {name: run, table: coil, address: 0}\n"), 0o644)
+	t.Setenv(addressEnv, "")
+	r := runCLI(t, "get", "--plant", file, "run")
+	want := "nothing listens on " + closed + " (connection refused); it is the address of device pumps in the plant file: " +
+		"check that the device (or plcsim --plant with that file) is running, or give -a HOST[:PORT]\n"
+	if r.code != exitFailure || !strings.HasSuffix(r.stderr, want) || strings.Contains(r.stderr, "5020") {
+		t.Errorf("exit %d, stderr:\n%s\nwant it to end:\n%s", r.code, r.stderr, want)
+	}
+}
+
 // TestErrorChainAtDebug: the full Go chain is logged at --log-level debug,
 // and not by default.
 func TestErrorChainAtDebug(t *testing.T) {

@@ -16,6 +16,18 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/plcctl")
 
+// TestMain runs the tests without the environment plcctl reads: a
+// developer's PLCCTL_ADDRESS sent TestGetTwoDevices' reads to the plcsim it
+// named (other tests then failed), PLCCTL_TLS_CA turned TLS on for every
+// test, PLCCTL_PLANT gave tag commands another file. Tests that want one
+// set it with t.Setenv; the binaries tests start inherit the cleared one.
+func TestMain(m *testing.M) {
+	for _, k := range []string{addressEnv, plantEnv, tlsCertEnv, tlsKeyEnv, tlsCAEnv} {
+		os.Unsetenv(k)
+	}
+	os.Exit(m.Run())
+}
+
 // goldenDir holds the expected help and output texts.
 var goldenDir = filepath.Join("..", "..", "testdata", "plcctl")
 

@@ -38,13 +38,28 @@ type values struct {
 func newRegisterValues(fn string, unit uint8, addr uint16, t plc.Type, o plc.WordOrder, vals []any) *values {
 	v := &values{Function: fn, Unit: unit, Address: addr, Count: len(vals), Type: t.String(), Values: []any{},
 		typ: t, step: t.Registers(), raw: vals}
-	if o != plc.ABCD {
+	if orderApplies(t, o) {
 		v.WordOrder = o.String()
 	}
 	for _, x := range vals {
 		v.Values = append(v.Values, jsonValue(t, x))
 	}
 	return v
+}
+
+// orderApplies reports whether word order o changed how values of t were
+// decoded or encoded, so that JSON names it only then: hex and bits show
+// the registers as sent, and 16-bit values and strings see only the byte
+// swap (BADC, DCBA). "word_order":"BADC" on hex values claimed a swap that
+// was not made, which a program would then undo.
+func orderApplies(t plc.Type, o plc.WordOrder) bool {
+	switch {
+	case t == plc.Hex || t == plc.Bits:
+		return false
+	case t == plc.String || t.Registers() == 1:
+		return o.ByteSwap()
+	}
+	return o != plc.ABCD
 }
 
 // newBitValues builds the result for coils or discrete inputs.

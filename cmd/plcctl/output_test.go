@@ -144,3 +144,29 @@ func TestReadFIFOEmpty(t *testing.T) {
 		})
 	}
 }
+
+// TestWordOrderOnlyWhenApplied: JSON names the word order only where it
+// changed the values. "word_order":"BADC" on hex values (shown as sent)
+// claimed a byte swap that was not made, and "CDAB" on a uint16 a word swap
+// a single register cannot have.
+func TestWordOrderOnlyWhenApplied(t *testing.T) {
+	s := simtest.Start(t, simulator.Config{HoldingRegisters: 10})
+	s.SetHoldingRegisters(0, 0x0102, 0x0304)
+	for _, tc := range []struct {
+		args []string
+		want string // the word_order key, "" for none
+	}{
+		{[]string{"--type", "hex", "--word-order", "BADC"}, ""},
+		{[]string{"--type", "bits", "--word-order", "DCBA"}, ""},
+		{[]string{"--type", "uint16", "--word-order", "CDAB"}, ""},
+		{[]string{"--type", "int16", "--word-order", "BADC"}, `"word_order":"BADC"`},
+		{[]string{"--type", "string", "--word-order", "DCBA"}, `"word_order":"DCBA"`},
+		{[]string{"--type", "string", "--word-order", "CDAB"}, ""},
+		{[]string{"--type", "float32", "--word-order", "CDAB"}, `"word_order":"CDAB"`},
+	} {
+		out := mustRun(t, append([]string{"read-holding-registers", "0", "1", "-o", "json", "-a", s.Addr}, tc.args...)...)
+		if got := strings.Contains(out, `"word_order"`); got != (tc.want != "") || tc.want != "" && !strings.Contains(out, tc.want) {
+			t.Errorf("read-holding-registers %v -o json = %s, want word_order %q", tc.args, out, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -64,6 +65,7 @@ func TestWriteOutcomeJSON(t *testing.T) {
 	s := startSim(t)
 	s.SetFaults(simulator.FaultRule{Function: modbus.FuncWriteSingleRegister, Count: 1, Action: simulator.FaultDrop})
 	silentAddr, _ := silentListener(t)
+	closed := closedPort(t)
 	tests := []struct {
 		name          string
 		addr          string
@@ -71,7 +73,10 @@ func TestWriteOutcomeJSON(t *testing.T) {
 		sentence      string
 	}{
 		{"dropped", s.Addr, true, true, "outcome unknown: the write was sent and may have been applied"},
-		{"nothing listens", closedPort(t), false, false, "nothing listens"},
+		// Not connected: not sent, said as for any failed write, with the
+		// object too (stderr said nothing of it and stdout was empty, so
+		// a program reading -o json had no outcome to read).
+		{"nothing listens", closed, false, false, "nothing listens on " + closed + " (connection refused); the write was not sent"},
 		{"no answer from a silent peer", silentAddr, true, true, "outcome unknown"},
 	}
 	for _, tt := range tests {
@@ -79,9 +84,6 @@ func TestWriteOutcomeJSON(t *testing.T) {
 			r := runCLI(t, "write-register", "7", "42", "-t", "200ms", "-o", "json", "-a", tt.addr)
 			if r.code != exitFailure || !strings.Contains(r.stderr, tt.sentence) {
 				t.Errorf("exit %d, stderr:\n%s\nwant it to say %q", r.code, r.stderr, tt.sentence)
-			}
-			if r.stdout == "" && !tt.sent { // a failed dial may print no object: nothing was sent
-				return
 			}
 			var rec struct {
 				Function       string `json:"function"`
@@ -115,9 +117,47 @@ func TestBenchBounded(t *testing.T) {
 	if r.code != exitFailure || res.Stopped != "max-errors" || res.Requests != 3 || res.Errors != 3 {
 		t.Errorf("exit %d, %s; want stopped at max-errors after 3 requests", r.code, r.stdout)
 	}
+	// Text says that no latency was measured, not "min 0.000 ... max
+	// 0.000 ms", which read as an instant device.
+	r = runCLI(t, "bench", "--requests", "1000", "--max-errors", "3", "-t", "50ms", "-a", s.Addr)
+	if !strings.Contains(r.stdout, "latency     none: no request succeeded\n") || strings.Contains(r.stdout, "min 0.000") {
+		t.Errorf("bench text with every request failed:\n%s", r.stdout)
+	}
+	// CSV carries what JSON does: it had no timeouts, exceptions, stopped
+	// or unit column, so a CSV of this run said 3 errors and not why or
+	// that the run stopped early.
+	r = runCLI(t, "bench", "--requests", "1000", "--max-errors", "3", "-t", "50ms", "-o", "csv", "-u", "7", "-a", s.Addr)
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("bench -o csv: %q (%v), want a header and one row", r.stdout, err)
+	}
+	row := map[string]string{}
+	for i, k := range rows[0] {
+		row[k] = rows[1][i]
+	}
+	var keys map[string]any
+	json.Unmarshal(mustJSONLine(t, res), &keys)
+	for k := range keys {
+		if _, ok := row[k]; !ok && k != "function" {
+			t.Errorf("bench -o csv has no %s column, which -o json has; header %v", k, rows[0])
+		}
+	}
+	if row["timeouts"] != "3" || row["stopped"] != "max-errors" || row["unit"] != "7" || row["errors"] != "3" {
+		t.Errorf("bench -o csv row %v, want 3 timeouts, stopped max-errors, unit 7", row)
+	}
 	s.SetFaults()
 	r = runCLI(t, "bench", "--requests", "100000000", "--duration", "100ms", "-a", s.Addr)
 	if r.code != exitOK || !strings.Contains(r.stdout, "stopped     early, at --duration") {
 		t.Errorf("exit %d, stdout:\n%s", r.code, r.stdout)
 	}
+}
+
+// mustJSONLine is v as JSON.
+func mustJSONLine(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -71,9 +71,27 @@ func TestTagsList(t *testing.T) {
 	if len(lines) != 5 || strings.Contains(got, "pump2") || strings.Fields(lines[1])[0] != "pump1.cmd" || strings.Fields(lines[1])[4] != "1" {
 		t.Errorf("tags pump1.* --one-based =\n%s", got)
 	}
+	// A pattern that matches nothing is a usage error naming it (it
+	// printed the header alone and exited 0), even beside one that matches.
+	if r := runCLI(t, "tags", "--plant", plantPath("pump-station"), "pump1.*", "pmp*"); r.code != exitUsage || r.stdout != "" ||
+		!strings.Contains(r.stderr, `no tag matches "pmp*"`) {
+		t.Errorf("tags pump1.* pmp*: exit %d, stdout %q, stderr %q; want exit 2 naming pmp*", r.code, r.stdout, r.stderr)
+	}
 	t.Setenv(plantEnv, plantPath("sparse"))
-	if got := mustRun(t, "tags", "-o", "csv"); !strings.Contains(got, "config.word.bit0,meter,1,holding_registers,1000,bool bit 0,read-write") {
+	if got := mustRun(t, "tags", "-o", "csv"); !strings.Contains(got, "config.word.bit0,meter,1,holding_registers,1000,bool,read-write,,,1,0,,,\n") {
 		t.Errorf("tags from $%s =\n%s", plantEnv, got)
+	}
+	// CSV carries the 0-based protocol address with --one-based too, as
+	// JSON does and the help says (it printed 101 for relay1 at 100), and
+	// JSON's fields.
+	for _, out := range []string{"csv", "json"} {
+		got := mustRun(t, "--one-based", "tags", "relay1", "energy", "-o", out)
+		if want := map[string]string{"csv": "relay1,meter,1,coils,100,", "json": `"tag":"relay1","device":"meter","unit":1,"table":"coils","address":100,`}[out]; !strings.Contains(got, want) {
+			t.Errorf("--one-based tags -o %s =\n%s\nwant address 100", out, got)
+		}
+	}
+	if got := mustRun(t, "tags", "energy", "-o", "csv"); !strings.HasSuffix(got, ",registers,bit,word_order,scale,offset\nenergy,meter,1,input_registers,100,uint32,read-only,Wh,,2,,ABCD,,\n") {
+		t.Errorf("tags energy -o csv =\n%s", got)
 	}
 }
 
@@ -534,9 +552,53 @@ devices:
 	if n1, n2 := s1.Stats().Accepted, s2.Stats().Accepted; n1 != 2 || n2 != 2 {
 		t.Errorf("after watch: connections accepted %d and %d, want 2 each (one more per run)", n1, n2)
 	}
-	// -a overrides the file: every tag goes to s2
-	if out := mustRun(t, "get", "--plant", file, "-a", s2.Addr, "a", "b"); out != "a  22\nb  22\n" {
-		t.Errorf("get -a s2 a b = %q", out)
+	// -a overrides the file's address for the tags of one device
+	if out := mustRun(t, "get", "--plant", file, "-a", s2.Addr, "b"); out != "b  22\n" {
+		t.Errorf("get -a s2 b = %q", out)
+	}
+}
+
+// TestTagsOneAddressTwoDevices: -a (or the shell's one connection) replaces
+// every device's address:, so tags of two devices under it, or a tag sent
+// to the address of another device of the file, are refused before
+// anything is sent. "get -a s2 a b" printed "a 22": device two's register
+// under the name of device one's tag, a wrong value without a word; in the
+// shell every tag went to the shell's connection alike.
+func TestTagsOneAddressTwoDevices(t *testing.T) {
+	s1 := simtest.Start(t, simulator.Config{})
+	s2 := simtest.Start(t, simulator.Config{})
+	file := filepath.Join(t.TempDir(), "two.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`version: 1
+devices:
+  - name: one
+    address: %s
+    tags:
+      - {name: a, table: hr, address: 0}
+  - name: two
+    address: %s
+    tags:
+      - {name: b, table: hr, address: 0}
+`, s1.Addr, s2.Addr)), 0o644)
+	script := filepath.Join(t.TempDir(), "script.txt")
+	os.WriteFile(script, []byte("get a b\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "-a", s2.Addr, "a", "b"}, "tags a (device one) and b (device two) would both be sent to " + s2.Addr},
+		{[]string{"watch", "--count", "1", "-a", s2.Addr, "a", "b"}, "tags a (device one) and b (device two)"},
+		{[]string{"get", "-a", s2.Addr, "a"}, "tag a is of device one, but " + s2.Addr + " is the address of device two in the plant file"},
+		{[]string{"set", "-a", s2.Addr, "a", "5"}, "tag a is of device one, but " + s2.Addr + " is the address of device two"},
+		{[]string{"shell", script, "-a", s1.Addr}, "tags a (device one) and b (device two) would both be sent to " + s1.Addr},
+	} {
+		t.Setenv(plantEnv, file) // shell takes no --plant
+		r := runCLI(t, tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("plcctl %v: exit %d, stderr:\n%s\nwant exit 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	if n1, n2 := s1.Stats().Requests, s2.Stats().Requests; n1 != 0 || n2 != 0 {
+		t.Errorf("requests sent: %d and %d, want none", n1, n2)
 	}
 }
 

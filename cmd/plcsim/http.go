@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -47,6 +48,25 @@ type ctlDevice struct {
 // served yet. It returns nil when neither is asked for. devs are the
 // devices served (one without a plant): each gets its Admin; with several,
 // they share the journal file, each entry naming its device.
+// checkHTTPAddress refuses an --http value whose port is not a number, as
+// --listen does, before anything is started: the listener's own error
+// named the value with a ":" the user did not type and Go's words
+// ("--http :abc: admin: listen tcp: lookup tcp/abc: unknown port", exit 1).
+func checkHTTPAddress(s string) error {
+	addr := s
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr // a port alone
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--http %q: want PORT, :PORT or HOST:PORT", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("--http %q: port %q is not a number 0..65535", s, port)
+	}
+	return nil
+}
+
 func newControl(httpAddr, token, journal string, devs []ctlDevice, log *zerolog.Logger) (*control, error) {
 	if httpAddr == "" && journal == "" {
 		return nil, nil

@@ -112,12 +112,25 @@ func TestHTTPAndJournal(t *testing.T) {
 	}
 }
 
+// TestHTTPFlagErrors: a journal that cannot be opened is a failure (exit
+// 1); an --http port that is not a number is a usage error (exit 2) said
+// as --listen says it. It was exit 1 with the listener's words, naming a
+// value the user did not type ("--http :abc: admin: listen tcp: lookup
+// tcp/abc: unknown port").
 func TestHTTPFlagErrors(t *testing.T) {
-	for _, args := range [][]string{{"--http", "127.0.0.1:notaport"}, {"--journal", filepath.Join(t.TempDir(), "no", "such", "dir")}} {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--http", "127.0.0.1:notaport"}, exitUsage, `plcsim: --http "127.0.0.1:notaport": port "notaport" is not a number 0..65535`},
+		{[]string{"--http", "abc"}, exitUsage, `plcsim: --http "abc": port "abc" is not a number 0..65535`},
+		{[]string{"--journal", filepath.Join(t.TempDir(), "no", "such", "dir")}, exitFailure, "--journal"},
+	} {
 		var errb strings.Builder
-		code := run(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, args...), io.Discard, &errb)
-		if code != exitFailure || !strings.Contains(errb.String(), args[0]) {
-			t.Errorf("plcsim %v = exit %d, %q; want 1 and a message naming %s", args, code, errb.String(), args[0])
+		code := run(context.Background(), append([]string{"--listen", "127.0.0.1:0"}, tc.args...), io.Discard, &errb)
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("plcsim %v = exit %d, %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
 		}
 	}
 }

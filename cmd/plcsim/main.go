@@ -182,6 +182,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: unexpected argument %q\nRun 'plcsim --help' for usage.\n", fs.Arg(0))
 		return exitUsage
 	}
+	if err := checkLimits(fs); err != nil {
+		fmt.Fprintf(stderr, "plcsim: %v\n", err)
+		return exitUsage
+	}
+	if *httpAddr != "" {
+		if err := checkHTTPAddress(*httpAddr); err != nil {
+			fmt.Fprintf(stderr, "plcsim: %v\n", err)
+			return exitUsage
+		}
+	}
 	log, err := newLogger(stderr, *logLevel, *logFormat, *trace)
 	if err != nil {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
@@ -354,6 +364,19 @@ func logStopped(log *zerolog.Logger, srv *simulator.Server) {
 	e = e.Uint64("faults", st.Faults)
 	if len(faults) > 0 {
 		e = e.Str("faults_by", strings.Join(faults, ","))
+	}
+	// Connections --allow or --max-conns-per-ip closed at once are in
+	// accepted too; without these a run whose every client was refused
+	// read as accepted=2 refused=0.
+	sec := srv.SecurityStats()
+	for _, c := range []struct {
+		key string
+		n   uint64
+	}{{"not_allowed", sec.NotAllowed}, {"per_ip_refused", sec.PerIPRefused},
+		{"tls_handshake_failures", sec.HandshakeFailures}, {"denied", sec.Denied}} {
+		if c.n > 0 {
+			e = e.Uint64(c.key, c.n)
+		}
 	}
 	e.Uint64("log_suppressed", st.LogSuppressed).Msg("plcsim stopped")
 }

@@ -63,10 +63,20 @@ func TestUsage(t *testing.T) {
 		{"bad unit", []string{"--unit-ids", "1,300"}, 2, "", "not a unit id"},
 		{"bad unknown unit", []string{"--unknown-unit", "maybe"}, 2, "", "want exception or silent"},
 		{"bad file bound", []string{"--max-file-registers", "0"}, 2, "", "want at least 1"},
-		{"bad size", []string{"--coils", "70000"}, 2, "", "outside 1..65536"},
+		// Each limit is refused naming its flag and what 0 means; the
+		// simulator's words were "simulator: negative timeout" for any of
+		// four flags and "max conns -1 below 1".
+		{"bad size", []string{"--coils", "70000"}, 2, "", "--coils 70000: want 1..65536 (0: the default, 65536)"},
+		{"negative size", []string{"--input-registers", "-1"}, 2, "", "--input-registers -1: want 1..65536"},
+		{"bad max conns", []string{"--max-conns", "-1"}, 2, "", "--max-conns -1: want 1 or more (0: the default, 64)"},
+		{"bad per-ip cap", []string{"--max-conns-per-ip", "-3"}, 2, "", "--max-conns-per-ip -3: want 1 or more (0: no cap)"},
+		{"bad frame timeout", []string{"--frame-timeout", "-1s"}, 2, "", "--frame-timeout -1s: want a positive duration (0: the default, 2s)"},
+		{"bad idle timeout", []string{"--idle-timeout", "-1s"}, 2, "", "--idle-timeout -1s: want a positive duration (0: never)"},
+		{"bad drain timeout", []string{"--drain-timeout", "-1ms"}, 2, "", "--drain-timeout -1ms: want a positive duration"},
+		{"bad handshake timeout", []string{"--tls-handshake-timeout", "-2s"}, 2, "", "--tls-handshake-timeout -2s: want a positive duration"},
 		{"argument", []string{"extra"}, 2, "", "unexpected argument"},
 		{"bad fault", []string{"--fault", "action=delay"}, 2, "", "needs delay=DURATION"},
-		{"bad write timeout", []string{"--write-timeout", "-1s"}, 2, "", "negative timeout"},
+		{"bad write timeout", []string{"--write-timeout", "-1s"}, 2, "", "--write-timeout -1s: want a positive duration (0: the default, 5s)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,5 +264,41 @@ func TestStopSummaryCountsFaults(t *testing.T) {
 	}
 	if _, ok := line["resets_by"]; ok {
 		t.Errorf("stop line %v has resets_by without a reset", line)
+	}
+}
+
+// TestStopSummaryCountsRefusals: connections --allow closed at once are
+// counted in the shutdown line (not_allowed); they were only in accepted,
+// so a run whose every client was refused read "accepted=2 refused=0".
+// Counters that stayed 0 are left out.
+func TestStopSummaryCountsRefusals(t *testing.T) {
+	addr := testutil.HeldAddr(t)
+	logs, stop := startDevices(t, "--listen", addr, "--allow", "10.0.0.0/8")
+	for range 2 {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+		nc.Read(make([]byte, 1)) // closed at once by plcsim
+		nc.Close()
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, logs.String())
+	}
+	var line map[string]any
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) == nil && rec["message"] == "plcsim stopped" {
+			line = rec
+		}
+	}
+	if line == nil || line["not_allowed"] != 2.0 {
+		t.Fatalf("stop line %v: want not_allowed 2\n%s", line, logs.String())
+	}
+	for _, k := range []string{"per_ip_refused", "tls_handshake_failures", "denied"} {
+		if _, ok := line[k]; ok {
+			t.Errorf("stop line %v has %s without any", line, k)
+		}
 	}
 }

@@ -82,6 +82,9 @@ func (a *Admin) Request(ev simulator.RequestEvent) {
 		m.malformedRq.Inc()
 		return
 	}
+	if ev.Silent { // no answer on purpose: nothing to time, no exception
+		return
+	}
 	if ev.Exception != 0 {
 		m.exceptions.WithLabelValues(u, fc, decimal[uint8(ev.Exception)]).Inc()
 	}

@@ -117,3 +117,33 @@ func TestMetricsAgreeWithClient(t *testing.T) {
 		t.Errorf("journal has %d writes, want 3 (the dropped answer's write executed)", n)
 	}
 }
+
+// TestMetricsSilentUnknownUnit: a request to a unit without a memory under
+// UnknownUnit silent gets no answer on purpose; it is a request, not a
+// malformed PDU (the connection stays), and has no answer to time. It was
+// counted in plcsim_malformed_pdus_total, which /api/v1/counters'
+// malformed_pdus (0) contradicted.
+func TestMetricsSilentUnknownUnit(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{UnitIDs: []uint8{1}, UnknownUnit: simulator.UnknownUnitSilent})
+	c := dialMB(t, r.sim.Addr)
+	c.tid++ // unit 7 is not served: no answer to wait for
+	adu, _ := modbus.AppendADU(nil, c.tid, 7, modbus.NewReadHoldingRegisters(0, 1))
+	c.nc.Write(adu)
+	c.call(1, modbus.NewReadHoldingRegisters(0, 1)) // answered after the silent one: it was handled
+
+	m := scrape(t, r)
+	want := map[string]float64{
+		`plcsim_requests_total{fc="3",unit="7"}`:        1,
+		`plcsim_requests_total{fc="3",unit="1"}`:        1,
+		`plcsim_malformed_pdus_total`:                   0,
+		`plcsim_request_duration_seconds_count{fc="3"}`: 1, // only the answered one
+	}
+	for k, v := range want {
+		if got := m[k]; got != v {
+			t.Errorf("%s = %v, want %v", k, got, v)
+		}
+	}
+	if st := r.sim.Stats(); st.MalformedPDUs != 0 {
+		t.Errorf("Stats().MalformedPDUs = %d, want 0", st.MalformedPDUs)
+	}
+}

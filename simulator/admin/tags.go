@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/plcctl/plcctl/plant"
+	"github.com/plcctl/plcctl/values"
 )
 
 // tagJSON is a tag and its engineering value on the wire.
@@ -177,6 +178,20 @@ func (a *Admin) putTag(w http.ResponseWriter, r *http.Request) {
 	} else if raw[0] == '[' || raw[0] == '{' {
 		fail(w, badField("value", "%s: want one value (%s), not a list or object", raw, t.TypeName()))
 		return
+	} else if !t.Bool && !t.Scaled && (t.Type == values.Hex || t.Type == values.Bits) {
+		// A JSON number is the register's value, as GET gives it, not
+		// digits in the tag's base: 4660 is 0x1234. Strings keep plcctl
+		// set's meaning ("1234" is hex digits for a hex tag).
+		n, err := strconv.ParseUint(text, 10, 16)
+		if err != nil {
+			fail(w, badField("value", "%s: want a register value 0..65535, or a string of %s digits", raw, t.TypeName()))
+			return
+		}
+		if t.Type == values.Hex {
+			text = "0x" + strconv.FormatUint(n, 16)
+		} else {
+			text = "0b" + strconv.FormatUint(n, 2)
+		}
 	}
 	v, err := t.ParseValue(text)
 	if err == nil {

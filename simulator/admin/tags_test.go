@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -97,5 +98,64 @@ func TestNoTags(t *testing.T) {
 	}
 	if code, body := r.do(t, "GET", "/api/v1/tags/x", ""); code != 404 || !strings.Contains(body, "no plant") {
 		t.Errorf("GET tag without a plant = %d %s", code, body)
+	}
+}
+
+// TestTagsHexBitsNumber: GET gives a hex or bits tag's value as a JSON
+// number (its text form in "text"); PUT of that number must write that
+// number. It was read as digits of the tag's base: {"value":4660} wrote
+// 0x4660 to a hex tag, {"value":5} refused for a bits tag, so a value read
+// and put back changed the register. A string keeps plcctl set's meaning
+// ("1234" is hex digits for a hex tag).
+func TestTagsHexBitsNumber(t *testing.T) {
+	p, err := plant.Parse([]byte(`
+version: 1
+devices:
+  - name: station
+    address: 127.0.0.1:5020
+    units: [{id: 1, holding_registers: 10}]
+    tags:
+      - {name: word, table: holding_register, address: 0, type: hex}
+      - {name: flags, table: holding_register, address: 1, type: bits}
+`), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, Options{Tags: p.Tags}, simulator.Config{})
+	cases := []struct {
+		name, put string
+		addr      uint16
+		want      uint16
+	}{
+		{"word", `4660`, 0, 0x1234},
+		{"word", `"0x00FF"`, 0, 0x00FF},
+		{"word", `"1234"`, 0, 0x1234}, // a string: hex digits, as plcctl set takes them
+		{"flags", `5`, 1, 5},
+		{"flags", `"101"`, 1, 5},
+		{"flags", `65535`, 1, 0xFFFF},
+	}
+	for _, c := range cases {
+		code, body := r.do(t, "PUT", "/api/v1/tags/"+c.name, `{"value":`+c.put+`}`)
+		if got := r.sim.HoldingRegisters(c.addr, 1)[0]; code != 200 || got != c.want {
+			t.Errorf("PUT tag %s %s = %d %s; register %d = %#04x, want %#04x", c.name, c.put, code, body, c.addr, got, c.want)
+		}
+	}
+	// What GET says, PUT back, leaves the register as it was.
+	r.sim.SetHoldingRegisters(0, 0xBEEF)
+	var got struct{ Value any }
+	_, body := r.do(t, "GET", "/api/v1/tags/word", "")
+	mustJSON(t, body, &got)
+	back, _ := json.Marshal(got.Value)
+	if code, body := r.do(t, "PUT", "/api/v1/tags/word", `{"value":`+string(back)+`}`); code != 200 {
+		t.Fatalf("PUT back %s = %d %s", back, code, body)
+	}
+	if v := r.sim.HoldingRegisters(0, 1)[0]; v != 0xBEEF {
+		t.Errorf("register 0 after putting back GET's value %v = %#04x, want 0xbeef", got.Value, v)
+	}
+	for _, bad := range []string{`-1`, `1.5`, `65536`} {
+		code, body := r.do(t, "PUT", "/api/v1/tags/word", `{"value":`+bad+`}`)
+		if code != 400 || !strings.Contains(body, `"field":"value"`) {
+			t.Errorf("PUT tag word %s = %d %s, want 400 naming value", bad, code, body)
+		}
 	}
 }
