@@ -63,10 +63,35 @@ func ParseFaultRule(s string) (FaultRule, error) {
 		}
 	}
 	if err := r.Validate(); err != nil {
-		return r, fmt.Errorf("simulator: fault %q: %w", s, err)
+		return r, fmt.Errorf("simulator: fault %q: %w", s, oneLine(err))
 	}
 	return r, nil
 }
+
+// oneLine is err, with the several problems of an errors.Join (Validate's)
+// said on one line, separated by "; ": plcsim prints a rule's error as one
+// line, and the control API returns it as one JSON string.
+func oneLine(err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	msgs := make([]string, 0, len(j.Unwrap()))
+	for _, e := range j.Unwrap() {
+		msgs = append(msgs, e.Error())
+	}
+	return joinedError{err, strings.Join(msgs, "; ")}
+}
+
+// joinedError is an errors.Join with its messages on one line; errors.Is
+// still reaches each of them.
+type joinedError struct {
+	err error
+	msg string
+}
+
+func (e joinedError) Error() string { return e.msg }
+func (e joinedError) Unwrap() error { return e.err }
 
 // ParseFaultRules reads a rules file: one rule per line in ParseFaultRule's
 // form, blank lines and lines starting with # ignored. An error names the

@@ -46,6 +46,7 @@ func TestParseFaultRule(t *testing.T) {
 		{in: "action=drop,nth=0", wantErr: "want a whole number >= 1"},
 		{in: "action=drop,from=2s,until=1s", wantErr: "until= must be later"},
 		{in: "fc=3", wantErr: "action is required"},
+		{in: "unit=1,delay=1s", wantErr: `fault "unit=1,delay=1s": action is required; delay= goes with action=delay`},
 		{in: "action=explode", wantErr: "want one of delay, drop"},
 		{in: "action=delay", wantErr: "needs delay=DURATION"},
 		{in: "action=exception", wantErr: "needs exception=CODE"},
