@@ -99,7 +99,8 @@ func (e joinedError) Unwrap() error { return e.err }
 func ParseFaultRules(rd io.Reader) ([]FaultRule, error) {
 	var rules []FaultRule
 	sc := bufio.NewScanner(rd)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -109,6 +110,10 @@ func ParseFaultRules(rd io.Reader) ([]FaultRule, error) {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		rules = append(rules, r)
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		// No rule is near this long: a file that is not a rules file?
+		return nil, fmt.Errorf("line %d: simulator: fault rules: longer than %d KiB, which no rule is", n, bufio.MaxScanTokenSize>>10)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("simulator: fault rules: %w", err)

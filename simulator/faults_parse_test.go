@@ -106,6 +106,11 @@ func TestParseFaultRules(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "line 3: ") || !strings.Contains(err.Error(), `unknown key "colour"`) {
 		t.Errorf("ParseFaultRules(bad line 3) = %v, want an error starting with line 3", err)
 	}
+	long := "action=drop\naction=drop,seed=" + strings.Repeat("1", 70000) + "\n"
+	if _, err := simulator.ParseFaultRules(strings.NewReader(long)); err == nil ||
+		err.Error() != "line 2: simulator: fault rules: longer than 64 KiB, which no rule is" {
+		t.Errorf("ParseFaultRules(a 70000-byte line 2) = %v, want it named by its line", err) // was "bufio.Scanner: token too long"
+	}
 	if rules, err := simulator.ParseFaultRules(strings.NewReader("# nothing\n")); err != nil || len(rules) != 0 {
 		t.Errorf("ParseFaultRules(only a comment) = %v, %v; want no rules", rules, err)
 	}
