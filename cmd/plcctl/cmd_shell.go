@@ -83,7 +83,8 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	status := exitOK
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := sc.Text()
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\uFEFF") // a byte order mark from a Windows editor
@@ -110,6 +111,11 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 				break
 			}
 		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		// The lines before it ran; this one is no command (a binary given
+		// as the script?), and nothing of it was sent.
+		return usagef("script line %d is longer than 1 MiB, which no command is; the lines after it were not run", n)
 	}
 	if err := sc.Err(); err != nil {
 		return &opError{cmd: "shell", err: err}

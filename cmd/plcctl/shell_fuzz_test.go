@@ -66,3 +66,16 @@ func TestShellScriptNUL(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestShellScriptLongLine: a script line over the scanner's 1 MiB (a binary
+// given as the script) failed as if the device had ("shell on ADDR unit 1:
+// bufio.Scanner: token too long", exit 1); it is a usage error naming the
+// line, and nothing is sent.
+func TestShellScriptLongLine(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "script.txt")
+	os.WriteFile(script, []byte("# a comment\nread-coils "+strings.Repeat("1", 1<<20)+"\nread-coils 0\n"), 0o644)
+	r := runCLI(t, "shell", script, "-a", "127.0.0.1:1")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "script line 2 is longer than 1 MiB") || strings.Contains(r.stderr, "bufio") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
