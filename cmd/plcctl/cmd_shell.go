@@ -106,7 +106,7 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 		if code != exitOK {
 			status = code
 			// The error above names the command, not where it is in the script.
-			fmt.Fprintf(a.stderr, "plcctl shell: line %d failed (exit %d): %s\n", n, code, escapeUnprintable(strings.TrimSpace(line)))
+			fmt.Fprintf(a.stderr, "plcctl shell: line %d failed (exit %d): %s\n", n, code, escape(strings.TrimSpace(line)))
 			if stopOnError {
 				break
 			}

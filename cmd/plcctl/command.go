@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
@@ -282,11 +280,6 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		}
 	}
 	err := fs.Parse(in)
-	if err != nil && !printable(err.Error()) {
-		// pflag names an unknown flag as typed: a newline or an escape
-		// sequence in it would reach the terminal raw.
-		err = errors.New(escapeUnprintable(err.Error()))
-	}
 	for i, s := range fs.Args() {
 		if n, ok := strings.CutPrefix(s, mark); ok {
 			k, _ := strconv.Atoi(n)
@@ -294,26 +287,6 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		}
 	}
 	return err
-}
-
-// escapeUnprintable writes the runes of s that printable refuses as Go
-// escapes (\n, \x1b, \xff), leaving the rest as it is.
-func escapeUnprintable(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !strconv.IsPrint(r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
 }
 
 // takesValue reports whether arg is a flag of fs that consumes the next
