@@ -3,6 +3,8 @@ package plant
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -30,12 +32,15 @@ func FuzzParse(f *testing.F) {
 			}
 		} else if a != nil {
 			t.Fatal("ParseAccess returned rules and an error")
+		} else {
+			checkPrintable(t, "ParseAccess", err)
 		}
 		p, err := Parse(data, "fuzz.yaml")
 		if err != nil {
 			if p != nil {
 				t.Fatal("Parse returned a plant and an error")
 			}
+			checkPrintable(t, "Parse", err)
 			return
 		}
 		PlanReads(p.Tags, PlanOptions{MaxGap: 3})
@@ -52,4 +57,15 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkPrintable: one problem a line, each printable: what the file holds
+// is quoted in an error, never written raw to the terminal.
+func checkPrintable(t *testing.T, call string, err error) {
+	t.Helper()
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strconv.CanBackquote(line) {
+			t.Fatalf("%s error line %q is not printable", call, line)
+		}
+	}
 }
