@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/plcctl/plcctl/internal/limitfile"
 )
 
 // exitStatus ends a command with a given exit code, its cause already
@@ -313,9 +315,9 @@ func loadHistory(path string) []string {
 	if path == "" {
 		return nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := limitfile.Read(path, maxHistoryFile)
 	if err != nil {
-		return nil
+		return nil // a history that cannot be read is no history
 	}
 	var h []string
 	for _, l := range strings.Split(string(b), "\n") {
