@@ -5,7 +5,6 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -48,7 +47,7 @@ func FuzzTagValue(f *testing.F) {
 		tag := tags[int(sel)%len(tags)]
 		if v, err := tag.ParseValue(s); err != nil {
 			var te *TagError
-			if !errors.As(err, &te) || te.Tag != tag.Name || !strconv.CanBackquote(err.Error()) {
+			if !errors.As(err, &te) || te.Tag != tag.Name || !printableLine(err.Error()) {
 				t.Fatalf("tag %s: ParseValue(%q) = %q (%T): want one printable *TagError", tag.Name, s, err, err)
 			}
 		} else if !tag.Bool {
