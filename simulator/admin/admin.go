@@ -312,6 +312,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 			return errors.New("empty: want a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if f == "" { // a key "": an error naming field "" names nothing
+				return badField("body", `unknown field ""`)
+			}
 			return badField(f, "unknown field")
 		}
 		return err
