@@ -5,6 +5,7 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plant"
 )
 
@@ -27,6 +28,7 @@ func FuzzSnapshotDevice(f *testing.F) {
 			i += len(v)
 			objects[id] = v
 		}
+		sid = sid[:min(len(sid), modbus.MaxPDULen-2)] // an FC 17 answer holds at most 251 data bytes
 		snap := &plant.Snapshot{Address: "127.0.0.1:5020", UnitID: 1}
 		snap.Identity, _ = plantIdentity(objects, conformity)
 		snap.ServerID = splitServerID(sid)
