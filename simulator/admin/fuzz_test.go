@@ -116,6 +116,9 @@ func checkAPIAnswer(t *testing.T, call string, body []byte, w *httptest.Response
 	if w.Code == http.StatusNoContent || w.Body.String() == "404 page not found\n" { // no such route: the mux's own answer
 		return
 	}
+	if (w.Code == http.StatusTemporaryRedirect || w.Code == http.StatusMovedPermanently) && w.Header().Get("Location") != "" {
+		return // the mux cleaning a path with "." or "..": its own answer too
+	}
 	var e apiError
 	if ct := w.Header().Get("Content-Type"); ct != "application/json" || !json.Valid(w.Body.Bytes()) {
 		t.Fatalf("%s %q = %d, %s %q: want JSON", call, body, w.Code, ct, w.Body)
