@@ -86,7 +86,7 @@ func (p *Plant) AccessFor(d *Device) *AccessRules {
 // LoadAccess reads an access file: a YAML file with an access: section
 // as a plant file has it, and optionally numbering:.
 func LoadAccess(path string) (*AccessRules, error) {
-	data, err := readFile(path)
+	data, err := readFile(path, "an access file")
 	if err != nil {
 		return nil, err
 	}

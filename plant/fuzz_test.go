@@ -3,7 +3,10 @@ package plant
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParse: no input makes Parse or ParseAccess panic or hang; a file it
@@ -30,12 +33,15 @@ func FuzzParse(f *testing.F) {
 			}
 		} else if a != nil {
 			t.Fatal("ParseAccess returned rules and an error")
+		} else {
+			checkPrintable(t, "ParseAccess", err)
 		}
 		p, err := Parse(data, "fuzz.yaml")
 		if err != nil {
 			if p != nil {
 				t.Fatal("Parse returned a plant and an error")
 			}
+			checkPrintable(t, "Parse", err)
 			return
 		}
 		PlanReads(p.Tags, PlanOptions{MaxGap: 3})
@@ -52,4 +58,21 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkPrintable: one problem a line, each printable: what the file holds
+// is quoted in an error, never written raw to the terminal.
+func checkPrintable(t *testing.T, call string, err error) {
+	t.Helper()
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !printableLine(line) {
+			t.Fatalf("%s error line %q is not printable", call, line)
+		}
+	}
+}
+
+// printableLine reports whether s is one line of valid UTF-8 with only
+// printable runes (strconv.CanBackquote would refuse a backquote too).
+func printableLine(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) })
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/plcctl/plcctl/internal/limitfile"
 )
 
 // Keys each mapping of the file accepts. The JSON Schema
@@ -51,15 +52,20 @@ var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^
 
 // Load reads and parses the plant file at path.
 func Load(path string) (*Plant, error) {
-	data, err := readFile(path)
+	data, err := readFile(path, "a plant file")
 	if err != nil {
 		return nil, err
 	}
 	return Parse(data, path)
 }
 
-func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+// readFile reads the plant or access (what) file at path.
+func readFile(path, what string) ([]byte, error) {
+	data, err := limitfile.Read(path, maxFileSize)
+	if errors.As(err, new(*limitfile.TooLargeError)) {
+		// Read no further: a wrong file (a disk image, /dev/zero) would fill memory.
+		return nil, fmt.Errorf("plant: %w, more than %s may have", err, what)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("plant: %w", err)
 	}

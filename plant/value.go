@@ -177,7 +177,8 @@ func toFloat(v any) (float64, bool) {
 // DecodeValue returns the engineering value held by regs (exactly
 // Registers() registers): a bool for a Bool tag in a register (its Bit) or
 // in a bit table (regs[0] != 0), a
-// float64 for a scaled tag, otherwise the raw type's Go value.
+// float64 for a scaled tag, at most Chars bytes for a string tag, otherwise
+// the raw type's Go value.
 func (t *Tag) DecodeValue(regs []uint16) (any, error) {
 	if len(regs) != t.Registers() {
 		return nil, fmt.Errorf("plant: tag %s: %d registers given, the tag has %d", t.Name, len(regs), t.Registers())
@@ -191,6 +192,12 @@ func (t *Tag) DecodeValue(regs []uint16) (any, error) {
 	vs, err := values.Decode(t.Type, t.Order, regs)
 	if err != nil {
 		return nil, fmt.Errorf("plant: tag %s: %w", t.Name, err)
+	}
+	if s, ok := vs[0].(string); ok && len(s) > t.Chars {
+		// An odd Chars leaves a byte of the last register outside the
+		// field; a device may keep anything there, and a value longer
+		// than Chars is one the tag's own ParseValue refuses.
+		return strings.TrimRight(s[:t.Chars], "\x00"), nil
 	}
 	if !t.Scaled {
 		return vs[0], nil

@@ -105,3 +105,29 @@ func TestTagValues(t *testing.T) {
 		t.Error("DecodeValue with 2 registers for a 1-register tag = nil error")
 	}
 }
+
+// TestDecodeValueOddChars: a string tag of 5 characters takes 3 registers;
+// the sixth byte is outside the field. A device with anything there showed
+// a 6-character value ("PLC-1X") that the tag's own ParseValue refused
+// (found by FuzzTagValue).
+func TestDecodeValueOddChars(t *testing.T) {
+	p := tagsOf(t, "      - {name: s, table: hr, address: 0, type: string, chars: 5}\n"+
+		"      - {name: sw, table: hr, address: 3, type: string, chars: 3, order: BADC}\n")
+	for _, tc := range []struct {
+		tag  string
+		regs []uint16
+		want string
+	}{
+		{"s", []uint16{0x504C, 0x432D, 0x3158}, "PLC-1"},
+		{"s", []uint16{0x4142, 0, 0x0058}, "AB"},
+		{"sw", []uint16{0x4241, 0x5843}, "ABC"},
+	} {
+		v, err := p.Tag(tc.tag).DecodeValue(tc.regs)
+		if err != nil || v != tc.want {
+			t.Errorf("%s.DecodeValue(%04X) = %q, %v; want %q", tc.tag, tc.regs, v, err, tc.want)
+		}
+		if _, err := p.Tag(tc.tag).ParseValue(v.(string)); err != nil {
+			t.Errorf("%s: the value shown, %q, is refused: %v", tc.tag, v, err)
+		}
+	}
+}

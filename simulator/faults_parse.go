@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/plcctl/plcctl/modbus"
 )
@@ -63,10 +64,35 @@ func ParseFaultRule(s string) (FaultRule, error) {
 		}
 	}
 	if err := r.Validate(); err != nil {
-		return r, fmt.Errorf("simulator: fault %q: %w", s, err)
+		return r, fmt.Errorf("simulator: fault %q: %w", s, oneLine(err))
 	}
 	return r, nil
 }
+
+// oneLine is err, with the several problems of an errors.Join (Validate's)
+// said on one line, separated by "; ": plcsim prints a rule's error as one
+// line, and the control API returns it as one JSON string.
+func oneLine(err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	msgs := make([]string, 0, len(j.Unwrap()))
+	for _, e := range j.Unwrap() {
+		msgs = append(msgs, e.Error())
+	}
+	return joinedError{err, strings.Join(msgs, "; ")}
+}
+
+// joinedError is an errors.Join with its messages on one line; errors.Is
+// still reaches each of them.
+type joinedError struct {
+	err error
+	msg string
+}
+
+func (e joinedError) Error() string { return e.msg }
+func (e joinedError) Unwrap() error { return e.err }
 
 // ParseFaultRules reads a rules file: one rule per line in ParseFaultRule's
 // form, blank lines and lines starting with # ignored. An error names the
@@ -74,7 +100,8 @@ func ParseFaultRule(s string) (FaultRule, error) {
 func ParseFaultRules(rd io.Reader) ([]FaultRule, error) {
 	var rules []FaultRule
 	sc := bufio.NewScanner(rd)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -84,6 +111,10 @@ func ParseFaultRules(rd io.Reader) ([]FaultRule, error) {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		rules = append(rules, r)
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		// No rule is near this long: a file that is not a rules file?
+		return nil, fmt.Errorf("line %d: simulator: fault rules: longer than %d KiB, which no rule is", n, bufio.MaxScanTokenSize>>10)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("simulator: fault rules: %w", err)
@@ -131,63 +162,72 @@ func (r *FaultRule) set(k, v string) error {
 	case "unit":
 		n, err := strconv.ParseUint(v, 0, 8)
 		if err != nil {
-			return fmt.Errorf("unit=%s: want a unit id 0..255", v)
+			return fmt.Errorf("unit=%s: want a unit id 0..255", shown(v))
 		}
 		r.UnitID, r.MatchUnit = uint8(n), true
 	case "fc":
 		n, err := strconv.ParseUint(v, 0, 8)
 		if err != nil || n == 0 || n > 127 {
-			return fmt.Errorf("fc=%s: want a function code 1..127", v)
+			return fmt.Errorf("fc=%s: want a function code 1..127", shown(v))
 		}
 		r.Function = modbus.FunctionCode(n)
 	case "addr":
 		if r.AddrFirst, r.AddrLast, err = parseRange(v, 0); err != nil {
-			return fmt.Errorf("addr=%s: want an address 0..65535 or a range such as 100-199", v)
+			return fmt.Errorf("addr=%s: want an address 0..65535 or a range such as 100-199", shown(v))
 		}
 		r.MatchAddr = true
 	case "qty":
 		if r.QtyMin, r.QtyMax, err = parseRange(v, 1); err != nil {
-			return fmt.Errorf("qty=%s: want a quantity 1..65535 or a range such as 1-10", v)
+			return fmt.Errorf("qty=%s: want a quantity 1..65535 or a range such as 1-10", shown(v))
 		}
 	case "nth", "every":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return fmt.Errorf("%s=%s: want a whole number >= 1", k, v)
+			return fmt.Errorf("%s=%s: want a whole number >= 1", k, shown(v))
 		}
 		*map[string]*int{"nth": &r.Nth, "every": &r.Every}[k] = n
 	case "after", "count", "junk", "at":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return fmt.Errorf("%s=%s: want a whole number >= 0", k, v)
+			return fmt.Errorf("%s=%s: want a whole number >= 0", k, shown(v))
 		}
 		*map[string]*int{"after": &r.After, "count": &r.Count, "junk": &r.Junk, "at": &r.SplitAt}[k] = n
 	case "prob":
 		p, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(p > 0 && p <= 1) {
-			return fmt.Errorf("prob=%s: want a probability 0 < p <= 1 such as 0.05", v)
+			return fmt.Errorf("prob=%s: want a probability 0 < p <= 1 such as 0.05", shown(v))
 		}
 		r.Probability = p
 	case "seed":
 		if r.Seed, err = strconv.ParseUint(v, 0, 64); err != nil {
-			return fmt.Errorf("seed=%s: want a whole number >= 0", v)
+			return fmt.Errorf("seed=%s: want a whole number >= 0", shown(v))
 		}
 	case "delay", "gap", "for", "from", "until":
 		d, err := time.ParseDuration(v)
 		positive := k != "from" && k != "until"
 		if err != nil || d < 0 || (positive && d == 0) {
-			return fmt.Errorf("%s=%s: want a positive duration such as 1.5s", k, v)
+			return fmt.Errorf("%s=%s: want a positive duration such as 1.5s", k, shown(v))
 		}
 		*map[string]*time.Duration{"delay": &r.Delay, "gap": &r.Gap, "for": &r.For, "from": &r.From, "until": &r.Until}[k] = d
 	case "exception":
 		n, err := strconv.ParseUint(v, 0, 8)
 		if err != nil || n == 0 {
-			return fmt.Errorf("exception=%s: want an exception code 1..255", v)
+			return fmt.Errorf("exception=%s: want an exception code 1..255", shown(v))
 		}
 		r.Exception = modbus.ExceptionCode(n)
 	default:
 		return fmt.Errorf("unknown key %q (want one of %s)", k, strings.Join(FaultKeys, ", "))
 	}
 	return nil
+}
+
+// shown is a value as an error repeats it: as given, or quoted when it
+// holds what a terminal would not show (the rule itself is quoted already).
+func shown(v string) string {
+	if utf8.ValidString(v) && !strings.ContainsFunc(v, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return v
+	}
+	return strconv.Quote(v)
 }
 
 // parseRange parses "N" or "N-M" as 16-bit values >= min.

@@ -46,6 +46,7 @@ func TestParseFaultRule(t *testing.T) {
 		{in: "action=drop,nth=0", wantErr: "want a whole number >= 1"},
 		{in: "action=drop,from=2s,until=1s", wantErr: "until= must be later"},
 		{in: "fc=3", wantErr: "action is required"},
+		{in: "unit=1,delay=1s", wantErr: `fault "unit=1,delay=1s": action is required; delay= goes with action=delay`},
 		{in: "action=explode", wantErr: "want one of delay, drop"},
 		{in: "action=delay", wantErr: "needs delay=DURATION"},
 		{in: "action=exception", wantErr: "needs exception=CODE"},
@@ -104,6 +105,11 @@ func TestParseFaultRules(t *testing.T) {
 	_, err = simulator.ParseFaultRules(strings.NewReader("action=drop\n# ok\naction=drop,colour=red\n"))
 	if err == nil || !strings.HasPrefix(err.Error(), "line 3: ") || !strings.Contains(err.Error(), `unknown key "colour"`) {
 		t.Errorf("ParseFaultRules(bad line 3) = %v, want an error starting with line 3", err)
+	}
+	long := "action=drop\naction=drop,seed=" + strings.Repeat("1", 70000) + "\n"
+	if _, err := simulator.ParseFaultRules(strings.NewReader(long)); err == nil ||
+		err.Error() != "line 2: simulator: fault rules: longer than 64 KiB, which no rule is" {
+		t.Errorf("ParseFaultRules(a 70000-byte line 2) = %v, want it named by its line", err) // was "bufio.Scanner: token too long"
 	}
 	if rules, err := simulator.ParseFaultRules(strings.NewReader("# nothing\n")); err != nil || len(rules) != 0 {
 		t.Errorf("ParseFaultRules(only a comment) = %v, %v; want no rules", rules, err)

@@ -13,10 +13,43 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/plcctl/plcctl/internal/limitfile"
 )
 
 // stateFormat names the state file format; another value is refused.
 const stateFormat = "plcsim-state/1"
+
+// maxStateFile bounds what LoadState reads: a memory of four full tables
+// saves as about 3.5 MB, so 255 of them fit with room to spare.
+const maxStateFile = 1 << 30
+
+// checkRegular refuses a state file that exists and is not a regular file
+// (a directory is left to the open, which names it). Reading /dev/zero
+// would fill memory, and a save renames its temporary file over the path:
+// over /dev/null, as root, it would replace the device.
+func checkRegular(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().IsRegular() || fi.IsDir() {
+		return nil
+	}
+	return fmt.Errorf("simulator: state file %s is not a regular file but a %s; give the name of a file", path, fileKind(fi.Mode()))
+}
+
+// fileKind names what a file that is not regular is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
 
 // stateFile is what SaveState writes: a header, the retentive contents and
 // a checksum over them, so a damaged file is recognised, not half-loaded.
@@ -63,6 +96,9 @@ func SaveState(path, fingerprint string, snap ServerSnapshot) error {
 // temporary file. The commit it returns renames it over path and fsyncs
 // the directory; until then path is untouched.
 func PrepareState(path, fingerprint string, snap ServerSnapshot) (commit func() error, err error) {
+	if err := checkRegular(path); err != nil {
+		return nil, err
+	}
 	units, err := json.Marshal(snap)
 	if err != nil {
 		return nil, fmt.Errorf("simulator: save state: %w", err)
@@ -130,14 +166,20 @@ func RemoveStaleStateTemps(path string) {
 // ErrStateCorrupt when it is not an intact state file, or ErrStateMismatch
 // when its fingerprint is not fingerprint.
 func LoadState(path, fingerprint string) (snap ServerSnapshot, ok bool, err error) {
-	b, err := os.ReadFile(path)
+	if err := checkRegular(path); err != nil {
+		return snap, false, err
+	}
+	corrupt := func(why string) error { return &stateCorruptError{path: path, why: why} }
+	b, err := limitfile.Read(path, maxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return snap, false, nil
+	}
+	if errors.As(err, new(*limitfile.TooLargeError)) {
+		return snap, false, corrupt("it is larger than " + limitfile.Size(maxStateFile) + ", more than any state plcsim saves")
 	}
 	if err != nil {
 		return snap, false, fmt.Errorf("simulator: load state: %w", err)
 	}
-	corrupt := func(why string) error { return &stateCorruptError{path: path, why: why} }
 	if len(bytes.TrimSpace(b)) == 0 {
 		return snap, false, corrupt("it is empty")
 	}

@@ -2,6 +2,8 @@ package simulator_test
 
 import (
 	"errors"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,4 +80,27 @@ func FuzzLoadState(f *testing.F) {
 			s.RestoreRetentive(snap) // may refuse; must not panic
 		}
 	})
+}
+
+// TestStateNotRegular: a state file that is a socket, a pipe or a device
+// is refused by LoadState and PrepareState. LoadState read /dev/zero
+// without end, and a save renamed its temporary file over the path: as
+// root, over /dev/null, it would replace the device.
+func TestStateNotRegular(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	ln, err := net.Listen("unix", sock) // a socket file, no traffic
+	if err != nil {
+		t.Skip(err)
+	}
+	defer ln.Close()
+	want := "simulator: state file " + sock + " is not a regular file but a socket; give the name of a file"
+	if _, _, err := simulator.LoadState(sock, "fp"); err == nil || err.Error() != want {
+		t.Errorf("LoadState(socket) = %v, want %q", err, want)
+	}
+	if _, err := simulator.PrepareState(sock, "fp", simulator.ServerSnapshot{}); err == nil || err.Error() != want {
+		t.Errorf("PrepareState(socket) = %v, want %q", err, want)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&fs.ModeSocket == 0 {
+		t.Errorf("the socket file was replaced: %v, %v", fi, err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrValue is wrapped by every *ValueError.
@@ -27,8 +28,9 @@ type ValueError struct {
 
 func (e *ValueError) Error() string {
 	v := e.Value
-	if strings.TrimSpace(v) != v || v == "" {
-		v = strconv.Quote(v) // make an empty or padded value visible
+	if strings.TrimSpace(v) != v || v == "" || !utf8.ValidString(v) ||
+		strings.ContainsFunc(v, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		v = strconv.Quote(v) // make an empty, padded or unprintable value visible, on one line
 	}
 	return "values: value " + v + " does not fit " + e.Type.String() + ": " + e.Reason
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var orders = []WordOrder{ABCD, CDAB, BADC, DCBA}
@@ -346,4 +347,41 @@ func FuzzValuesDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzParseValue: any text, as any type, is a value or a *ValueError that
+// names it on one printable line; a value encodes, decodes and formats
+// back to itself in every order.
+func FuzzParseValue(f *testing.F) {
+	for _, s := range []string{"0", "65535", "65536", "-32768", "0x7fff", "0b1010", "0o17", "010", "1e3", "NaN",
+		"-Inf", "3.4e39", "1e-46", "1_000", "0xFF_FF", "FFFF", "1111000011110000", "18446744073709551616",
+		"-9223372036854775809", "PLC-01", "", " 5", "1\n2", "\x1b[2J", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, typ := range Types() {
+			v, err := ParseValue(typ, s)
+			if err != nil {
+				var ve *ValueError
+				msg := err.Error()
+				if !errors.As(err, &ve) || ve.Type != typ || ve.Value != s || !strings.HasPrefix(msg, "values: value ") ||
+					!printableLine(msg) {
+					t.Fatalf("ParseValue(%v, %q) = %q (%T): want a *ValueError naming the value on one printable line", typ, s, msg, err)
+				}
+				continue
+			}
+			if typ == String && strings.HasSuffix(s, "\x00") {
+				continue // a device pads with NULs, so decoding drops them
+			}
+			for _, o := range orders {
+				roundTrip(t, typ, o, v)
+			}
+		}
+	})
+}
+
+// printableLine reports whether s is one line of valid UTF-8 with only
+// printable runes (strconv.CanBackquote would refuse a backquote too).
+func printableLine(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) })
 }

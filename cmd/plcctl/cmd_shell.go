@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/plcctl/plcctl/internal/limitfile"
 )
 
 // exitStatus ends a command with a given exit code, its cause already
@@ -83,7 +85,8 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	status := exitOK
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := sc.Text()
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\uFEFF") // a byte order mark from a Windows editor
@@ -105,11 +108,16 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 		if code != exitOK {
 			status = code
 			// The error above names the command, not where it is in the script.
-			fmt.Fprintf(a.stderr, "plcctl shell: line %d failed (exit %d): %s\n", n, code, strings.TrimSpace(line))
+			fmt.Fprintf(a.stderr, "plcctl shell: line %d failed (exit %d): %s\n", n, code, escape(strings.TrimSpace(line)))
 			if stopOnError {
 				break
 			}
 		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		// The lines before it ran; this one is no command (a binary given
+		// as the script?), and nothing of it was sent.
+		return usagef("script line %d is longer than 1 MiB, which no command is; the lines after it were not run", n)
 	}
 	if err := sc.Err(); err != nil {
 		return &opError{cmd: "shell", err: err}
@@ -307,9 +315,9 @@ func loadHistory(path string) []string {
 	if path == "" {
 		return nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := limitfile.Read(path, maxHistoryFile)
 	if err != nil {
-		return nil
+		return nil // a history that cannot be read is no history
 	}
 	var h []string
 	for _, l := range strings.Split(string(b), "\n") {

@@ -324,6 +324,12 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	var saved []string
 	in := make([]string, len(args))
 	for i, s := range args {
+		if strings.IndexByte(s, 0) >= 0 {
+			// Only a shell script can carry a NUL (argv cannot), and no
+			// command takes one; a word "\x00neg7" would also be read as
+			// the mark below and index past saved.
+			return fmt.Errorf("argument %q holds a NUL byte", s)
+		}
 		in[i] = s
 		if s == "--" {
 			copy(in[i:], args[i:])

@@ -31,6 +31,9 @@ type lineEditor struct {
 
 const maxHistory = 1000
 
+// maxHistoryFile bounds what loadHistory reads: 1000 lines of commands.
+const maxHistoryFile = 1 << 20
+
 // addHistory appends line unless it is empty or repeats the last entry.
 func (e *lineEditor) addHistory(line string) {
 	if line == "" || len(e.history) > 0 && e.history[len(e.history)-1] == line {

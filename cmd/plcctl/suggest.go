@@ -25,3 +25,6 @@ func didYouMean(word string, candidates []string) string { return suggest.DidYou
 
 // flagError is suggest.FlagError.
 func flagError(err error, fs *pflag.FlagSet) error { return suggest.FlagError(err, fs) }
+
+// escape is suggest.Escape: unprintable runes as Go escapes.
+func escape(s string) string { return suggest.Escape(s) }

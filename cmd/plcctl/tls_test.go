@@ -203,3 +203,19 @@ func TestTLSMismatchCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSFileTooLarge: a --tls-* file is read up to 1 MiB; a wrong file
+// (a disk image, /dev/zero) was read whole, and then refused as holding
+// no PEM data.
+func TestTLSFileTooLarge(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.pem")
+	if err := os.WriteFile(big, make([]byte, 1<<20+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--tls-ca", big}, {"--tls-cert", big, "--tls-key", big}} {
+		r := runCLI(t, append(args, "read-coils", "-a", "127.0.0.1:1", "0")...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, big+" is larger than 1 MiB") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+}

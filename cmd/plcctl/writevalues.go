@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/plcctl/plcctl/plc"
 )
@@ -91,13 +92,20 @@ func signedOf(t plc.Type) (plc.Type, bool) {
 	return t, false
 }
 
-// shownValue is s as an error shows it: quoted only when empty or padded,
-// so the user sees what was given.
+// shownValue is s as an error shows it: quoted only when empty, padded or
+// holding what a terminal would not show as typed (a newline, an escape
+// sequence, bytes that are not UTF-8), so the user sees what was given and
+// the error stays one line.
 func shownValue(s string) string {
-	if s == "" || strings.TrimSpace(s) != s {
+	if s == "" || strings.TrimSpace(s) != s || !printable(s) {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// printable reports whether s is valid UTF-8 with only printable runes.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) })
 }
 
 // tagValueUsage words err, VALUE given to set for tag, as one sentence:

@@ -415,7 +415,15 @@ func listenAddress(s string) (string, error) {
 	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		host, port = strings.Trim(s, "[]"), defaultPort
+		host, port = s, defaultPort
+		if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+			host = s[1 : len(s)-1]
+		}
+		if strings.ContainsAny(host, "[]") {
+			// "[0]0" is balanced, but was taken as host "0]0", which
+			// then failed to resolve when plcsim listened.
+			return "", fmt.Errorf("--listen %q: brackets go around a whole IPv6 address only; want HOST[:PORT] or [IPv6]:PORT", s)
+		}
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
 		return "", fmt.Errorf("--listen %q: port %q is not a number 0..65535", s, port)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/plcctl/plcctl/internal/certgen"
+	"github.com/plcctl/plcctl/internal/limitfile"
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
@@ -268,11 +269,11 @@ func (f *securityFlags) apply(cfg *simulator.Config) error {
 }
 
 func serverTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err := loadKeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
 	}
-	pem, err := os.ReadFile(caFile)
+	pem, err := limitfile.Read(caFile, maxPEMFile)
 	if err != nil {
 		return nil, fmt.Errorf("--tls-client-ca: %w", err)
 	}
@@ -303,6 +304,24 @@ func parseAllow(s string) ([]netip.Prefix, error) {
 		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return ps, nil
+}
+
+// maxPEMFile bounds a certificate, key or CA file: a chain of a few
+// certificates is a few kB, and /dev/zero given by mistake is not read to
+// the end.
+const maxPEMFile = 1 << 20
+
+// loadKeyPair is tls.LoadX509KeyPair with each file read up to maxPEMFile.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := limitfile.Read(certFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := limitfile.Read(keyFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 const certsUsage = `Usage: plcsim certs --out DIR [flags]

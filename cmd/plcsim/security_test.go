@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -125,4 +126,24 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// TestTLSFileTooLarge: --tls-cert, --tls-key and --tls-client-ca are read
+// up to 1 MiB; a wrong file (/dev/zero) was read whole.
+func TestTLSFileTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.pem")
+	if err := os.WriteFile(big, make([]byte, 1<<20+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"certs", "--out", dir}, &out, &errb); code != 0 {
+		t.Fatalf("plcsim certs: exit %d: %s", code, errb.String())
+	}
+	cert, key := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+	for _, files := range [][3]string{{big, key, big}, {cert, big, big}, {cert, key, big}} {
+		if _, err := serverTLS(files[0], files[1], files[2]); err == nil || !strings.Contains(err.Error(), big+" is larger than 1 MiB") {
+			t.Errorf("serverTLS(%q) = %v", files, err)
+		}
+	}
 }

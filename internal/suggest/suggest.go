@@ -4,7 +4,9 @@ package suggest
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 )
@@ -23,10 +25,17 @@ func DidYouMean(word string, candidates []string) string {
 	limit := min(max(1, len(w)/3), 3)
 	var best, prefixed []string
 	bestD := limit + 1
+	nw := utf8.RuneCountInString(w)
 	for _, c := range candidates {
 		b := bare(c)
 		if strings.HasPrefix(b, w) {
 			prefixed = append(prefixed, c)
+		}
+		if nb := utf8.RuneCountInString(b); nw-nb > limit || nb-nw > limit {
+			// The distance is at least the difference in length: no
+			// need for the table, which for a word of a megabyte (a shell
+			// script line) took seconds and hundreds of MB per candidate.
+			continue
 		}
 		switch d := editDistance(w, b); {
 		case d > limit:
@@ -73,8 +82,53 @@ func editDistance(a, b string) int {
 }
 
 // FlagError adds a suggestion to pflag's "unknown flag: --name" errors,
-// keeping err in the chain.
+// keeping err in the chain, and escapes what a terminal would not show as
+// typed: pflag names an unknown flag raw, so a newline or an escape
+// sequence in it reached the terminal.
 func FlagError(err error, fs *pflag.FlagSet) error {
+	err = flagError(err, fs)
+	if msg := err.Error(); !printable(msg) {
+		return &escaped{err: err, msg: Escape(msg)}
+	}
+	return err
+}
+
+// escaped is an error whose message is shown escaped; errors.Is and As
+// still reach the error underneath.
+type escaped struct {
+	err error
+	msg string
+}
+
+func (e *escaped) Error() string { return e.msg }
+func (e *escaped) Unwrap() error { return e.err }
+
+// printable reports whether s is valid UTF-8 with only printable runes.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) })
+}
+
+// Escape writes the runes of s that are not printable, and bytes that are
+// not UTF-8, as Go escapes (\n, \x1b, \xff), leaving the rest as it is.
+func Escape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !strconv.IsPrint(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func flagError(err error, fs *pflag.FlagSet) error {
 	if c, ok := unknownShorthand(err.Error()); ok {
 		// -c where only --count exists (ping(8)'s habit): name the one
 		// long flag, without a shorthand, that starts with the letter.

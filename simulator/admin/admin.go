@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -10,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -300,7 +303,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		case errors.As(err, &me):
 			return err
 		case errors.As(err, &te) && te.Field != "":
-			return badField(te.Field, "want %s, got JSON %s", te.Type, te.Value)
+			return badField(te.Field, "want %s, got JSON %s", jsonWant(te.Type), te.Value)
 		case errors.As(err, &te): // the body itself: every body here is an object
 			return fmt.Errorf("want a JSON object, got JSON %s", te.Value)
 		case errors.As(err, &se):
@@ -309,6 +312,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 			return errors.New("empty: want a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if f == "" { // a key "": an error naming field "" names nothing
+				return badField("body", `unknown field ""`)
+			}
 			return badField(f, "unknown field")
 		}
 		return err
@@ -317,6 +323,45 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		return errors.New("more than one JSON value")
 	}
 	return nil
+}
+
+// jsonWant names what a Go type takes in JSON's words ("a list", "a whole
+// number 0..65535"): a refusal must not say "want []json.RawMessage".
+func jsonWant(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return fmt.Sprintf("a whole number 0..%d", uint64(1)<<t.Bits()-1)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("a whole number %d..%d", -int64(1)<<(t.Bits()-1), int64(1)<<(t.Bits()-1)-1)
+	}
+	return "another JSON value"
+}
+
+// shownJSON is a JSON value of a request as an error quotes it: compacted
+// to one line, and cut after 64 bytes, since a value may be a megabyte.
+func shownJSON(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		b.Reset()
+		b.WriteString(strconv.Quote(string(raw)))
+	}
+	if b.Len() > 64 {
+		return string(b.Bytes()[:64]) + "..."
+	}
+	return b.String()
 }
 
 func (a *Admin) healthz(w http.ResponseWriter, r *http.Request) {

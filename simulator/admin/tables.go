@@ -160,7 +160,7 @@ func decodeValues(table string, raw []json.RawMessage) (any, error) {
 		out := make([]bool, len(raw))
 		for i, m := range raw {
 			if err := json.Unmarshal(m, &out[i]); err != nil {
-				return nil, badField(fmt.Sprintf("values[%d]", i), "%s: want true or false", m)
+				return nil, badField(fmt.Sprintf("values[%d]", i), "%s: want true or false", shownJSON(m))
 			}
 		}
 		return out, nil
@@ -168,7 +168,7 @@ func decodeValues(table string, raw []json.RawMessage) (any, error) {
 	out := make([]uint16, len(raw))
 	for i, m := range raw {
 		if err := json.Unmarshal(m, &out[i]); err != nil {
-			return nil, badField(fmt.Sprintf("values[%d]", i), "%s: want a register value 0..65535", m)
+			return nil, badField(fmt.Sprintf("values[%d]", i), "%s: want a register value 0..65535", shownJSON(m))
 		}
 	}
 	return out, nil

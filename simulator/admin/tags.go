@@ -172,11 +172,11 @@ func (a *Admin) putTag(w http.ResponseWriter, r *http.Request) {
 	text := string(raw)
 	if raw[0] == '"' {
 		if err := json.Unmarshal(raw, &text); err != nil {
-			fail(w, badField("value", "%s: not a JSON string", raw))
+			fail(w, badField("value", "%s: not a JSON string", shownJSON(raw)))
 			return
 		}
 	} else if raw[0] == '[' || raw[0] == '{' {
-		fail(w, badField("value", "%s: want one value (%s), not a list or object", raw, t.TypeName()))
+		fail(w, badField("value", "%s: want one value (%s), not a list or object", shownJSON(raw), t.TypeName()))
 		return
 	} else if !t.Bool && !t.Scaled && (t.Type == values.Hex || t.Type == values.Bits) {
 		// A JSON number is the register's value, as GET gives it, not
