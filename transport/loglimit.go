@@ -10,7 +10,8 @@ import (
 // connected) are rate limited: a device that spoils an answer every few
 // requests under pipelined load takes the link down hundreds of times a
 // second, and one line each would bury everything else on stderr. At most
-// supLogLimit lines per supLogWindow; the rest are counted, and one summary
+// supLogLimit lines of each kind per supLogWindow (so a burst of failures
+// never hides the "connected" that ends it); the rest are counted, and one summary
 // line says how many of each were left out, when the next window's first
 // line comes or the Conn closes. Stats counts every event.
 const supLogLimit = 10
@@ -33,8 +34,8 @@ var supKindNames = [numSupKinds]string{"link_down", "dial_failed", "reconnect_ba
 // uses it (and Dial's, for the first "connected", before the supervisor
 // starts), so it needs no lock.
 type supLog struct {
-	start time.Time // of the current window
-	lines int       // written in it
+	start time.Time        // of the current window
+	lines [numSupKinds]int // written in it, by kind
 	left  [numSupKinds]uint64
 	nleft uint64
 }
@@ -49,14 +50,14 @@ func (c *Conn) supEvent(k supKind, lvl zerolog.Level) *zerolog.Event {
 	s := &c.slog
 	if now := time.Now(); now.Sub(s.start) >= supLogWindow {
 		c.supFlush()
-		s.start, s.lines = now, 0
+		s.start, s.lines = now, [numSupKinds]int{}
 	}
-	if s.lines >= supLogLimit {
+	if s.lines[k] >= supLogLimit {
 		s.left[k]++
 		s.nleft++
 		return nil
 	}
-	s.lines++
+	s.lines[k]++
 	return c.log.WithLevel(lvl)
 }
 
