@@ -10,7 +10,7 @@ import (
 
 // TestListenAddress: --listen HOST without a port gets plcsim's default
 // port, as plcctl fills in 502 (issue 13: "--listen 127.0.0.1" failed at run
-// time with "missing port").
+// time with "missing port"); a port alone is loopback.
 func TestListenAddress(t *testing.T) {
 	tests := []struct {
 		in, want, err string
@@ -26,6 +26,15 @@ func TestListenAddress(t *testing.T) {
 		{"127.0.0.1:x", "", `port "x" is not a number`},
 		{"127.0.0.1:70000", "", `port "70000" is not a number`},
 		{"[::1", "", "unbalanced brackets"},
+		// A port alone is loopback, as for --http; everywhere is spelled
+		// out. Before, ":1502" listened on every interface and "1502" on
+		// host "1502".
+		{":1502", "127.0.0.1:1502", ""},
+		{"1502", "127.0.0.1:1502", ""},
+		{":0", "127.0.0.1:0", ""},
+		{"0.0.0.0:1502", "0.0.0.0:1502", ""},
+		{"[::]:1502", "[::]:1502", ""},
+		{":x", "", `port "x" is not a number`},
 	}
 	for _, tc := range tests {
 		got, err := listenAddress(tc.in)

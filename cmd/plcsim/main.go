@@ -133,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("plcsim", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		listen       = fs.String("listen", simulator.DefaultListen, "address to listen on: `HOST[:PORT]`, port "+defaultPort+" if omitted, 0 picks a free one")
+		listen       = fs.String("listen", simulator.DefaultListen, "address to listen on: `HOST[:PORT]`, port "+defaultPort+" if omitted, 0 picks a free one; a port alone or :PORT is loopback, 0.0.0.0:PORT every interface")
 		maxConns     = fs.Int("max-conns", 64, "at most `N` concurrent connections; when full, a new one closes the connection idle longest")
 		onMalformed  = fs.String("on-malformed", "reset", "how to drop a connection after a framing fault, `HOW`: reset (TCP RST) or close (FIN)")
 		malformedPDU = fs.String("malformed-pdu", "strict", "malformed PDU `POLICY`: strict (drop like a framing fault) or exception (answer 03, keep the connection)")
@@ -405,10 +405,15 @@ var defaultPort = func() string {
 
 // listenAddress adds the default port to a --listen address that has none
 // ("127.0.0.1", "::1", "[::1]", "localhost") and refuses one that cannot be
-// a listening address.
+// a listening address. A port alone or ":PORT" is loopback, as for --http:
+// Go would take an empty host for every interface, and a simulator that
+// anyone on the network can write to should take 0.0.0.0 spelled out.
 func listenAddress(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("--listen: empty address; want HOST[:PORT], e.g. %s", simulator.DefaultListen)
+	}
+	if (s[0] == ':' && strings.Count(s, ":") == 1) || strings.Trim(s, "0123456789") == "" {
+		s = "127.0.0.1:" + strings.TrimPrefix(s, ":")
 	}
 	if strings.Count(s, "[") != strings.Count(s, "]") {
 		return "", fmt.Errorf("--listen %q: unbalanced brackets; want HOST[:PORT] or [IPv6]:PORT", s)
