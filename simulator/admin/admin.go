@@ -173,7 +173,7 @@ func (a *Admin) Handler(srv *simulator.Server) http.Handler {
 			a.mux.HandleFunc(muxPattern(r.method, r.path), h)
 		}
 	})
-	return a.mux
+	return jsonMux{a.mux}
 }
 
 // guard protects a handler that changes state: the bearer token when one is

@@ -57,8 +57,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		routes []route
 		mux    *http.ServeMux
 	}{
-		{"Handler", a.routes(), a.Handler(srv).(*http.ServeMux)},
-		{"DevicesHandler", topRoutes(devs, prometheus.NewRegistry()), top.(*http.ServeMux)},
+		{"Handler", a.routes(), a.Handler(srv).(jsonMux).mux},
+		{"DevicesHandler", topRoutes(devs, prometheus.NewRegistry()), top.(jsonMux).mux},
 	}
 	served := map[string]bool{}
 	param := regexp.MustCompile(`\{[a-z]+\}`)

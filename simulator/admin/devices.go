@@ -77,7 +77,7 @@ func DevicesHandler(devs []Device) (http.Handler, error) {
 	for _, r := range topRoutes(devs, reg) {
 		mux.HandleFunc(muxPattern(r.method, r.path), r.h)
 	}
-	return mux, nil
+	return jsonMux{mux}, nil
 }
 
 // topRoutes are the routes at the root of DevicesHandler, beside each
