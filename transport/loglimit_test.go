@@ -2,9 +2,8 @@ package transport
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,18 +11,6 @@ import (
 
 	"github.com/plcctl/plcctl/internal/testutil"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
 
 // TestSupervisorLogRateLimited: a device that closes every connection at
 // once takes the link down again and again; the supervisor writes at most
@@ -35,7 +22,7 @@ func TestSupervisorLogRateLimited(t *testing.T) {
 	window := supLogWindow
 	supLogWindow = time.Hour
 	f := startFake(t, func(fc *fakeConn) { fc.Close() })
-	var out lockedBuffer
+	var out testutil.SyncBuffer
 	o := testOptions(t)
 	log := zerolog.New(&out).Level(zerolog.InfoLevel)
 	o.Logger = &log
@@ -48,12 +35,10 @@ func TestSupervisorLogRateLimited(t *testing.T) {
 	supLogWindow = window // the supervisor has ended
 	downs := c.Stats().LinkDowns
 
-	out.mu.Lock()
-	defer out.mu.Unlock()
 	var logged, summaries int
 	lines := map[string]int{}
 	var leftDown uint64
-	sc := bufio.NewScanner(&out.b)
+	sc := bufio.NewScanner(strings.NewReader(out.String()))
 	for sc.Scan() {
 		var e struct {
 			Message string

@@ -72,14 +72,14 @@ func (o *tlsOptions) config() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{InsecureSkipVerify: o.insecure}
 	if o.cert != "" {
-		cert, err := loadKeyPair(o.cert, o.key)
+		cert, err := limitfile.KeyPair(o.cert, o.key)
 		if err != nil {
 			return nil, usagef("--tls-cert %s / --tls-key %s: %s", o.cert, o.key, strings.TrimPrefix(err.Error(), "tls: "))
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	if o.ca != "" {
-		pem, err := limitfile.Read(o.ca, maxPEMFile)
+		pem, err := limitfile.Read(o.ca, limitfile.MaxPEM)
 		if err != nil {
 			return nil, usagef("--tls-ca: %v", err)
 		}
@@ -90,24 +90,6 @@ func (o *tlsOptions) config() (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
-}
-
-// maxPEMFile bounds a certificate, key or CA file: a chain of a few
-// certificates is a few kB, and /dev/zero given by mistake is not read to
-// the end.
-const maxPEMFile = 1 << 20
-
-// loadKeyPair is tls.LoadX509KeyPair with each file read up to maxPEMFile.
-func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := limitfile.Read(certFile, maxPEMFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyPEM, err := limitfile.Read(keyFile, maxPEMFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 // insecureWarning is printed on stderr whenever a connection skips the

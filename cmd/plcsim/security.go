@@ -269,11 +269,11 @@ func (f *securityFlags) apply(cfg *simulator.Config) error {
 }
 
 func serverTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
-	cert, err := loadKeyPair(certFile, keyFile)
+	cert, err := limitfile.KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", certFile, keyFile, err)
 	}
-	pem, err := limitfile.Read(caFile, maxPEMFile)
+	pem, err := limitfile.Read(caFile, limitfile.MaxPEM)
 	if err != nil {
 		return nil, fmt.Errorf("--tls-client-ca: %w", err)
 	}
@@ -304,24 +304,6 @@ func parseAllow(s string) ([]netip.Prefix, error) {
 		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return ps, nil
-}
-
-// maxPEMFile bounds a certificate, key or CA file: a chain of a few
-// certificates is a few kB, and /dev/zero given by mistake is not read to
-// the end.
-const maxPEMFile = 1 << 20
-
-// loadKeyPair is tls.LoadX509KeyPair with each file read up to maxPEMFile.
-func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
-	certPEM, err := limitfile.Read(certFile, maxPEMFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyPEM, err := limitfile.Read(keyFile, maxPEMFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 const certsUsage = `Usage: plcsim certs --out DIR [flags]
