@@ -252,13 +252,7 @@ func TestStopSummaryCountsFaults(t *testing.T) {
 	if code := stop(); code != exitOK {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
 	}
-	var line map[string]any
-	for _, l := range strings.Split(logs.String(), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(l), &rec) == nil && rec["message"] == "plcsim stopped" {
-			line = rec
-		}
-	}
+	line := stopLine(logs.String())
 	if line == nil || line["faults"] != 3.0 || line["faults_by"] != "exception=2,wrong-fc=1" || line["resets"] != 0.0 {
 		t.Fatalf("stop line %v: want faults 3, faults_by exception=2,wrong-fc=1, resets 0\n%s", line, logs.String())
 	}
@@ -286,13 +280,7 @@ func TestStopSummaryCountsRefusals(t *testing.T) {
 	if code := stop(); code != exitOK {
 		t.Fatalf("exit %d:\n%s", code, logs.String())
 	}
-	var line map[string]any
-	for _, l := range strings.Split(logs.String(), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(l), &rec) == nil && rec["message"] == "plcsim stopped" {
-			line = rec
-		}
-	}
+	line := stopLine(logs.String())
 	if line == nil || line["not_allowed"] != 2.0 {
 		t.Fatalf("stop line %v: want not_allowed 2\n%s", line, logs.String())
 	}
@@ -301,4 +289,16 @@ func TestStopSummaryCountsRefusals(t *testing.T) {
 			t.Errorf("stop line %v has %s without any", line, k)
 		}
 	}
+}
+
+// stopLine is the last "plcsim stopped" line of a JSON log, or nil.
+func stopLine(logs string) map[string]any {
+	var line map[string]any
+	for _, l := range strings.Split(logs, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(l), &rec) == nil && rec["message"] == "plcsim stopped" {
+			line = rec
+		}
+	}
+	return line
 }
