@@ -87,6 +87,29 @@ func (f FunctionCode) IsUserDefined() bool {
 	return (f >= 65 && f <= 72) || (f >= 100 && f <= 110)
 }
 
+// IsRead reports whether f is a public function that only reads data: 1,
+// 2, 3, 4, 20 and 24. FC 43 is left out: whether it only reads depends on
+// its MEI type (14, read device identification, does).
+func (f FunctionCode) IsRead() bool {
+	switch f {
+	case FuncReadCoils, FuncReadDiscreteInputs, FuncReadHoldingRegisters, FuncReadInputRegisters,
+		FuncReadFileRecord, FuncReadFIFOQueue:
+		return true
+	}
+	return false
+}
+
+// IsWrite reports whether f is a public function that writes data: 5, 6,
+// 15, 16, 21, 22 and 23 (which writes before it reads).
+func (f FunctionCode) IsWrite() bool {
+	switch f {
+	case FuncWriteSingleCoil, FuncWriteSingleRegister, FuncWriteMultipleCoils, FuncWriteMultipleRegisters,
+		FuncWriteFileRecord, FuncMaskWriteRegister, FuncReadWriteMultipleRegisters:
+		return true
+	}
+	return false
+}
+
 // IsSerialOnly reports whether the spec marks f as serial line only [AP §6].
 func (f FunctionCode) IsSerialOnly() bool {
 	switch f {

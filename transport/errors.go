@@ -104,13 +104,9 @@ func (e *OpError) Timeout() bool { return errors.Is(e.Err, context.DeadlineExcee
 // idempotent reports whether sending req twice is harmless: reads, which
 // may be retried after a reconnect without the caller opting in.
 func idempotent(req modbus.Request) bool {
-	switch req.Function() {
-	case modbus.FuncReadCoils, modbus.FuncReadDiscreteInputs, modbus.FuncReadHoldingRegisters,
-		modbus.FuncReadInputRegisters, modbus.FuncReadFileRecord, modbus.FuncReadFIFOQueue:
-		return true
-	case modbus.FuncEncapsulatedInterface:
-		_, ok := req.(*modbus.ReadDeviceID)
-		return ok
+	if fc := req.Function(); fc != modbus.FuncEncapsulatedInterface {
+		return fc.IsRead()
 	}
-	return false
+	_, ok := req.(*modbus.ReadDeviceID)
+	return ok
 }

@@ -267,14 +267,10 @@ func rawCheck(req *modbus.Raw) string {
 	return ""
 }
 
-// readFunction reports whether fc only reads (raw: a write's unknown outcome is said).
+// readFunction reports whether fc only reads (raw: a write's unknown
+// outcome is said). FC 43 counts as a read, as raw has always taken it.
 func readFunction(fc modbus.FunctionCode) bool {
-	switch fc {
-	case modbus.FuncReadCoils, modbus.FuncReadDiscreteInputs, modbus.FuncReadHoldingRegisters, modbus.FuncReadInputRegisters,
-		modbus.FuncReadFileRecord, modbus.FuncReadFIFOQueue, modbus.FuncEncapsulatedInterface:
-		return true
-	}
-	return false
+	return fc.IsRead() || fc == modbus.FuncEncapsulatedInterface
 }
 
 // printRaw prints the request and answer PDUs.

@@ -314,7 +314,7 @@ func exceptionHint(exc *modbus.ExceptionError, cmd string, h hintContext) string
 		if h.tls {
 			s += ", or the role in your certificate may not use it here (Modbus/TCP Security answers 01 to a refused request)"
 		}
-		if isWrite(exc.Function) {
+		if exc.Function.IsWrite() {
 			// plcsim --read-only, and many devices with a write lock,
 			// answer 01 to a write they support.
 			s += "; or the device may be read-only or forbid writes (from this client, or in its present mode)"
@@ -334,17 +334,6 @@ func exceptionHint(exc *modbus.ExceptionError, cmd string, h hintContext) string
 		return fmt.Sprintf("no device answered behind the gateway at unit %d: check -u (the serial address) and the serial line", h.unit)
 	}
 	return ""
-}
-
-// isWrite reports whether fc is a public function that writes (5, 6, 15,
-// 16, 21, 22 and 23, which writes before it reads).
-func isWrite(fc modbus.FunctionCode) bool {
-	switch fc {
-	case modbus.FuncWriteSingleCoil, modbus.FuncWriteSingleRegister, modbus.FuncWriteMultipleCoils, modbus.FuncWriteMultipleRegisters,
-		modbus.FuncWriteFileRecord, modbus.FuncMaskWriteRegister, modbus.FuncReadWriteMultipleRegisters:
-		return true
-	}
-	return false
 }
 
 // illegalAddressHint says what exception 02 means for command cmd: what it
