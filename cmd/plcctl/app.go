@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"github.com/plcctl/plcctl/internal/logtext"
 	"github.com/plcctl/plcctl/internal/version"
 	"github.com/plcctl/plcctl/plc"
 	"github.com/plcctl/plcctl/transport"
@@ -311,7 +312,7 @@ func (a *app) logWriter() io.Writer {
 	if a.opts.logFormat == "json" {
 		return a.stderr
 	}
-	return zerolog.ConsoleWriter{Out: a.stderr, TimeFormat: "15:04:05.000", NoColor: !isTerminal(a.stderr)}
+	return logtext.Writer(a.stderr, isTerminal(a.stderr))
 }
 
 // connLogger is the logger of the shell's connection, which outlives the

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/plcctl/plcctl/internal/suggest"
+	"github.com/plcctl/plcctl/internal/logtext"
 	"github.com/plcctl/plcctl/internal/version"
 	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
@@ -448,7 +449,7 @@ func newLogger(w io.Writer, level, format string, trace bool) (*zerolog.Logger, 
 	switch format {
 	case "text", "console": // console: the name before text
 		f, ok := w.(*os.File)
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !ok || !isTerminal(f)}
+		w = logtext.Writer(w, ok && isTerminal(f))
 	case "json":
 	default:
 		return nil, fmt.Errorf("--log-format %q: want text or json", format)
