@@ -21,8 +21,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
-	"github.com/plcctl/plcctl/internal/suggest"
 	"github.com/plcctl/plcctl/internal/logtext"
+	"github.com/plcctl/plcctl/internal/suggest"
 	"github.com/plcctl/plcctl/internal/version"
 	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
