@@ -268,19 +268,27 @@ func (a *app) report(c *command, err error) int {
 }
 
 // writeFailureJSON prints a failed write as one JSON object on stdout, for
-// a program reading -o json: sent says whether the request reached the
-// wire; outcome_unknown, that it was sent and no answer came, so the device
-// may have applied it.
+// a program reading -o json: which items it was to change (table, address
+// and count, the tag, or the file record), sent says whether the request
+// reached the wire; outcome_unknown, that it was sent and no answer came,
+// so the device may have applied it; written, for --split, how many items
+// the parts before the one that failed wrote.
 func (a *app) writeFailureJSON(c *command, oe *opError) {
 	var top *transport.OpError
 	why, _ := explain(oe, hintContext{})
 	rec := struct {
-		Function       string `json:"function"`
-		Unit           uint8  `json:"unit"`
+		Function string `json:"function"`
+		Unit     uint8  `json:"unit"`
+		*writeTarget
 		Error          string `json:"error"`
 		Sent           bool   `json:"sent"`
 		OutcomeUnknown bool   `json:"outcome_unknown"`
-	}{c.name, a.opts.unit, why, !oe.dial && errors.As(oe.err, &top) && top.Sent, errors.Is(oe.err, transport.ErrOutcomeUnknown)}
+		Written        *int   `json:"written,omitempty"`
+	}{Function: c.name, Unit: a.opts.unit, writeTarget: oe.target, Error: why,
+		Sent: !oe.dial && errors.As(oe.err, &top) && top.Sent, OutcomeUnknown: errors.Is(oe.err, transport.ErrOutcomeUnknown)}
+	if n, ok := oe.writtenBefore(); ok {
+		rec.Written = &n
+	}
 	if err := writeJSON(a.stdout, rec); err != nil {
 		a.log.Error().Err(err).Msg("write")
 	}

@@ -59,6 +59,8 @@ type opError struct {
 	fc    uint8  // raw: the function code sent
 	check string // raw: why the data is not a well-formed request for fc ("" if it is)
 	exit  int    // the exit code when not the one of err's kind (ping: no answer is 1)
+
+	target *writeTarget // a write: the items it changes, for -o json's failure object
 }
 
 func (e *opError) Error() string {
@@ -154,6 +156,20 @@ func explain(e *opError, h hintContext) (why, try string) {
 		try = ""
 	}
 	return why, try
+}
+
+// writtenBefore returns how many items a --split write wrote before the
+// part that failed: what plc said, or none when the first part failed.
+func (e *opError) writtenBefore() (int, bool) {
+	if !e.split {
+		return 0, false
+	}
+	m := writtenBefore().FindStringSubmatch(e.err.Error())
+	if m == nil {
+		return 0, true
+	}
+	n, err := strconv.Atoi(m[2])
+	return n, err == nil
 }
 
 // writtenBefore finds what plc says of a split write that failed part way.
