@@ -44,7 +44,7 @@ func TestWriteFailureJSONNamesItems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, append(append([]string{"-a", s.Addr, "-o", "json"}, tt.args...))...)
+			r := runCLI(t, append([]string{"-a", s.Addr, "-o", "json"}, tt.args...)...)
 			if r.code == 0 || strings.TrimSpace(r.stdout) != tt.want {
 				t.Errorf("plcctl %v: exit %d, stdout\n%s\nwant\n%s", tt.args, r.code, r.stdout, tt.want)
 			}
