@@ -84,7 +84,7 @@ func (a *app) dispatch(ctx context.Context, args []string) int {
 	i := a.findCommand(global, args)
 	if i < 0 {
 		if err == nil {
-			err = fmt.Errorf("unknown command %q%s", global.Arg(0), didYouMean(global.Arg(0), commandWords()))
+			err = fmt.Errorf("unknown command %s%s", quote(global.Arg(0)), didYouMean(global.Arg(0), commandWords()))
 		} else {
 			err = flagError(err, global)
 		}
@@ -132,7 +132,7 @@ func (a *app) help(args []string) int {
 	}
 	c := a.lookup(args[0])
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl help: unknown command %q%s\n", args[0], didYouMean(args[0], commandWords()))
+		fmt.Fprintf(a.stderr, "plcctl help: unknown command %s%s\n", quote(args[0]), didYouMean(args[0], commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
@@ -151,7 +151,7 @@ list of commands and the shared flags.
 func (a *app) exec(ctx context.Context, name string, args []string) int {
 	c := a.lookup(name)
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl: unknown command %q%s\n", name, didYouMean(name, commandWords()))
+		fmt.Fprintf(a.stderr, "plcctl: unknown command %s%s\n", quote(name), didYouMean(name, commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}

@@ -42,7 +42,27 @@ func (e *usageError) Error() string { return e.msg }
 // prefixes (strip), so that "plant: tag x: values: value 9 ..." reads as
 // "tag x: value 9 ...".
 func usagef(format string, args ...any) error {
-	return &usageError{msg: strip(fmt.Sprintf(format, args...))}
+	words := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			a = userWord(s)
+		}
+		words[i] = a
+	}
+	return &usageError{msg: strip(fmt.Sprintf(format, words...))}
+}
+
+// userWord is a string given to usagef: %q quotes it as quote does (the
+// word a user typed, cut after suggest.MaxQuoted runes), every other verb
+// formats it as a string.
+type userWord string
+
+func (w userWord) Format(f fmt.State, verb rune) {
+	if verb == 'q' && !f.Flag('#') && !f.Flag('+') {
+		io.WriteString(f, quote(string(w)))
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), string(w))
 }
 
 // opError is a failed device operation: which command, on which items. Its
