@@ -85,7 +85,7 @@ func (a *app) dispatch(ctx context.Context, args []string) int {
 	i := a.findCommand(global, args)
 	if i < 0 {
 		if err == nil {
-			err = fmt.Errorf("unknown command %q%s", global.Arg(0), didYouMean(global.Arg(0), commandWords()))
+			err = fmt.Errorf("unknown command %s%s", quote(global.Arg(0)), didYouMean(global.Arg(0), commandWords()))
 		} else {
 			err = flagError(err, global)
 		}
@@ -133,7 +133,7 @@ func (a *app) help(args []string) int {
 	}
 	c := a.lookup(args[0])
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl help: unknown command %q%s\n", args[0], didYouMean(args[0], commandWords()))
+		fmt.Fprintf(a.stderr, "plcctl help: unknown command %s%s\n", quote(args[0]), didYouMean(args[0], commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
@@ -152,7 +152,7 @@ list of commands and the shared flags.
 func (a *app) exec(ctx context.Context, name string, args []string) int {
 	c := a.lookup(name)
 	if c == nil {
-		fmt.Fprintf(a.stderr, "plcctl: unknown command %q%s\n", name, didYouMean(name, commandWords()))
+		fmt.Fprintf(a.stderr, "plcctl: unknown command %s%s\n", quote(name), didYouMean(name, commandWords()))
 		a.shortUsage(a.stderr)
 		return exitUsage
 	}
@@ -269,19 +269,27 @@ func (a *app) report(c *command, err error) int {
 }
 
 // writeFailureJSON prints a failed write as one JSON object on stdout, for
-// a program reading -o json: sent says whether the request reached the
-// wire; outcome_unknown, that it was sent and no answer came, so the device
-// may have applied it.
+// a program reading -o json: which items it was to change (table, address
+// and count, the tag, or the file record), sent says whether the request
+// reached the wire; outcome_unknown, that it was sent and no answer came,
+// so the device may have applied it; written, for --split, how many items
+// the parts before the one that failed wrote.
 func (a *app) writeFailureJSON(c *command, oe *opError) {
 	var top *transport.OpError
 	why, _ := explain(oe, hintContext{})
 	rec := struct {
-		Function       string `json:"function"`
-		Unit           uint8  `json:"unit"`
+		Function string `json:"function"`
+		Unit     uint8  `json:"unit"`
+		*writeTarget
 		Error          string `json:"error"`
 		Sent           bool   `json:"sent"`
 		OutcomeUnknown bool   `json:"outcome_unknown"`
-	}{c.name, a.opts.unit, why, !oe.dial && errors.As(oe.err, &top) && top.Sent, errors.Is(oe.err, transport.ErrOutcomeUnknown)}
+		Written        *int   `json:"written,omitempty"`
+	}{Function: c.name, Unit: a.opts.unit, writeTarget: oe.target, Error: why,
+		Sent: !oe.dial && errors.As(oe.err, &top) && top.Sent, OutcomeUnknown: errors.Is(oe.err, transport.ErrOutcomeUnknown)}
+	if n, ok := oe.writtenBefore(); ok {
+		rec.Written = &n
+	}
 	if err := writeJSON(a.stdout, rec); err != nil {
 		a.log.Error().Err(err).Msg("write")
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plcctl/plcctl/internal/suggest"
 	"github.com/plcctl/plcctl/simulator"
 	"github.com/plcctl/plcctl/simulator/simtest"
 )
@@ -94,6 +95,34 @@ func TestDidYouMean(t *testing.T) {
 		r := runCLI(t, tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) {
 			t.Errorf("plcctl %v: exit %d, stderr %q, want %q", tc.args, r.code, r.stderr, tc.msg)
+		}
+	}
+}
+
+// TestLongWordsBounded: an error names the word the user typed quoted and
+// cut after suggest.MaxQuoted runes, with its length, wherever the word is
+// (a command, help's argument, watch's read command, a flag's name or
+// value, an argument): "unknown command" echoed a word of any length whole.
+func TestLongWordsBounded(t *testing.T) {
+	long := strings.Repeat("x", 100000)
+	cut := `"` + long[:suggest.MaxQuoted] + `"... (100000 bytes)`
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{long, "0"}, "plcctl: unknown command " + cut + "\n"},
+		{[]string{"help", long}, "plcctl help: unknown command " + cut + "\n"},
+		{[]string{"watch", long}, "plcctl watch: " + cut + " is not a read command"},
+		{[]string{"read-coils", "0", "--" + long}, "unknown flag: --" + long[:suggest.MaxQuoted] + "... (100000 bytes)\n"},
+		{[]string{"read-coils", "0", "--timeout", long}, "invalid argument " + cut + ` for "-t, --timeout" flag: want a duration`},
+		{[]string{"read-coils", "0", "--one-based=" + long}, "invalid argument " + cut + ` for "--one-based" flag: want true or false` + "\n"},
+		{[]string{"read-coils", long}, "address " + cut + ": want a number 0..65535\n"},
+		{[]string{"read-coils", "0", "-o", long}, "--output " + cut + ": want text, json or csv\n"},
+		{[]string{"\x1b[2J" + long}, `unknown command "\x1b[2J` + long[:suggest.MaxQuoted-4] + `"... (100004 bytes)`},
+	} {
+		r := runCLI(t, tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) || len(r.stderr) > 500 {
+			t.Errorf("plcctl %.60q...: exit %d, stderr (%d bytes) %.300q, want exit 2 and %q", tc.args, r.code, len(r.stderr), r.stderr, tc.msg)
 		}
 	}
 }

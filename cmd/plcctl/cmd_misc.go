@@ -239,11 +239,13 @@ func (a *app) rawCommand() *command {
 		}
 		cl, err := a.connect(ctx)
 		if err != nil {
-			return &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err, write: !readFunction(req.FC), dial: true}
+			return &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err, write: !readFunction(req.FC), dial: true,
+				target: rawTarget(req)}
 		}
 		answer, err := cl.Raw(ctx, req.FC, data)
 		if err != nil {
-			oe := &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err, fc: uint8(fc), write: !readFunction(req.FC)}
+			oe := &opError{cmd: c.name, span: fmt.Sprintf("function %d", fc), err: err, fc: uint8(fc), write: !readFunction(req.FC),
+				target: rawTarget(req)}
 			oe.check = rawCheck(req)
 			return oe
 		}
@@ -265,6 +267,20 @@ func rawCheck(req *modbus.Raw) string {
 		return fe.Field + ": " + fe.Reason
 	}
 	return ""
+}
+
+// rawTarget returns the items req writes when it is a well-formed write
+// request of a public function (for -o json's failure object), else nil.
+func rawTarget(req *modbus.Raw) *writeTarget {
+	pdu, err := req.AppendPDU(nil)
+	if err != nil {
+		return nil
+	}
+	typed, err := modbus.DecodeRequest(pdu)
+	if err != nil {
+		return nil
+	}
+	return requestTarget(typed)
 }
 
 // readFunction reports whether fc only reads (raw: a write's unknown

@@ -49,7 +49,9 @@ retries. An exception answer counts as answered (the device is alive, it just re
 address), except gateway exceptions 0A and 0B: the gateway answered that no device did, so
 they count as lost. Prints one line per request, then sent, answered, loss and round-trip
 min/avg/max/p99. JSON prints one object per request ({"event":"reply"|"exception"|"lost",
-...}) and a last {"event":"summary",...}.
+...}) and a last {"event":"summary",...}; CSV one row per request and a last row with
+event "summary", in columns of their own (address, unit, sent, answered, loss_pct,
+min_ms, avg_ms, max_ms, p99_ms) that the request rows leave empty.
 
 Exit status: 0 if at least one request was answered, else 1.`
 	c.example = []string{"ping -a 192.168.1.20", "ping -c 10 --rate 5 -o json"}
@@ -78,6 +80,7 @@ Exit status: 0 if at least one request was answered, else 1.`
 }
 
 func (a *app) ping(ctx context.Context, addr uint16, count int, interval time.Duration) error {
+	headed := false // CSV: the header is printed
 	var rtts latencies
 	sent, answered := 0, 0
 	var lastErr error
@@ -103,7 +106,7 @@ func (a *app) ping(ctx context.Context, addr uint16, count int, interval time.Du
 		} else {
 			lastErr = err
 		}
-		a.printPing(ev)
+		a.printPing(ev, &headed)
 		if count != 0 && sent >= count {
 			break
 		}
@@ -115,7 +118,7 @@ func (a *app) ping(ctx context.Context, addr uint16, count int, interval time.Du
 			break
 		}
 	}
-	a.printPingSummary(sent, answered, rtts)
+	a.printPingSummary(sent, answered, rtts, &headed)
 	if answered == 0 {
 		if lastErr == nil {
 			lastErr = errors.New("no request sent")
@@ -152,16 +155,32 @@ func (a *app) pingOnce(ctx context.Context, addr uint16, seq int) (pingEvent, er
 	return ev, err
 }
 
-func (a *app) printPing(ev pingEvent) {
+// pingSummaryColumns are the CSV columns only the last row, the summary,
+// fills (JSON's summary keys).
+var pingSummaryColumns = []string{"address", "unit", "sent", "answered", "loss_pct", "min_ms", "avg_ms", "max_ms", "p99_ms"}
+
+// pingCSVHeader returns ping's CSV header unless *headed says it was
+// printed: one table, whether its first row is a request (one interrupted
+// while dialling is not printed) or the summary.
+func pingCSVHeader(headed *bool) [][]string {
+	if *headed {
+		return nil
+	}
+	*headed = true
+	return [][]string{append([]string{"seq", "time", "event", "rtt_ms", "error"}, pingSummaryColumns...)}
+}
+
+func (a *app) printPing(ev pingEvent, headed *bool) {
 	switch a.opts.output {
 	case "json":
 		_ = writeJSON(a.stdout, ev)
 	case "csv":
-		var rows [][]string
-		if ev.Seq == 1 {
-			rows = append(rows, []string{"seq", "time", "event", "rtt_ms", "error"})
+		rows := pingCSVHeader(headed)
+		rtt := strconv.FormatFloat(ev.RTTms, 'f', 3, 64)
+		if ev.Event == "lost" {
+			rtt = "" // no round trip, as text and JSON say none (JSON's 0 is its zero value)
 		}
-		rows = append(rows, []string{strconv.Itoa(ev.Seq), ev.Time, ev.Event, strconv.FormatFloat(ev.RTTms, 'f', 3, 64), ev.Error})
+		rows = append(rows, append([]string{strconv.Itoa(ev.Seq), ev.Time, ev.Event, rtt, ev.Error}, make([]string, len(pingSummaryColumns))...))
 		_ = writeCSV(a.stdout, rows)
 	default:
 		target := fmt.Sprintf("%s unit %d", a.clientAddrOr(), a.opts.unit)
@@ -176,7 +195,7 @@ func (a *app) printPing(ev pingEvent) {
 	}
 }
 
-func (a *app) printPingSummary(sent, answered int, rtts latencies) {
+func (a *app) printPingSummary(sent, answered int, rtts latencies, headed *bool) {
 	s := rtts.summary()
 	loss := 0.0
 	if sent > 0 {
@@ -188,9 +207,16 @@ func (a *app) printPingSummary(sent, answered int, rtts latencies) {
 	case "json":
 		_ = writeJSON(a.stdout, sum)
 		return
-	case "csv": // the rows are the data; the summary goes with the logs
-		a.log.Info().Int("sent", sent).Int("answered", answered).Float64("loss_pct", loss).
-			Float64("min_ms", s.Min).Float64("avg_ms", s.Avg).Float64("max_ms", s.Max).Float64("p99_ms", s.P99).Msg("ping summary")
+	case "csv": // a last row, event "summary", in the summary's own columns
+		rtt := []string{"", "", "", ""}
+		if answered > 0 {
+			for i, v := range []float64{s.Min, s.Avg, s.Max, s.P99} {
+				rtt[i] = strconv.FormatFloat(v, 'f', 3, 64)
+			}
+		}
+		row := append([]string{"", now().Format(timeLayout), "summary", "", "", sum.Address, strconv.Itoa(int(sum.Unit)),
+			strconv.Itoa(sent), strconv.Itoa(answered), strconv.FormatFloat(loss, 'f', 1, 64)}, rtt...)
+		_ = writeCSV(a.stdout, append(pingCSVHeader(headed), row))
 		return
 	}
 	fmt.Fprintf(a.stdout, "--- %s unit %d ping ---\n%d sent, %d answered, %.1f%% loss\n", sum.Address, sum.Unit, sent, answered, loss)

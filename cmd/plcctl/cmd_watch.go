@@ -41,6 +41,9 @@ type watchState struct {
 	last      *values   // last good values (the live table keeps them during a gap)
 	lines     int       // lines drawn last round (live table)
 	csvHeader bool
+	// watch TAG... piped: the widths of its name and value columns, fixed
+	// by the first round with values (tagLines).
+	tagNameW, tagValueW int
 	// roundFn, when set, runs a round instead of op (watch TAG...).
 	roundFn func(ctx context.Context) error
 }
@@ -65,8 +68,9 @@ re-established by itself. Watch flags may come before or after READ-COMMAND.
 
 With a plant file (--plant FILE or $PLCCTL_PLANT), watch TAG... polls the named tags,
 of any tables and devices, in one view: each round reads them in as few requests as
-get does (--gap N as for get), and prints "TIME TAG VALUE UNIT" lines (json: one
-object per round with "values" by tag name; csv: time,round,tag,value,eng_unit,error).
+get does (--gap N as for get), and prints "TIME TAG VALUE UNIT" lines, in the columns
+of the first round (json: one object per round with "values" by tag name; csv:
+time,round,tag,value,eng_unit,error).
 On a terminal the live table fits the screen: tags that do not fit are counted in a
 last "+N more" line (-o json or csv, or a pipe, print every tag).
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/plcctl/plcctl/plant"
 )
@@ -145,13 +146,35 @@ func (a *app) showTagRound(w *watchState, t time.Time, tags []*plant.Tag, vs, la
 		case reconnected || w.failed > 0:
 			fmt.Fprintf(&sb, "# %s %s\n", ts, gapText(w, t))
 		}
-		rows := make([][]string, len(vs))
-		for i, v := range vs {
-			rows[i] = []string{ts, v.tag.Name, tagText(v), v.tag.EngUnit}
-		}
-		_ = writeColumns(&sb, rows)
+		tagLines(&sb, w, ts, vs)
 	}
 	fmt.Fprint(a.stdout, sb.String())
+}
+
+// tagLines writes the piped "TIME TAG VALUE UNIT" lines of one round in
+// columns fixed for the whole watch: tag names as wide as the longest name
+// watched, values as wide as the widest of the first round that had values.
+// Aligned again each round, the columns moved whenever a value changed width
+// (2.5 -> 2.55), so a log written through tee was ragged from round to round;
+// a later value wider than the first round's pushes only its own unit over.
+func tagLines(sb *strings.Builder, w *watchState, ts string, vs []tagValue) {
+	if len(vs) == 0 {
+		return
+	}
+	if w.tagNameW == 0 {
+		for _, v := range vs {
+			w.tagNameW = max(w.tagNameW, utf8.RuneCountInString(v.tag.Name))
+			w.tagValueW = max(w.tagValueW, utf8.RuneCountInString(tagText(v)))
+		}
+	}
+	for _, v := range vs {
+		val := tagText(v)
+		line := ts + "  " + v.tag.Name + strings.Repeat(" ", max(w.tagNameW-utf8.RuneCountInString(v.tag.Name), 0)) + "  " + val
+		if v.tag.EngUnit != "" {
+			line += strings.Repeat(" ", max(w.tagValueW-utf8.RuneCountInString(val), 0)) + "  " + v.tag.EngUnit
+		}
+		sb.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
 }
 
 // tagTable draws the live table of watch TAG... in place.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/plc"
 )
 
@@ -67,6 +68,60 @@ func (w *writeSpec) where() string {
 	return w.span
 }
 
+// writeTarget names the items a write changes, as -o json's failure object
+// carries them (0-based protocol address, as every JSON object): with several
+// writes in one script, the error alone did not say which one failed.
+type writeTarget struct {
+	Tag     string  `json:"tag,omitempty"`
+	Table   string  `json:"table,omitempty"`
+	Address *uint16 `json:"address,omitempty"` // a pointer: address 0 is named too
+	File    *uint16 `json:"file,omitempty"`
+	Record  *uint16 `json:"record,omitempty"`
+	Count   int     `json:"count,omitempty"`
+}
+
+// target returns what w writes: its request's items, the tag written and,
+// for --split, the count of every part (req spans them all).
+func (w *writeSpec) target() *writeTarget {
+	t := requestTarget(w.req)
+	if t == nil {
+		return nil
+	}
+	t.Tag = w.tag
+	if w.count > 0 && t.File == nil {
+		t.Count = w.count
+	}
+	return t
+}
+
+// requestTarget returns the items req writes, or nil for a request that
+// writes none of the tables (a read, a function without a typed request).
+func requestTarget(req modbus.Request) *writeTarget {
+	at := func(table plant.TableKind, addr uint16, n int) *writeTarget {
+		return &writeTarget{Table: table.String(), Address: &addr, Count: n}
+	}
+	switch r := req.(type) {
+	case *modbus.WriteSingleCoil:
+		return at(plant.Coils, r.Address, 1)
+	case *modbus.WriteMultipleCoils:
+		return at(plant.Coils, r.Address, int(r.Quantity))
+	case *modbus.WriteSingleRegister:
+		return at(plant.HoldingRegisters, r.Address, 1)
+	case *modbus.WriteMultipleRegisters:
+		return at(plant.HoldingRegisters, r.Address, int(r.Quantity))
+	case *modbus.MaskWriteRegister:
+		return at(plant.HoldingRegisters, r.Address, 1)
+	case *modbus.ReadWriteRegisters:
+		return at(plant.HoldingRegisters, r.WriteAddress, int(r.WriteQuantity))
+	case *modbus.WriteFileRecord:
+		if len(r.Records) == 1 { // what write-file-record sends
+			f, rec := r.Records[0].File, r.Records[0].Record
+			return &writeTarget{File: &f, Record: &rec, Count: len(r.Records[0].Data) / 2}
+		}
+	}
+	return nil
+}
+
 // runWrite validates w's request, then prints its frame (--dry-run) or
 // sends it and prints the result.
 func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
@@ -93,10 +148,10 @@ func (a *app) runWrite(ctx context.Context, w *writeSpec, dryRun bool) error {
 	if err != nil {
 		// Not connected, so not sent: said as for any write that failed,
 		// with -o json's object too, which a program reads for the outcome.
-		return &opError{cmd: w.cmd, span: w.where(), err: err, write: true, dial: true}
+		return &opError{cmd: w.cmd, span: w.where(), err: err, write: true, dial: true, target: w.target()}
 	}
 	if err := w.send(ctx, c); err != nil {
-		return &opError{cmd: w.cmd, span: w.where(), err: err, write: true, split: len(w.parts) > 1}
+		return &opError{cmd: w.cmd, span: w.where(), err: err, write: true, split: len(w.parts) > 1, target: w.target()}
 	}
 	if w.quiet {
 		return nil

@@ -42,7 +42,27 @@ func (e *usageError) Error() string { return e.msg }
 // prefixes (strip), so that "plant: tag x: values: value 9 ..." reads as
 // "tag x: value 9 ...".
 func usagef(format string, args ...any) error {
-	return &usageError{msg: strip(fmt.Sprintf(format, args...))}
+	words := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			a = userWord(s)
+		}
+		words[i] = a
+	}
+	return &usageError{msg: strip(fmt.Sprintf(format, words...))}
+}
+
+// userWord is a string given to usagef: %q quotes it as quote does (the
+// word a user typed, cut after suggest.MaxQuoted runes), every other verb
+// formats it as a string.
+type userWord string
+
+func (w userWord) Format(f fmt.State, verb rune) {
+	if verb == 'q' && !f.Flag('#') && !f.Flag('+') {
+		io.WriteString(f, quote(string(w)))
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), string(w))
 }
 
 // opError is a failed device operation: which command, on which items. Its
@@ -59,6 +79,8 @@ type opError struct {
 	fc    uint8  // raw: the function code sent
 	check string // raw: why the data is not a well-formed request for fc ("" if it is)
 	exit  int    // the exit code when not the one of err's kind (ping: no answer is 1)
+
+	target *writeTarget // a write: the items it changes, for -o json's failure object
 }
 
 func (e *opError) Error() string {
@@ -154,6 +176,20 @@ func explain(e *opError, h hintContext) (why, try string) {
 		try = ""
 	}
 	return why, try
+}
+
+// writtenBefore returns how many items a --split write wrote before the
+// part that failed: what plc said, or none when the first part failed.
+func (e *opError) writtenBefore() (int, bool) {
+	if !e.split {
+		return 0, false
+	}
+	m := writtenBefore().FindStringSubmatch(e.err.Error())
+	if m == nil {
+		return 0, true
+	}
+	n, err := strconv.Atoi(m[2])
+	return n, err == nil
 }
 
 // writtenBefore finds what plc says of a split write that failed part way.

@@ -392,7 +392,7 @@ func TestRawException(t *testing.T) {
 		{"text", []string{"raw", "3", "03", "E8", "00", "01"}, "", []string{sentence}},
 		{"json read", []string{"raw", "3", "03", "E8", "00", "01", "-o", "json"}, "", []string{sentence}},
 		{"json write", []string{"raw", "6", "03", "E8", "00", "01", "-o", "json"},
-			`{"function":"raw","unit":1,"error":"the device answered exception 02 illegal data address","sent":true,"outcome_unknown":false}` + "\n",
+			`{"function":"raw","unit":1,"table":"holding_registers","address":1000,"count":1,"error":"the device answered exception 02 illegal data address","sent":true,"outcome_unknown":false}` + "\n",
 			[]string{sentence}},
 		{"trace", []string{"raw", "3", "03", "E8", "00", "01", "--trace"}, "", []string{"rx=000100000003018302", sentence}},
 	} {

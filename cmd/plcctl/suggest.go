@@ -28,3 +28,6 @@ func flagError(err error, fs *pflag.FlagSet) error { return suggest.FlagError(er
 
 // escape is suggest.Escape: unprintable runes as Go escapes.
 func escape(s string) string { return suggest.Escape(s) }
+
+// quote is suggest.Quote: a user's word quoted, cut if long.
+func quote(s string) string { return suggest.Quote(s) }

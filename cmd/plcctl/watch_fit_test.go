@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // TestLiveTableFitsTheTerminal: 40 registers in a 20-row terminal draw at
@@ -111,5 +114,55 @@ func TestTagTableFitsTheTerminal(t *testing.T) {
 				t.Errorf("round 2 starts %q, want %q", second.String()[:min(12, second.Len())], want)
 			}
 		})
+	}
+}
+
+// TestWatchTagsPipedColumnsStay: piped watch TAG... keeps its columns where
+// the first round put them: a value that gets shorter or longer moves
+// nothing in the other lines (each round was aligned on its own, so 2.5 ->
+// 2.25 moved every unit of the round, and a log written through tee was
+// ragged), and the name column is as wide as the longest tag name.
+func TestWatchTagsPipedColumnsStay(t *testing.T) {
+	p := loadTestPlant(t, "pump-station")
+	tags, err := p.Lookup("tank1.level", "setpoint", "pump1.run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	a := &app{stdout: &out, log: zerolog.Nop()}
+	a.opts.output = "text"
+	w := &watchState{}
+	const firstW = len("false") // the widest value of round 1
+	rounds := [][]any{{float64(2.5), float64(2.5), false}, {float64(2.25), float64(12.125), true}, {float64(3), float64(2.5), false}}
+	valueCol := len("2026-01-02T03:04:05.000Z  tank1.level  ")
+	unitCol := map[string]int{} // tag -> column of its unit in round 1
+	for i, vals := range rounds {
+		vs := make([]tagValue, len(tags))
+		for j, tg := range tags {
+			vs[j] = tagValue{tg, vals[j]}
+		}
+		out.Reset()
+		w.round = i + 1
+		a.showTagRound(w, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), tags, vs, nil, nil, false)
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if len(lines) != len(tags) {
+			t.Fatalf("round %d: %d lines, want %d:\n%s", i+1, len(lines), len(tags), out.String())
+		}
+		for j, l := range lines {
+			f := strings.Fields(l)
+			name := tags[j].Name
+			if len(f) < 3 || f[1] != name || strings.Index(l, "  "+f[2])+2 != valueCol {
+				t.Errorf("round %d line %q: want the value at column %d", i+1, l, valueCol)
+			}
+			if tags[j].EngUnit == "" {
+				continue
+			}
+			col := strings.LastIndex(l, " "+tags[j].EngUnit) + 1
+			if i == 0 {
+				unitCol[name] = col
+			} else if want := unitCol[name]; col != want && len(f[2]) <= firstW {
+				t.Errorf("round %d line %q: unit at column %d, round 1 had it at %d", i+1, l, col, want)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@
 package suggest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -86,9 +87,45 @@ func editDistance(a, b string) int {
 // typed: pflag names an unknown flag raw, so a newline or an escape
 // sequence in it reached the terminal.
 func FlagError(err error, fs *pflag.FlagSet) error {
-	err = flagError(err, fs)
+	err = flagError(bounded(err), fs)
 	if msg := err.Error(); !printable(msg) {
 		return &escaped{err: err, msg: Escape(msg)}
+	}
+	return err
+}
+
+// bounded returns pflag's unknown-flag and invalid-value errors with the
+// word the user typed cut by Quote and Shorten (pflag names it whole), and
+// err itself otherwise or when nothing needs cutting.
+func bounded(err error) error {
+	var (
+		nx *pflag.NotExistError
+		iv *pflag.InvalidValueError
+	)
+	switch {
+	case errors.As(err, &nx) && strings.HasPrefix(err.Error(), "unknown flag: --"):
+		if name := nx.GetSpecifiedName(); Shorten(name) != Escape(name) {
+			return &escaped{err: err, msg: "unknown flag: --" + Shorten(name)}
+		}
+	case errors.As(err, &iv) && iv.GetFlag() != nil:
+		v := iv.GetValue()
+		if Quote(v) == strconv.Quote(v) {
+			return err
+		}
+		f := iv.GetFlag()
+		name := "--" + f.Name
+		if f.Shorthand != "" && f.ShorthandDeprecated == "" {
+			name = "-" + f.Shorthand + ", " + name
+		}
+		why := errors.Unwrap(iv)
+		var ne *strconv.NumError
+		switch {
+		case f.Value.Type() == "bool":
+			why = errors.New("want true or false")
+		case errors.As(why, &ne): // it quotes the value again
+			why = ne.Err
+		}
+		return &escaped{err: err, msg: "invalid argument " + Quote(v) + " for " + strconv.Quote(name) + " flag: " + why.Error()}
 	}
 	return err
 }
@@ -126,6 +163,38 @@ func Escape(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// MaxQuoted is how many runes of a user's word Quote and Shorten show.
+const MaxQuoted = 40
+
+// Quote returns s quoted as %q quotes it (unprintable runes and bytes that
+// are not UTF-8 as Go escapes), but only its first MaxQuoted runes, then
+// "..." and the word's length: an error names the word a user typed, and a
+// word of a megabyte (a pasted file, a runaway $(...)) made the error a
+// megabyte long.
+func Quote(s string) string {
+	head, tail := cut(s)
+	return strconv.Quote(head) + tail
+}
+
+// Shorten is Quote without the quotes: Escape of the first MaxQuoted runes.
+func Shorten(s string) string {
+	head, tail := cut(s)
+	return Escape(head) + tail
+}
+
+// cut splits s after MaxQuoted runes (a byte that is not UTF-8 counts as
+// one) and returns that head and, if anything was cut, "... (N bytes)".
+func cut(s string) (head, tail string) {
+	n := 0
+	for i := range s {
+		if n == MaxQuoted {
+			return s[:i], "... (" + strconv.Itoa(len(s)) + " bytes)"
+		}
+		n++
+	}
+	return s, ""
 }
 
 func flagError(err error, fs *pflag.FlagSet) error {

@@ -133,3 +133,21 @@ func FuzzDidYouMean(f *testing.F) {
 		}
 	})
 }
+
+func TestQuote(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	tests := []struct{ in, want string }{
+		{"read", `"read"`},
+		{"rea d", `"rea d"`},
+		{"a\x1b[31mb\n", `"a\x1b[31mb\n"`},
+		{strings.Repeat("é", MaxQuoted), `"` + strings.Repeat("é", MaxQuoted) + `"`},
+		{long, `"` + long[:MaxQuoted] + `"... (300 bytes)`},
+		{strings.Repeat("é", MaxQuoted+1), `"` + strings.Repeat("é", MaxQuoted) + `"... (82 bytes)`}, // cut between runes
+		{"\xff" + long, `"\xff` + long[:MaxQuoted-1] + `"... (301 bytes)`},
+	}
+	for _, tc := range tests {
+		if got := Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
