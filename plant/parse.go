@@ -226,12 +226,7 @@ func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
 		dev.Name = s
 	}
 	if v := o.get("address"); v != nil {
-		if s, ok := c.str(v, o.at("address")); ok {
-			if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
-				c.errorf(v, o.at("address"), "%q is not host:port (e.g. 127.0.0.1:5020)", s)
-			}
-			dev.Address = s
-		}
+		dev.Address, _ = c.deviceAddress(v, o.at("address"))
 	}
 	if v := o.get("description"); v != nil {
 		dev.Description, _ = c.str(v, o.at("description"))
@@ -276,6 +271,35 @@ func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
 		}
 	}
 	return dev
+}
+
+// deviceAddress reads a device's address: host:port, or a port alone
+// (5020, "5020" or ":5020"), which is loopback, 127.0.0.1:PORT, as for
+// plcsim --listen: Go would take an empty host for every interface, and a
+// simulator anyone on the network can write to takes 0.0.0.0:PORT spelled
+// out. The address is returned as net.JoinHostPort writes it.
+func (c *parseCtx) deviceAddress(n *yaml.Node, path string) (string, bool) {
+	s := n.Value
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		var ok bool
+		if s, ok = c.str(n, path); !ok {
+			return "", false
+		}
+	}
+	if p := strings.TrimPrefix(s, ":"); p != "" && strings.Trim(p, "0123456789") == "" {
+		s = "127.0.0.1:" + p
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		c.errorf(n, path, "%q is not host:port (e.g. 127.0.0.1:5020; a port alone is 127.0.0.1, every interface is 0.0.0.0:PORT)", n.Value)
+		return "", false
+	}
+	v, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		c.errorf(n, path, "%q: port %q is not a number 0..65535", n.Value, port)
+		return "", false
+	}
+	return net.JoinHostPort(host, strconv.FormatUint(v, 10)), true
 }
 
 // addressing converts the file's addresses to 0-based PDU addresses.
