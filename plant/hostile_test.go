@@ -126,3 +126,54 @@ func TestOverlapCost(t *testing.T) {
 		})
 	}
 }
+
+// TestOverlaps: overlapping spans are reported at the one later in the
+// file, naming the other; touching spans do not overlap.
+func TestOverlaps(t *testing.T) {
+	type pair struct{ later, earlier int }
+	tests := []struct {
+		name  string
+		spans [][2]int
+		want  []pair
+	}{
+		{"apart", [][2]int{{0, 9}, {20, 29}, {10, 19}}, nil},
+		{"one pair", [][2]int{{0, 10}, {5, 20}}, []pair{{1, 0}}},
+		{"earlier starts later", [][2]int{{5, 20}, {0, 10}}, []pair{{1, 0}}},
+		{"inside", [][2]int{{0, 100}, {10, 10}, {50, 60}}, []pair{{1, 0}, {2, 0}}},
+		{"same start", [][2]int{{3, 3}, {3, 3}}, []pair{{1, 0}}},
+		{"chain", [][2]int{{0, 5}, {5, 10}, {10, 15}}, []pair{{1, 0}, {2, 1}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []pair
+			overlaps(len(tc.spans), func(i int) (int, int) { return tc.spans[i][0], tc.spans[i][1] },
+				func(l, e int) { got = append(got, pair{l, e}) })
+			slices.SortFunc(got, func(a, b pair) int { return a.later - b.later })
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("overlaps(%v) = %v, want %v", tc.spans, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestValuesOverlapCost: a table of 65536 values one register each (775 kB)
+// is checked in n log n span look-ups; comparing each block with each took
+// 17 s.
+func TestValuesOverlapCost(t *testing.T) {
+	const n = 65536
+	calls := 0
+	overlaps(n, func(i int) (int, int) { calls++; return i, i }, func(int, int) { t.Fatal("no overlap expected") })
+	if most := 2*n*17 + n; calls > most {
+		t.Errorf("overlaps of %d spans looked at %d, want at most %d", n, calls, most)
+	}
+	var b strings.Builder
+	b.WriteString("version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        holding_registers:\n          values: {0: [1, 2], ")
+	for i := 2; i < 1000; i++ {
+		fmt.Fprintf(&b, "%d: [1], ", i)
+	}
+	b.WriteString("1: [7]}\n")
+	_, err := Parse([]byte(b.String()), "v.yaml")
+	if err == nil || !strings.Contains(err.Error(), "values.1: values from address 1 overlap the values from address 0 (line 7)") {
+		t.Errorf("Parse = %v, want values.1 overlapping values.0", err)
+	}
+}
