@@ -58,7 +58,7 @@ func TestParseMistakes(t *testing.T) {
 		{"initial scaled too big", head + "      - {name: a, table: hr, address: 0, type: int16, scale: 0.1, initial: 4000}\n", 10, "tags[0].initial", "out of range"},
 		{"initial wrong kind", head + "      - {name: a, table: coil, address: 0, initial: yes please}\n", 10, "tags[0].initial", "want true or false"},
 		{"initial string too long", head + "      - {name: a, table: hr, address: 0, type: string, chars: 4, initial: ABCDE}\n", 10, "tags[0].initial", "more than the tag's 4"},
-		{"read-write input", head + "      - {name: a, table: ir, address: 0, access: read-write}\n", 10, "tags[0].access", "read-only"},
+		{"read-write input", head + "      - {name: a, table: ir, address: 0, access: read-write}\n", 10, "tags[0].access", "input_registers cannot be written over Modbus: a tag of input_registers is read-only (leave access out)"},
 		{"access spelling", head + "      - {name: a, table: hr, address: 0, access: rw}\n", 10, "tags[0].access", "not one of read-only, read-write"},
 		{"one-based address 0", "version: 1\nnumbering: one-based\ndevices:\n  - name: d\n    tags:\n      - {name: a, table: hr, address: 0}\n", 6, "tags[0].address", "out of range 1..65536"},
 		{"ramp without period", head + "      - {name: a, table: ir, address: 0, sim: {kind: ramp, min: 0, max: 10}}\n", 10, "sim.period", "needs period"},

@@ -274,7 +274,7 @@ func (c *parseCtx) tagAccess(o *object, t *Tag) {
 	switch {
 	case !ok:
 	case s == "read-write" && !t.Table.Writable():
-		c.errorf(v, o.at("access"), "%s cannot be written over Modbus: a %s tag is read-only", t.Table, t.Table)
+		c.errorf(v, o.at("access"), "%s cannot be written over Modbus: a tag of %s is read-only (leave access out)", t.Table, t.Table)
 	case s == "read-only":
 		t.Access = ReadOnly
 	}
