@@ -63,9 +63,10 @@ finds them short of trying each. Only reads are sent.
 --units LIST records several units of the device (a gateway's) into one file, each
 unit its own ranges (the same --coils ... for each, or each probed) and identification.
 --plant FILE copies the tags of the file's device (named --name, else the one whose
-address: is the address read, else the file's only device): name, unit, table,
-address, type, word order, scale, unit of measure, access, description; not their
-initial or living values, since the values are those recorded. A tag of a unit not
+address: is the address read, else the file's only device; its name is the file's
+device name unless --name is given): name, unit, table, address, type, word order,
+scale, unit of measure, access, description; not their initial or living values,
+since the values are those recorded. A tag of a unit not
 recorded, or outside what was read, is left out, which stderr and the file's comment say.`, probeBound(defaultProbeStep, modbus.MaxReadRegisters))
 	c.example = []string{"snapshot -a plc-3 --coils 0-99 --holding-registers 0-199 > plc-3.yaml",
 		"snapshot -a plc-3 -u 2 --probe > plc-3-unit2.yaml",
@@ -123,6 +124,9 @@ recorded, or outside what was read, is left out, which stderr and the file's com
 		// that plcctl --plant FILE talks to it and plcsim --plant FILE
 		// listens on it (or on --listen).
 		snap := &plant.Snapshot{Device: *name, Address: a.clientAddrOr()}
+		if tagDev != nil && !c.flags.Changed("name") {
+			snap.Device = tagDev.Name // the tags' device keeps its name
+		}
 		var notes []string
 		for _, id := range ids {
 			a.opts.unit = id

@@ -24,7 +24,8 @@ import (
 // A snapshot held one unit and no tag.
 func TestSnapshotRoundTripUnits(t *testing.T) {
 	src := servePlant(t, loadTestPlant(t, "sparse"))
-	r := runCLI(t, "snapshot", "-a", src.Addr, "--units", "1,2", "--probe", "--tables-only", "--name", "meter", "--plant", plantPath("sparse"))
+	// no --name: the device the tags come from keeps its name, meter
+	r := runCLI(t, "snapshot", "-a", src.Addr, "--units", "1,2", "--probe", "--tables-only", "--plant", plantPath("sparse"))
 	if r.code != 0 {
 		t.Fatalf("snapshot: exit %d: %s", r.code, r.stderr)
 	}
@@ -50,6 +51,9 @@ func TestSnapshotRoundTripUnits(t *testing.T) {
 		t.Errorf("the file's comment does not say what each unit's probe found:\n%s", r.stdout)
 	}
 	d2 := p2.Devices[0]
+	if d2.Name != "meter" {
+		t.Errorf("device written as %q, want meter, the name of the tags' device", d2.Name)
+	}
 	if len(d2.Units) != 2 || d2.Units[0].ID != 1 || d2.Units[1].ID != 2 {
 		t.Fatalf("units written: %+v", d2.Units)
 	}
