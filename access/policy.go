@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plcctl/plcctl/internal/errlist"
 	"github.com/plcctl/plcctl/modbus"
 )
 
@@ -119,24 +120,7 @@ func (e *RuleError) Error() string {
 // Errors is every mistake of a policy, one per line, each line complete:
 // a message that names the place once, then lists, would leave every line
 // but the first without it.
-type Errors []*RuleError
-
-func (es Errors) Error() string {
-	s := make([]string, len(es))
-	for i, e := range es {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// Unwrap gives errors.As access to each *RuleError.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+type Errors = errlist.List[*RuleError]
 
 // Decision is the verdict on one request.
 type Decision struct {
