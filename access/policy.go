@@ -1,12 +1,13 @@
 package access
 
 import (
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/plcctl/plcctl/internal/errlist"
 	"github.com/plcctl/plcctl/modbus"
 )
 
@@ -16,6 +17,9 @@ import (
 // lies within that rule's ranges.
 type Rule struct {
 	Role string
+	// Source is where the rule was written ("rules.yaml:7:9"), for
+	// Validate's errors; empty for a rule made in Go.
+	Source string
 	// Units limits the rule to these unit ids (ranges within 0..255). Nil:
 	// every unit. Empty, non-nil: no unit.
 	Units []Range
@@ -51,36 +55,72 @@ func DefaultRules() []Rule {
 	}
 }
 
-// Validate reports rules that cannot mean what was intended.
+// Validate reports rules that cannot mean what was intended: every
+// mistake, as Errors, one RuleError each, in rule order.
 func (p *Policy) Validate() error {
-	var errs []error
+	var errs Errors
 	for i, r := range p.Rules {
+		bad := func(field, format string, args ...any) {
+			errs = append(errs, &RuleError{Rule: i, Role: r.Role, Source: r.Source, Field: field, Msg: fmt.Sprintf(format, args...)})
+		}
 		if r.Role == "" {
-			errs = append(errs, fmt.Errorf("access: rule %d: empty role", i+1))
+			bad("role", "the role is empty: write the role as the client certificates carry it")
 		}
-		for _, fc := range r.Functions {
+		for j, fc := range r.Functions {
 			if fc == 0 || fc >= 0x80 {
-				errs = append(errs, fmt.Errorf("access: rule %d (%s): function code %d is not a request code 1..127", i+1, r.Role, fc))
+				bad(fmt.Sprintf("functions[%d]", j), "function code %d is not a request code 1..127", fc)
 			}
 		}
-		for _, u := range r.Units {
+		for j, u := range r.Units {
 			if u.First > u.Last || u.Last > 255 {
-				errs = append(errs, fmt.Errorf("access: rule %d (%s): unit range %d..%d: want unit ids 0..255, first <= last", i+1, r.Role, u.First, u.Last))
+				bad(fmt.Sprintf("units[%d]", j), "unit range %d..%d is not unit ids 0..255, first <= last", u.First, u.Last)
 			}
 		}
-		for t, rs := range r.Ranges {
+		tables := slices.Sorted(maps.Keys(r.Ranges)) // map order would change the errors' order from run to run
+		for _, t := range tables {
 			if _, ok := tableNames[t]; !ok {
-				errs = append(errs, fmt.Errorf("access: rule %d (%s): unknown %s", i+1, r.Role, t))
+				bad("ranges", "%s is not a table: want coils, discrete-inputs, holding-registers, input-registers or files", t)
+				continue
 			}
-			for _, rg := range rs {
+			for j, rg := range r.Ranges[t] {
 				if rg.First > rg.Last {
-					errs = append(errs, fmt.Errorf("access: rule %d (%s): %s range %d..%d is empty", i+1, r.Role, t, rg.First, rg.Last))
+					bad(fmt.Sprintf("%s[%d]", t, j), "range %d..%d is empty: it ends before it starts", rg.First, rg.Last)
 				}
 			}
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
 }
+
+// RuleError is one mistake Validate found in a rule.
+type RuleError struct {
+	Rule   int    // index in Policy.Rules
+	Role   string // the rule's role
+	Source string // Rule.Source: where the rule was written, if known
+	Field  string // "role", "functions[2]", "units[0]", "holding-registers[1]", "ranges"
+	Msg    string
+}
+
+// Error is one line: "access: rules.yaml:7:9: rule 2 (role "viewer"):
+// functions[0]: function code 0 is not a request code 1..127", without
+// the place when the rule was made in Go.
+func (e *RuleError) Error() string {
+	var b strings.Builder
+	b.WriteString("access: ")
+	if e.Source != "" {
+		b.WriteString(e.Source + ": ")
+	}
+	fmt.Fprintf(&b, "rule %d (role %q): %s: %s", e.Rule+1, e.Role, e.Field, e.Msg)
+	return b.String()
+}
+
+// Errors is every mistake of a policy, one per line, each line complete:
+// a message that names the place once, then lists, would leave every line
+// but the first without it.
+type Errors = errlist.List[*RuleError]
 
 // Decision is the verdict on one request.
 type Decision struct {

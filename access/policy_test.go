@@ -1,6 +1,8 @@
 package access
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,17 +111,59 @@ func TestReadOnlyAndMayUse(t *testing.T) {
 	}
 }
 
+// TestValidate: every mistake is one line of its own, each a complete
+// sentence naming the rule, its role, where it was written (when known)
+// and the field. It was errors.Join of lines that said "rule 3", with the
+// place only on the first line of a wrapping message, and the tables of
+// a rule in map order.
 func TestValidate(t *testing.T) {
-	bad := Policy{Rules: []Rule{
-		{Role: "", Functions: []modbus.FunctionCode{3}},
-		{Role: "x", Functions: []modbus.FunctionCode{0, 0x83}},
-		{Role: "y", Functions: []modbus.FunctionCode{3}, Ranges: map[Table][]Range{HoldingRegisters: {{9, 3}}, Table(99): {{0, 1}}}},
-	}}
-	err := bad.Validate()
-	for _, want := range []string{"rule 1: empty role", "function code 0 ", "function code 131", "range 9..3 is empty", "unknown table(99)"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Validate() = %v, want it to contain %q", err, want)
-		}
+	hr := HoldingRegisters
+	tests := []struct {
+		name  string
+		rules []Rule
+		want  []string
+	}{
+		{"empty role", []Rule{{Role: "", Functions: []modbus.FunctionCode{3}}},
+			[]string{`access: rule 1 (role ""): role: the role is empty: write the role as the client certificates carry it`}},
+		{"three mistakes, one from a file", []Rule{
+			{Role: "ok", Functions: []modbus.FunctionCode{3}},
+			{Role: "x", Source: "rules.yaml:7:9", Functions: []modbus.FunctionCode{3, 0, 0x83}},
+			{Role: "y", Functions: []modbus.FunctionCode{3}, Units: []Range{{5, 4}}},
+		}, []string{
+			`access: rules.yaml:7:9: rule 2 (role "x"): functions[1]: function code 0 is not a request code 1..127`,
+			`access: rules.yaml:7:9: rule 2 (role "x"): functions[2]: function code 131 is not a request code 1..127`,
+			`access: rule 3 (role "y"): units[0]: unit range 5..4 is not unit ids 0..255, first <= last`,
+		}},
+		{"tables in their order", []Rule{{Role: "y", Functions: []modbus.FunctionCode{3},
+			Ranges: map[Table][]Range{Table(99): {{0, 1}}, hr: {{0, 1}, {9, 3}}, Coils: {{2, 1}}}}}, []string{
+			`access: rule 1 (role "y"): coils[0]: range 2..1 is empty: it ends before it starts`,
+			`access: rule 1 (role "y"): holding-registers[1]: range 9..3 is empty: it ends before it starts`,
+			`access: rule 1 (role "y"): ranges: table(99) is not a table: want coils, discrete-inputs, holding-registers, input-registers or files`,
+		}},
+		{"valid", []Rule{{Role: "a", Functions: AllFunctions(), Units: []Range{{0, 255}}}}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Policy{Rules: tc.rules}
+			err := p.Validate()
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("Validate() = %v (%T), want Errors", err, err)
+			}
+			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, tc.want) {
+				t.Errorf("Validate() lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			var re *RuleError
+			if !errors.As(err, &re) || re.Error() != tc.want[0] {
+				t.Errorf("errors.As(RuleError) = %v, want the first, %q", re, tc.want[0])
+			}
+		})
 	}
 }
 

@@ -192,7 +192,7 @@ func (c *parseCtx) access(n *yaml.Node, path string, a addressing) *AccessRules 
 // grant reads one grant of a role: the functions it may use and, when any
 // table is listed, the addresses of the tables listed.
 func (c *parseCtx) grant(n *yaml.Node, path, role string, a addressing) (access.Rule, bool) {
-	r := access.Rule{Role: role}
+	r := access.Rule{Role: role, Source: c.file + ":" + strconv.Itoa(n.Line) + ":" + strconv.Itoa(n.Column)}
 	o := c.object(n, path, grantKeys)
 	if o == nil {
 		return r, false

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/plcctl/plcctl/internal/errlist"
 	"github.com/plcctl/plcctl/internal/suggest"
 )
 
@@ -40,26 +41,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Errors is every mistake found in a file, in line order. Parse returns it
-// (as error) when there is at least one.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	s := make([]string, len(es))
-	for i, e := range es {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// Unwrap gives errors.As access to each *Error.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+// Errors is every mistake found in a file, in line order, one a line.
+// Parse returns it (as error) when there is at least one.
+type Errors = errlist.List[*Error]
 
 // maxErrors bounds the list: past it a file is wrong enough.
 const maxErrors = 50

@@ -226,12 +226,7 @@ func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
 		dev.Name = s
 	}
 	if v := o.get("address"); v != nil {
-		if s, ok := c.str(v, o.at("address")); ok {
-			if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
-				c.errorf(v, o.at("address"), "%q is not host:port (e.g. 127.0.0.1:5020)", s)
-			}
-			dev.Address = s
-		}
+		dev.Address, _ = c.deviceAddress(v, o.at("address"))
 	}
 	if v := o.get("description"); v != nil {
 		dev.Description, _ = c.str(v, o.at("description"))
@@ -276,6 +271,35 @@ func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
 		}
 	}
 	return dev
+}
+
+// deviceAddress reads a device's address: host:port, or a port alone
+// (5020, "5020" or ":5020"), which is loopback, 127.0.0.1:PORT, as for
+// plcsim --listen: Go would take an empty host for every interface, and a
+// simulator anyone on the network can write to takes 0.0.0.0:PORT spelled
+// out. The address is returned as net.JoinHostPort writes it.
+func (c *parseCtx) deviceAddress(n *yaml.Node, path string) (string, bool) {
+	s := n.Value
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		var ok bool
+		if s, ok = c.str(n, path); !ok {
+			return "", false
+		}
+	}
+	if p := strings.TrimPrefix(s, ":"); p != "" && strings.Trim(p, "0123456789") == "" {
+		s = "127.0.0.1:" + p
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		c.errorf(n, path, "%q is not host:port (e.g. 127.0.0.1:5020; a port alone is 127.0.0.1, every interface is 0.0.0.0:PORT)", n.Value)
+		return "", false
+	}
+	v, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		c.errorf(n, path, "%q: port %q is not a number 0..65535", n.Value, port)
+		return "", false
+	}
+	return net.JoinHostPort(host, strconv.FormatUint(v, 10)), true
 }
 
 // addressing converts the file's addresses to 0-based PDU addresses.
@@ -463,14 +487,40 @@ func (c *parseCtx) rangeItems(n *yaml.Node, path string, a addressing) []rangeIt
 			c.errorf(item, ip, "want a range such as \"0-99\" or one address, got %s", kindName(item))
 			continue
 		}
-		for _, q := range items {
-			if r.Start <= q.r.End && q.r.Start <= r.End {
-				c.errorf(item, ip, "range %q overlaps the range at line %d", item.Value, q.node.Line)
-			}
-		}
 		items = append(items, rangeItem{item, ip, r})
 	}
+	overlaps(len(items), func(i int) (int, int) { return int(items[i].r.Start), int(items[i].r.End) }, func(i, j int) {
+		c.errorf(items[i].node, items[i].path, "range %q overlaps the range at line %d", items[i].node.Value, items[j].node.Line)
+	})
 	return items
+}
+
+// overlaps finds the overlapping spans among n (span(i) is first and last
+// address, inclusive) in n log n steps, not by comparing each with each
+// (65536 one-address values took 17 s so): in address order, a span that
+// starts before the furthest end of those before it overlaps that one;
+// report(later, earlier) gets the two by index, later the higher. Each
+// span is reported at most once against the span reaching furthest.
+func overlaps(n int, span func(i int) (first, last int), report func(later, earlier int)) {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		fa, _ := span(order[a])
+		fb, _ := span(order[b])
+		return fa < fb
+	})
+	reach, far := -1, -1 // furthest last address so far, and whose
+	for _, i := range order {
+		first, last := span(i)
+		if far >= 0 && first <= reach {
+			report(max(i, far), min(i, far))
+		}
+		if last > reach {
+			reach, far = last, i
+		}
+	}
 }
 
 // mergeRanges is the ranges of items sorted, touching ones merged.
@@ -494,6 +544,8 @@ func mergeRanges(items []rangeItem) []Range {
 // blocks reads a table's values: start address -> list of raw values.
 func (c *parseCtx) blocks(n *yaml.Node, path string, t *Table, a addressing) []Block {
 	var bs []Block
+	var keys []*yaml.Node // of bs, for overlap errors
+	var paths []string
 	for _, e := range c.entries(n, path) {
 		kp := path + "." + e.key.Value
 		start, ok := a.address(c.decoder, e.key, kp)
@@ -517,13 +569,13 @@ func (c *parseCtx) blocks(n *yaml.Node, path string, t *Table, a addressing) []B
 			c.errorf(e.key, kp, "%d values from address %s reach outside the table's ranges", b.Len(), e.key.Value)
 			continue
 		}
-		for _, q := range bs {
-			if int(b.Start) <= int(q.Start)+q.Len()-1 && int(q.Start) <= int(b.Start)+b.Len()-1 {
-				c.errorf(e.key, kp, "values from address %s overlap the values from address %d", e.key.Value, q.Start)
-			}
-		}
 		bs = append(bs, b)
+		keys = append(keys, e.key)
+		paths = append(paths, kp)
 	}
+	overlaps(len(bs), func(i int) (int, int) { return int(bs[i].Start), int(bs[i].Start) + bs[i].Len() - 1 }, func(i, j int) {
+		c.errorf(keys[i], paths[i], "values from address %s overlap the values from address %s (line %d)", keys[i].Value, keys[j].Value, keys[j].Line)
+	})
 	sort.Slice(bs, func(i, j int) bool { return bs[i].Start < bs[j].Start })
 	return bs
 }

@@ -35,7 +35,7 @@ func TestParseMistakes(t *testing.T) {
 		{"no version", "devices:\n  - name: d\n", 1, "version", "version is required"},
 		{"version 2", "version: 2\ndevices:\n  - name: d\n", 1, "version", "not supported"},
 		{"duplicate key", "version: 1\ndevices:\n  - name: d\n    name: e\n", 4, "devices[0].name", "given twice (first at line 3)"},
-		{"wrong type", "version: 1\ndevices:\n  - name: d\n    address: 5020\n", 4, "devices[0].address", "want a string"},
+		{"wrong type", "version: 1\ndevices:\n  - name: d\n    address: [5020]\n", 4, "devices[0].address", "want a string"},
 		{"bad address", "version: 1\ndevices:\n  - name: d\n    address: plc\n", 4, "devices[0].address", "not host:port"},
 		{"unknown tag key", head + "      - {name: a, table: hr, address: 0, scael: 2}\n", 10, "tags[0].scael", "unknown key"},
 		{"unknown type", head + "      - {name: a, table: hr, address: 0, type: flot32}\n", 10, "tags[0].type", `unknown type "flot32"`},
@@ -58,7 +58,7 @@ func TestParseMistakes(t *testing.T) {
 		{"initial scaled too big", head + "      - {name: a, table: hr, address: 0, type: int16, scale: 0.1, initial: 4000}\n", 10, "tags[0].initial", "out of range"},
 		{"initial wrong kind", head + "      - {name: a, table: coil, address: 0, initial: yes please}\n", 10, "tags[0].initial", "want true or false"},
 		{"initial string too long", head + "      - {name: a, table: hr, address: 0, type: string, chars: 4, initial: ABCDE}\n", 10, "tags[0].initial", "more than the tag's 4"},
-		{"read-write input", head + "      - {name: a, table: ir, address: 0, access: read-write}\n", 10, "tags[0].access", "read-only"},
+		{"read-write input", head + "      - {name: a, table: ir, address: 0, access: read-write}\n", 10, "tags[0].access", "input_registers cannot be written over Modbus: a tag of input_registers is read-only (leave access out)"},
 		{"access spelling", head + "      - {name: a, table: hr, address: 0, access: rw}\n", 10, "tags[0].access", "not one of read-only, read-write"},
 		{"one-based address 0", "version: 1\nnumbering: one-based\ndevices:\n  - name: d\n    tags:\n      - {name: a, table: hr, address: 0}\n", 6, "tags[0].address", "out of range 1..65536"},
 		{"ramp without period", head + "      - {name: a, table: ir, address: 0, sim: {kind: ramp, min: 0, max: 10}}\n", 10, "sim.period", "needs period"},
@@ -104,6 +104,50 @@ func TestParseMistakes(t *testing.T) {
 				t.Fatalf("Parse = %v, nil error; want one at line %d", p, tc.line)
 			}
 			checkError(t, err, tc.line, tc.key, tc.msg)
+		})
+	}
+}
+
+// TestDeviceAddress: a port alone (5020, "5020", ":5020") is loopback, as
+// plcsim --listen takes it since it refused to serve every interface
+// unasked; every interface is 0.0.0.0:PORT spelled out. ":5020" was kept
+// as it was, which plcsim served on every interface ([::]:5020), and a
+// bare port was refused.
+func TestDeviceAddress(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{":5020", "127.0.0.1:5020", ""},
+		{`":5020"`, "127.0.0.1:5020", ""},
+		{"5020", "127.0.0.1:5020", ""},
+		{`"5020"`, "127.0.0.1:5020", ""},
+		{"0", "127.0.0.1:0", ""},
+		{"0.0.0.0:5020", "0.0.0.0:5020", ""},
+		{"127.0.0.1:05020", "127.0.0.1:5020", ""},
+		{"plc-3:502", "plc-3:502", ""},
+		{`"[::1]:502"`, "[::1]:502", ""},
+		{`"[::]:502"`, "[::]:502", ""},
+		{"plc", "", `"plc" is not host:port`},
+		{`"plc-3:"`, "", `port "" is not a number 0..65535`},
+		{"plc-3:modbus", "", `port "modbus" is not a number 0..65535`},
+		{"70000", "", `port "70000" is not a number 0..65535`},
+		{`"[]:502"`, "", "is not host:port"},
+		{"-1", "", "is not host:port"},
+		{"::1", "", "is not host:port"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			p, err := Parse([]byte("version: 1\ndevices:\n  - name: d\n    address: "+tc.in+"\n"), "a.yaml")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), "a.yaml:4:14: devices[0].address: ") || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Parse(address: %s) = %v, want an error at a.yaml:4:14 saying %q", tc.in, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse(address: %s): %v", tc.in, err)
+			}
+			if got := p.Devices[0].Address; got != tc.want {
+				t.Errorf("Parse(address: %s).Address = %q, want %q", tc.in, got, tc.want)
+			}
 		})
 	}
 }

@@ -6,24 +6,50 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/plcctl/plcctl/values"
 )
 
-// Snapshot is what plcctl snapshot recorded from one unit of a live device:
-// for each table the runs of addresses read and their values. WriteSnapshot
+// Snapshot is what plcctl snapshot recorded from a live device: for each
+// unit and table the runs of addresses read and their values. WriteSnapshot
 // turns it into a plant file that plcsim serves with exactly those
 // addresses and values (and no other address: a table left empty answers
 // exception 02 everywhere).
 type Snapshot struct {
 	Device  string // device name in the file; default "snapshot"
 	Address string // the device's host:port, recorded as its address
-	UnitID  uint8
-	Comment string     // first lines of the file, each prefixed with "# "
-	Tables  [4][]Block // by TableKind; Bits for coils and discrete inputs, Regs otherwise
+	Comment string // first lines of the file, each prefixed with "# "
+	// Units are the units recorded, in the order written, each id once;
+	// none writes unit 1 with no address in any table.
+	Units []SnapshotUnit
+	// Tags are written under tags: with what describes them (name, unit,
+	// table, address, type, bit, chars, order, scale, offset, unit of
+	// measure, access, description, retentive, alias), not their initial
+	// values or living values: the values are those recorded. Each must
+	// lie inside what its unit recorded of its table.
+	Tags []*Tag
+}
+
+// SnapshotUnit is what was recorded of one unit.
+type SnapshotUnit struct {
+	ID     uint8      // 1..255
+	Tables [4][]Block // by TableKind; Bits for coils and discrete inputs, Regs otherwise
 	// Identity, when not nil, is written as identification: its objects
 	// (0x00..0x06 by name, 0x80..0xFF under extended:) must be valid UTF-8
 	// of at most 200 bytes, as Parse wants them.
 	Identity *Identity
 	ServerID *ServerID // when not nil, written as server_id:
+}
+
+// Covers reports whether u recorded every item of t (its table, from its
+// address to its end).
+func (u *SnapshotUnit) Covers(t *Tag) bool {
+	for _, b := range u.Tables[t.Table] {
+		if t.Address >= b.Start && int(t.End()) <= int(b.Start)+b.Len()-1 {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteSnapshot writes s as a plant file. Each block becomes one range of
@@ -44,24 +70,77 @@ func WriteSnapshot(w io.Writer, s *Snapshot) error {
 	if s.Address != "" {
 		fmt.Fprintf(bw, "    address: %s\n", strconv.Quote(s.Address))
 	}
-	unit := s.UnitID
-	if unit == 0 {
-		unit = 1
+	units := s.Units
+	if len(units) == 0 {
+		units = []SnapshotUnit{{ID: 1}}
 	}
-	fmt.Fprintf(bw, "    units:\n      - id: %d\n", unit)
-	for k := Coils; k <= InputRegisters; k++ {
-		writeSnapshotTable(bw, k, s.Tables[k])
+	bw.WriteString("    units:\n")
+	for i := range units {
+		writeSnapshotUnit(bw, &units[i])
 	}
-	if s.Identity != nil {
-		writeSnapshotIdentity(bw, s.Identity)
-	}
-	if s.ServerID != nil {
-		fmt.Fprintf(bw, "        server_id:\n          id: %s\n          run: %t\n", yamlBytes(s.ServerID.ID), s.ServerID.Run)
-		if len(s.ServerID.Additional) > 0 {
-			fmt.Fprintf(bw, "          additional: %s\n", yamlBytes(s.ServerID.Additional))
+	if len(s.Tags) > 0 {
+		bw.WriteString("    tags:\n")
+		for _, t := range s.Tags {
+			writeSnapshotTag(bw, t)
 		}
 	}
 	return bw.Flush()
+}
+
+func writeSnapshotUnit(bw *bufio.Writer, u *SnapshotUnit) {
+	id := u.ID
+	if id == 0 {
+		id = 1
+	}
+	fmt.Fprintf(bw, "      - id: %d\n", id)
+	for k := Coils; k <= InputRegisters; k++ {
+		writeSnapshotTable(bw, k, u.Tables[k])
+	}
+	if u.Identity != nil {
+		writeSnapshotIdentity(bw, u.Identity)
+	}
+	if u.ServerID != nil {
+		fmt.Fprintf(bw, "        server_id:\n          id: %s\n          run: %t\n", yamlBytes(u.ServerID.ID), u.ServerID.Run)
+		if len(u.ServerID.Additional) > 0 {
+			fmt.Fprintf(bw, "          additional: %s\n", yamlBytes(u.ServerID.Additional))
+		}
+	}
+}
+
+// writeSnapshotTag writes t as one line of tags:, 0-based as the file is.
+func writeSnapshotTag(w *bufio.Writer, t *Tag) {
+	fmt.Fprintf(w, "      - {name: %s, unit_id: %d, table: %s, address: %d", strconv.Quote(t.Name), t.UnitID, t.Table, t.Address)
+	switch {
+	case t.Bool && t.Bit >= 0:
+		fmt.Fprintf(w, ", bit: %d", t.Bit)
+	case t.Bool:
+	case t.Type == values.String:
+		fmt.Fprintf(w, ", type: string, chars: %d", t.Chars)
+	default:
+		fmt.Fprintf(w, ", type: %s", t.Type)
+	}
+	if !t.Bool && t.Order != values.ABCD {
+		fmt.Fprintf(w, ", order: %s", t.Order)
+	}
+	if t.Scaled {
+		fmt.Fprintf(w, ", scale: %s, offset: %s", strconv.FormatFloat(t.Scale, 'g', -1, 64), strconv.FormatFloat(t.Offset, 'g', -1, 64))
+	}
+	if t.EngUnit != "" {
+		fmt.Fprintf(w, ", eng_unit: %s", strconv.Quote(t.EngUnit))
+	}
+	if t.Access == ReadOnly && t.Table.Writable() {
+		w.WriteString(", access: read-only")
+	}
+	if t.Retentive {
+		w.WriteString(", retentive: true")
+	}
+	if t.Alias {
+		w.WriteString(", alias: true")
+	}
+	if t.Description != "" {
+		fmt.Fprintf(w, ", description: %s", strconv.Quote(t.Description))
+	}
+	w.WriteString("}\n")
 }
 
 // writeSnapshotIdentity writes id as a unit's identification: mapping.

@@ -36,7 +36,7 @@ func fuzzTags(f *testing.F) []*Tag {
 func FuzzTagValue(f *testing.F) {
 	tags := fuzzTags(f)
 	for _, s := range []string{"0", "1", "-1", "on", "2.57", "-12.5", "1234.567", "21", "1e300", "NaN", "PLC-01",
-		"toolongstring", "0xBEEF", "0b101", "65535.001", "\x1b[2J", "1\n2"} {
+		"toolongstring", "0xBEEF", "0b101", "65535.001", "\x1b[2J", "1\n2", "Zähler-01"} {
 		f.Add(s, uint8(len(s)), []byte{0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0xF0})
 	}
 	f.Add("", uint8(0), []byte{0x7F, 0xC0, 0, 1, 0, 0, 0, 0})

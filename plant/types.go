@@ -1,6 +1,7 @@
 package plant
 
 import (
+	"sort"
 	"strconv"
 	"time"
 
@@ -167,12 +168,11 @@ type Table struct {
 // Contains reports whether every address from addr to addr+n-1 exists.
 func (t *Table) Contains(addr uint16, n int) bool {
 	end := int(addr) + n - 1
-	for _, r := range t.Ranges {
-		if int(addr) >= int(r.Start) && end <= int(r.End) {
-			return true
-		}
-	}
-	return false
+	// Ranges are sorted and apart: the one that may hold addr is the
+	// first that ends at or after it (a walk of every range made a file
+	// of many ranges and many tags quadratic).
+	i := sort.Search(len(t.Ranges), func(i int) bool { return t.Ranges[i].End >= addr })
+	return i < len(t.Ranges) && int(addr) >= int(t.Ranges[i].Start) && end <= int(t.Ranges[i].End)
 }
 
 // Size returns the number of addresses that exist.

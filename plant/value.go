@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/plcctl/plcctl/values"
 )
@@ -28,7 +29,11 @@ func (t *Tag) ParseValue(s string) (any, error) {
 		}
 		return nil, t.valueError(s, "want true, false, on, off, 1 or 0")
 	case t.Type == values.String:
-		if len(s) > t.Chars {
+		if n := utf8.RuneCountInString(s); len(s) > t.Chars && n != len(s) {
+			// chars: counts bytes (two to a register): "Zähler" is 6
+			// characters in 7 bytes, and was said to have 7 characters.
+			return nil, t.valueError(s, fmt.Sprintf("%d bytes in UTF-8 (%d characters), more than the tag's %d: chars counts bytes, two to a register", len(s), n, t.Chars))
+		} else if len(s) > t.Chars {
 			return nil, t.valueError(s, fmt.Sprintf("%d characters, more than the tag's %d", len(s), t.Chars))
 		}
 		return s, nil

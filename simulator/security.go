@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -114,7 +113,7 @@ func newSecurity(cfg Security) *security {
 // afterwards.
 func (s *Server) SetPolicy(p access.Policy) error {
 	if err := p.Validate(); err != nil {
-		return fmt.Errorf("simulator: %w", err)
+		return err // access.Errors: a line per mistake, each complete (a prefix would be on the first only)
 	}
 	s.sec.policy.Store(&p)
 	return nil

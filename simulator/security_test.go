@@ -419,7 +419,7 @@ func TestSecurityConfigErrors(t *testing.T) {
 	}{
 		{"no server cert", simulator.Security{TLS: &tls.Config{ClientCAs: testPKI(t).CA.Pool()}}, "no server certificate"},
 		{"no client CA", simulator.Security{TLS: &tls.Config{Certificates: []tls.Certificate{testPKI(t).Server.TLS()}}}, "no client CA"},
-		{"bad rule", simulator.Security{Policy: access.Policy{Rules: []access.Rule{{Functions: []modbus.FunctionCode{3}}}}}, "empty role"},
+		{"bad rule", simulator.Security{Policy: access.Policy{Rules: []access.Rule{{Functions: []modbus.FunctionCode{3}}}}}, "the role is empty"},
 	} {
 		_, err := simulator.New(simulator.Config{Security: tt.sec})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -453,9 +453,14 @@ func TestSetPolicy(t *testing.T) {
 	if err := c.WriteRegister(t.Context(), 50, 2); err != nil {
 		t.Errorf("write holding 50 after SetPolicy(restricted): %v", err)
 	}
-	bad := access.Policy{Rules: []access.Rule{{Functions: []modbus.FunctionCode{3}}}}
-	if err := sim.SetPolicy(bad); err == nil || !strings.Contains(err.Error(), "empty role") {
+	// Two mistakes: two lines, each whole (a "simulator: " prefix was on
+	// the first line only).
+	bad := access.Policy{Rules: []access.Rule{{Functions: []modbus.FunctionCode{3}}, {Role: "x", Functions: []modbus.FunctionCode{0}}}}
+	err = sim.SetPolicy(bad)
+	if err == nil || !strings.Contains(err.Error(), "the role is empty") {
 		t.Errorf("SetPolicy(a rule without role) = %v, want an error naming the empty role", err)
+	} else if lines := strings.Split(err.Error(), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "access: rule 1 ") || !strings.HasPrefix(lines[1], "access: rule 2 ") {
+		t.Errorf("SetPolicy(two mistakes) = %q, want two lines, each naming its rule", lines)
 	}
 	if p := sim.Policy(); len(p.Rules) != len(restricted.Rules) {
 		t.Errorf("after a refused SetPolicy, Policy() = %+v, want the restricted rules still", p)

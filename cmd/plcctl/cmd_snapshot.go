@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/plcctl/plcctl/modbus"
@@ -31,6 +33,8 @@ func (a *app) snapshotCommand() *command {
 	step := intFlag(c.flags, "probe-step", defaultProbeStep, "with --probe, sample every `N`th address (1 finds every run)")
 	name := c.flags.String("name", "snapshot", "device `NAME` in the plant file")
 	tablesOnly := c.flags.Bool("tables-only", false, "record only the four tables: do not ask for device identification (FC 43/14) or the server id (FC 17)")
+	unitList := c.flags.String("units", "", "record each unit of `LIST` (1,2 or 1-3) into one file, each with its own tables, instead of -u's one")
+	file := c.flags.String("plant", "", "copy the tags of this plant `FILE`'s device (the one named --name, or at the address read, or its only one) that lie in what was recorded")
 	c.long = fmt.Sprintf(`Reads the given ranges of each table from the device (-a, -u) and writes a plant file
 to stdout that plcsim --plant serves with exactly those addresses and values: record a
 real PLC, replay it in CI. The device's address (host:port, as read from) is the file's
@@ -54,9 +58,19 @@ does not offer it, which stderr says (a plant file cannot say "no identification
 plcsim then serves its own; without server_id it answers FC 17 with exception 01).
 FIFO queues (FC 24) and file records (FC 20) are not recorded: a queue lives at one
 address and a record at one of 65535 x 10000 file and record numbers, and no read
-finds them short of trying each. Only reads are sent.`, probeBound(defaultProbeStep, modbus.MaxReadRegisters))
+finds them short of trying each. Only reads are sent.
+
+--units LIST records several units of the device (a gateway's) into one file, each
+unit its own ranges (the same --coils ... for each, or each probed) and identification.
+--plant FILE copies the tags of the file's device (named --name, else the one whose
+address: is the address read, else the file's only device; its name is the file's
+device name unless --name is given): name, unit, table, address, type, word order,
+scale, unit of measure, access, description; not their initial or living values,
+since the values are those recorded. A tag of a unit not
+recorded, or outside what was read, is left out, which stderr and the file's comment say.`, probeBound(defaultProbeStep, modbus.MaxReadRegisters))
 	c.example = []string{"snapshot -a plc-3 --coils 0-99 --holding-registers 0-199 > plc-3.yaml",
-		"snapshot -a plc-3 -u 2 --probe > plc-3-unit2.yaml"}
+		"snapshot -a plc-3 -u 2 --probe > plc-3-unit2.yaml",
+		"snapshot -a gw-1 --units 1,2 --coils 0-15 --holding-registers 0-99 --plant station.yaml > gw-1.yaml"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 0 {
@@ -80,68 +94,187 @@ finds them short of trying each. Only reads are sent.`, probeBound(defaultProbeS
 		if !given && !*probe {
 			return usagef("nothing to record: give ranges (--coils 0-99, --holding-registers 0-199, ...) or --probe")
 		}
-		cl, err := a.connect(ctx)
-		if err != nil {
+		ids := []uint8{a.opts.unit}
+		if *unitList != "" {
+			if c.flags.Changed("unit") {
+				return usagef("-u and --units both name the units to record: give one")
+			}
+			var err error
+			if ids, err = parseUnitList(*unitList); err != nil {
+				return err
+			}
+			if ids[0] == 0 {
+				return usagef("--units %q: unit 0 cannot be recorded: a plant file's units are 1..255 (0 is the broadcast address behind a gateway)", *unitList)
+			}
+		}
+		var tagDev *plant.Device // whose tags --plant copies
+		if *file != "" {
+			tp, err := plant.Load(*file)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			if tagDev, err = snapshotDevice(tp, a.deviceAddress(), *name, c.flags.Changed("name")); err != nil {
+				return err
+			}
+		}
+		if _, err := a.connect(ctx); err != nil {
 			return &opError{cmd: c.name, err: err}
 		}
 		// The address read from is the device's address: in the file, so
 		// that plcctl --plant FILE talks to it and plcsim --plant FILE
 		// listens on it (or on --listen).
-		snap := &plant.Snapshot{Device: *name, Address: a.clientAddrOr(), UnitID: a.opts.unit}
-		var notes []string
-		for k := range spans {
-			kind := plant.TableKind(k)
-			if len(spans[k]) == 0 && *probe {
-				found, n, err := probeTable(ctx, cl, kind, *step)
-				if err != nil {
-					return &opError{cmd: c.name, span: tableWords(kind) + " probe", err: err}
-				}
-				note := fmt.Sprintf("%s: %s in %d requests (at most %d with --probe-step %d)",
-					tableWords(kind), a.runsText(found), n, probeBound(*step, maxQty(kind)), *step)
-				fmt.Fprintf(a.stderr, "snapshot: probe %s\n", note)
-				notes = append(notes, "probed "+note)
-				spans[k] = found
-			}
-			for _, r := range spans[k] {
-				b, err := readBlock(ctx, cl, kind, r)
-				if err != nil {
-					return &opError{cmd: c.name, span: tableWords(kind) + " " + a.span(r.Start, r.Len()), err: err}
-				}
-				snap.Tables[k] = append(snap.Tables[k], b)
-			}
+		snap := &plant.Snapshot{Device: *name, Address: a.clientAddrOr()}
+		if tagDev != nil && !c.flags.Changed("name") {
+			snap.Device = tagDev.Name // the tags' device keeps its name
 		}
-		if !*tablesOnly {
-			more, err := a.snapshotIdentity(ctx, cl, snap)
+		var notes []string
+		for _, id := range ids {
+			a.opts.unit = id
+			cl, err := a.connect(ctx)
 			if err != nil {
 				return &opError{cmd: c.name, err: err}
 			}
+			note := func(n string) {
+				if len(ids) > 1 {
+					n = fmt.Sprintf("unit %d: %s", id, n)
+				}
+				fmt.Fprintf(a.stderr, "snapshot: %s\n", n)
+				if rest, ok := strings.CutPrefix(n, "probe "); ok { // in the file, after the fact
+					n = "probed " + rest
+				} else if rest, ok := strings.CutPrefix(n, fmt.Sprintf("unit %d: probe ", id)); ok {
+					n = fmt.Sprintf("unit %d: probed %s", id, rest)
+				}
+				notes = append(notes, n)
+			}
+			u, err := a.snapshotUnit(ctx, c.name, cl, spans, *probe, *step, *tablesOnly, note)
+			if err != nil {
+				return err
+			}
+			u.ID = id
+			snap.Units = append(snap.Units, u)
+		}
+		if tagDev != nil {
+			tags, more := a.snapshotTags(tagDev, snap, *file)
+			snap.Tags = tags
+			for _, n := range more {
+				fmt.Fprintf(a.stderr, "snapshot: %s\n", n)
+			}
 			notes = append(notes, more...)
 		}
-		snap.Comment = fmt.Sprintf("Recorded by plcctl snapshot from %s unit %d at %s.\n"+
+		unitWords := "unit " + unitsText(ids)
+		if len(ids) > 1 {
+			unitWords = "units " + unitsText(ids)
+		}
+		snap.Comment = fmt.Sprintf("Recorded by plcctl snapshot from %s %s at %s.\n"+
 			"Serve it with: plcsim --plant FILE (on %s, its address; --listen HOST:PORT serves it elsewhere)\n%s",
-			snap.Address, a.opts.unit, now().UTC().Format(timeLayout), snap.Address, strings.Join(notes, "\n"))
+			snap.Address, unitWords, now().UTC().Format(timeLayout), snap.Address, strings.Join(notes, "\n"))
 		return plant.WriteSnapshot(a.stdout, snap)
 	}
 	return c
 }
 
-// snapshotIdentity records the device identification and the server id
-// into snap, reports each on stderr and returns the notes for the file.
-func (a *app) snapshotIdentity(ctx context.Context, cl *plc.Client, snap *plant.Snapshot) ([]string, error) {
+// snapshotUnit records the tables of the unit cl talks to (the ranges
+// given, or each table without one probed) and, unless tablesOnly, its
+// identification and server id; it tells note what each probe found and
+// what identification it got, as they come.
+func (a *app) snapshotUnit(ctx context.Context, cmd string, cl *plc.Client, given [4][]plant.Range, probe bool, step int, tablesOnly bool, note func(string)) (plant.SnapshotUnit, error) {
+	var u plant.SnapshotUnit
+	for k := range given {
+		kind := plant.TableKind(k)
+		spans := given[k]
+		if len(spans) == 0 && probe {
+			found, n, err := probeTable(ctx, cl, kind, step)
+			if err != nil {
+				return u, &opError{cmd: cmd, span: tableWords(kind) + " probe", err: err}
+			}
+			note(fmt.Sprintf("probe %s: %s in %d requests (at most %d with --probe-step %d)",
+				tableWords(kind), a.runsText(found), n, probeBound(step, maxQty(kind)), step))
+			spans = found
+		}
+		for _, r := range spans {
+			b, err := readBlock(ctx, cl, kind, r)
+			if err != nil {
+				return u, &opError{cmd: cmd, span: tableWords(kind) + " " + a.span(r.Start, r.Len()), err: err}
+			}
+			u.Tables[k] = append(u.Tables[k], b)
+		}
+	}
+	if tablesOnly {
+		return u, nil
+	}
 	id, notes, err := recordIdentity(ctx, cl)
 	if err != nil {
-		return nil, err
+		return u, &opError{cmd: cmd, err: err}
 	}
-	sid, note, err := recordServerID(ctx, cl)
+	sid, sidNote, err := recordServerID(ctx, cl)
 	if err != nil {
-		return nil, err
+		return u, &opError{cmd: cmd, err: err}
 	}
-	snap.Identity, snap.ServerID = id, sid
-	notes = append(notes, note)
-	for _, n := range notes {
-		fmt.Fprintf(a.stderr, "snapshot: %s\n", n)
+	u.Identity, u.ServerID = id, sid
+	for _, n := range append(notes, sidNote) {
+		note(n)
 	}
-	return notes, nil
+	return u, nil
+}
+
+// snapshotDevice returns the device of p whose tags snapshot --plant
+// copies: the one named name (when named is true, it must exist), else the
+// one whose address: is addr, else p's only one.
+func snapshotDevice(p *plant.Plant, addr, name string, named bool) (*plant.Device, error) {
+	if dev := p.Device(name); dev != nil {
+		return dev, nil
+	}
+	if named {
+		return nil, usagef("--plant %s has no device %q (--name): it has %s", p.File, name, deviceList(p))
+	}
+	for _, d := range p.Devices {
+		if d.Address != "" && normalizeAddress(d.Address) == addr {
+			return d, nil
+		}
+	}
+	if len(p.Devices) == 1 {
+		return p.Devices[0], nil
+	}
+	return nil, usagef("--plant %s: which device's tags? none is at %s and none is named %q: name one with --name (it has %s)",
+		p.File, addr, name, deviceList(p))
+}
+
+// snapshotTags returns the tags of dev that snap can hold: those of a unit
+// it recorded, inside what it read of their table; and a note for each
+// left out, and one for all (file is where they came from).
+func (a *app) snapshotTags(dev *plant.Device, snap *plant.Snapshot, file string) ([]*plant.Tag, []string) {
+	var tags []*plant.Tag
+	var notes []string
+	for _, t := range dev.Tags {
+		i := slices.IndexFunc(snap.Units, func(u plant.SnapshotUnit) bool { return u.ID == t.UnitID })
+		switch {
+		case i < 0:
+			notes = append(notes, fmt.Sprintf("tag %s left out: unit %d was not recorded", t.Name, t.UnitID))
+		case !snap.Units[i].Covers(t):
+			notes = append(notes, fmt.Sprintf("tag %s left out: %s %s of unit %d not recorded", t.Name, tableWords(t.Table), a.span(t.Address, t.Registers()), t.UnitID))
+		default:
+			tags = append(tags, t)
+		}
+	}
+	return tags, append(notes, fmt.Sprintf("%s of device %s in %s", plural(len(tags), "tag"), dev.Name, file))
+}
+
+// deviceList names the devices of p: "station, tanks".
+func deviceList(p *plant.Plant) string {
+	names := make([]string, len(p.Devices))
+	for i, d := range p.Devices {
+		names[i] = d.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// unitsText lists unit ids: "1", "1, 2, 5".
+func unitsText(ids []uint8) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(int(id))
+	}
+	return strings.Join(s, ", ")
 }
 
 // runsText lists probed runs: "no address" or "2 runs: 1000..1099, 2000..2009".

@@ -252,6 +252,15 @@ func newTagRecord(v tagValue) tagRecord {
 		Unit: t.UnitID, Table: t.Table.String(), Address: t.Address, Type: t.TypeName()}
 }
 
+// tagWhereColumns name the CSV columns of tagWhere, as JSON's keys.
+var tagWhereColumns = []string{"device", "unit", "table", "address", "type"}
+
+// tagWhere is where a tag is, as JSON's tagRecord has it: the 0-based
+// protocol address whatever --one-based says, as every CSV.
+func tagWhere(t *plant.Tag) []string {
+	return []string{t.Device.Name, strconv.Itoa(int(t.UnitID)), t.Table.String(), strconv.Itoa(int(t.Address)), t.TypeName()}
+}
+
 // tagText is a value as text output shows it (strings with unprintable
 // bytes quoted).
 func tagText(v tagValue) string {
@@ -273,9 +282,11 @@ func (a *app) printTagValues(vs []tagValue) error {
 		}
 		return nil
 	case "csv":
-		rows := [][]string{{"tag", "value", "eng_unit"}}
+		// JSON's fields, those CSV lacked at first last (it had tag,
+		// value, eng_unit alone: not which device or unit a row came from).
+		rows := [][]string{append([]string{"tag", "value", "eng_unit"}, tagWhereColumns...)}
 		for _, v := range vs {
-			rows = append(rows, []string{v.tag.Name, v.tag.Format(v.value), v.tag.EngUnit})
+			rows = append(rows, append([]string{v.tag.Name, v.tag.Format(v.value), v.tag.EngUnit}, tagWhere(v.tag)...))
 		}
 		return writeCSV(a.stdout, rows)
 	}
@@ -291,11 +302,12 @@ func (a *app) getCommand() *command {
 	file := addPlantFlag(c.flags)
 	gap := addGapFlag(c.flags)
 	c.long = `Reads every TAG named in the plant file and prints "TAG VALUE UNIT" lines (json: one
-object per tag; csv: tag,value,eng_unit). Tags of the same device, unit and table whose
-addresses touch share one request (at most 125 registers or 2000 bits), and no value is
-split between two requests; --gap N also joins two tags at most N unused addresses
-apart, if the plant file says those addresses exist (a hole would be answered with
-exception 02). --log-level debug shows the plan, --trace every frame.`
+object per tag; csv: tag,value,eng_unit,device,unit,table,address,type, the 0-based
+address). Tags of the same device, unit and table whose addresses touch share one
+request (at most 125 registers or 2000 bits), and no value is split between two
+requests; --gap N also joins two tags at most N unused addresses apart, if the plant
+file says those addresses exist (a hole would be answered with exception 02).
+--log-level debug shows the plan, --trace every frame.`
 	c.example = []string{"--plant station.yaml get tank1.level flow pump1.run", "get -o json tank1.level", "get --gap 10 tank1.level tank2.level"}
 	c.notes = []string{plantHelp}
 	c.run = func(ctx context.Context, args []string) error {
@@ -483,7 +495,13 @@ on, off, true, false, 1 or 0.
 		}
 		t := tags[0]
 		if t.Access == plant.ReadOnly {
-			return usagef("tag %s is read-only (%s %d)", t.Name, tableWords(t.Table), a.display(int(t.Address)))
+			// Why, so the fix is clear: the file's access: (change it
+			// there), or a table no function writes.
+			why := fmt.Sprintf("the plant file says access: read-only (%s, line %d)", p.File, t.Line)
+			if !t.Table.Writable() {
+				why = "Modbus writes only coils and holding registers"
+			}
+			return usagef("tag %s is read-only (%s %s): %s", t.Name, tableWords(t.Table), a.span(t.Address, t.Registers()), why)
 		}
 		v, err := t.ParseValue(args[1])
 		if err != nil {
@@ -548,7 +566,8 @@ func (a *app) printSet(t *plant.Tag, v any, w *writeSpec) error {
 			Function int `json:"function"`
 		}{newTagRecord(tagValue{t, v}), fc})
 	case "csv":
-		return writeCSV(a.stdout, [][]string{{"tag", "value", "eng_unit", "function"}, {t.Name, t.Format(v), t.EngUnit, strconv.Itoa(fc)}})
+		return writeCSV(a.stdout, [][]string{append([]string{"tag", "value", "eng_unit", "function"}, tagWhereColumns...),
+			append([]string{t.Name, t.Format(v), t.EngUnit, strconv.Itoa(fc)}, tagWhere(t)...)})
 	}
 	val := tagText(tagValue{t, v})
 	if t.EngUnit != "" {

@@ -29,15 +29,16 @@ func FuzzSnapshotDevice(f *testing.F) {
 			objects[id] = v
 		}
 		sid = sid[:min(len(sid), modbus.MaxPDULen-2)] // an FC 17 answer holds at most 251 data bytes
-		snap := &plant.Snapshot{Address: "127.0.0.1:5020", UnitID: 1}
-		snap.Identity, _ = plantIdentity(objects, conformity)
-		snap.ServerID = splitServerID(sid)
+		snap := &plant.Snapshot{Address: "127.0.0.1:5020", Units: []plant.SnapshotUnit{{ID: 1}}}
+		su := &snap.Units[0]
+		su.Identity, _ = plantIdentity(objects, conformity)
+		su.ServerID = splitServerID(sid)
 		b := plant.Block{Start: 0, Regs: make([]uint16, len(regs)/2)}
 		for i := range b.Regs {
 			b.Regs[i] = uint16(regs[2*i])<<8 | uint16(regs[2*i+1])
 		}
 		if len(b.Regs) > 0 {
-			snap.Tables[plant.HoldingRegisters] = []plant.Block{b}
+			su.Tables[plant.HoldingRegisters] = []plant.Block{b}
 		}
 		var file bytes.Buffer
 		if err := plant.WriteSnapshot(&file, snap); err != nil {
@@ -48,10 +49,10 @@ func FuzzSnapshotDevice(f *testing.F) {
 			t.Fatalf("the snapshot of objects %q, server id % x does not parse: %v\n%s", objects, sid, err, file.String())
 		}
 		u := p.Devices[0].Units[0]
-		if u.Identity == nil || !maps.Equal(u.Identity.Objects, snap.Identity.Objects) || u.Identity.Conformity != snap.Identity.Conformity {
-			t.Fatalf("identity %+v was written as\n%s\nand read back as %+v", snap.Identity, file.String(), u.Identity)
+		if u.Identity == nil || !maps.Equal(u.Identity.Objects, su.Identity.Objects) || u.Identity.Conformity != su.Identity.Conformity {
+			t.Fatalf("identity %+v was written as\n%s\nand read back as %+v", su.Identity, file.String(), u.Identity)
 		}
-		if snap.ServerID != nil && (u.ServerID == nil || !bytes.Equal(u.ServerID.Bytes(), sid)) {
+		if su.ServerID != nil && (u.ServerID == nil || !bytes.Equal(u.ServerID.Bytes(), sid)) {
 			t.Fatalf("server id % x was written as\n%s\nand read back as %+v", sid, file.String(), u.ServerID)
 		}
 	})

@@ -219,8 +219,11 @@ func TestSetTags(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"station.name", "PS-02"}, "tag station.name is read-only"},
-		{[]string{"tank1.level", "2"}, "read-only"},
+		// each says why: the file's access: (and where), or the table
+		{[]string{"station.name", "PS-02"}, "tag station.name is read-only (holding registers 10..17): the plant file says access: read-only (" +
+			plantPath("pump-station") + ", line 71)"},
+		{[]string{"tank1.level", "2"}, "tag tank1.level is read-only (input registers 0): Modbus writes only coils and holding registers"},
+		{[]string{"pump1.run", "on"}, "tag pump1.run is read-only (discrete inputs 0): Modbus writes only coils and holding registers"},
 		{[]string{"pressure.limit", "4000"}, "out of range"},
 		{[]string{"pressure.limit", "1.25"}, "not a whole step"},
 		{[]string{"mode.auto", "maybe"}, "want true, false"},

@@ -294,3 +294,42 @@ func TestPlantFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestPlantAddressLoopback: a device's address: of a port alone (":PORT",
+// or the bare number) is served on loopback, as --listen :PORT is; every
+// interface is 0.0.0.0:PORT spelled out (not bound here: tests stay on
+// loopback). ":0" was served on [::]:PORT,
+// every interface, unasked.
+func TestPlantAddressLoopback(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, address, want string }{
+		{"colon port", `":0"`, "127.0.0.1:"},
+		{"bare port", "0", "127.0.0.1:"},
+		{"quoted port", `"0"`, "127.0.0.1:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, tc.name+".yaml")
+			os.WriteFile(file, []byte("version: 1\ndevices:\n  - {name: d, address: "+tc.address+", units: [{id: 1}]}\n"), 0o644)
+			ctx, cancel := context.WithCancel(context.Background())
+			errb := newReadyBuf()
+			done := make(chan int, 1)
+			go func() { done <- run(ctx, []string{"--plant", file, "--log-format", "json"}, io.Discard, errb) }()
+			select {
+			case addr := <-errb.ready:
+				if !strings.HasPrefix(addr, tc.want) {
+					t.Errorf("address: %s served on %s, want %sPORT", tc.address, addr, tc.want)
+				}
+			case code := <-done:
+				t.Fatalf("plcsim exited %d before ready:\n%s", code, errb.String())
+			case <-time.After(5 * time.Second):
+				t.Fatalf("plcsim not ready:\n%s", errb.String())
+			}
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("plcsim did not stop")
+			}
+		})
+	}
+}

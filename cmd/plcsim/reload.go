@@ -140,7 +140,7 @@ func plantPolicies(path string, devices []string, readOnly bool) ([]access.Polic
 			pols[i] = access.Policy{ReadOnly: readOnly}
 			continue
 		}
-		if pols[i], err = policyFrom(rules, fmt.Sprintf("%s:%d", p.File, rules.Line), readOnly); err != nil {
+		if pols[i], err = policyFrom(rules, readOnly); err != nil {
 			return nil, err
 		}
 	}
@@ -158,16 +158,18 @@ func loadAccessPolicy(path string, s servedUnits, readOnly bool) (access.Policy,
 	if err := accessFits(rules, s); err != nil {
 		return access.Policy{}, err
 	}
-	return policyFrom(rules, path, readOnly)
+	return policyFrom(rules, readOnly)
 }
 
 // policyFrom is the policy rules give, with --read-only (readOnly) added to
-// their read_only, validated; from names where the rules came from.
-func policyFrom(rules *plant.AccessRules, from string, readOnly bool) (access.Policy, error) {
+// their read_only, validated.
+func policyFrom(rules *plant.AccessRules, readOnly bool) (access.Policy, error) {
 	pol := rules.Policy()
 	pol.ReadOnly = pol.ReadOnly || readOnly
 	if err := pol.Validate(); err != nil {
-		return access.Policy{}, fmt.Errorf("%s: %w", from, err)
+		// Each line names its rule's file:line (Rule.Source); a prefix
+		// would be on the first line only.
+		return access.Policy{}, err
 	}
 	return pol, nil
 }

@@ -71,7 +71,7 @@ func (f *securityFlags) applyAccess(cfg *simulator.Config, pl *plantRun, log *ze
 	if rules == nil {
 		return nil
 	}
-	pol, err := policyFrom(rules, from, f.readOnly)
+	pol, err := policyFrom(rules, f.readOnly)
 	if err != nil {
 		return err
 	}
