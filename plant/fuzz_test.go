@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(head + "      - {name: a, table: hr, address: 0, sim: {kind: follow, tag: a}}\n"))
 	f.Add([]byte("version: 1\ndevices: [{name: d, units: [{id: 1, coils: [\"1-0x10\"]}]}]\n"))
 	f.Add([]byte("&a [*a]"))
+	f.Add([]byte("version: 1\ndevices:\n  - name: d\xff\n\t- x\x01\u0090\n"))
 	f.Add([]byte("version: 1\ndevices: [{name: d, address: \":5020\"}, {name: e, address: 5021}]\n"))
 	f.Add([]byte("version: 1\ndevices: [{name: d, units: [{id: 1, coils: [3, \"0-5\", 5], holding_registers: {values: {0: [1, 2], 1: [3]}}}]}]\n"))
 	if b, err := os.ReadFile("../testdata/access-rules.yaml"); err == nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -113,6 +114,14 @@ func (d *decoder) document(data []byte, needs string) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			e.Msg = "the file is empty: it needs at least " + needs
 		}
+		if e.Line == 0 { // the YAML decoder says what, not where: find it
+			if line, col, what := badText(data); line > 0 {
+				e.Line, e.Column, e.Msg = line, col, "not valid YAML: "+what
+			}
+		}
+		if e.Line > 0 && strings.Contains(e.Msg, "cannot start any token") && tabIndent(data, e.Line) {
+			e.Msg = "not valid YAML: a tab in the indentation: YAML indents with spaces"
+		}
 		return nil, Errors{e}
 	}
 	var extra yaml.Node
@@ -125,6 +134,41 @@ func (d *decoder) document(data []byte, needs string) (*yaml.Node, error) {
 	}
 	d.maxVisits = visitFactor * countNodes(root)
 	return root, nil
+}
+
+// badText finds the first byte YAML does not take, for an error the
+// decoder gives without a line: a byte that is not UTF-8, or a control
+// character (YAML takes tab, line feed and carriage return, and U+0085).
+// It returns line 0 when there is none, or the file is UTF-16.
+func badText(data []byte) (line, col int, what string) {
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		return 0, 0, "" // UTF-16, which the decoder reads: its bytes are not the text
+	}
+	line, col = 1, 1
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			return line, col, fmt.Sprintf("byte 0x%02X is not UTF-8 (a file in another encoding, such as Latin-1? save it as UTF-8)", data[i])
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7F, r >= 0x80 && r < 0xA0 && r != 0x85:
+			return line, col, fmt.Sprintf("control character U+%04X: YAML does not take it, even quoted (write it as an escape, \"\\x%02X\")", r, r)
+		case r == '\n':
+			line, col = line+1, 0
+		}
+		i += n
+		col++
+	}
+	return 0, 0, ""
+}
+
+// tabIndent reports whether line (1-based) of data is indented with a tab.
+func tabIndent(data []byte, line int) bool {
+	lines := bytes.SplitN(data, []byte("\n"), line+1)
+	if line > len(lines) {
+		return false
+	}
+	l := lines[line-1]
+	return len(l) > len(bytes.TrimLeft(l, " \t")) && bytes.ContainsRune(l[:len(l)-len(bytes.TrimLeft(l, " \t"))], '\t')
 }
 
 // parseCtx carries what later checks need about the node each value came

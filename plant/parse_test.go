@@ -30,6 +30,11 @@ func TestParseMistakes(t *testing.T) {
 		msg  string // part of Error.Msg
 	}{
 		{"not YAML", "version: 1\ndevices: [\n", 2, "", "not valid YAML"},
+		// the decoder said these without a line
+		{"not UTF-8", "version: 1\ndevices:\n  - name: d\xff\n", 3, "", "not valid YAML: byte 0xFF is not UTF-8"},
+		{"control character", "version: 1\ndevices:\n  - name: \"d\x01\"\n", 3, "", "not valid YAML: control character U+0001"},
+		{"C1 control character", "version: 1\ndevices:\n  - name: d\u0090\n", 3, "", "not valid YAML: control character U+0090"},
+		{"tab indent", "version: 1\ndevices:\n\t- name: d\n", 3, "", "a tab in the indentation: YAML indents with spaces"},
 		{"empty file", "", 0, "", "empty"},
 		{"unknown top key", "version: 1\nverison: 1\ndevices: []\n", 2, "verison", "unknown key"},
 		{"no version", "devices:\n  - name: d\n", 1, "version", "version is required"},
@@ -163,6 +168,8 @@ func TestParseInitialWords(t *testing.T) {
 			"bad.yaml:10:64: devices[0].tags[0].initial: value 40000 does not fit int16: out of range -32768..32767"},
 		{"version: 2\ndevices:\n  - name: d\n",
 			"bad.yaml:1:10: version: version 2 is not supported: plcctl and plcsim read version 1"},
+		{"version: 1\ndevices:\n  - name: dä\xff\n",
+			"bad.yaml:3:13: not valid YAML: byte 0xFF is not UTF-8 (a file in another encoding, such as Latin-1? save it as UTF-8)"},
 	} {
 		_, err := Parse([]byte(tc.file), "bad.yaml")
 		var es Errors
