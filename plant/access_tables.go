@@ -3,6 +3,7 @@ package plant
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/plcctl/plcctl/access"
@@ -91,6 +92,9 @@ func (a *AccessRules) rangeErrors(units []tableUnit) []*Error {
 	}
 	var es []*Error
 	for _, ref := range a.ranges {
+		if len(es) >= maxErrors { // past it a file is wrong enough (30000 wrong ranges took 5 minutes)
+			break
+		}
 		var under []tableUnit
 		for _, u := range units {
 			if u.every || ref.units == nil || slices.ContainsFunc(ref.units, func(r access.Range) bool { return r.First <= uint16(u.id) && uint16(u.id) <= r.Last }) {
@@ -106,10 +110,17 @@ func (a *AccessRules) rangeErrors(units []tableUnit) []*Error {
 	return es
 }
 
-// meets reports whether r shares an address with any of rs.
+// meets reports whether r shares an address with any of rs, which are
+// sorted and apart (Table.Ranges): the first that ends at or after r's
+// start is the one that can.
 func meets(rs []Range, r Range) bool {
-	return slices.ContainsFunc(rs, func(q Range) bool { return q.Start <= r.End && r.Start <= q.End })
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].End >= r.Start })
+	return i < len(rs) && rs[i].Start <= r.End
 }
+
+// maxListed is how many ranges of a table a message lists before "and N
+// more": a table of 30000 ranges made each message 200 kB.
+const maxListed = 8
 
 // tablesOf says what under have of ref's table: "device station unit 1
 // has holding registers 0-99 only", "plcsim has no coils (--coils ...)",
@@ -121,9 +132,12 @@ func (ref rangeRef) tablesOf(under []tableUnit) string {
 		if len(rs) == 0 {
 			return ""
 		}
-		s := make([]string, len(rs))
-		for i, r := range rs {
-			s[i] = ref.say(r)
+		s := make([]string, 0, min(len(rs), maxListed))
+		for _, r := range rs[:min(len(rs), maxListed)] {
+			s = append(s, ref.say(r))
+		}
+		if len(rs) > maxListed {
+			return fmt.Sprintf("%s and %d more ranges", strings.Join(s, ", "), len(rs)-maxListed)
 		}
 		return strings.Join(s, ", ")
 	}
