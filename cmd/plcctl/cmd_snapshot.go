@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/plc"
@@ -67,10 +69,13 @@ address: is the address read, else the file's only device; its name is the file'
 device name unless --name is given): name, unit, table, address, type, word order,
 scale, unit of measure, access, description; not their initial or living values,
 since the values are those recorded. A tag of a unit not
-recorded, or outside what was read, is left out, which stderr and the file's comment say.`, probeBound(defaultProbeStep, modbus.MaxReadRegisters))
+recorded, or outside what was read, is left out, which stderr and the file's comment say.
+With --plant and neither ranges nor --probe, each unit of the file's device (or of -u,
+--units) is read in the ranges the file gives it, which finds what a probe may miss.`, probeBound(defaultProbeStep, modbus.MaxReadRegisters))
 	c.example = []string{"snapshot -a plc-3 --coils 0-99 --holding-registers 0-199 > plc-3.yaml",
 		"snapshot -a plc-3 -u 2 --probe > plc-3-unit2.yaml",
-		"snapshot -a gw-1 --units 1,2 --coils 0-15 --holding-registers 0-99 --plant station.yaml > gw-1.yaml"}
+		"snapshot -a gw-1 --units 1,2 --coils 0-15 --holding-registers 0-99 --plant station.yaml > gw-1.yaml",
+		"snapshot -a 127.0.0.1:5020 --plant station.yaml > station-now.yaml"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 0 {
@@ -91,21 +96,12 @@ recorded, or outside what was read, is left out, which stderr and the file's com
 		if *step < 1 || *step > 0xFFFF {
 			return usagef("--probe-step %d: want 1..65535", *step)
 		}
-		if !given && !*probe {
-			return usagef("nothing to record: give ranges (--coils 0-99, --holding-registers 0-199, ...) or --probe")
+		if !given && !*probe && *file == "" {
+			return usagef("nothing to record: give ranges (--coils 0-99, --holding-registers 0-199, ...), --probe, or --plant FILE")
 		}
-		ids := []uint8{a.opts.unit}
-		if *unitList != "" {
-			if c.flags.Changed("unit") {
-				return usagef("-u and --units both name the units to record: give one")
-			}
-			var err error
-			if ids, err = parseUnitList(*unitList); err != nil {
-				return err
-			}
-			if ids[0] == 0 {
-				return usagef("--units %q: unit 0 cannot be recorded: a plant file's units are 1..255 (0 is the broadcast address behind a gateway)", *unitList)
-			}
+		ids, err := snapshotIDs(c.flags, *unitList, a.opts.unit)
+		if err != nil {
+			return err
 		}
 		var tagDev *plant.Device // whose tags --plant copies
 		if *file != "" {
@@ -114,6 +110,15 @@ recorded, or outside what was read, is left out, which stderr and the file's com
 				return usagef("%v", err)
 			}
 			if tagDev, err = snapshotDevice(tp, a.deviceAddress(), *name, c.flags.Changed("name")); err != nil {
+				return err
+			}
+		}
+		// --plant alone: each unit's ranges as the file gives them (which
+		// finds what a probe misses, a lone register), its units unless
+		// -u or --units say.
+		fromFile := !given && !*probe
+		if fromFile {
+			if ids, err = fileUnits(tagDev, ids, c.flags.Changed("unit") || *unitList != ""); err != nil {
 				return err
 			}
 		}
@@ -146,7 +151,12 @@ recorded, or outside what was read, is left out, which stderr and the file's com
 				}
 				notes = append(notes, n)
 			}
-			u, err := a.snapshotUnit(ctx, c.name, cl, spans, *probe, *step, *tablesOnly, note)
+			read := spans
+			if fromFile {
+				read = unitRanges(tagDev.Unit(id))
+				note("ranges from " + *file)
+			}
+			u, err := a.snapshotUnit(ctx, c.name, cl, read, *probe, *step, *tablesOnly, note)
 			if err != nil {
 				return err
 			}
@@ -215,6 +225,52 @@ func (a *app) snapshotUnit(ctx context.Context, cmd string, cl *plc.Client, give
 		note(n)
 	}
 	return u, nil
+}
+
+// snapshotIDs returns the units to record: --units LIST (unitList), or
+// -u's one.
+func snapshotIDs(fs *pflag.FlagSet, unitList string, unit uint8) ([]uint8, error) {
+	if unitList == "" {
+		return []uint8{unit}, nil
+	}
+	if fs.Changed("unit") {
+		return nil, usagef("-u and --units both name the units to record: give one")
+	}
+	ids, err := parseUnitList(unitList)
+	if err != nil {
+		return nil, err
+	}
+	if ids[0] == 0 {
+		return nil, usagef("--units %q: unit 0 cannot be recorded: a plant file's units are 1..255 (0 is the broadcast address behind a gateway)", unitList)
+	}
+	return ids, nil
+}
+
+// fileUnits returns the units of dev to record by its file's ranges: ids
+// when given (each must be a unit of dev), else every unit of dev.
+func fileUnits(dev *plant.Device, ids []uint8, given bool) ([]uint8, error) {
+	if !given {
+		ids = ids[:0]
+		for _, u := range dev.Units {
+			ids = append(ids, u.ID)
+		}
+		return ids, nil
+	}
+	for _, id := range ids {
+		if dev.Unit(id) == nil {
+			return nil, usagef("unit %d is not a unit of device %s in the plant file, so it has no ranges to read: give ranges or --probe", id, dev.Name)
+		}
+	}
+	return ids, nil
+}
+
+// unitRanges are the ranges of each table of u, for readBlock.
+func unitRanges(u *plant.Unit) [4][]plant.Range {
+	var rs [4][]plant.Range
+	for k := range rs {
+		rs[k] = u.Tables[k].Ranges
+	}
+	return rs
 }
 
 // snapshotDevice returns the device of p whose tags snapshot --plant

@@ -104,6 +104,52 @@ func TestSnapshotRoundTripUnits(t *testing.T) {
 	}
 }
 
+// TestSnapshotFromPlantRanges: snapshot --plant FILE with neither ranges
+// nor --probe reads every unit of the file's device in the ranges the file
+// gives, so the lone register a probe misses (39, and its tag config.id) is
+// recorded too, and every tag survives; -u names one unit of them.
+func TestSnapshotFromPlantRanges(t *testing.T) {
+	p := loadTestPlant(t, "sparse")
+	src := servePlant(t, p)
+	r := runCLI(t, "snapshot", "-a", src.Addr, "--tables-only", "--plant", plantPath("sparse"))
+	if r.code != 0 {
+		t.Fatalf("snapshot: exit %d: %s", r.code, r.stderr)
+	}
+	p2, err := plant.Parse([]byte(r.stdout), "meter.yaml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	d, d2 := p.Devices[0], p2.Devices[0]
+	if len(d2.Tags) != len(d.Tags) || len(d2.Units) != len(d.Units) {
+		t.Fatalf("%d tags and %d units written, want %d and %d:\n%s", len(d2.Tags), len(d2.Units), len(d.Tags), len(d.Units), r.stderr)
+	}
+	for i, u := range d.Units {
+		for k := plant.Coils; k <= plant.InputRegisters; k++ {
+			if got, want := d2.Units[i].Tables[k].Ranges, u.Tables[k].Ranges; !reflect.DeepEqual(got, want) && len(got)+len(want) > 0 {
+				t.Errorf("unit %d %s: ranges %v, want the file's %v", u.ID, k, got, want)
+			}
+		}
+	}
+	replay := servePlant(t, p2)
+	names := []string{}
+	for _, tg := range d.Tags {
+		names = append(names, tg.Name)
+	}
+	old := mustRun(t, append([]string{"get", "--plant", plantPath("sparse"), "-a", src.Addr}, names...)...)
+	got := mustRun(t, append([]string{"get", "--plant", plantPath("sparse"), "-a", replay.Addr}, names...)...)
+	if got != old || !strings.Contains(got, "config.id") {
+		t.Errorf("get through the replay:\n%s\nwant:\n%s", got, old)
+	}
+	one := runCLI(t, "snapshot", "-a", src.Addr, "--tables-only", "--plant", plantPath("sparse"), "-u", "2")
+	if p3, err := plant.Parse([]byte(one.stdout), "u2.yaml"); one.code != 0 || err != nil || len(p3.Devices[0].Units) != 1 || p3.Devices[0].Units[0].ID != 2 {
+		t.Errorf("snapshot -u 2 --plant: exit %d, %v:\n%s%s", one.code, err, one.stdout, one.stderr)
+	}
+	if bad := runCLI(t, "snapshot", "-a", src.Addr, "--plant", plantPath("sparse"), "-u", "3"); bad.code != exitUsage ||
+		!strings.Contains(bad.stderr, "unit 3 is not a unit of device meter in the plant file") {
+		t.Errorf("snapshot -u 3 --plant: exit %d, %s; want 2 saying unit 3 is not in the file", bad.code, bad.stderr)
+	}
+}
+
 // TestSnapshotUsageUnitsPlant: --units and -u together, unit 0, and a
 // plant file without the device are usage errors, before anything is sent.
 func TestSnapshotUsageUnitsPlant(t *testing.T) {
