@@ -132,36 +132,10 @@ With --plant and neither ranges nor --probe, each unit of the file's device (or 
 		if tagDev != nil && !c.flags.Changed("name") {
 			snap.Device = tagDev.Name // the tags' device keeps its name
 		}
-		var notes []string
-		for _, id := range ids {
-			a.opts.unit = id
-			cl, err := a.connect(ctx)
-			if err != nil {
-				return &opError{cmd: c.name, err: err}
-			}
-			note := func(n string) {
-				if len(ids) > 1 {
-					n = fmt.Sprintf("unit %d: %s", id, n)
-				}
-				fmt.Fprintf(a.stderr, "snapshot: %s\n", n)
-				if rest, ok := strings.CutPrefix(n, "probe "); ok { // in the file, after the fact
-					n = "probed " + rest
-				} else if rest, ok := strings.CutPrefix(n, fmt.Sprintf("unit %d: probe ", id)); ok {
-					n = fmt.Sprintf("unit %d: probed %s", id, rest)
-				}
-				notes = append(notes, n)
-			}
-			read := spans
-			if fromFile {
-				read = unitRanges(tagDev.Unit(id))
-				note("ranges from " + *file)
-			}
-			u, err := a.snapshotUnit(ctx, c.name, cl, read, *probe, *step, *tablesOnly, note)
-			if err != nil {
-				return err
-			}
-			u.ID = id
-			snap.Units = append(snap.Units, u)
+		notes, err := a.recordUnits(ctx, c.name, snap, snapshotJob{ids: ids, spans: spans, probe: *probe, step: *step,
+			tablesOnly: *tablesOnly, fromFile: fromFile, file: *file, dev: tagDev})
+		if err != nil {
+			return err
 		}
 		if tagDev != nil {
 			tags, more := a.snapshotTags(tagDev, snap, *file)
@@ -181,6 +155,55 @@ With --plant and neither ranges nor --probe, each unit of the file's device (or 
 		return plant.WriteSnapshot(a.stdout, snap)
 	}
 	return c
+}
+
+// snapshotJob is what snapshot records of each unit.
+type snapshotJob struct {
+	ids        []uint8
+	spans      [4][]plant.Range // the ranges given, for every unit
+	probe      bool             // probe the tables without a range
+	step       int              // --probe-step
+	tablesOnly bool
+	fromFile   bool          // read each unit in dev's ranges, not spans
+	file       string        // --plant
+	dev        *plant.Device // its device, or nil
+}
+
+// recordUnits records each unit of j into snap, saying on stderr what it
+// found as it goes; it returns the notes for the file's comment.
+func (a *app) recordUnits(ctx context.Context, cmd string, snap *plant.Snapshot, j snapshotJob) ([]string, error) {
+	var notes []string
+	for _, id := range j.ids {
+		a.opts.unit = id
+		cl, err := a.connect(ctx)
+		if err != nil {
+			return nil, &opError{cmd: cmd, err: err}
+		}
+		note := func(n string) {
+			if len(j.ids) > 1 {
+				n = fmt.Sprintf("unit %d: %s", id, n)
+			}
+			fmt.Fprintf(a.stderr, "snapshot: %s\n", n)
+			if rest, ok := strings.CutPrefix(n, "probe "); ok { // in the file, after the fact
+				n = "probed " + rest
+			} else if rest, ok := strings.CutPrefix(n, fmt.Sprintf("unit %d: probe ", id)); ok {
+				n = fmt.Sprintf("unit %d: probed %s", id, rest)
+			}
+			notes = append(notes, n)
+		}
+		read := j.spans
+		if j.fromFile {
+			read = unitRanges(j.dev.Unit(id))
+			note("ranges from " + j.file)
+		}
+		u, err := a.snapshotUnit(ctx, cmd, cl, read, j.probe, j.step, j.tablesOnly, note)
+		if err != nil {
+			return nil, err
+		}
+		u.ID = id
+		snap.Units = append(snap.Units, u)
+	}
+	return notes, nil
 }
 
 // snapshotUnit records the tables of the unit cl talks to (the ranges
