@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,18 +11,26 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/plcctl/plcctl/access"
+	"github.com/plcctl/plcctl/internal/limitfile"
 	"github.com/plcctl/plcctl/plant"
 	"github.com/plcctl/plcctl/simulator"
 )
 
+// maxFaultFile bounds a --fault-file: rules are lines of tens of bytes,
+// and every rule read is kept, so a wrong file (a log, /dev/urandom) would
+// fill memory.
+const maxFaultFile = 1 << 20
+
 // loadFaultFile reads a --fault-file: one rule per line, # comments.
 func loadFaultFile(path string) ([]simulator.FaultRule, error) {
-	f, err := os.Open(path)
+	b, err := limitfile.Read(path, maxFaultFile)
+	if errors.As(err, new(*limitfile.TooLargeError)) {
+		return nil, fmt.Errorf("--fault-file: %w, more than a fault file may have", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--fault-file: %w", err)
 	}
-	defer f.Close()
-	rules, err := simulator.ParseFaultRules(f)
+	rules, err := simulator.ParseFaultRules(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("--fault-file %s: %w", path, err)
 	}

@@ -113,3 +113,31 @@ func TestHelpNamesEveryFault(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultFileTooLarge: a --fault-file larger than 1 MiB is refused after
+// reading that much (a file of valid rules was read whole, every rule
+// kept); one of rules up to it loads.
+func TestFaultFileTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	rule := "action=delay,delay=1ms,fc=3\n"
+	for _, tc := range []struct {
+		name  string
+		size  int
+		err   string
+		rules int
+	}{
+		{"just fits", maxFaultFile / len(rule) * len(rule), "", maxFaultFile / len(rule)},
+		{"too large", maxFaultFile + len(rule), "is larger than 1 MiB, more than a fault file may have", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(path, []byte(strings.Repeat(rule, tc.size/len(rule))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rules, err := loadFaultFile(path)
+			if tc.err == "" && (err != nil || len(rules) != tc.rules) || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("loadFaultFile(%d bytes) = %d rules, %v; want %d rules, error %q", tc.size, len(rules), err, tc.rules, tc.err)
+			}
+		})
+	}
+}
