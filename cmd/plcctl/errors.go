@@ -355,6 +355,12 @@ func exceptionHint(exc *modbus.ExceptionError, cmd string, h hintContext) string
 			// answer 01 to a write they support.
 			s += "; or the device may be read-only or forbid writes (from this client, or in its present mode)"
 		}
+		if cmd == "set" && exc.Function == modbus.FuncMaskWriteRegister {
+			// A bit tag is set with FC 22 alone: never a read and a
+			// write of the register, which would lose a change between.
+			s += "; set writes a bit inside a register with mask write register (FC 22) only: on a device without it, " +
+				"write the whole register (read-holding-registers, then write-register), if nothing else changes it in between"
+		}
 		return s
 	case modbus.IllegalDataAddress:
 		return illegalAddressHint(cmd)

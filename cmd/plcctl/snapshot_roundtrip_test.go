@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
-	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -169,58 +165,6 @@ func TestSnapshotUsageUnitsPlant(t *testing.T) {
 			r := runCLI(t, append([]string{"snapshot", "-a", "127.0.0.1:1", "--holding-registers", "0-9"}, tc.args...)...)
 			if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("snapshot %v: exit %d, stderr %q; want exit 2 saying %q", tc.args, r.code, r.stderr, tc.want)
-			}
-		})
-	}
-}
-
-// TestTagOutputsAgree: get's and set's CSV carry the fields their JSON
-// has, with the same values (but for value, which each writes its way):
-// get's CSV had tag,value,eng_unit alone, not which device, unit, table or
-// address a row came from.
-func TestTagOutputsAgree(t *testing.T) {
-	p := loadTestPlant(t, "all-types")
-	s := servePlant(t, p)
-	for _, tc := range []struct {
-		name string
-		args []string
-	}{
-		{"get", []string{"get", "hr.scaled.uint32", "hr.bit7", "coil.on", "hr.string"}},
-		{"set scaled", []string{"set", "hr.scaled.int16", "-3.5"}},
-		{"set bit", []string{"set", "hr.bit7", "on"}},
-		{"set coil", []string{"set", "coil.off", "off"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			base := append([]string{"--plant", plantPath("all-types"), "-a", s.Addr}, tc.args...)
-			js := strings.Split(strings.TrimSpace(mustRun(t, append(base, "-o", "json")...)), "\n")
-			rows, err := csv.NewReader(strings.NewReader(mustRun(t, append(base, "-o", "csv")...))).ReadAll()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) != len(js)+1 {
-				t.Fatalf("%d CSV rows for %d JSON objects", len(rows)-1, len(js))
-			}
-			for i, line := range js {
-				var rec map[string]any
-				if err := json.Unmarshal([]byte(line), &rec); err != nil {
-					t.Fatal(err)
-				}
-				if _, ok := rec["eng_unit"]; !ok {
-					rec["eng_unit"] = "" // omitted when empty; CSV has the column
-				}
-				if len(rec) != len(rows[0]) {
-					t.Errorf("JSON keys %v, CSV columns %v", slices.Sorted(maps.Keys(rec)), rows[0])
-				}
-				for j, col := range rows[0] {
-					v, ok := rec[col]
-					if !ok {
-						t.Errorf("CSV column %q is not a JSON key of %s", col, line)
-						continue
-					}
-					if col != "value" && fmt.Sprint(v) != rows[i+1][j] {
-						t.Errorf("row %d %s: CSV %q, JSON %v", i+1, col, rows[i+1][j], v)
-					}
-				}
 			}
 		})
 	}
