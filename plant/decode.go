@@ -306,6 +306,11 @@ func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
 
 // duration returns a Go duration string ("500ms", "2s") within lo..hi.
 func (d *decoder) duration(n *yaml.Node, path string, lo, hi time.Duration) (time.Duration, bool) {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		// "scan: 100": a number, but of what? Not "want a string".
+		d.errorf(n, path, "%s is a number without a unit: write a duration such as %sms or %ss", n.Value, n.Value, n.Value)
+		return 0, false
+	}
 	s, ok := d.str(n, path)
 	if !ok {
 		return 0, false

@@ -195,6 +195,8 @@ func (d *decoder) plant(root *yaml.Node) *Plant {
 	p := c.p
 	if n := o.get("version"); n == nil {
 		d.errorf(root, "version", "version is required (write version: %d at the top)", Version)
+	} else if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == strconv.Itoa(Version) {
+		d.errorf(n, "version", "version is the integer %d, not the string %q: leave out the quotes", Version, n.Value)
 	} else if v, ok := d.integer(n, "version", 0, 1<<31); ok && v != Version {
 		d.errorf(n, "version", "version %d is not supported: plcctl and plcsim read version %d", v, Version)
 	} else {
@@ -597,7 +599,8 @@ func (c *parseCtx) blocks(n *yaml.Node, path string, t *Table, a addressing) []B
 			continue
 		}
 		b := Block{Start: start}
-		for i, item := range c.list(e.value, kp) {
+		items := c.list(e.value, kp)
+		for i, item := range items {
 			ip := fmt.Sprintf("%s[%d]", kp, i)
 			if t.Kind.IsBits() {
 				b.Bits = append(b.Bits, c.bit(item, ip))
@@ -606,7 +609,9 @@ func (c *parseCtx) blocks(n *yaml.Node, path string, t *Table, a addressing) []B
 			}
 		}
 		if b.Len() == 0 {
-			c.errorf(e.value, kp, "no values")
+			if len(items) == 0 { // else each wrong value was said
+				c.errorf(e.value, kp, "no values")
+			}
 			continue
 		}
 		if !t.Contains(b.Start, b.Len()) {

@@ -78,6 +78,8 @@ func TestParseMistakes(t *testing.T) {
 		{"follow cycle", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b}}\n      - {name: b, table: coil, address: 1, sim: {kind: follow, tag: a}}\n", 10, "sim.tag", "cycle"},
 		{"bad delay", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b, delay: soon}}\n      - {name: b, table: coil, address: 1}\n", 10, "sim.delay", "not a duration"},
 		{"bad scan", "version: 1\nscan: fast\ndevices:\n  - name: d\n", 2, "scan", "not a duration"},
+		{"scan without unit", "version: 1\nscan: 100\ndevices:\n  - name: d\n", 2, "scan", "100 is a number without a unit: write a duration such as 100ms or 100s"},
+		{"version quoted", "version: \"1\"\ndevices:\n  - name: d\n", 1, "version", `version is the integer 1, not the string "1": leave out the quotes`},
 		{"range overlap", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: [\"0-10\", \"5-20\"]\n", 6, "coils[1]", "overlaps"},
 		{"range backwards", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: [\"10-5\"]\n", 6, "coils[0]", "ends before it starts"},
 		{"table too big", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: 70000\n", 6, "coils", "out of range 0..65536"},
@@ -152,6 +154,22 @@ func TestDeviceAddress(t *testing.T) {
 			}
 			if got := p.Devices[0].Address; got != tc.want {
 				t.Errorf("Parse(address: %s).Address = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseOneErrorPerMistake: a wrong value in a table's values: is one
+// error; it was followed by "no values" for the list that held it.
+func TestParseOneErrorPerMistake(t *testing.T) {
+	for _, tc := range []struct{ name, file string }{
+		{"wrong value", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        holding_registers: {values: {0: [\"1\"]}}\n"},
+		{"empty list", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        holding_registers: {values: {0: []}}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.file), "v.yaml")
+			if es, ok := err.(Errors); !ok || len(es) != 1 {
+				t.Errorf("Parse = %v, want one error", err)
 			}
 		})
 	}
