@@ -386,19 +386,36 @@ func matchAny(patterns []string, name string) bool {
 }
 
 // tagTypeText is the type column: "bool bit 3" for a bit in a register,
-// "string 16" for a string of 16 characters, "float32 CDAB" when not ABCD.
+// "string 16" for a string of 16 characters, "float32 CDAB" or "uint16
+// BADC" when the word order changes the value.
 func tagTypeText(t *plant.Tag) string {
+	s := t.Type.String()
 	switch {
 	case t.Bool && t.Bit >= 0:
 		return "bool bit " + strconv.Itoa(t.Bit)
 	case t.Bool:
 		return "bool"
 	case t.Type == plc.String:
-		return "string " + strconv.Itoa(t.Chars)
-	case t.Order != plc.ABCD && t.Registers() > 1:
-		return t.Type.String() + " " + t.Order.String()
+		s = "string " + strconv.Itoa(t.Chars)
 	}
-	return t.Type.String()
+	if o := tagOrder(t); o != "" && t.Order != plc.ABCD {
+		s += " " + o
+	}
+	return s
+}
+
+// tagOrder is JSON's and CSV's word_order: the order of a value of two
+// or more registers (ABCD too), and of one register or a string only a
+// byte swap (BADC, DCBA), the one order that changes them; else "". A
+// byte-swapped uint16 was listed without it, as if ABCD.
+func tagOrder(t *plant.Tag) string {
+	switch {
+	case t.Bool || t.Type == plc.Hex || t.Type == plc.Bits:
+		return ""
+	case t.Registers() > 1 && t.Type != plc.String, t.Order.ByteSwap():
+		return t.Order.String()
+	}
+	return ""
 }
 
 func (a *app) printTags(tags []*plant.Tag) error {
@@ -425,9 +442,7 @@ func (a *app) printTags(tags []*plant.Tag) error {
 			if t.Bit >= 0 {
 				rec.Bit = &t.Bit
 			}
-			if !t.Bool && t.Registers() > 1 && t.Type != plc.String || t.Type == plc.String && t.Order.ByteSwap() {
-				rec.WordOrder = t.Order.String()
-			}
+			rec.WordOrder = tagOrder(t)
 			if t.Scaled {
 				rec.Scale, rec.Offset = &t.Scale, &t.Offset
 			}
@@ -447,9 +462,7 @@ func (a *app) printTags(tags []*plant.Tag) error {
 			if t.Bit >= 0 {
 				bit = strconv.Itoa(t.Bit)
 			}
-			if !t.Bool && t.Registers() > 1 && t.Type != plc.String || t.Type == plc.String && t.Order.ByteSwap() {
-				order = t.Order.String()
-			}
+			order = tagOrder(t)
 			if t.Scaled {
 				scale, offset = strconv.FormatFloat(t.Scale, 'g', -1, 64), strconv.FormatFloat(t.Offset, 'g', -1, 64)
 			}

@@ -88,3 +88,38 @@ func TestSetBitWithoutMaskWrite(t *testing.T) {
 		t.Errorf("mask-write-register got set's hint:\n%s", r.stderr)
 	}
 }
+
+// TestTagsWordOrder: tags shows a word order wherever it changes the value,
+// in every format: a byte swap of a one-register value or a string too,
+// which was listed as plain uint16 (and, in text, string 4) as if ABCD.
+func TestTagsWordOrder(t *testing.T) {
+	for _, tc := range []struct{ tag, text, json string }{
+		{"hr.uint16.abcd", "uint16", ""},
+		{"hr.uint32.abcd", "uint32", "ABCD"}, // JSON and CSV name the order of every wider value
+		{"hr.uint16.cdab", "uint16", ""}, // a word swap of one register changes nothing
+		{"hr.uint16.badc", "uint16 BADC", "BADC"},
+		{"hr.int16.dcba", "int16 DCBA", "DCBA"},
+		{"hr.float32.cdab", "float32 CDAB", "CDAB"},
+		{"hr.string.swapped", "string 4 BADC", "BADC"},
+		{"hr.string", "string 6", ""},
+		{"hr.hex", "hex", ""},
+		{"hr.bit7", "bool bit 7", ""},
+	} {
+		t.Run(tc.tag, func(t *testing.T) {
+			text := mustRun(t, "tags", "--plant", plantPath("all-types"), tc.tag)
+			if got := strings.Join(strings.Fields(strings.Split(text, "\n")[1])[5:], " "); !strings.HasPrefix(got, tc.text+" read-") {
+				t.Errorf("tags %s: type column %q, want %q", tc.tag, got, tc.text)
+			}
+			var rec struct {
+				WordOrder string `json:"word_order"`
+			}
+			if err := json.Unmarshal([]byte(mustRun(t, "tags", "--plant", plantPath("all-types"), "-o", "json", tc.tag)), &rec); err != nil || rec.WordOrder != tc.json {
+				t.Errorf("tags -o json %s: word_order %q (%v), want %q", tc.tag, rec.WordOrder, err, tc.json)
+			}
+			rows, err := csv.NewReader(strings.NewReader(mustRun(t, "tags", "--plant", plantPath("all-types"), "-o", "csv", tc.tag))).ReadAll()
+			if col := slices.Index(rows[0], "word_order"); err != nil || col < 0 || rows[1][col] != tc.json {
+				t.Errorf("tags -o csv %s: %v %v, want word_order %q", tc.tag, rows, err, tc.json)
+			}
+		})
+	}
+}
