@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -242,6 +244,25 @@ func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
 		return "", false
 	}
 	return n.Value, true
+}
+
+// text is str for text the tools print as it is (a tag's description and
+// unit of measure in plcctl's tables): a control character ("\e[2J" in a
+// quoted string, which YAML takes) would be sent to the terminal of
+// whoever lists the tags. lines allows line breaks and tabs (a plant's
+// description, which no table shows).
+func (d *decoder) text(n *yaml.Node, path string, lines bool) (string, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return "", false
+	}
+	bad := func(r rune) bool { return unicode.IsControl(r) && !(lines && (r == '\n' || r == '\t' || r == '\r')) }
+	if i := strings.IndexFunc(s, bad); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		d.errorf(n, path, "control character U+%04X in the text: plcctl prints it as it is, so write plain text", r)
+		return "", false
+	}
+	return s, true
 }
 
 // integer returns an integer scalar within lo..hi. YAML's 0x, 0o and 0b

@@ -203,10 +203,10 @@ func (d *decoder) plant(root *yaml.Node) *Plant {
 		p.Version = Version
 	}
 	if n := o.get("name"); n != nil {
-		p.Name, _ = d.str(n, "name")
+		p.Name, _ = d.text(n, "name", false)
 	}
 	if n := o.get("description"); n != nil {
-		p.Description, _ = d.str(n, "description")
+		p.Description, _ = d.text(n, "description", true)
 	}
 	if n := o.get("seed"); n != nil {
 		p.Seed, _ = d.uint64Value(n, "seed")
@@ -275,7 +275,7 @@ func (c *parseCtx) device(n *yaml.Node, path string, oneBased bool) *Device {
 		dev.Address, _ = c.deviceAddress(v, o.at("address"))
 	}
 	if v := o.get("description"); v != nil {
-		dev.Description, _ = c.str(v, o.at("description"))
+		dev.Description, _ = c.text(v, o.at("description"), true)
 	}
 	if v := o.get("numbering"); v != nil {
 		s, _ := c.choice(v, o.at("numbering"), "zero-based", "one-based")

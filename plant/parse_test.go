@@ -78,6 +78,10 @@ func TestParseMistakes(t *testing.T) {
 		{"follow cycle", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b}}\n      - {name: b, table: coil, address: 1, sim: {kind: follow, tag: a}}\n", 10, "sim.tag", "cycle"},
 		{"bad delay", head + "      - {name: a, table: coil, address: 0, sim: {kind: follow, tag: b, delay: soon}}\n      - {name: b, table: coil, address: 1}\n", 10, "sim.delay", "not a duration"},
 		{"bad scan", "version: 1\nscan: fast\ndevices:\n  - name: d\n", 2, "scan", "not a duration"},
+		{"escape in a description", head + "      - {name: a, table: hr, address: 0, description: \"x\\e[2J\"}\n", 10, "tags[0].description", "control character U+001B in the text"},
+		{"bell in a unit", head + "      - {name: a, table: hr, address: 0, eng_unit: \"bar\\a\"}\n", 10, "tags[0].eng_unit", "control character U+0007 in the text"},
+		{"line break in a tag description", head + "      - {name: a, table: hr, address: 0, description: \"two\\nlines\"}\n", 10, "tags[0].description", "control character U+000A"},
+		{"escape in the plant name", "version: 1\nname: \"p\\e]0;x\\a\"\ndevices:\n  - name: d\n", 2, "name", "control character U+001B"},
 		{"scan without unit", "version: 1\nscan: 100\ndevices:\n  - name: d\n", 2, "scan", "100 is a number without a unit: write a duration such as 100ms or 100s"},
 		{"version quoted", "version: \"1\"\ndevices:\n  - name: d\n", 1, "version", `version is the integer 1, not the string "1": leave out the quotes`},
 		{"range overlap", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: [\"0-10\", \"5-20\"]\n", 6, "coils[1]", "overlaps"},
@@ -156,6 +160,15 @@ func TestDeviceAddress(t *testing.T) {
 				t.Errorf("Parse(address: %s).Address = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseDescriptionLines: a plant's and a device's description may
+// have line breaks (no table shows them); a tag's may not.
+func TestParseDescriptionLines(t *testing.T) {
+	p, err := Parse([]byte("version: 1\ndescription: |\n  two\n  lines\ndevices:\n  - name: d\n    description: \"a\\tb\\nc\"\n"), "d.yaml")
+	if err != nil || p.Description != "two\nlines\n" || p.Devices[0].Description != "a\tb\nc" {
+		t.Errorf("Parse = %+v, %v; want both descriptions kept", p, err)
 	}
 }
 

@@ -56,7 +56,7 @@ func (c *parseCtx) tag(n *yaml.Node, path string, dev *Device, a addressing) *Ta
 		dst *string
 	}{{"eng_unit", &t.EngUnit}, {"description", &t.Description}} {
 		if v := o.get(k.key); v != nil {
-			*k.dst, _ = c.str(v, o.at(k.key))
+			*k.dst, _ = c.text(v, o.at(k.key), false)
 		}
 	}
 	for _, k := range []struct {
