@@ -65,8 +65,8 @@ finds them short of trying each. Only reads are sent.
 --units LIST records several units of the device (a gateway's) into one file, each
 unit its own ranges (the same --coils ... for each, or each probed) and identification.
 --plant FILE copies the tags of the file's device (named --name, else the one whose
-address: is the address read, else the file's only device; its name is the file's
-device name unless --name is given): name, unit, table, address, type, word order,
+address: is the address read, else the file's only device; without -a it is read at
+its address:, and its name is the file's device name unless --name is given): name, unit, table, address, type, word order,
 scale, unit of measure, access, description; not their initial or living values,
 since the values are those recorded. A tag of a unit not
 recorded, or outside what was read, is left out, which stderr and the file's comment say.
@@ -111,6 +111,10 @@ With --plant and neither ranges nor --probe, each unit of the file's device (or 
 			}
 			if tagDev, err = snapshotDevice(tp, a.deviceAddress(), *name, c.flags.Changed("name")); err != nil {
 				return err
+			}
+			if !a.addrGiven && !a.inShell && tagDev.Address != "" {
+				// as the tag commands do: the file's address:, unless -a
+				a.opts.address, a.plantDev = tagDev.Address, tagDev.Name
 			}
 		}
 		// --plant alone: each unit's ranges as the file gives them (which

@@ -136,6 +136,18 @@ func TestSnapshotFromPlantRanges(t *testing.T) {
 	if got != old || !strings.Contains(got, "config.id") {
 		t.Errorf("get through the replay:\n%s\nwant:\n%s", got, old)
 	}
+	// without -a, the device is read at its address: in the file
+	moved := filepath.Join(t.TempDir(), "moved.yaml")
+	b, err := os.ReadFile(plantPath("sparse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(moved, []byte(strings.Replace(string(b), "address: 127.0.0.1:5021", "address: "+src.Addr, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "snapshot", "--tables-only", "--plant", moved); r.code != 0 || !strings.Contains(r.stdout, "address: \""+src.Addr+"\"") {
+		t.Errorf("snapshot --plant without -a: exit %d, %s\n%s", r.code, r.stderr, r.stdout)
+	}
 	one := runCLI(t, "snapshot", "-a", src.Addr, "--tables-only", "--plant", plantPath("sparse"), "-u", "2")
 	if p3, err := plant.Parse([]byte(one.stdout), "u2.yaml"); one.code != 0 || err != nil || len(p3.Devices[0].Units) != 1 || p3.Devices[0].Units[0].ID != 2 {
 		t.Errorf("snapshot -u 2 --plant: exit %d, %v:\n%s%s", one.code, err, one.stdout, one.stderr)
