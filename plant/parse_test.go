@@ -82,6 +82,12 @@ func TestParseMistakes(t *testing.T) {
 		{"bell in a unit", head + "      - {name: a, table: hr, address: 0, eng_unit: \"bar\\a\"}\n", 10, "tags[0].eng_unit", "control character U+0007 in the text"},
 		{"line break in a tag description", head + "      - {name: a, table: hr, address: 0, description: \"two\\nlines\"}\n", 10, "tags[0].description", "control character U+000A"},
 		{"escape in the plant name", "version: 1\nname: \"p\\e]0;x\\a\"\ndevices:\n  - name: d\n", 2, "name", "control character U+001B"},
+		{"hex initial in decimal", head + "      - {name: a, table: hr, address: 0, type: hex, initial: 4660}\n", 10, "tags[0].initial",
+			"4660 is a decimal number here, but plcctl set reads a hex tag's digits in base 16: write 0x1234 (or 0x4660 if that was meant)"},
+		{"bits initial in decimal", head + "      - {name: a, table: hr, address: 0, type: bits, initial: 101}\n", 10, "tags[0].initial",
+			"101 is a decimal number here, but plcctl set reads a bits tag's digits in base 2: write 0b1100101 (or 0b101 if that was meant)"},
+		{"bits initial not binary", head + "      - {name: a, table: hr, address: 0, type: bits, initial: 12}\n", 10, "tags[0].initial",
+			"12 is a decimal number here, but plcctl set reads a bits tag's digits in base 2: write 0b1100"},
 		{"scan without unit", "version: 1\nscan: 100\ndevices:\n  - name: d\n", 2, "scan", "100 is a number without a unit: write a duration such as 100ms or 100s"},
 		{"version quoted", "version: \"1\"\ndevices:\n  - name: d\n", 1, "version", `version is the integer 1, not the string "1": leave out the quotes`},
 		{"range overlap", "version: 1\ndevices:\n  - name: d\n    units:\n      - id: 1\n        coils: [\"0-10\", \"5-20\"]\n", 6, "coils[1]", "overlaps"},
@@ -160,6 +166,21 @@ func TestDeviceAddress(t *testing.T) {
 				t.Errorf("Parse(address: %s).Address = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestParseHexBitsInitial: a hex or bits tag's initial value in a form
+// both readings agree on (a prefix, or a digit that means the same in
+// both bases) is taken.
+func TestParseHexBitsInitial(t *testing.T) {
+	for _, tc := range []struct {
+		typ, lit string
+		want     uint16
+	}{{"hex", "0xBEEF", 0xBEEF}, {"hex", "7", 7}, {"hex", "0", 0}, {"bits", "0b101", 5}, {"bits", "1", 1}, {"hex", "0o17", 15}} {
+		p, err := Parse([]byte(head+"      - {name: a, table: hr, address: 0, type: "+tc.typ+", initial: "+tc.lit+"}\n"), "h.yaml")
+		if err != nil || p.Tag("a").Initial != tc.want {
+			t.Errorf("%s initial %s: %v, %v; want %d", tc.typ, tc.lit, p, err, tc.want)
+		}
 	}
 }
 

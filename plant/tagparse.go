@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -305,6 +306,10 @@ func (c *parseCtx) initial(n *yaml.Node, path string, t *Tag) any {
 		if !ok {
 			return nil
 		}
+		if msg := ambiguousDigits(n.Value, uint16(u), t.Type); msg != "" {
+			c.errorf(n, path, "%s", msg)
+			return nil
+		}
 		return uint16(u)
 	case n.Tag == "!!int" || n.Tag == "!!float":
 		v, err = t.ParseValue(n.Value)
@@ -457,6 +462,31 @@ func (c *parseCtx) simNumeric(o *object, s *Sim, t *Tag) {
 			c.errorf(o.get("kind"), o.at("kind"), "kind clock counts Unix seconds: it needs a 32- or 64-bit type, not %s", t.Type)
 		}
 	}
+}
+
+// ambiguousDigits says why the YAML integer lit (value v) may not be the
+// initial value of a hex or bits tag: a plain decimal number whose digits
+// plcctl set reads in the tag's base as another value ("initial: 4660" is
+// 0x1234, "plcctl set h 4660" writes 0x4660); "" when the prefix says the
+// base (0x1234, 0b101) or both readings agree (0..9, or 0 and 1).
+func ambiguousDigits(lit string, v uint16, t values.Type) string {
+	if strings.Trim(lit, "0123456789") != "" {
+		return "" // 0x, 0b, 0o: the base is written
+	}
+	prefix, base := "0x", 16
+	if t == values.Bits {
+		prefix, base = "0b", 2
+	}
+	as, err := strconv.ParseUint(lit, base, 16)
+	if err == nil && as == uint64(v) {
+		return ""
+	}
+	msg := fmt.Sprintf("%s is a decimal number here, but plcctl set reads a %s tag's digits in base %d: write %s%s",
+		lit, t, base, prefix, strings.ToUpper(strconv.FormatUint(uint64(v), base)))
+	if err == nil {
+		msg += " (or " + prefix + lit + " if that was meant)"
+	}
+	return msg
 }
 
 // resolveSims links follow sources once every tag is known, and refuses
