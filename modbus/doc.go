@@ -24,7 +24,9 @@
 //
 // A server decodes with DecodeRequest, then Validate gives the exception
 // code the spec's per-function check order asks for (MODBUS-NOTES §2.2);
-// address checks need the device's tables and stay with the server.
+// address checks need the device's tables and stay with the server. A
+// client also calls CheckAddresses, which refuses a range running past
+// address 65535, where no device has an item.
 //
 // Sources: MODBUS Application Protocol Specification V1.1b3 [AP] and MODBUS
 // Messaging on TCP/IP Implementation Guide V1.0b [IG].

@@ -139,6 +139,43 @@ const AddressSpace = 1 << 16
 // its tables with it; a client checks the address space (AddressSpace).
 func InRange(size int, address uint16, n int) bool { return n >= 1 && int(address)+n <= size }
 
+// CheckAddresses refuses a request whose items run past address 65535: they
+// exist on no device, so a client need not ask (a server answers 02 [AP §7]).
+// It returns a *RequestError with code IllegalDataAddress naming the range,
+// or nil. Validate leaves addresses to the server, which knows its tables; a
+// client calls both before sending. It is meant for a request that passed
+// Validate: only then are its quantities those of its data.
+func CheckAddresses(req Request) error {
+	switch r := req.(type) {
+	case *ReadBits:
+		return checkAddressSpace(r.FC, "address range", r.Address, r.Quantity)
+	case *ReadRegisters:
+		return checkAddressSpace(r.FC, "address range", r.Address, r.Quantity)
+	case *WriteMultipleCoils:
+		return checkAddressSpace(FuncWriteMultipleCoils, "address range", r.Address, r.Quantity)
+	case *WriteMultipleRegisters:
+		return checkAddressSpace(FuncWriteMultipleRegisters, "address range", r.Address, r.Quantity)
+	case *ReadWriteRegisters:
+		fc := FuncReadWriteMultipleRegisters
+		if err := checkAddressSpace(fc, "read address range", r.ReadAddress, r.ReadQuantity); err != nil {
+			return err
+		}
+		return checkAddressSpace(fc, "write address range", r.WriteAddress, r.WriteQuantity)
+	}
+	return nil // one item, or addresses of their own (files, FIFO pointer)
+}
+
+// checkAddressSpace returns a *RequestError (02) when the q items from
+// address do not all lie within the address space; q 0 is Validate's to
+// refuse.
+func checkAddressSpace(fc FunctionCode, field string, address, q uint16) error {
+	if q == 0 || InRange(AddressSpace, address, int(q)) {
+		return nil
+	}
+	return &RequestError{Function: fc, Field: field, Code: IllegalDataAddress,
+		Reason: itoa(int(address)) + "+" + itoa(int(q)) + " runs past address 65535"}
+}
+
 // checkQuantity returns a *RequestError when q is outside 1..max.
 func checkQuantity(fc FunctionCode, field string, q uint16, max int) error {
 	if q < 1 || int(q) > max {

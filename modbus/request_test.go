@@ -394,3 +394,49 @@ func TestValidateBuiltRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckAddresses: a range that runs past address 65535 exists on no
+// device and is refused with 02, naming the range; the last address itself
+// is fine, and requests without a range of items pass.
+func TestCheckAddresses(t *testing.T) {
+	tests := []struct {
+		name      string
+		req       modbus.Request
+		wantField string // "": accepted
+	}{
+		{"read coils to the last address", modbus.NewReadCoils(65535-1999, 2000), ""},
+		{"read coils one past", modbus.NewReadCoils(65535-1998, 2000), "address range"},
+		{"read inputs 0xFFFF+2", modbus.NewReadDiscreteInputs(0xFFFF, 2), "address range"},
+		{"read holding 0xFFFF+1", modbus.NewReadHoldingRegisters(0xFFFF, 1), ""},
+		{"read holding 0xFFFF+2", modbus.NewReadHoldingRegisters(0xFFFF, 2), "address range"},
+		{"read input regs 0xFF84+125", modbus.NewReadInputRegisters(0xFF84, 125), "address range"},
+		{"write coils 0xFFFF+2", modbus.NewWriteMultipleCoils(0xFFFF, make([]bool, 2)), "address range"},
+		{"write regs 0xFFFE+2", modbus.NewWriteMultipleRegisters(0xFFFE, make([]uint16, 2)), ""},
+		{"write regs 0xFFFE+3", modbus.NewWriteMultipleRegisters(0xFFFE, make([]uint16, 3)), "address range"},
+		{"rw read past", modbus.NewReadWriteRegisters(0xFFFF, 2, 0, make([]uint16, 1)), "read address range"},
+		{"rw write past", modbus.NewReadWriteRegisters(0, 2, 0xFFFF, make([]uint16, 2)), "write address range"},
+		{"rw both fit", modbus.NewReadWriteRegisters(0xFFFF, 1, 0xFFFF, make([]uint16, 1)), ""},
+		{"write coil at the last address", modbus.NewWriteSingleCoil(0xFFFF, true), ""},
+		{"mask write at the last address", &modbus.MaskWriteRegister{Address: 0xFFFF}, ""},
+		{"fifo at the last address", &modbus.ReadFIFOQueue{Address: 0xFFFF}, ""},
+		{"quantity 0 is Validate's", modbus.NewReadHoldingRegisters(0xFFFF, 0), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := modbus.CheckAddresses(tt.req)
+			if tt.wantField == "" {
+				if err != nil {
+					t.Fatalf("CheckAddresses(%#v) = %v, want nil", tt.req, err)
+				}
+				return
+			}
+			var re *modbus.RequestError
+			if !errors.As(err, &re) || !errors.Is(err, modbus.IllegalDataAddress) {
+				t.Fatalf("CheckAddresses(%#v) = %v, want *RequestError with code 02", tt.req, err)
+			}
+			if re.Field != tt.wantField || re.Function != tt.req.Function() || !strings.Contains(err.Error(), "runs past address 65535") {
+				t.Errorf("CheckAddresses(%#v) = %q (field %q), want field %q of %v and the range", tt.req, err, re.Field, tt.wantField, tt.req.Function())
+			}
+		})
+	}
+}

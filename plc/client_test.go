@@ -122,6 +122,16 @@ func TestRangeRefused(t *testing.T) {
 			_, err := c.ReadWriteRegisters(t.Context(), 0, 1, 0, make([]uint16, 122))
 			return err
 		}, modbus.IllegalDataValue},
+		{"read/write: write past 65535", func() error {
+			_, err := c.ReadWriteRegisters(t.Context(), 0, 1, 65535, make([]uint16, 2))
+			return err
+		}, modbus.IllegalDataAddress},
+		{"read/write: read past 65535", func() error {
+			_, err := c.ReadWriteRegisters(t.Context(), 65530, 7, 0, make([]uint16, 1))
+			return err
+		}, modbus.IllegalDataAddress},
+		{"Do: coils past 65535", func() error { _, err := c.Do(t.Context(), modbus.NewReadCoils(65535, 2)); return err }, modbus.IllegalDataAddress},
+		{"Goburrow: registers past 65535", func() error { _, err := c.Goburrow().ReadHoldingRegisters(65535, 2); return err }, modbus.IllegalDataAddress},
 		{"device id code 4 by stream", func() error { _, err := c.ReadDeviceID(t.Context(), 4); return err }, nil},
 		{"no file groups", func() error { _, err := c.ReadFileRecords(t.Context(), nil); return err }, modbus.IllegalDataValue},
 	}

@@ -71,38 +71,57 @@ func (g *Goburrow) echo(req modbus.Request, v uint16) ([]byte, error) {
 	return binary.BigEndian.AppendUint16(nil, v), nil
 }
 
+// ReadCoils reads quantity coils from address (FC 1, at most 2000) and
+// returns them packed, the first in bit 0 of the first byte.
 func (g *Goburrow) ReadCoils(address, quantity uint16) ([]byte, error) {
 	return g.data(modbus.NewReadCoils(address, quantity))
 }
 
+// ReadDiscreteInputs reads quantity discrete inputs (FC 2), packed as
+// ReadCoils returns them.
 func (g *Goburrow) ReadDiscreteInputs(address, quantity uint16) ([]byte, error) {
 	return g.data(modbus.NewReadDiscreteInputs(address, quantity))
 }
 
+// WriteSingleCoil writes value, 0xFF00 (on) or 0x0000 (off), to the coil
+// at address (FC 5) and returns the value echoed.
 func (g *Goburrow) WriteSingleCoil(address, value uint16) ([]byte, error) {
 	return g.echo(&modbus.WriteSingleCoil{Address: address, Value: value}, value)
 }
 
+// WriteMultipleCoils writes quantity coils packed in value from address
+// (FC 15, at most 1968) and returns the quantity echoed.
 func (g *Goburrow) WriteMultipleCoils(address, quantity uint16, value []byte) ([]byte, error) {
 	return g.echo(&modbus.WriteMultipleCoils{Address: address, Quantity: quantity, Values: value}, quantity)
 }
 
+// ReadInputRegisters reads quantity input registers from address (FC 4, at
+// most 125) and returns their bytes, high byte first.
 func (g *Goburrow) ReadInputRegisters(address, quantity uint16) ([]byte, error) {
 	return g.data(modbus.NewReadInputRegisters(address, quantity))
 }
 
+// ReadHoldingRegisters reads quantity holding registers from address (FC 3,
+// at most 125) and returns their bytes, high byte first.
 func (g *Goburrow) ReadHoldingRegisters(address, quantity uint16) ([]byte, error) {
 	return g.data(modbus.NewReadHoldingRegisters(address, quantity))
 }
 
+// WriteSingleRegister writes value to the holding register at address
+// (FC 6) and returns the value echoed.
 func (g *Goburrow) WriteSingleRegister(address, value uint16) ([]byte, error) {
 	return g.echo(&modbus.WriteSingleRegister{Address: address, Value: value}, value)
 }
 
+// WriteMultipleRegisters writes quantity registers, 2 bytes each in value,
+// from address (FC 16, at most 123) and returns the quantity echoed.
 func (g *Goburrow) WriteMultipleRegisters(address, quantity uint16, value []byte) ([]byte, error) {
 	return g.echo(&modbus.WriteMultipleRegisters{Address: address, Quantity: quantity, Values: value}, quantity)
 }
 
+// ReadWriteMultipleRegisters writes writeQuantity registers from value at
+// writeAddress, then reads readQuantity registers at readAddress, in one
+// transaction (FC 23), and returns the bytes read.
 func (g *Goburrow) ReadWriteMultipleRegisters(readAddress, readQuantity, writeAddress, writeQuantity uint16, value []byte) ([]byte, error) {
 	return g.data(&modbus.ReadWriteRegisters{ReadAddress: readAddress, ReadQuantity: readQuantity,
 		WriteAddress: writeAddress, WriteQuantity: writeQuantity, Values: value})

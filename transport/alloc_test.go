@@ -19,7 +19,7 @@ import (
 // the registers' values, from both tables, and a refused read says why.
 func TestReadRegistersIntoValues(t *testing.T) {
 	nop := zerolog.Nop()
-	sim := simtest.Start(t, simulator.Config{Logger: &nop})
+	sim := simtest.Start(t, simulator.Config{Logger: &nop, HoldingRegisters: 200})
 	for i := range 10 {
 		sim.SetHoldingRegisters(uint16(100+i), uint16(1000+i))
 		sim.SetInputRegisters(uint16(100+i), uint16(2000+i))
@@ -63,7 +63,7 @@ func TestReadRegistersIntoValues(t *testing.T) {
 	}
 	// An exception answer (address past the table) is an error wrapping
 	// *modbus.ExceptionError.
-	_, err = c.ReadRegistersInto(t.Context(), 1, modbus.FuncReadHoldingRegisters, 65530, dst)
+	_, err = c.ReadRegistersInto(t.Context(), 1, modbus.FuncReadHoldingRegisters, 195, dst)
 	var exc *modbus.ExceptionError
 	if !errors.As(err, &exc) || exc.Code != modbus.IllegalDataAddress {
 		t.Errorf("past the end: got %v, want exception 02", err)

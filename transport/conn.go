@@ -147,14 +147,16 @@ func (c *Conn) setState(s State) {
 }
 
 // Send validates req, sends it to unit and returns the decoded response. A
-// request the codec refuses never reaches the wire. An exception response
-// is an error wrapping *modbus.ExceptionError. Every error is an *OpError.
+// request the codec refuses (modbus.Request.Validate), or whose items run
+// past address 65535 (modbus.CheckAddresses), never reaches the wire: its
+// error wraps the *modbus.RequestError. An exception response is an error
+// wrapping *modbus.ExceptionError. Every error is an *OpError.
 //
 // Without a ctx deadline, Options.Timeout applies. When the ctx ends first,
 // the error wraps ctx.Err() and the connection stays usable: a late answer
 // is dropped when it comes.
 func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus.PDU, error) {
-	if err := req.Validate(); err != nil {
+	if err := validate(req); err != nil {
 		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}
 	}
 	start := time.Now()
@@ -182,7 +184,7 @@ func (c *Conn) ReadRegistersInto(ctx context.Context, unit uint8, fc modbus.Func
 	cl := c.getCall(ctx, unit, nil, start, c.opts.Timeout)
 	cl.rr = modbus.ReadRegisters{FC: fc, Address: addr, Quantity: q}
 	cl.req, cl.into, cl.intoSet = &cl.rr, dst[:0], true
-	if err := cl.rr.Validate(); err != nil {
+	if err := validate(&cl.rr); err != nil {
 		c.putCall(cl)
 		return nil, &OpError{Op: fc.String(), Addr: c.addr, Err: err}
 	}
@@ -192,6 +194,15 @@ func (c *Conn) ReadRegistersInto(ctx context.Context, unit uint8, fc modbus.Func
 		return nil, r.err
 	}
 	return dst, nil
+}
+
+// validate is what a request must pass before it may be sent: the codec's
+// field checks, then the address space (no device has an item past 65535).
+func validate(req modbus.Request) error {
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	return modbus.CheckAddresses(req)
 }
 
 // send encodes cl's request into cl's buffer and runs it; r.err is an

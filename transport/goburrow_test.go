@@ -7,8 +7,11 @@ import (
 	"time"
 
 	gb "github.com/goburrow/modbus"
+	"github.com/rs/zerolog"
 
 	"github.com/plcctl/plcctl/modbus"
+	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/simulator/simtest"
 )
 
 var _ gb.Transporter = (*Transporter)(nil)
@@ -31,7 +34,7 @@ func goburrowClients(t *testing.T, addr string) map[string]gb.Client {
 // with NewClient2 over our Transporter, against plcsim: every function
 // goburrow offers, plus an exception.
 func TestGoburrowAgainstSim(t *testing.T) {
-	sim := startSim(t)
+	sim := simtest.Start(t, simulator.Config{HoldingRegisters: 100, Logger: testLogger(t, zerolog.InfoLevel)})
 	for name, cl := range goburrowClients(t, sim.Addr) {
 		t.Run(name, func(t *testing.T) {
 			sim.SetHoldingRegisters(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -69,7 +72,7 @@ func TestGoburrowAgainstSim(t *testing.T) {
 					t.Errorf("%s = % x, %v; want % x", s.name, got, err, s.want)
 				}
 			}
-			_, err := cl.ReadHoldingRegisters(65535, 2)
+			_, err := cl.ReadHoldingRegisters(99, 2)
 			var me *gb.ModbusError
 			if !errors.As(err, &me) || me.ExceptionCode != gb.ExceptionCodeIllegalDataAddress {
 				t.Errorf("read past the end = %v, want goburrow exception 02", err)
@@ -92,6 +95,7 @@ func TestTransporterErrors(t *testing.T) {
 		{"length disagrees with bytes", []byte{0, 1, 0, 0, 0, 9, 1, 3, 0, 0, 0, 1}, modbus.ErrShortFrame},
 		{"pdu too long for its fc", []byte{0, 1, 0, 0, 0, 7, 1, 3, 0, 0, 0, 1, 0}, modbus.ErrLongFrame},
 		{"quantity 0", []byte{0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 0}, modbus.IllegalDataValue},
+		{"range past 65535", []byte{0, 1, 0, 0, 0, 6, 1, 3, 0xFF, 0xFF, 0, 2}, modbus.IllegalDataAddress},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -208,6 +209,49 @@ func TestSimPaddedFrameRefused(t *testing.T) {
 	}
 	if s := sim.Stats(); s.Requests != 0 || s.FramingFaults != 0 {
 		t.Errorf("simulator Stats = %+v, want nothing received", s)
+	}
+}
+
+// TestSimAddressSpaceRefused: a request whose items run past address 65535
+// asks for addresses no device has; Send and ReadRegistersInto refuse it
+// with 02 (a *modbus.RequestError, Sent false) before anything goes out.
+func TestSimAddressSpaceRefused(t *testing.T) {
+	sim := startSim(t)
+	c := dial(t, sim.Addr, testOptions(t))
+	tests := []struct {
+		name string
+		req  modbus.Request
+	}{
+		{"read coils", modbus.NewReadCoils(0xFFFF, 2)},
+		{"read discrete inputs", modbus.NewReadDiscreteInputs(65000, 1000)},
+		{"read holding registers", modbus.NewReadHoldingRegisters(0xFFFF, 2)},
+		{"read input registers", modbus.NewReadInputRegisters(0xFF84, 125)},
+		{"write coils", modbus.NewWriteMultipleCoils(0xFFF0, make([]bool, 17))},
+		{"write registers", modbus.NewWriteMultipleRegisters(0xFFFF, []uint16{1, 2})},
+		{"read/write: the read range", modbus.NewReadWriteRegisters(0xFFFF, 2, 0, []uint16{1})},
+		{"read/write: the write range", modbus.NewReadWriteRegisters(0, 1, 0xFFFF, []uint16{1, 2})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.Send(t.Context(), 1, tt.req)
+			checkRefused(t, err)
+			if !errors.Is(err, modbus.IllegalDataAddress) || !strings.Contains(err.Error(), "runs past address 65535") {
+				t.Errorf("Send = %v, want 02 saying the range runs past address 65535", err)
+			}
+		})
+	}
+	t.Run("ReadRegistersInto", func(t *testing.T) {
+		_, err := c.ReadRegistersInto(t.Context(), 1, modbus.FuncReadHoldingRegisters, 0xFFFF, make([]uint16, 2))
+		checkRefused(t, err)
+		if !errors.Is(err, modbus.IllegalDataAddress) {
+			t.Errorf("ReadRegistersInto = %v, want 02", err)
+		}
+	})
+	if s := sim.Stats(); s.Requests != 0 {
+		t.Errorf("simulator saw %d requests, want none", s.Requests)
+	}
+	if cs := c.Stats(); cs.Requests != 0 {
+		t.Errorf("Conn Stats.Requests = %d, want 0: nothing passed validation", cs.Requests)
 	}
 }
 
