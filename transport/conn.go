@@ -47,9 +47,10 @@ type Conn struct {
 	calls       chan *call           // more of them (exchange.go)
 	callsClosed atomic.Bool
 
-	state atomic.Int32
-	stats counters
-	wg    sync.WaitGroup // supervisor and link watchers
+	state  atomic.Int32
+	stats  counters
+	frames atomic.Uint64  // complete frames received on every link, for silence (link.abandon)
+	wg     sync.WaitGroup // supervisor and link watchers
 }
 
 // Dial connects to addr ("host:port") and returns a Conn ready for

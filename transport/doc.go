@@ -83,11 +83,14 @@
 //     unacknowledged: the kernel ends the connection, the reader sees
 //     ETIMEDOUT;
 //   - Options.DeadAfterTimeouts: that many requests in a row timed out with
-//     no frame at all arriving while they waited. The link is dropped with
-//     ErrLinkDead (which requests still waiting on it get) and re-dialled.
-//     Any frame, even a late answer, resets the count, so a slow PLC is not
-//     cut off unless it answers later than DeadAfterTimeouts times the
-//     request timeout. Cancelled requests do not count.
+//     no frame at all arriving while they waited, for an in-flight slot or
+//     for their answer (a request that got its slot with its deadline
+//     nearly spent, as under load, does not count while answers come). The
+//     link is dropped with ErrLinkDead (which requests still waiting on it
+//     get) and re-dialled. Any frame, even a late answer, resets the count,
+//     so a slow PLC is not cut off unless it answers later than
+//     DeadAfterTimeouts times the request timeout. Cancelled requests do
+//     not count.
 //
 // Transaction ids come from one 16-bit counter per Conn. An id is not
 // handed out while a request waits for it, nor while the late answer of a

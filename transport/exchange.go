@@ -20,7 +20,7 @@ type call struct {
 	req    modbus.Request
 	unit   uint8                // the unit id the request goes to
 	done   chan result          // buffered: the deliverer never blocks
-	frames uint64               // link.frames when the call was registered
+	frames uint64               // Conn.frames when the request began (getCall): see link.abandon
 	seq    uint64               // its place in the order the link's requests went on the wire; 0 before (outOfOrder)
 	party  bool                 // a refused answer may be its own (markParty); guarded by link.mu, reset by register
 	dl     time.Time            // the deadline: the ctx's, or Options.Timeout from start
@@ -87,6 +87,7 @@ func (c *Conn) getCall(ctx context.Context, unit uint8, req modbus.Request, now 
 		cl = callPool.Get().(*call)
 	}
 	cl.req, cl.unit = req, unit
+	cl.frames = c.frames.Load()
 	cl.cancel = ctx.Done() != nil
 	if dl, ok := ctx.Deadline(); ok {
 		cl.dl, cl.ownDL = dl, false

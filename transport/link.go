@@ -145,7 +145,6 @@ func (l *link) register(cl *call) (uint16, error) {
 		_, late := l.abandoned[tid]
 		if !busy && !late {
 			l.pending.add(tid, cl)
-			cl.frames = l.frames
 			l.requests++
 			cl.seq = 0 // not on the wire yet
 			cl.party = false
@@ -157,8 +156,11 @@ func (l *link) register(cl *call) (uint16, error) {
 // abandon gives up on tid after its request's ctx ended; it reports false
 // if the call was no longer waiting (its result is being delivered). The id
 // is kept out of use until its late answer comes. For a deadline with no
-// frame received since the call was registered, it returns how many such
-// silent timeouts came in a row on this link.
+// frame received since the request began, it returns how many such silent
+// timeouts came in a row on this link. Since it began, not since it was
+// written: a request that waited for its in-flight slot while answers came
+// (under load, it may get the slot with little of its deadline left, too
+// little for any answer) proves nothing against a link that is answering.
 func (l *link) abandon(cl *call, tid uint16, deadline bool) (silent int, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -170,7 +172,7 @@ func (l *link) abandon(cl *call, tid uint16, deadline bool) (silent int, ok bool
 	}
 	l.abandons++
 	l.abandoned[tid] = gaveUp{seq: cl.seq, order: l.abandons, unit: cl.unit}
-	if deadline && l.frames == cl.frames {
+	if deadline && l.c.frames.Load() == cl.frames {
 		l.silent++
 		return l.silent, true
 	}
@@ -232,6 +234,7 @@ func (l *link) receive(h modbus.Header) (cl *call, late bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.frames++
+	l.c.frames.Add(1)
 	l.silent = 0
 	if cl = l.pending.remove(h.TID); cl != nil {
 		l.answered(h.TID)

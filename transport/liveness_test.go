@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/simulator"
 )
@@ -239,5 +240,67 @@ func TestCancelIsNotSilence(t *testing.T) {
 	}
 	if s := c.Stats(); s.DeadLinks != 0 || s.LinkDowns != 0 {
 		t.Errorf("Stats = %+v, want no dead link", s)
+	}
+}
+
+// TestQueuedTimeoutIsNotSilence: a request that waited for its in-flight
+// slot while the link brought answers, then timed out on the wire (it got
+// the slot with little of its deadline left, as under load), says nothing
+// against the link: answers came after it began. Even with
+// DeadAfterTimeouts 1 the link is kept; the late answer is dropped and the
+// next request is served on the same connection.
+func TestQueuedTimeoutIsNotSilence(t *testing.T) {
+	releaseA, gotB, releaseB := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	f := startFake(t, func(c *fakeConn) {
+		for i := 0; ; i++ {
+			h, req, err := c.readRequest()
+			if err != nil {
+				return
+			}
+			switch i {
+			case 0:
+				<-releaseA
+			case 1:
+				close(gotB)
+				<-releaseB
+			}
+			if c.answer(h, plcAnswer(req)) != nil {
+				return
+			}
+		}
+	})
+	o := testOptions(t)
+	o.DeadAfterTimeouts = 1
+	c := dial(t, f.addr, o)
+	a := make(chan error, 1)
+	go func() {
+		_, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(1, 1))
+		a <- err
+	}()
+	testutil.WaitFor(t, waitTimeout, "A to hold the slot", func() bool { return c.sem.s.Load() == 1 })
+	b := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		_, err := c.Send(ctx, 1, modbus.NewReadHoldingRegisters(2, 1))
+		b <- err
+	}()
+	testutil.WaitFor(t, waitTimeout, "B to queue for the slot", func() bool { return c.sem.s.Load()>>32 == 1 })
+	close(releaseA) // A's answer arrives after B began
+	if err := recv(t, a, "A"); err != nil {
+		t.Fatalf("A = %v", err)
+	}
+	recv(t, gotB, "B at the server")
+	if err := recv(t, b, "B"); !errors.Is(err, context.DeadlineExceeded) || !opError(t, err).Sent {
+		t.Fatalf("B = %v, want DeadlineExceeded after sending", err)
+	}
+	close(releaseB)
+	rsp, err := c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(7, 2))
+	if err != nil {
+		t.Fatalf("Send after B = %v", err)
+	}
+	checkRegs(t, rsp, 7, 2)
+	if s := c.Stats(); s.DeadLinks != 0 || s.LinkDowns != 0 || f.accepts() != 1 {
+		t.Errorf("Stats = %+v, %d accepts; want the one link kept", s, f.accepts())
 	}
 }

@@ -56,12 +56,15 @@ type Options struct {
 	UserTimeout time.Duration
 	// DeadAfterTimeouts declares a link dead after this many requests in a
 	// row timed out (ctx deadline, not cancel) without any frame arriving
-	// on the link while they waited: a PLC behind a pulled cable, or one
-	// whose Modbus task hung with its TCP stack still up. The link is then
-	// closed and the supervisor re-dials, as after any other loss (counted
-	// in Stats.DeadLinks and Stats.LinkDowns). Any frame received, even a
-	// late answer, resets the count, so a slow but alive PLC is not cut
-	// off. Default 3; negative never declares a link dead this way.
+	// while they waited, for an in-flight slot or for their answer (so a
+	// request that got its slot with too little time left for any answer,
+	// under load, counts only if nothing came): a PLC behind a pulled
+	// cable, or one whose Modbus task hung with its TCP stack still up.
+	// The link is then closed and the supervisor re-dials, as after any
+	// other loss (counted in Stats.DeadLinks and Stats.LinkDowns). Any
+	// frame received, even a late answer, resets the count, so a slow but
+	// alive PLC is not cut off. Default 3; negative never declares a link
+	// dead this way.
 	DeadAfterTimeouts int
 	// MaxInFlight is how many requests may be outstanding on the connection
 	// at once (pipelining). Default 1, at most 16. More callers than that
