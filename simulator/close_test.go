@@ -288,3 +288,62 @@ func TestShutdownCutsDelayShort(t *testing.T) {
 	}
 	s.Restart(t) // simtest's cleanup shuts down once more
 }
+
+// TestServeTwoListeners: a Server may Serve several listeners at once (as
+// net/http's); Close and Shutdown end every Serve, not only the last one's,
+// and each answers until then.
+func TestServeTwoListeners(t *testing.T) {
+	for _, graceful := range []bool{false, true} {
+		srv, err := simulator.New(simulator.Config{Logger: nopLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SetHoldingRegisters(0, 42)
+		served := make(chan error, 2)
+		var addrs []string
+		for range 2 {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addrs = append(addrs, ln.Addr().String())
+			go func() { served <- srv.Serve(ln) }()
+		}
+		for _, a := range addrs {
+			c := dialRaw(t, a)
+			rsp := c.roundTrip(adu(1, 1, modbus.NewReadHoldingRegisters(0, 1)))
+			if want := adu(1, 1, &modbus.RegistersResponse{FC: 3, Data: []byte{0, 42}}); string(rsp) != string(want) {
+				t.Fatalf("answer on %s = % x, want % x", a, rsp, want)
+			}
+			c.closeGracefully()
+		}
+		ended := make(chan error, 1)
+		go func() {
+			if graceful {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				ended <- srv.Shutdown(ctx)
+			} else {
+				ended <- srv.Close()
+			}
+		}()
+		for i := range 2 {
+			select {
+			case err := <-served:
+				if !errors.Is(err, simulator.ErrServerClosed) {
+					t.Errorf("Serve %d = %v, want ErrServerClosed", i, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("graceful %v: Serve %d did not return after the server closed", graceful, i)
+			}
+		}
+		select {
+		case err := <-ended:
+			if err != nil {
+				t.Errorf("close = %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("graceful %v: close did not return", graceful)
+		}
+	}
+}

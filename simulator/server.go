@@ -36,7 +36,8 @@ type Server struct {
 	sec *security // access control (security.go)
 
 	mu       sync.Mutex
-	ln       net.Listener
+	ln       net.Listener       // the last listener Serve was given (Addr)
+	lns      []net.Listener     // every listener being served, closed by Shutdown and Close
 	conns    map[*conn]struct{} // open: serving or draining
 	serving  int                // conns in a MaxConns slot
 	nextID   uint64
@@ -104,7 +105,8 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Serve accepts connections on ln until Shutdown or Close; it then returns
-// ErrServerClosed.
+// ErrServerClosed. It may be called for several listeners at once; Shutdown
+// and Close end them all, and Addr is the last one's.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing {
@@ -114,6 +116,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	ln = s.wrapListener(ln) // stop-accepting and reboot faults (faultlisten.go)
 	s.ln = ln
+	s.lns = append(s.lns, ln)
 	s.runOnce.Do(func() {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.logs.run(s.log, s.done) }()
@@ -327,8 +330,8 @@ func (s *Server) beginClose() {
 		close(s.done)
 		s.mu.Lock()
 		s.closing = true
-		if s.ln != nil {
-			s.ln.Close()
+		for _, ln := range s.lns {
+			ln.Close()
 		}
 		s.mu.Unlock()
 	})
