@@ -132,7 +132,7 @@ type Config struct {
 	// request data after the function code and returns the response data,
 	// or an exception code. A code without a handler is answered 01.
 	UserFunctions map[modbus.FunctionCode]UserFunc
-	Faults        []FaultRule     // initial fault rules; see Server.SetFaults
+	Faults        []FaultRule     // initial fault rules, each checked by FaultRule.Validate; see Server.SetFaults
 	Security      Security        // TLS, roles, allow-list, read-only (security.go)
 	Logger        *zerolog.Logger // nil = silent
 	// Observer, when set, is told of every request, client write, connection,
@@ -204,6 +204,11 @@ func (c Config) validate() error {
 	}
 	if c.FrameTimeout < 0 || c.IdleTimeout < 0 || c.DrainTimeout < 0 || c.WriteTimeout < 0 {
 		errs = append(errs, errors.New("simulator: negative timeout"))
+	}
+	for i, r := range c.Faults {
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("simulator: fault rule %d (%v): %w", i+1, r, err))
+		}
 	}
 	if err := c.Security.validate(); err != nil {
 		errs = append(errs, err)

@@ -180,6 +180,11 @@ func TestUnitConfigErrors(t *testing.T) {
 		{"server id", simulator.Config{ServerID: &simulator.ServerID{ID: make([]byte, 251)}}, "server id: 252 bytes"},
 		{"both", simulator.Config{UnitIDs: []uint8{1}, Units: map[uint8]simulator.UnitConfig{1: {}}}, "Units and UnitIDs"},
 		{"flat size", simulator.Config{Coils: -1}, "coils: table size -1"},
+		{"fault rule without action", simulator.Config{Faults: []simulator.FaultRule{{Count: 1}}},
+			"fault rule 1 (action=none,count=1): action is required"},
+		{"fault rule exception without code", simulator.Config{Faults: []simulator.FaultRule{
+			{Action: simulator.FaultDrop}, {Action: simulator.FaultException}}},
+			"fault rule 2 (action=exception): action=exception needs exception=CODE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
