@@ -157,6 +157,9 @@ func (c *Conn) setState(s State) {
 // the error wraps ctx.Err() and the connection stays usable: a late answer
 // is dropped when it comes.
 func (c *Conn) Send(ctx context.Context, unit uint8, req modbus.Request) (modbus.PDU, error) {
+	if req == nil {
+		return nil, &OpError{Op: "send", Addr: c.addr, Err: errNilRequest}
+	}
 	if err := validate(req); err != nil {
 		return nil, &OpError{Op: req.Function().String(), Addr: c.addr, Err: err}
 	}

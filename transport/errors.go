@@ -41,6 +41,8 @@ var (
 	// may have executed it. Not sent (OpError.Sent false) means it did not;
 	// an exception answer means it was refused. See OpError.OutcomeUnknown.
 	ErrOutcomeUnknown = errors.New("outcome unknown: the write may have been applied")
+	// errNilRequest is the error of Send(ctx, unit, nil).
+	errNilRequest = errors.New("transport: nil request")
 	// errPeerClosed wraps io.EOF when the peer closes the link between frames.
 	errPeerClosed = &peerClosedError{}
 )

@@ -255,6 +255,20 @@ func TestSimAddressSpaceRefused(t *testing.T) {
 	}
 }
 
+// TestSimNilRequest: a nil request is an *OpError saying so, not a panic,
+// and nothing is sent.
+func TestSimNilRequest(t *testing.T) {
+	sim := startSim(t)
+	c := dial(t, sim.Addr, testOptions(t))
+	_, err := c.Send(t.Context(), 1, nil)
+	if oe := opError(t, err); oe.Sent || !strings.Contains(err.Error(), "nil request") {
+		t.Errorf("Send(nil) = %v, want an unsent *OpError saying nil request", err)
+	}
+	if s := sim.Stats(); s.Requests != 0 {
+		t.Errorf("simulator saw %d requests, want none", s.Requests)
+	}
+}
+
 // TestSimManyCallersOneSlot: 16 callers share one in-flight slot
 // (MaxInFlight 1), as plcctl does for a PLC that takes one request at a
 // time. Every read must get its answer: none may wait for the slot until
