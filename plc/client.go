@@ -58,6 +58,12 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 // every Client derived with WithUnit stops working.
 func (c *Client) Close() error { return c.conn.Close() }
 
+// CloseContext is Close bounded by ctx as well (see
+// transport.Conn.CloseContext): a service closing many Clients at shutdown
+// gives them all one deadline. It returns ctx.Err() if ctx ended before the
+// close was graceful.
+func (c *Client) CloseContext(ctx context.Context) error { return c.conn.CloseContext(ctx) }
+
 // WithUnit returns a Client for unit id on the same connection, e.g. one
 // serial device behind a gateway [IG §4.4.1.2]. Clients for different units
 // may be used concurrently.

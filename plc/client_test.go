@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/plcctl/plcctl/internal/testutil"
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plc"
 	"github.com/plcctl/plcctl/simulator"
@@ -372,5 +373,33 @@ func TestReconnectTransparent(t *testing.T) {
 	_, err = c.ReadHoldingRegisters(context.Background(), 0, 0)
 	if !errors.As(err, &oe) || oe.Sent || !errors.As(err, &re) {
 		t.Errorf("refused range: %v, want an *OpError, not sent, wrapping a *modbus.RequestError", err)
+	}
+}
+
+// TestCloseContext: a graceful CloseContext returns nil and every Client on
+// the connection then fails with transport.ErrClosed; one whose ctx ends
+// while an answer is still due returns ctx.Err().
+func TestCloseContext(t *testing.T) {
+	sim := startSim(t, simulator.Config{})
+	c := dial(t, sim.Addr, 1)
+	if err := c.CloseContext(t.Context()); err != nil {
+		t.Fatalf("CloseContext = %v, want nil", err)
+	}
+	if _, err := c.WithUnit(2).ReadHoldingRegisters(t.Context(), 0, 1); !errors.Is(err, transport.ErrClosed) {
+		t.Errorf("read after CloseContext = %v, want ErrClosed", err)
+	}
+
+	slow := startSim(t, simulator.Config{Faults: []simulator.FaultRule{{Action: simulator.FaultDelay, Delay: 1500 * time.Millisecond}}})
+	c = dial(t, slow.Addr, 1)
+	read := make(chan error, 1)
+	go func() { _, err := c.ReadHoldingRegisters(t.Context(), 0, 1); read <- err }()
+	testutil.WaitFor(t, 5*time.Second, "the read at the server", func() bool { return slow.Stats().Requests == 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := c.CloseContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CloseContext with an answer due = %v, want DeadlineExceeded", err)
+	}
+	if err := <-read; !errors.Is(err, transport.ErrClosed) {
+		t.Errorf("read in flight = %v, want ErrClosed", err)
 	}
 }
