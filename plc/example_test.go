@@ -10,6 +10,7 @@ import (
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plc"
 	"github.com/plcctl/plcctl/simulator"
+	"github.com/plcctl/plcctl/transport"
 )
 
 // startPLC runs an in-process plcsim on a free loopback port for the
@@ -193,4 +194,62 @@ func ExampleClient_Goburrow() {
 	b, err := client.ReadHoldingRegisters(0, 2)
 	fmt.Printf("% x %v\n", b, err)
 	// Output: 12 34 56 78 <nil>
+}
+
+// A poller reads into one buffer it owns: with at most 125 registers per
+// call, a read allocates nothing once the connection is warm.
+func ExampleClient_ReadHoldingRegistersInto() {
+	sim, addr, stop := startPLC(simulator.Config{})
+	defer stop()
+	sim.SetHoldingRegisters(0, 10, 20, 30, 40)
+
+	ctx := context.Background()
+	c, err := plc.Dial(ctx, addr, plc.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]uint16, 4)
+	for cycle := range 3 {
+		sim.SetHoldingRegisters(0, uint16(cycle))
+		cctx, cancel := context.WithTimeout(ctx, time.Second) // one deadline per poll cycle
+		regs, err := c.ReadHoldingRegistersInto(cctx, 0, buf)
+		cancel()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(regs)
+	}
+	// Output:
+	// [0 20 30 40]
+	// [1 20 30 40]
+	// [2 20 30 40]
+}
+
+// A write whose answer never came may have been applied: its error says so
+// (transport.ErrOutcomeUnknown), so read back before writing again. A write
+// refused before it was sent, or answered with an exception, does not match.
+func ExampleClient_WriteRegister_outcomeUnknown() {
+	sim, addr, stop := startPLC(simulator.Config{})
+	defer stop()
+	// The PLC executes the next write and sends no answer.
+	sim.SetFaults(simulator.FaultRule{Action: simulator.FaultDrop, Function: modbus.FuncWriteSingleRegister, Count: 1})
+
+	ctx := context.Background()
+	c, err := plc.Dial(ctx, addr, plc.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err = c.WriteRegister(wctx, 7, 1234)
+	var op *transport.OpError
+	fmt.Println(errors.Is(err, transport.ErrOutcomeUnknown), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &op) && op.Sent)
+	regs, err := c.ReadHoldingRegisters(ctx, 7, 1) // was it applied?
+	fmt.Println(regs, err)
+	// Output:
+	// true true true
+	// [1234] <nil>
 }
