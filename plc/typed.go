@@ -23,11 +23,11 @@ func (c *Client) ReadInputValues(ctx context.Context, addr uint16, count int, t 
 
 func (c *Client) readValues(ctx context.Context, fc modbus.FunctionCode, what string, addr uint16, count int, t Type, o WordOrder) ([]any, error) {
 	per := t.Registers()
-	n := count * per
-	if count < 1 || n > 65535 {
+	if count < 1 || count > 65535/per { // count*per could overflow: divide instead
 		return nil, fmt.Errorf("plc: read %d %s values: %w", count, t,
 			c.refuse(fc, false, fmt.Errorf("want 1..%d values", 65535/per)))
 	}
+	n := count * per
 	regs, err := c.readRegisters(ctx, fc, what, addr, uint16(n), modbus.MaxReadRegisters/per*per)
 	if err != nil {
 		return nil, err

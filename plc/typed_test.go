@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -64,6 +66,13 @@ func TestTypedValuesNeverTorn(t *testing.T) {
 	}
 	if _, err := c.ReadInputValues(ctx, 0, 0, plc.Float64, plc.ABCD); err == nil {
 		t.Fatal("count 0 accepted")
+	}
+	// A count whose register total overflows an int must be refused, not
+	// wrapped to a small read (1<<62+1 float64 values is 4 registers).
+	for _, n := range []int{16384, 1<<62 + 1, math.MaxInt} {
+		if got, err := c.ReadInputValues(ctx, 0, n, plc.Float64, plc.ABCD); err == nil || !strings.Contains(err.Error(), "want 1..16383 values") {
+			t.Errorf("ReadInputValues(%d float64) = %d values, %v; want refused", n, len(got), err)
+		}
 	}
 }
 
