@@ -25,8 +25,10 @@ func NewReadDiscreteInputs(address, quantity uint16) *ReadBits {
 	return &ReadBits{FC: FuncReadDiscreteInputs, Address: address, Quantity: quantity}
 }
 
+// Function returns the function code of the ReadBits.
 func (r *ReadBits) Function() FunctionCode { return r.FC }
 
+// AppendPDU appends the ReadBits PDU, function code first, to dst.
 func (r *ReadBits) AppendPDU(dst []byte) ([]byte, error) {
 	return appendU16(append(dst, byte(r.FC)), r.Address, r.Quantity), nil
 }
@@ -52,8 +54,10 @@ type BitsResponse struct {
 	Data []byte
 }
 
+// Function returns the function code of the BitsResponse.
 func (r *BitsResponse) Function() FunctionCode { return r.FC }
 
+// AppendPDU appends the BitsResponse PDU, function code first, to dst.
 func (r *BitsResponse) AppendPDU(dst []byte) ([]byte, error) {
 	if len(r.Data) > 255 {
 		return dst, pduError(1, "byte count", ErrLongFrame, itoa(len(r.Data))+" data bytes do not fit a byte count")
@@ -94,8 +98,10 @@ func NewWriteSingleCoil(address uint16, on bool) *WriteSingleCoil {
 	return &WriteSingleCoil{Address: address, Value: v}
 }
 
+// Function returns the function code of the WriteSingleCoil.
 func (r *WriteSingleCoil) Function() FunctionCode { return FuncWriteSingleCoil }
 
+// AppendPDU appends the WriteSingleCoil PDU, function code first, to dst.
 func (r *WriteSingleCoil) AppendPDU(dst []byte) ([]byte, error) {
 	return appendU16(append(dst, byte(FuncWriteSingleCoil)), r.Address, r.Value), nil
 }
@@ -145,8 +151,10 @@ func NewWriteMultipleCoils(address uint16, bits []bool) *WriteMultipleCoils {
 	return &WriteMultipleCoils{Address: address, Quantity: uint16(len(bits)), Values: PackBits(nil, bits)}
 }
 
+// Function returns the function code of the WriteMultipleCoils.
 func (r *WriteMultipleCoils) Function() FunctionCode { return FuncWriteMultipleCoils }
 
+// AppendPDU appends the WriteMultipleCoils PDU, function code first, to dst.
 func (r *WriteMultipleCoils) AppendPDU(dst []byte) ([]byte, error) {
 	if len(r.Values) > 255 {
 		return dst, pduError(5, "byte count", ErrLongFrame, itoa(len(r.Values))+" value bytes do not fit a byte count")
@@ -192,8 +200,10 @@ type WriteMultipleResponse struct {
 	Quantity uint16
 }
 
+// Function returns the function code of the WriteMultipleResponse.
 func (r *WriteMultipleResponse) Function() FunctionCode { return r.FC }
 
+// AppendPDU appends the WriteMultipleResponse PDU, function code first, to dst.
 func (r *WriteMultipleResponse) AppendPDU(dst []byte) ([]byte, error) {
 	return appendU16(append(dst, byte(r.FC)), r.Address, r.Quantity), nil
 }

@@ -25,8 +25,10 @@ type ReadDeviceID struct {
 	ObjectID uint8
 }
 
+// Function returns the function code of the ReadDeviceID.
 func (r *ReadDeviceID) Function() FunctionCode { return FuncEncapsulatedInterface }
 
+// AppendPDU appends the ReadDeviceID PDU, function code first, to dst.
 func (r *ReadDeviceID) AppendPDU(dst []byte) ([]byte, error) {
 	return append(dst, byte(FuncEncapsulatedInterface), MEITypeReadDeviceID, r.Code, r.ObjectID), nil
 }
@@ -62,8 +64,10 @@ type DeviceIDResponse struct {
 	Objects      []DeviceObject
 }
 
+// Function returns the function code of the DeviceIDResponse.
 func (r *DeviceIDResponse) Function() FunctionCode { return FuncEncapsulatedInterface }
 
+// AppendPDU appends the DeviceIDResponse PDU, function code first, to dst.
 func (r *DeviceIDResponse) AppendPDU(dst []byte) ([]byte, error) {
 	more := byte(0)
 	if r.MoreFollows {

@@ -34,6 +34,7 @@ type FrameError struct {
 	Err    error  // sentinel (ErrShortFrame, ...) or the underlying read error
 }
 
+// Error says where (adu or pdu, byte offset, field) and what was wrong.
 func (e *FrameError) Error() string {
 	s := "modbus: " + e.Where + " byte " + strconv.Itoa(e.Offset) + " (" + e.Field + "): " + e.Reason
 	if e.Err != nil && !isSentinel(e.Err) {
@@ -102,6 +103,7 @@ type RequestError struct {
 	Code     ExceptionCode
 }
 
+// Error names the function, the field refused and why.
 func (e *RequestError) Error() string {
 	return "modbus: " + e.Function.String() + ": " + e.Field + " " + e.Reason
 }

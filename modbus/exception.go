@@ -59,6 +59,7 @@ type ExceptionError struct {
 	Code     ExceptionCode
 }
 
+// Error names the exception code and the function it answered.
 func (e *ExceptionError) Error() string {
 	return "modbus: exception " + e.Code.String() + " for " + e.Function.String()
 }
@@ -77,8 +78,10 @@ type exceptionPDU struct {
 	code ExceptionCode
 }
 
+// Function returns the request's function code with bit 7 set.
 func (e exceptionPDU) Function() FunctionCode { return e.fc | exceptionBit }
 
+// AppendPDU appends the two-byte exception PDU to dst.
 func (e exceptionPDU) AppendPDU(dst []byte) ([]byte, error) {
 	return append(dst, uint8(e.fc)|exceptionBit, uint8(e.code)), nil
 }

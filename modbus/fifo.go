@@ -8,8 +8,10 @@ type ReadFIFOQueue struct {
 	Address uint16 // FIFO pointer address
 }
 
+// Function returns the function code of the ReadFIFOQueue.
 func (r *ReadFIFOQueue) Function() FunctionCode { return FuncReadFIFOQueue }
 
+// AppendPDU appends the ReadFIFOQueue PDU, function code first, to dst.
 func (r *ReadFIFOQueue) AppendPDU(dst []byte) ([]byte, error) {
 	return appendU16(append(dst, byte(FuncReadFIFOQueue)), r.Address), nil
 }
@@ -33,8 +35,10 @@ type FIFOResponse struct {
 	Data []byte // 2 bytes per queued register
 }
 
+// Function returns the function code of the FIFOResponse.
 func (r *FIFOResponse) Function() FunctionCode { return FuncReadFIFOQueue }
 
+// AppendPDU appends the FIFOResponse PDU, function code first, to dst.
 func (r *FIFOResponse) AppendPDU(dst []byte) ([]byte, error) {
 	n := len(r.Data) / 2
 	if len(r.Data)%2 != 0 || n > MaxFIFOCount {

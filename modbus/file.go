@@ -25,8 +25,10 @@ type ReadFileRecord struct {
 	SubRequests []FileSubRequest
 }
 
+// Function returns the function code of the ReadFileRecord.
 func (r *ReadFileRecord) Function() FunctionCode { return FuncReadFileRecord }
 
+// AppendPDU appends the ReadFileRecord PDU, function code first, to dst.
 func (r *ReadFileRecord) AppendPDU(dst []byte) ([]byte, error) {
 	bc := fileSubReqLen * len(r.SubRequests)
 	if bc > 255 {
@@ -141,8 +143,10 @@ type ReadFileRecordResponse struct {
 	SubResponses []FileRecordData
 }
 
+// Function returns the function code of the ReadFileRecordResponse.
 func (r *ReadFileRecordResponse) Function() FunctionCode { return FuncReadFileRecord }
 
+// AppendPDU appends the ReadFileRecordResponse PDU, function code first, to dst.
 func (r *ReadFileRecordResponse) AppendPDU(dst []byte) ([]byte, error) {
 	n := 0
 	for _, s := range r.SubResponses {
@@ -172,8 +176,10 @@ type WriteFileRecord struct {
 	Records []FileRecord
 }
 
+// Function returns the function code of the WriteFileRecord.
 func (r *WriteFileRecord) Function() FunctionCode { return FuncWriteFileRecord }
 
+// AppendPDU appends the WriteFileRecord PDU, function code first, to dst.
 func (r *WriteFileRecord) AppendPDU(dst []byte) ([]byte, error) {
 	n := 0
 	for _, s := range r.Records {

@@ -8,8 +8,10 @@ type Raw struct {
 	Data []byte
 }
 
+// Function returns the function code of the Raw.
 func (r *Raw) Function() FunctionCode { return r.FC }
 
+// AppendPDU appends the Raw PDU, function code first, to dst.
 func (r *Raw) AppendPDU(dst []byte) ([]byte, error) {
 	if 1+len(r.Data) > MaxPDULen {
 		return dst, pduError(MaxPDULen, "pdu length", ErrLongFrame, r.FC.String()+" pdu is "+itoa(1+len(r.Data))+

@@ -30,8 +30,10 @@ func NewReadInputRegisters(address, quantity uint16) *ReadRegisters {
 	return &ReadRegisters{FC: FuncReadInputRegisters, Address: address, Quantity: quantity}
 }
 
+// Function returns the function code of the ReadRegisters.
 func (r *ReadRegisters) Function() FunctionCode { return r.FC }
 
+// AppendPDU appends the ReadRegisters PDU, function code first, to dst.
 func (r *ReadRegisters) AppendPDU(dst []byte) ([]byte, error) {
 	return appendU16(append(dst, byte(r.FC)), r.Address, r.Quantity), nil
 }
@@ -58,8 +60,10 @@ type RegistersResponse struct {
 	Data []byte // 2 bytes per register
 }
 
+// Function returns the function code of the RegistersResponse.
 func (r *RegistersResponse) Function() FunctionCode { return r.FC }
 
+// AppendPDU appends the RegistersResponse PDU, function code first, to dst.
 func (r *RegistersResponse) AppendPDU(dst []byte) ([]byte, error) {
 	if len(r.Data) > 255 {
 		return dst, pduError(1, "byte count", ErrLongFrame, itoa(len(r.Data))+" data bytes do not fit a byte count")
@@ -125,8 +129,10 @@ type WriteSingleRegister struct {
 	Value   uint16
 }
 
+// Function returns the function code of the WriteSingleRegister.
 func (r *WriteSingleRegister) Function() FunctionCode { return FuncWriteSingleRegister }
 
+// AppendPDU appends the WriteSingleRegister PDU, function code first, to dst.
 func (r *WriteSingleRegister) AppendPDU(dst []byte) ([]byte, error) {
 	return appendU16(append(dst, byte(FuncWriteSingleRegister)), r.Address, r.Value), nil
 }
@@ -168,8 +174,10 @@ func NewWriteMultipleRegisters(address uint16, regs []uint16) *WriteMultipleRegi
 	return &WriteMultipleRegisters{Address: address, Quantity: uint16(len(regs)), Values: appendU16(nil, regs...)}
 }
 
+// Function returns the function code of the WriteMultipleRegisters.
 func (r *WriteMultipleRegisters) Function() FunctionCode { return FuncWriteMultipleRegisters }
 
+// AppendPDU appends the WriteMultipleRegisters PDU, function code first, to dst.
 func (r *WriteMultipleRegisters) AppendPDU(dst []byte) ([]byte, error) {
 	if len(r.Values) > 255 {
 		return dst, pduError(5, "byte count", ErrLongFrame, itoa(len(r.Values))+" value bytes do not fit a byte count")
@@ -215,8 +223,10 @@ type MaskWriteRegister struct {
 	OrMask  uint16
 }
 
+// Function returns the function code of the MaskWriteRegister.
 func (r *MaskWriteRegister) Function() FunctionCode { return FuncMaskWriteRegister }
 
+// AppendPDU appends the MaskWriteRegister PDU, function code first, to dst.
 func (r *MaskWriteRegister) AppendPDU(dst []byte) ([]byte, error) {
 	return appendU16(append(dst, byte(FuncMaskWriteRegister)), r.Address, r.AndMask, r.OrMask), nil
 }
@@ -268,8 +278,10 @@ func NewReadWriteRegisters(readAddress, readQuantity, writeAddress uint16, regs 
 		WriteAddress: writeAddress, WriteQuantity: uint16(len(regs)), Values: appendU16(nil, regs...)}
 }
 
+// Function returns the function code of the ReadWriteRegisters.
 func (r *ReadWriteRegisters) Function() FunctionCode { return FuncReadWriteMultipleRegisters }
 
+// AppendPDU appends the ReadWriteRegisters PDU, function code first, to dst.
 func (r *ReadWriteRegisters) AppendPDU(dst []byte) ([]byte, error) {
 	if len(r.Values) > 255 {
 		return dst, pduError(9, "byte count", ErrLongFrame, itoa(len(r.Values))+" value bytes do not fit a byte count")

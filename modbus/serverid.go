@@ -15,8 +15,10 @@ const (
 // it over TCP all the same.
 type ReportServerID struct{}
 
+// Function returns the function code of the ReportServerID.
 func (r *ReportServerID) Function() FunctionCode { return FuncReportServerID }
 
+// AppendPDU appends the ReportServerID PDU, function code first, to dst.
 func (r *ReportServerID) AppendPDU(dst []byte) ([]byte, error) {
 	return append(dst, byte(FuncReportServerID)), nil
 }
@@ -41,8 +43,10 @@ type ServerIDResponse struct {
 	Data []byte // 1..251 bytes: server id, run indicator, additional data
 }
 
+// Function returns the function code of the ServerIDResponse.
 func (r *ServerIDResponse) Function() FunctionCode { return FuncReportServerID }
 
+// AppendPDU appends the ServerIDResponse PDU, function code first, to dst.
 func (r *ServerIDResponse) AppendPDU(dst []byte) ([]byte, error) {
 	if len(r.Data) < 1 || len(r.Data) > MaxServerIDLen {
 		return dst, pduError(1, "byte count", ErrLongFrame, "report server id data is "+itoa(len(r.Data))+

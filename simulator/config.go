@@ -22,6 +22,7 @@ const (
 	ActionClose
 )
 
+// String returns "reset" or "close", as ParseMalformedAction takes them.
 func (a MalformedAction) String() string {
 	if a == ActionClose {
 		return "close"
@@ -51,6 +52,7 @@ const (
 	PDUException
 )
 
+// String returns the policy's name, as plcsim's --malformed-pdu takes it.
 func (p PDUPolicy) String() string {
 	if p == PDUException {
 		return "exception"

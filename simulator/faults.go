@@ -14,6 +14,7 @@ import (
 type FaultAction int
 
 const (
+	// FaultNone is the zero value: no fault, not an action a rule may have.
 	FaultNone          FaultAction = iota
 	FaultDelay                     // answer after Delay (a "late" answer when Delay exceeds the client's timeout)
 	FaultDrop                      // execute, send nothing
@@ -40,6 +41,7 @@ var faultNames = [numFaultActions]string{"none", "delay", "drop", "duplicate", "
 	"close-fin", "close-rst", "cut-mid-frame", "wrong-unit", "wrong-fc", "short", "bad-byte-count", "junk",
 	"coalesce", "answer-close", "stop-accepting", "reboot"}
 
+// String returns the action's name in ParseFaultRule's text form ("delay").
 func (a FaultAction) String() string {
 	if a >= 0 && a < numFaultActions {
 		return faultNames[a]

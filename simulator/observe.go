@@ -37,11 +37,20 @@ type Observer interface {
 // NopObserver ignores every event; embed it to implement only some methods.
 type NopObserver struct{}
 
-func (NopObserver) Request(RequestEvent) {}
-func (NopObserver) Write(WriteEvent)     {}
-func (NopObserver) Connection(ConnEvent) {}
-func (NopObserver) Reset(ResetEvent)     {}
-func (NopObserver) Fault(FaultEvent)     {}
+// Request ignores e.
+func (NopObserver) Request(e RequestEvent) {}
+
+// Write ignores e.
+func (NopObserver) Write(e WriteEvent) {}
+
+// Connection ignores e.
+func (NopObserver) Connection(e ConnEvent) {}
+
+// Reset ignores e.
+func (NopObserver) Reset(e ResetEvent) {}
+
+// Fault ignores e.
+func (NopObserver) Fault(e FaultEvent) {}
 
 // RequestEvent describes one request and its outcome.
 type RequestEvent struct {

@@ -13,6 +13,7 @@ type Range struct{ First, Last uint16 }
 // Count is the number of items in the range.
 func (r Range) Count() int { return int(r.Last) - int(r.First) + 1 }
 
+// String returns "First..Last".
 func (r Range) String() string { return itoa(int(r.First)) + ".." + itoa(int(r.Last)) }
 
 // Table is the layout of one table of a unit: Size items from address 0, or

@@ -95,6 +95,7 @@ const (
 	UnknownUnitSilent
 )
 
+// String returns "exception" or "silent", as ParseUnknownUnit takes them.
 func (p UnknownUnitPolicy) String() string {
 	if p == UnknownUnitSilent {
 		return "silent"

@@ -65,6 +65,8 @@ type OpError struct {
 	changes bool // the request is not a read (see OutcomeUnknown)
 }
 
+// Error names the function, the address and the cause, and says when the
+// outcome of a write is unknown.
 func (e *OpError) Error() string {
 	// The cause may be one of this package's errors: say "transport: " once.
 	s := "transport: " + e.Op + " " + e.prep() + " " + e.Addr + ": " + strings.TrimPrefix(e.Err.Error(), "transport: ")

@@ -223,6 +223,7 @@ type TLSError struct {
 	Err    error
 }
 
+// Error is the kind of failure, then its detail and the underlying error.
 func (e *TLSError) Error() string {
 	if e.Detail == "" {
 		return e.Kind.Error() + ": " + e.Err.Error()
