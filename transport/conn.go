@@ -301,7 +301,7 @@ func (c *Conn) acquire(ctx context.Context, cl *call) error {
 		case closed:
 			return ErrClosed
 		case l == nil:
-			return ErrNotConnected
+			return c.notConnected(nil)
 		}
 		down = l.done
 	}
@@ -310,7 +310,7 @@ func (c *Conn) acquire(ctx context.Context, cl *call) error {
 	}
 	switch c.sem.lock(&cl.sw, down, ctx.Done(), c.ctx.Done(), cl.timeout()) {
 	case 0:
-		return ErrNotConnected
+		return c.notConnected(nil)
 	case 1:
 		return ctx.Err()
 	case 2:
@@ -334,7 +334,7 @@ func (c *Conn) awaitLink(ctx context.Context, cl *call, retry bool) (*link, erro
 		case l != nil:
 			return l, nil
 		case c.opts.FailFast && !retry:
-			return nil, ErrNotConnected
+			return nil, c.notConnected(nil)
 		}
 		select {
 		case <-up:
@@ -414,15 +414,18 @@ func (c *Conn) noteDown(err error) {
 }
 
 // notConnected is the error of a request that gave up waiting for a link
-// (why: ctx.Err() or DeadlineExceeded). It wraps why the last link went
-// down and why the last redial since then failed, so that a caller sees
-// why the link is down (a reset, then a TLS refusal or nothing listening),
-// not only that it is.
+// (why: ctx.Err() or DeadlineExceeded), or that could not wait (FailFast,
+// why nil). It wraps why the last link went down and why the last redial
+// since then failed, so that a caller sees why the link is down (a reset,
+// then a TLS refusal or nothing listening), not only that it is.
 func (c *Conn) notConnected(why error) error {
 	c.mu.Lock()
 	down, dial := c.lastDown, c.lastDial
 	c.mu.Unlock()
-	if down == nil && dial == nil {
+	switch {
+	case down == nil && dial == nil && why == nil:
+		return ErrNotConnected
+	case down == nil && dial == nil:
 		return fmt.Errorf("%w: %w", ErrNotConnected, why)
 	}
 	return &notConnectedError{why: why, down: down, dial: dial}
@@ -435,7 +438,10 @@ func (c *Conn) notConnected(why error) error {
 type notConnectedError struct{ why, down, dial error }
 
 func (e *notConnectedError) Error() string {
-	s := ErrNotConnected.Error() + ": " + e.why.Error()
+	s := ErrNotConnected.Error()
+	if e.why != nil {
+		s += ": " + e.why.Error()
+	}
 	switch {
 	case e.down != nil && e.dial != nil:
 		return s + " (the link went down: " + e.down.Error() + "; reconnecting failed: " + e.dial.Error() + ")"
@@ -446,7 +452,10 @@ func (e *notConnectedError) Error() string {
 }
 
 func (e *notConnectedError) Unwrap() []error {
-	errs := []error{ErrNotConnected, e.why}
+	errs := []error{ErrNotConnected}
+	if e.why != nil {
+		errs = append(errs, e.why)
+	}
 	if e.dial != nil {
 		errs = append(errs, e.dial)
 	}

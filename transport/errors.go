@@ -14,7 +14,9 @@ var (
 	ErrClosed = errors.New("transport: connection closed")
 	// ErrNotConnected: the link was down and the request could not wait for
 	// it (FailFast), or its ctx ended while it waited. In the second case
-	// the error also matches ctx.Err().
+	// the error also matches ctx.Err(). Either way it also wraps why the
+	// last link went down and why reconnecting has failed since, when known
+	// (errors.As finds the dial's *net.OpError first).
 	ErrNotConnected = errors.New("transport: not connected")
 	// ErrTooManyStale: more consecutive answers matched no waiting request
 	// than any number of timed-out requests can explain; the link is dropped.

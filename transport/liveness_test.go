@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -302,5 +304,28 @@ func TestQueuedTimeoutIsNotSilence(t *testing.T) {
 	checkRegs(t, rsp, 7, 2)
 	if s := c.Stats(); s.DeadLinks != 0 || s.LinkDowns != 0 || f.accepts() != 1 {
 		t.Errorf("Stats = %+v, %d accepts; want the one link kept", s, f.accepts())
+	}
+}
+
+// TestFailFastSaysWhy: with FailFast a request fails at once while the
+// link is down, and its error says why, as a request that waited in vain
+// does: the lost link and the failed redial (here nothing listening), so
+// errors.Is finds ECONNREFUSED as well as ErrNotConnected.
+func TestFailFastSaysWhy(t *testing.T) {
+	sim := startSim(t)
+	o := testOptions(t)
+	o.FailFast = true
+	c := dial(t, sim.Addr, o)
+	if _, err := readHolding(t, c, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	sim.Stop(t)
+	var err error
+	testutil.WaitFor(t, waitTimeout, "a FailFast request to say the redial was refused", func() bool {
+		_, err = c.Send(t.Context(), 1, modbus.NewReadHoldingRegisters(0, 1))
+		return errors.Is(err, syscall.ECONNREFUSED)
+	})
+	if !errors.Is(err, ErrNotConnected) || opError(t, err).Sent || !strings.Contains(err.Error(), "reconnecting failed") {
+		t.Errorf("FailFast Send = %v, want unsent ErrNotConnected saying reconnecting failed", err)
 	}
 }
