@@ -110,7 +110,8 @@ type Options struct {
 	// goes at once, and the attempts start over from 1; after a link that
 	// did not they go on counting, so a device that resets every
 	// connection at once, or after one answer, is dialled ever less often,
-	// up to Backoff's limit, instead of once per request.
+	// up to Backoff's limit, instead of once per request. A wait of 0 or
+	// less dials again at once: against a refused port that is a busy loop.
 	Backoff func(attempt int) time.Duration
 	// Logger receives link events (info/warn), one line per transaction
 	// (debug) and every frame in hex (trace). Nil means silent.
