@@ -63,7 +63,8 @@ Only reads are sent. Text prints a table, one line per unit found, its columns a
 JSON one object per unit found (with "unit"), CSV a header and one row per unit found;
 in every format a summary line goes to stderr.
 
-Exit status: 0 if any unit answered, else 1.`
+Exit status: 0 if any unit answered, else 1; 1 too when Ctrl-C stopped the scan (the summary
+says after how many unit ids).`
 	c.example = []string{"scan", "scan --units 1-32 --unit-timeout 100ms -o json", "scan --function read-coils --device-id=false 0"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
@@ -160,6 +161,7 @@ func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.Fun
 		wg      sync.WaitGroup
 		next    = make(chan int)
 		linkErr error
+		probed  int // units whose probe ended before Ctrl-C
 		mu      sync.Mutex
 	)
 	for range min(scanWorkers, len(ids)) {
@@ -169,11 +171,14 @@ func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.Fun
 			for i := range next {
 				r, err := a.probeUnit(ctx, cl.WithUnit(ids[i]), ids[i], fname, fc, addr, unitTimeout, devID)
 				results[i] = r
+				mu.Lock()
 				if err != nil {
-					mu.Lock()
 					linkErr = err
-					mu.Unlock()
 				}
+				if r != nil || err == nil { // answered, or silent: not cut short by Ctrl-C
+					probed++
+				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -208,11 +213,16 @@ func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.Fun
 	a.log.Info().Int("units", len(ids)).Int("found", found).Dur("elapsed", now().Sub(start)).Msg("scan done")
 	// On stderr in every format: with -o json a scan that found nothing
 	// exited 1 without a word.
-	fmt.Fprintf(a.stderr, "scan: %d of %s answered at %s (%v)\n", found, plural(len(ids), "unit id"), a.clientAddr,
-		now().Sub(start).Round(time.Millisecond))
+	elapsed := now().Sub(start).Round(time.Millisecond)
+	if ctx.Err() != nil {
+		// Ctrl-C: not a scan of every unit, so neither exit 0 nor the
+		// summary of one ("0 of 247 answered" of units never asked).
+		fmt.Fprintf(a.stderr, "scan: interrupted after %d of %s: %d answered at %s (%v)\n", probed, plural(len(ids), "unit id"),
+			found, a.clientAddr, elapsed)
+		return exitStatus(exitFailure) // said in the summary
+	}
+	fmt.Fprintf(a.stderr, "scan: %d of %s answered at %s (%v)\n", found, plural(len(ids), "unit id"), a.clientAddr, elapsed)
 	switch {
-	case ctx.Err() != nil:
-		return nil
 	case found == 0 && linkErr != nil:
 		return &opError{cmd: "scan", err: linkErr, exit: exitFailure}
 	case found == 0:
@@ -275,6 +285,7 @@ func (a *app) probeUnit(ctx context.Context, cl *plc.Client, unit uint8, fname s
 			r.Vendor, r.Product, r.Revision = get(0), get(1), get(2)
 		case errors.As(err, &exc):
 			r.DeviceID = "unsupported"
+		case ctx.Err() != nil: // Ctrl-C, not the device's silence: nothing to say of it
 		default:
 			r.DeviceID = "no answer"
 		}

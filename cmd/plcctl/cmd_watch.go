@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -41,6 +42,8 @@ type watchState struct {
 	last      *values   // last good values (the live table keeps them during a gap)
 	lines     int       // lines drawn last round (live table)
 	csvHeader bool
+	shown     bool   // a round was shown (it ended before Ctrl-C)
+	what      string // what is watched, for an error: "read-coils 0..7", tag names
 	// watch TAG... piped: the widths of its name and value columns, fixed
 	// by the first round with values (tagLines).
 	tagNameW, tagValueW int
@@ -74,7 +77,8 @@ time,round,tag,value,eng_unit,error).
 On a terminal the live table fits the screen: tags that do not fit are counted in a
 last "+N more" line (-o json or csv, or a pipe, print every tag).
 
-Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
+Exit status: 0 after --count rounds or Ctrl-C, unless the last round shown failed; 1 when
+Ctrl-C came before the first round was answered.`
 	c.example = []string{"watch read-holding-registers 100 10", "watch --interval 500ms --count 20 read-input-registers 0 4 --type float32",
 		"poll -o json read-coils 0 16 > coils.jsonl", "watch --plant station.yaml tank1.level flow pump1.run"}
 	c.run = func(ctx context.Context, args []string) error {
@@ -94,7 +98,7 @@ Exit status: 0 after --count rounds or Ctrl-C, unless the last round failed.`
 		if *gap != 0 {
 			return usagef("--gap joins the reads of tags: it goes with watch TAG..., not with %s", op.cmd)
 		}
-		return a.watch(ctx, &watchState{op: op, interval: *interval}, *count)
+		return a.watch(ctx, &watchState{op: op, interval: *interval, what: op.cmd + " " + a.span(op.addr, op.items)}, *count)
 	}
 	return c
 }
@@ -132,29 +136,45 @@ func (a *app) prepareInner(outer *command, args []string) (*readOp, error) {
 	return inner.prepareRead(inner.flags.Args())
 }
 
-// watch runs the rounds until count is reached or ctx ends.
+// watch runs the rounds until count is reached or ctx ends. Ctrl-C is a
+// normal end, and the last round shown decides the exit status as after
+// --count rounds: a watch whose rounds all failed exited 0 when stopped
+// with Ctrl-C, and one stopped before any round was shown exited 0 with
+// nothing on stdout.
 func (a *app) watch(ctx context.Context, w *watchState, count int) error {
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
 	var lastErr error
 	for count == 0 || w.round < count {
 		w.round++
+		var err error
 		if w.roundFn != nil {
-			lastErr = w.roundFn(ctx)
+			err = w.roundFn(ctx)
 		} else {
-			lastErr = a.watchRound(ctx, w)
+			err = a.watchRound(ctx, w)
 		}
-		if ctx.Err() != nil {
-			return nil // Ctrl-C: a normal end
+		if ctx.Err() != nil { // the round was interrupted, not shown
+			return watchInterrupted(w, lastErr)
 		}
+		lastErr = err
 		if count != 0 && w.round >= count {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return watchInterrupted(w, lastErr)
 		case <-tick.C:
 		}
+	}
+	return lastErr
+}
+
+// watchInterrupted is watch's result when Ctrl-C ended it: the last round
+// shown's error, or one saying that no round was, when Ctrl-C came during
+// the first.
+func watchInterrupted(w *watchState, lastErr error) error {
+	if !w.shown {
+		return &opError{cmd: "watch", span: w.what, err: errors.New("interrupted before the first round was answered"), exit: exitFailure}
 	}
 	return lastErr
 }
@@ -164,7 +184,7 @@ func (a *app) watchRound(ctx context.Context, w *watchState) error {
 	t := now()
 	cl, err := a.connect(ctx)
 	if err != nil {
-		err = &opError{cmd: w.op.cmd, err: err}
+		err = &opError{cmd: w.op.cmd, span: a.span(w.op.addr, w.op.items), err: err}
 	}
 	var v *values
 	if err == nil {
@@ -223,6 +243,7 @@ func gapText(w *watchState, t time.Time) string {
 
 // showRound prints one round in the --output format.
 func (a *app) showRound(w *watchState, t time.Time, v *values, err error, reconnected bool) {
+	w.shown = true
 	switch {
 	case a.opts.output == "json":
 		a.watchJSON(w, t, v, err, reconnected)

@@ -78,7 +78,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	tc.unitGiven = tc.unitGiven || fs.Changed("unit")
 	tc.gap = *gap
 	defer tc.close()
-	w := &watchState{interval: *interval}
+	w := &watchState{interval: *interval, what: tagNames(tags)}
 	var last []tagValue
 	w.roundFn = func(ctx context.Context) error {
 		t := now()
@@ -105,6 +105,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 }
 
 func (a *app) showTagRound(w *watchState, t time.Time, tags []*plant.Tag, vs, last []tagValue, err error, reconnected bool) {
+	w.shown = true
 	ts := t.Format(timeLayout)
 	var sb strings.Builder
 	switch {
