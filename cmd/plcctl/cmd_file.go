@@ -84,7 +84,7 @@ func (a *app) readFileRecord(ctx context.Context, name string, tf *typeFlags, ar
 	}
 	cl, err := a.connect(ctx)
 	if err != nil {
-		return &opError{cmd: name, err: err}
+		return &opError{cmd: name, span: span, err: err}
 	}
 	groups, err := cl.ReadFileRecords(ctx, sub)
 	if err == nil && len(groups) != 1 {

@@ -32,7 +32,7 @@ func (a *app) readFIFOCommand() *command {
 		}
 		cl, err := a.connect(ctx)
 		if err != nil {
-			return &opError{cmd: c.name, err: err}
+			return &opError{cmd: c.name, span: a.span(addr, 1), err: err}
 		}
 		regs, err := cl.ReadFIFOQueue(ctx, addr)
 		if err != nil {

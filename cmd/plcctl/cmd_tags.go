@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/spf13/pflag"
 
@@ -261,12 +260,12 @@ func tagWhere(t *plant.Tag) []string {
 	return []string{t.Device.Name, strconv.Itoa(int(t.UnitID)), t.Table.String(), strconv.Itoa(int(t.Address)), t.TypeName()}
 }
 
-// tagText is a value as text output shows it (strings with unprintable
-// bytes quoted).
+// tagText is a value as text output shows it (strings as textString
+// shows them).
 func tagText(v tagValue) string {
 	s := v.tag.Format(v.value)
-	if _, ok := v.value.(string); ok && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		s = strconv.Quote(s)
+	if _, ok := v.value.(string); ok {
+		s = textString(s)
 	}
 	return s
 }

@@ -101,8 +101,19 @@ func (v *values) text(i int) string {
 		return "0"
 	}
 	s := plc.FormatValue(v.typ, v.raw[i])
-	if v.typ == plc.String && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		s = strconv.Quote(s)
+	if v.typ == plc.String {
+		s = textString(s)
+	}
+	return s
+}
+
+// textString is a string value as text output shows it: quoted when it is
+// empty, starts or ends with a space, or holds an unprintable rune, so that
+// what the registers hold can be seen ("" was a blank after the address,
+// and trailing blanks were lost in the column).
+func textString(s string) string {
+	if s == "" || strings.TrimSpace(s) != s || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
 	}
 	return s
 }

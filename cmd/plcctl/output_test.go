@@ -170,3 +170,25 @@ func TestWordOrderOnlyWhenApplied(t *testing.T) {
 		}
 	}
 }
+
+// TestTextStringsVisible: text output quotes a string that would not be
+// seen as it is: empty (the line was the address and a blank), with a
+// leading or trailing space (lost in the column), or unprintable; JSON and
+// CSV carry it as it is.
+func TestTextStringsVisible(t *testing.T) {
+	s := startSim(t)
+	s.SetHoldingRegisters(0, 0, 0, 0x4142, 0x2000, 0x2041, 0x4200, 0x4142, 0x0700)
+	for _, tc := range []struct{ addr, text string }{
+		{"0", `0  ""` + "\n"},
+		{"2", `2  "AB "` + "\n"},
+		{"4", `4  " AB"` + "\n"},
+		{"6", `6  "AB\a"` + "\n"},
+	} {
+		if got := mustRun(t, "-a", s.Addr, "read-holding-registers", tc.addr, "2", "--type", "string"); got != tc.text {
+			t.Errorf("string at %s: text %q, want %q", tc.addr, got, tc.text)
+		}
+	}
+	if got := mustRun(t, "-a", s.Addr, "-o", "csv", "read-holding-registers", "2", "2", "--type", "string"); got != "address,value\n2,AB \n" {
+		t.Errorf("csv %q, want the string as it is", got)
+	}
+}
