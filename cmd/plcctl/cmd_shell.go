@@ -107,10 +107,18 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 		}
 		if code != exitOK {
 			status = code
-			// The error above names the command, not where it is in the script.
-			fmt.Fprintf(a.stderr, "plcctl shell: line %d failed (exit %d): %s\n", n, code, escape(strings.TrimSpace(line)))
+			// The error above names the command, not where it is in the
+			// script. The line is cut as a word is (a line of a megabyte
+			// was echoed whole); its number says which it is.
+			msg := fmt.Sprintf("plcctl shell: line %d failed (exit %d): %s", n, code, shortLine(strings.TrimSpace(line)))
+			if stopOnError && sc.Scan() {
+				// Say that the script stopped here: it looked like the
+				// report of a line that failed among others that ran.
+				msg += "; --stop-on-error: the lines after it were not run"
+			}
+			fmt.Fprintln(a.stderr, msg)
 			if stopOnError {
-				break
+				return exitStatus(status) // what Scan found past the line is not read
 			}
 		}
 	}

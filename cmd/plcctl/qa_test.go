@@ -332,6 +332,14 @@ func TestShellScriptNamesTheLine(t *testing.T) {
 	if !strings.Contains(r.stderr, "plcctl shell: line 3 failed (exit 2): read-holding-registers 99999\n") || strings.Contains(r.stderr, "line 1") {
 		t.Errorf("stderr %q", r.stderr)
 	}
+	// A long line is cut after maxLineShown runes (it was echoed whole).
+	long := "read-holding-registers 0 1 " + strings.Repeat("x", 100000)
+	os.WriteFile(script, []byte(long+"\n"), 0o644)
+	r = runCLI(t, "shell", script, "-a", s.Addr)
+	want := "plcctl shell: line 1 failed (exit 2): " + long[:maxLineShown] + "... (100027 bytes)\n"
+	if r.code != exitUsage || !strings.HasSuffix(r.stderr, want) || len(r.stderr) > 1000 {
+		t.Errorf("long line: exit %d, stderr (%d bytes) %.400q...; want it to end with the line cut", r.code, len(r.stderr), r.stderr)
+	}
 }
 
 // TestShellStaleSignal: a signal that arrived while no command ran (a second

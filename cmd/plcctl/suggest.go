@@ -31,3 +31,9 @@ func escape(s string) string { return suggest.Escape(s) }
 
 // quote is suggest.Quote: a user's word quoted, cut if long.
 func quote(s string) string { return suggest.Quote(s) }
+
+// shortLine is a script line as an error names it: escaped, and cut after
+// maxLineShown runes.
+func shortLine(s string) string { return suggest.ShortenTo(s, maxLineShown) }
+
+const maxLineShown = 200

@@ -298,6 +298,16 @@ func TestShellStopOnError(t *testing.T) {
 	if r.code != exitUsage || r.stdout != "" {
 		t.Errorf("exit %d, stdout %q", r.code, r.stdout)
 	}
+	// It says that the script stopped there: the report read like that of
+	// one line that failed among others that ran.
+	if want := "plcctl shell: line 1 failed (exit 2): read-holding-registers 0 -o bogus; --stop-on-error: the lines after it were not run\n"; !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("stderr %q, want it to end with %q", r.stderr, want)
+	}
+	os.WriteFile(script, []byte("write-register 0 1\nread-holding-registers 0 -o bogus\n"), 0o644)
+	if r := runCLI(t, "shell", "--stop-on-error", script, "-a", s.Addr); r.code != exitUsage || !strings.HasSuffix(r.stderr, "-o bogus\n") {
+		t.Errorf("the last line failed: exit %d, stderr %q; no lines after it to speak of", r.code, r.stderr)
+	}
+	os.WriteFile(script, []byte("read-holding-registers 0 -o bogus\nwrite-register 0 1\n"), 0o644)
 	r = runCLI(t, "shell", script, "-a", s.Addr)
 	if r.code != exitUsage || r.stdout != "wrote 1 register at 0\n" {
 		t.Errorf("without --stop-on-error: exit %d, stdout %q", r.code, r.stdout)

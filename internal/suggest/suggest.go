@@ -179,17 +179,24 @@ func Quote(s string) string {
 }
 
 // Shorten is Quote without the quotes: Escape of the first MaxQuoted runes.
-func Shorten(s string) string {
-	head, tail := cut(s)
+func Shorten(s string) string { return ShortenTo(s, MaxQuoted) }
+
+// ShortenTo is Shorten keeping up to most runes (a script line, say, which
+// is longer than a word).
+func ShortenTo(s string, most int) string {
+	head, tail := cutAt(s, most)
 	return Escape(head) + tail
 }
 
-// cut splits s after MaxQuoted runes (a byte that is not UTF-8 counts as
+// cut splits s after MaxQuoted runes; see cutAt.
+func cut(s string) (head, tail string) { return cutAt(s, MaxQuoted) }
+
+// cutAt splits s after most runes (a byte that is not UTF-8 counts as
 // one) and returns that head and, if anything was cut, "... (N bytes)".
-func cut(s string) (head, tail string) {
+func cutAt(s string, most int) (head, tail string) {
 	n := 0
 	for i := range s {
-		if n == MaxQuoted {
+		if n == most {
 			return s[:i], "... (" + strconv.Itoa(len(s)) + " bytes)"
 		}
 		n++

@@ -150,4 +150,10 @@ func TestQuote(t *testing.T) {
 			t.Errorf("Quote(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
+	if got, want := ShortenTo("ab\ncdef", 4), `ab\nc... (7 bytes)`; got != want {
+		t.Errorf("ShortenTo = %s, want %s", got, want)
+	}
+	if got, want := Shorten(long), long[:MaxQuoted]+"... (300 bytes)"; got != want {
+		t.Errorf("Shorten = %s, want %s", got, want)
+	}
 }
