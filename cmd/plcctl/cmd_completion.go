@@ -259,7 +259,7 @@ script asks plcctl itself for the candidates, so it follows the installed versio
 	c.example = []string{"completion bash", "completion zsh", "completion fish"}
 	c.run = func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
-			return usagef("want bash, zsh or fish")
+			return usagef("want one shell, bash, zsh or fish, got %s", arguments(len(args)))
 		}
 		script, ok := completionScript(strings.ToLower(args[0]))
 		if !ok {

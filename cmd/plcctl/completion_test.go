@@ -162,3 +162,21 @@ func TestCompletionShells(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestCompletionArgumentCount: completion with no shell or two says how
+// many arguments it got ("want bash, zsh or fish" after "completion bash
+// zsh" read as if bash were not one of them).
+func TestCompletionArgumentCount(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"completion"}, "plcctl completion: want one shell, bash, zsh or fish, got no arguments\n"},
+		{[]string{"completion", "bash", "zsh"}, "plcctl completion: want one shell, bash, zsh or fish, got 2 arguments\n"},
+	} {
+		r := runCLI(t, tc.args...)
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("plcctl %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
+}
