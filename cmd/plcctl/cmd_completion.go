@@ -261,6 +261,9 @@ script asks plcctl itself for the candidates, so it follows the installed versio
 		if len(args) != 1 {
 			return usagef("want one shell, bash, zsh or fish, got %s", arguments(len(args)))
 		}
+		if err := onlyText(c, "prints a shell script"); err != nil {
+			return err
+		}
 		script, ok := completionScript(strings.ToLower(args[0]))
 		if !ok {
 			return usagef("shell %q: want bash, zsh or fish", args[0])

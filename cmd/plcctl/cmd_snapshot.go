@@ -81,6 +81,9 @@ With --plant and neither ranges nor --probe, each unit of the file's device (or 
 		if len(args) != 0 {
 			return usagef("snapshot takes no arguments, got %q (ranges go in --coils, --holding-registers, ...)", args[0])
 		}
+		if err := onlyText(c, "writes a plant file (YAML)"); err != nil {
+			return err
+		}
 		var spans [4][]plant.Range
 		given := false
 		for k, t := range snapshotTables {

@@ -180,3 +180,27 @@ func TestCompletionArgumentCount(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTextOutput: -o json or csv given to snapshot or completion, whose
+// output has one form, is a usage error with nothing sent; it was ignored,
+// and a script asking for JSON got YAML.
+func TestOnlyTextOutput(t *testing.T) {
+	silent, accepted := silentListener(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"snapshot", "--holding-registers", "0-1", "-o", "json", "-a", silent},
+			"plcctl snapshot: --output json: snapshot writes a plant file (YAML) only; leave --output out\n"},
+		{[]string{"-o", "CSV", "completion", "bash"}, "plcctl completion: --output csv: completion prints a shell script only; leave --output out\n"},
+	} {
+		r := runCLI(t, tc.args...)
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("plcctl %v: exit %d, stdout %.80q, stderr %q; want exit 2 and %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
+	noConnection(t, accepted, "snapshot -o json")
+	if out := mustRun(t, "completion", "bash", "-o", "text"); !strings.HasPrefix(out, "# bash completion") {
+		t.Errorf("completion bash -o text = %.80q", out)
+	}
+}

@@ -432,6 +432,16 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
+// onlyText refuses an -o json or csv given to a command whose output has
+// one form (what says which): it was ignored, and a script asking for JSON
+// got YAML or a shell script without a word.
+func onlyText(c *command, what string) error {
+	if f := c.flags.Lookup("output"); f != nil && f.Changed && !strings.EqualFold(f.Value.String(), "text") {
+		return usagef("--output %s: %s %s only; leave --output out", strings.ToLower(f.Value.String()), c.name, what)
+	}
+	return nil
+}
+
 // arguments says how many arguments n is, for a usage error: "no
 // arguments", "1 argument", "3 arguments".
 func arguments(n int) string {
