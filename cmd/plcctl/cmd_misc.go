@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/plcctl/plcctl/modbus"
 	"github.com/plcctl/plcctl/plc"
@@ -316,8 +317,16 @@ func parseHexBytes(args []string) ([]byte, error) {
 	s := strings.Join(args, "")
 	s = strings.NewReplacer(" ", "", ":", "", "0x", "", "0X", "").Replace(s)
 	b, err := hex.DecodeString(s)
-	if err != nil {
-		return nil, usagef("data %q: want hex bytes such as 00 6B 00 03", strings.Join(args, " "))
+	var bad hex.InvalidByteError
+	switch {
+	case errors.As(err, &bad):
+		what := fmt.Sprintf("byte 0x%02X", byte(bad))
+		if bad < utf8.RuneSelf {
+			what = strconv.QuoteRune(rune(bad))
+		}
+		return nil, usagef("data %q: %s is not a hex digit: want hex bytes such as 00 6B 00 03", strings.Join(args, " "), what)
+	case err != nil: // hex.ErrLength
+		return nil, usagef("data %q: %d hex digits, an odd number: want two per byte, such as 00 6B 00 03", strings.Join(args, " "), len(s))
 	}
 	return b, nil
 }

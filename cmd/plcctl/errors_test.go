@@ -440,3 +440,22 @@ func TestExitCodesREADME(t *testing.T) {
 		t.Errorf("README's exit codes:\n%s\n--help's:\n%s", b.String(), exitCodesHelp)
 	}
 }
+
+// TestRawDataSaysWhatIsWrong: raw's data error names the character that is
+// not a hex digit, or says the count of digits is odd; it only said "want
+// hex bytes", which for "00 6" (a digit short) did not say what was wrong.
+func TestRawDataSaysWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct {
+		data []string
+		want string
+	}{
+		{[]string{"00", "6"}, `data "00 6": 3 hex digits, an odd number: want two per byte, such as 00 6B 00 03`},
+		{[]string{"00", "6G"}, `data "00 6G": 'G' is not a hex digit`},
+		{[]string{"é0"}, `data "é0": byte 0xC3 is not a hex digit`},
+	} {
+		r := runCLI(t, append([]string{"raw", "--dry-run", "3"}, tc.data...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("raw 3 %v: exit %d, stderr %q, want %q", tc.data, r.code, r.stderr, tc.want)
+		}
+	}
+}
