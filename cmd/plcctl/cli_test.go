@@ -66,6 +66,10 @@ func TestCaseRule(t *testing.T) {
 	if out := mustRun(t, "-o", "CSV", "read-coils", "0", "-a", s.Addr); out != "address,value\n0,0\n" {
 		t.Errorf("-o CSV = %q", out)
 	}
+	// bench --function too (it refused WRITE)
+	if out := mustRun(t, "bench", "--function", "WRITE", "--requests", "1", "-o", "json", "-a", s.Addr); !strings.Contains(out, `"target":"write-registers"`) {
+		t.Errorf("bench --function WRITE = %s", out)
+	}
 	if out := mustRun(t, "write-coil", "3", "ON", "-a", s.Addr); out != "wrote 1 coil at 3\n" {
 		t.Errorf("write-coil 3 ON = %q", out)
 	}

@@ -84,6 +84,7 @@ Exit status: 0 unless every request failed or --max-errors was reached.`
 	c.example = []string{"bench", "bench --requests 10000 --in-flight 8 100 10", "bench --function write -o json 100 10"}
 	c.notes = []string{addressHelp}
 	c.run = func(ctx context.Context, args []string) error {
+		*function = strings.ToLower(*function) // the words flags take are not case-sensitive
 		if *function != "read" && *function != "write" {
 			return usagef("--function %q: want read or write", *function)
 		}
