@@ -132,6 +132,12 @@ func (a *app) help(args []string) int {
 		return exitOK
 	}
 	c := a.lookup(args[0])
+	if c == nil && strings.HasPrefix(args[0], "-") {
+		// "unknown command "-o"" did not say what was wrong.
+		fmt.Fprintf(a.stderr, "plcctl help: %s is a flag, not a command: help takes one COMMAND (plcctl help lists them)\n", quote(args[0]))
+		a.shortUsage(a.stderr)
+		return exitUsage
+	}
 	if c == nil {
 		fmt.Fprintf(a.stderr, "plcctl help: unknown command %s%s\n", quote(args[0]), didYouMean(args[0], commandWords()))
 		a.shortUsage(a.stderr)

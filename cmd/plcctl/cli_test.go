@@ -95,6 +95,7 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"watch", "read-coils", "0", "--intervall", "1s"}, "unknown flag: --intervall; did you mean --interval?"},
 		{[]string{"watch", "read-coil", "0"}, `; did you mean read-coils?`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"` + "\n"},
+		{[]string{"help", "-o", "json"}, `plcctl help: "-o" is a flag, not a command: help takes one COMMAND (plcctl help lists them)` + "\n"},
 	} {
 		r := runCLI(t, tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) {
