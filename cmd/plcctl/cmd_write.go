@@ -368,7 +368,7 @@ registers per request; --split writes more in several requests, cut between valu
 			regs = append(regs, make([]uint16, *length-len(regs))...) // NULs to the end of the field
 		} else if t == plc.String {
 			a.log.Warn().Msgf("writing %s, %s: the field's registers after them keep what they held (give --length to pad it with NULs)",
-				plural(len(regs), "register"), plural(len(args[1]), "character"))
+				plural(len(regs), "register"), plural(len(args[1]), "byte"))
 		}
 		if !modbus.InRange(modbus.AddressSpace, addr, len(regs)) {
 			return usagef("%d registers from %s run past the last address", len(regs), args[0])

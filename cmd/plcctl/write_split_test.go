@@ -140,3 +140,13 @@ func TestWriteSplit(t *testing.T) {
 		t.Errorf("coils 1966..1969 = %v", c)
 	}
 }
+
+// TestStringWriteWarningCountsBytes: the warning of a string write without
+// --length counts bytes, which is what the registers hold (two a register):
+// "héllo" is 6 bytes in 3 registers, and was called 6 characters.
+func TestStringWriteWarningCountsBytes(t *testing.T) {
+	r := runCLI(t, "write-registers", "0", "héllo", "--type", "string", "--dry-run")
+	if want := "writing 3 registers, 6 bytes: the field's registers after them keep what they held"; r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q, want %q", r.code, r.stderr, want)
+	}
+}
