@@ -37,6 +37,7 @@ type app struct {
 	addrGiven  bool          // -a or PLCCTL_ADDRESS named the device (else the default)
 	plantDev   string        // the plant device whose address: is dialled ("" if none)
 	shellOpts  sharedOptions // in the shell: the defaults for every line
+	shellPlant string        // in the shell: its --plant, every line's plant file
 	connLevel  atomic.Int32  // log level of the shell's connection, set per line
 	quietLink  bool          // a one-shot command's transport logs at error (command.linkWarnings)
 

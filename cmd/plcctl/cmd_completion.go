@@ -192,7 +192,7 @@ func (a *app) completeWords(words []string) []string {
 
 // isBoolTag reports whether the plant file has a bool tag named name.
 func (a *app) isBoolTag(file, name string) bool {
-	p, err := loadPlant(file)
+	p, err := a.loadPlant(file)
 	if err != nil {
 		return false
 	}
@@ -215,7 +215,7 @@ func cmdName(cmd *command) string {
 // tagNames are the tags of the plant file (--plant or $PLCCTL_PLANT), or
 // none when there is no readable one.
 func (a *app) tagNames(file string) []string {
-	p, err := loadPlant(file)
+	p, err := a.loadPlant(file)
 	if err != nil {
 		return nil
 	}

@@ -28,6 +28,7 @@ func (a *app) shellCommand() *command {
 	c := &command{name: "shell", args: "[FILE]", flags: a.opts.newFlagSet("shell"), linkWarnings: true}
 	stopOnError := c.flags.BoolP("stop-on-error", "e", false, "stop at the first command that fails")
 	history := c.flags.String("history", "~/.plcctl_history", "history `FILE` of the interactive shell (\"\" for none)")
+	plantFile := c.flags.String("plant", "", "plant `FILE` of the lines' tag commands (get, set, tags, watch TAG...) that give none (env "+plantEnv+")")
 	c.long = `Reads commands, one per line, from FILE, or from standard input ("-" or no FILE). On
 a terminal it shows a prompt with line editing, history (Up/Down, kept in --history)
 and Tab completion of command names. Lines are plcctl commands without "plcctl"
@@ -35,15 +36,19 @@ and Tab completion of command names. Lines are plcctl commands without "plcctl"
 comment. Built in: help [COMMAND], history, exit (or quit, Ctrl-D).
 
 All commands share one connection, opened at the first command that needs it. Shared
-flags given to shell are the defaults for every line; a line may change --unit,
---output, --one-based, --trace and logging, but not --address, --timeout or --retries.
+flags given to shell are the defaults for every line, and so is --plant FILE for the tag
+commands (get, set, tags, watch TAG...); a line may change --unit, --output, --one-based,
+--trace and logging, but not --address, --timeout or --retries.
 At the prompt, Ctrl-C stops the running command (e.g. watch), not the shell; in a
 script it stops the script: the lines after it are not run, and the exit status is 1.
 
 Exit status: 0 if every command succeeded, else the exit code of the last one that
 failed (with --stop-on-error: the first).`
 	c.example = []string{"shell -a 192.168.1.20", "shell commissioning.txt --stop-on-error"}
-	c.run = func(ctx context.Context, args []string) error { return a.shell(ctx, args, *stopOnError, *history) }
+	c.run = func(ctx context.Context, args []string) error {
+		a.shellPlant = *plantFile
+		return a.shell(ctx, args, *stopOnError, *history)
+	}
 	return c
 }
 

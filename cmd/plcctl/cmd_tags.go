@@ -40,10 +40,8 @@ func addGapFlag(fs *pflag.FlagSet) *int {
 
 // loadPlant loads the plant file named by --plant or $PLCCTL_PLANT. A file
 // that cannot be read or is wrong is a usage error: nothing is sent.
-func loadPlant(file string) (*plant.Plant, error) {
-	if file == "" {
-		file = os.Getenv(plantEnv)
-	}
+func (a *app) loadPlant(file string) (*plant.Plant, error) {
+	file = a.plantFile(file)
 	if file == "" {
 		return nil, usagef("no plant file: give --plant FILE or set %s", plantEnv)
 	}
@@ -52,6 +50,18 @@ func loadPlant(file string) (*plant.Plant, error) {
 		return nil, usagef("%v", err)
 	}
 	return p, nil
+}
+
+// plantFile is the plant file a tag command uses: its --plant, else the
+// shell's --plant (for every line), else $PLCCTL_PLANT.
+func (a *app) plantFile(file string) string {
+	switch {
+	case file != "":
+		return file
+	case a.inShell && a.shellPlant != "":
+		return a.shellPlant
+	}
+	return os.Getenv(plantEnv)
 }
 
 // tagConn opens one connection per device address for tag commands and
@@ -313,7 +323,7 @@ file says those addresses exist (a hole would be answered with exception 02).
 		if len(args) == 0 {
 			return usagef("want at least one TAG")
 		}
-		p, err := loadPlant(*file)
+		p, err := a.loadPlant(*file)
 		if err != nil {
 			return err
 		}
@@ -345,7 +355,7 @@ access, engineering unit and description. Sends nothing.`
 	c.example = []string{"--plant station.yaml tags", "tags 'pump*' -o csv"}
 	c.notes = []string{plantHelp}
 	c.run = func(ctx context.Context, args []string) error {
-		p, err := loadPlant(*file)
+		p, err := a.loadPlant(*file)
 		if err != nil {
 			return err
 		}
@@ -497,7 +507,7 @@ on, off, true, false, 1 or 0.
 		if len(args) != 2 {
 			return usagef("want TAG VALUE, got %s", arguments(len(args)))
 		}
-		p, err := loadPlant(*file)
+		p, err := a.loadPlant(*file)
 		if err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +16,7 @@ import (
 // isTagWatch reports whether watch's arguments name tags rather than a read
 // command: a plant file is given and the first word is not a command.
 func (a *app) isTagWatch(args []string, file string) bool {
-	if len(args) == 0 || file == "" && os.Getenv(plantEnv) == "" && !slices.ContainsFunc(args, func(s string) bool {
+	if len(args) == 0 || a.plantFile(file) == "" && !slices.ContainsFunc(args, func(s string) bool {
 		return s == "--plant" || strings.HasPrefix(s, "--plant=")
 	}) {
 		return false
@@ -63,7 +62,7 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	if *count < 0 {
 		return usagef("--count %d: want 0 or more", *count)
 	}
-	p, err := loadPlant(*file)
+	p, err := a.loadPlant(*file)
 	if err != nil {
 		return err
 	}

@@ -737,3 +737,20 @@ func TestWatchTagsAddressAfterTags(t *testing.T) {
 		t.Errorf("the other device saw %d connections, want 0", st.Accepted)
 	}
 }
+
+// TestShellPlant: shell --plant FILE is the plant file of its lines' tag
+// commands; shell refused --plant as an unknown flag, so only
+// $PLCCTL_PLANT could name it.
+func TestShellPlant(t *testing.T) {
+	p := loadTestPlant(t, "pump-station")
+	s := servePlant(t, p)
+	script := filepath.Join(t.TempDir(), "script.txt")
+	os.WriteFile(script, []byte("set setpoint 3.25\nget setpoint -o json\nwatch --count 1 -o json setpoint\n"), 0o644)
+	t.Setenv(plantEnv, "")
+	out := mustRun(t, "shell", "--plant", plantPath("pump-station"), "-a", s.Addr, script)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "setpoint = 3.25 m") || !strings.Contains(lines[1], `"tag":"setpoint","value":3.25`) ||
+		!strings.Contains(lines[2], `"values":{"setpoint":3.25}`) {
+		t.Errorf("shell --plant: stdout\n%s", out)
+	}
+}
