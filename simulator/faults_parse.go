@@ -20,7 +20,14 @@ func ParseFaultAction(s string) (FaultAction, error) {
 			return FaultAction(i), nil
 		}
 	}
-	return 0, fmt.Errorf("simulator: fault action %q: want one of %s", s, strings.Join(faultNames[1:], ", "))
+	return 0, fmt.Errorf("simulator: %w", unknownAction(s))
+}
+
+// unknownAction says that s names no fault action, without the package
+// prefix: ParseFaultRule's error already has it ("simulator: fault
+// "action=nope": simulator: fault action ..." said it twice).
+func unknownAction(s string) error {
+	return fmt.Errorf("fault action %q: want one of %s", s, strings.Join(faultNames[1:], ", "))
 }
 
 // FaultKeys lists the keys of the text form of a rule, in the order String
@@ -157,8 +164,9 @@ func (r *FaultRule) set(k, v string) error {
 	var err error
 	switch k {
 	case "action":
-		r.Action, err = ParseFaultAction(v)
-		return err
+		if r.Action, err = ParseFaultAction(v); err != nil {
+			return unknownAction(v)
+		}
 	case "unit":
 		n, err := strconv.ParseUint(v, 0, 8)
 		if err != nil {

@@ -115,3 +115,17 @@ func TestParseFaultRules(t *testing.T) {
 		t.Errorf("ParseFaultRules(only a comment) = %v, %v; want no rules", rules, err)
 	}
 }
+
+// TestFaultActionErrorSaidOnce: an unknown action names the package once;
+// ParseFaultRule said "simulator: fault "action=nope": simulator: fault
+// action "nope": ...".
+func TestFaultActionErrorSaidOnce(t *testing.T) {
+	_, err := simulator.ParseFaultRule("action=nope")
+	want := `simulator: fault "action=nope": fault action "nope": want one of delay, `
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("ParseFaultRule(action=nope) = %v, want %q...", err, want)
+	}
+	if _, err := simulator.ParseFaultAction("nope"); err == nil || !strings.HasPrefix(err.Error(), `simulator: fault action "nope": want one of`) {
+		t.Errorf("ParseFaultAction(nope) = %v", err)
+	}
+}
