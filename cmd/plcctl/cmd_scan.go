@@ -130,6 +130,18 @@ func parseUnitList(s string) ([]uint8, error) {
 	return ids, nil
 }
 
+// unitsLabel names the sorted unit ids of a scan for its error sentence,
+// in place of -u's one unit, which the scan did not ask alone.
+func unitsLabel(ids []uint8) string {
+	switch {
+	case len(ids) == 1:
+		return "unit " + strconv.Itoa(int(ids[0]))
+	case int(ids[len(ids)-1])-int(ids[0])+1 == len(ids):
+		return "unit ids " + strconv.Itoa(int(ids[0])) + ".." + strconv.Itoa(int(ids[len(ids)-1]))
+	}
+	return plural(len(ids), "unit id")
+}
+
 // unitListError says what is wrong with part of --units s: a range that
 // runs backwards, a number beyond 255, or a word that is no id at all.
 func unitListError(s, part, lo, hi string, a, b uint64, errLo, errHi error) error {
@@ -152,7 +164,7 @@ func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.Fun
 	a.opts.timeout = max(a.opts.timeout, unitTimeout)
 	cl, err := a.dialScan(ctx, log)
 	if err != nil {
-		return &opError{cmd: "scan", err: err}
+		return &opError{cmd: "scan", span: unitsLabel(ids), noUnit: true, err: err}
 	}
 	a.client, a.clientAddr = cl, normalizeAddress(a.opts.address) // closed by run
 	start := now()
@@ -224,7 +236,7 @@ func (a *app) scan(ctx context.Context, ids []uint8, fname string, fc modbus.Fun
 	fmt.Fprintf(a.stderr, "scan: %d of %s answered at %s (%v)\n", found, plural(len(ids), "unit id"), a.clientAddr, elapsed)
 	switch {
 	case found == 0 && linkErr != nil:
-		return &opError{cmd: "scan", err: linkErr, exit: exitFailure}
+		return &opError{cmd: "scan", span: unitsLabel(ids), noUnit: true, err: linkErr, exit: exitFailure}
 	case found == 0:
 		return exitStatus(exitFailure)
 	}

@@ -81,6 +81,7 @@ type opError struct {
 	exit  int    // the exit code when not the one of err's kind (ping: no answer is 1)
 
 	target *writeTarget // a write: the items it changes, for -o json's failure object
+	noUnit bool         // the span names the unit ids (scan), not -u's one
 }
 
 func (e *opError) Error() string {
@@ -118,6 +119,9 @@ func (a *app) describe(e *opError) string {
 	h := a.hintContext()
 	why, try := explain(e, h)
 	s := e.where() + " on " + h.addr + " unit " + strconv.Itoa(int(h.unit)) + ": " + why
+	if e.noUnit {
+		s = e.where() + " on " + h.addr + ": " + why
+	}
 	if try != "" {
 		s += "; " + try
 	}

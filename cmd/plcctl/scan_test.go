@@ -225,3 +225,20 @@ func TestWriteColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestScanErrorNamesUnits: scan's error sentence names the unit ids it
+// scanned, not -u's one unit ("scan on HOST unit 1: ..." of a scan of
+// 1-247).
+func TestScanErrorNamesUnits(t *testing.T) {
+	closed := closedPort(t)
+	for _, tc := range []struct{ units, want string }{
+		{"1-247", "plcctl: scan unit ids 1..247 on " + closed + ": nothing listens on"},
+		{"1-5,9", "plcctl: scan 6 unit ids on " + closed + ": nothing listens on"},
+		{"7", "plcctl: scan unit 7 on " + closed + ": nothing listens on"},
+	} {
+		r := runCLI(t, "scan", "--units", tc.units, "-a", closed)
+		if r.code != exitFailure || !strings.HasPrefix(r.stderr, tc.want) {
+			t.Errorf("scan --units %s: exit %d, stderr %q, want %q...", tc.units, r.code, r.stderr, tc.want)
+		}
+	}
+}
