@@ -176,6 +176,10 @@ func (a *app) exec(ctx context.Context, name string, args []string) int {
 		}
 		err = c.run(ctx, c.flags.Args())
 	}
+	if errors.Is(err, pflag.ErrHelp) { // -h among the words a command parses itself (watch READ-COMMAND ... -h)
+		c.writeHelp(a.stdout)
+		return exitOK
+	}
 	return a.report(c, err)
 }
 

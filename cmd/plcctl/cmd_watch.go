@@ -123,7 +123,9 @@ func (a *app) prepareInner(outer *command, args []string) (*readOp, error) {
 			inner.flags.AddFlag(f)
 		}
 	})
-	if err := parseFlags(inner.flags, args[1:]); err != nil {
+	if err := parseFlags(inner.flags, args[1:]); errors.Is(err, pflag.ErrHelp) {
+		return nil, err
+	} else if err != nil {
 		return nil, usagef("%s: %v", inner.name, flagError(err, inner.flags))
 	}
 	if err := a.connFlags(inner.flags); err != nil { // as for any line: in the shell, its connection is fixed

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/spf13/pflag"
+
 	"github.com/plcctl/plcctl/plant"
 )
 
@@ -46,7 +48,9 @@ func (a *app) watchTags(ctx context.Context, c *command, args []string, interval
 	fs.Var(numFlag[int]{count, maxFlagInt}, "count", "")
 	fs.StringVar(file, "plant", *file, "")
 	fs.Var(numFlag[int]{gap, 0xFFFF}, "gap", "")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args); errors.Is(err, pflag.ErrHelp) {
+		return err
+	} else if err != nil {
 		return usagef("%v", flagError(err, fs))
 	}
 	if err := a.connFlags(fs); err != nil {

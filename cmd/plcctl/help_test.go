@@ -122,3 +122,20 @@ func TestCommandTable(t *testing.T) {
 		t.Error("lookup of an unknown name built a command")
 	}
 }
+
+// TestWatchInnerHelp: -h or --help among the words of watch's read command
+// or tags prints watch's help on stdout, exit 0, as anywhere else; it was
+// "plcctl watch: read-coils: pflag: help requested", exit 2.
+func TestWatchInnerHelp(t *testing.T) {
+	want := mustRun(t, "watch", "--help")
+	for _, args := range [][]string{
+		{"watch", "read-coils", "0", "--help"},
+		{"watch", "read-holding-registers", "-h", "0"},
+		{"watch", "--plant", plantPath("pump-station"), "setpoint", "--help"},
+	} {
+		r := runCLI(t, args...)
+		if r.code != 0 || r.stdout != want || r.stderr != "" {
+			t.Errorf("plcctl %v: exit %d, stderr %q, stdout is watch's help: %v", args, r.code, r.stderr, r.stdout == want)
+		}
+	}
+}
