@@ -73,12 +73,14 @@ func (a *app) benchCommand() *command {
 	reorder := c.flags.Bool("allow-reorder", false, "accept answers to pipelined requests in any order (a device that reorders; see README)")
 	c.long = `Sends N requests for COUNT holding registers (default 1) at ADDR (default 0) over one
 new connection, K at a time (the device must accept pipelined requests for K > 1).
---function write first reads the registers, then writes the same values back with
-function 16, so the device's data is unchanged. A progress bar is drawn on stderr when it
-is a terminal. Prints requests/s, latency min/avg/p50/p90/p99/max, errors and reconnects;
-JSON prints the summary as one object. The run stops early, with the summary of what was
-sent, after --duration or once --max-errors requests have failed (a device that drops
-every connection cannot hold it for N timeouts).
+--function write first reads the registers, then writes the values read back with function
+16, N times: the data stays as it was only if nothing else writes those registers during
+the run (a value the device's program or another client changes meanwhile is overwritten
+with the one read at the start; a warning on stderr says so). A progress bar is drawn on
+stderr when it is a terminal. Prints requests/s, latency min/avg/p50/p90/p99/max, errors
+and reconnects; JSON prints the summary as one object. The run stops early, with the
+summary of what was sent, after --duration or once --max-errors requests have failed (a
+device that drops every connection cannot hold it for N timeouts).
 
 Exit status: 0 unless every request failed or --max-errors was reached.`
 	c.example = []string{"bench", "bench --requests 10000 --in-flight 8 100 10", "bench --function write -o json 100 10"}
@@ -146,6 +148,10 @@ func (a *app) bench(ctx context.Context, b *benchRun, inFlight int) error {
 		if b.regs, err = b.cl.ReadHoldingRegisters(ctx, b.addr, b.count); err != nil {
 			return &opError{cmd: "bench", span: a.span(b.addr, int(b.count)), err: err}
 		}
+		// The help said "the device's data is unchanged": only if nothing
+		// else writes these registers during the run.
+		a.log.Warn().Msgf("bench: writing holding registers %s back %s with the values read now: a value the device or another client changes meanwhile is overwritten",
+			a.span(b.addr, int(b.count)), plural(b.requests, "time"))
 	}
 	b.lat, b.errs = make([]time.Duration, b.requests), make([]error, b.requests)
 	stop := a.benchProgress(b)

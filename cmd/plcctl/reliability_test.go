@@ -161,3 +161,19 @@ func mustJSONLine(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestBenchWriteWarns: bench --function write says on stderr that it
+// writes the values read at the start back, over whatever the device or
+// another client writes meanwhile; its help said "the device's data is
+// unchanged", which holds only if nothing else writes them.
+func TestBenchWriteWarns(t *testing.T) {
+	s := startSim(t)
+	r := runCLI(t, "bench", "--function", "write", "--requests", "3", "-o", "json", "-a", s.Addr, "10", "2")
+	want := "bench: writing holding registers 10..11 back 3 times with the values read now: a value the device or another client changes meanwhile is overwritten"
+	if r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q, want %q", r.code, r.stderr, want)
+	}
+	if r := runCLI(t, "bench", "--requests", "3", "-a", s.Addr); strings.Contains(r.stderr, "overwritten") {
+		t.Errorf("bench of reads warned of writes: %q", r.stderr)
+	}
+}
