@@ -50,9 +50,16 @@ type app struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// The transport logs from its own goroutines and bench draws progress
 	// from another: serialize stderr for writers that are not safe for that.
-	a := &app{stdout: stdout, stderr: &lockedWriter{w: stderr}, stdin: os.Stdin, log: zerolog.Nop()}
+	a := &app{stdout: &outWriter{w: stdout}, stderr: &lockedWriter{w: stderr}, stdin: os.Stdin, log: zerolog.Nop()}
 	defer a.close()
-	return a.dispatch(ctx, args)
+	code := a.dispatch(ctx, args)
+	if err := a.stdoutErr(); err != nil && code == exitOK {
+		// A command that ignored it (scan's table, help): its data did
+		// not arrive, which is no success.
+		fmt.Fprintf(a.stderr, "plcctl: the output cannot be written: %v\n", err)
+		code = exitFailure
+	}
+	return code
 }
 
 // dispatch runs "[shared flags] COMMAND [flags] ARGS" (a command line, or a
@@ -96,7 +103,7 @@ func (a *app) dispatch(ctx context.Context, args []string) int {
 	}
 	rest := append(append([]string{}, args[:i]...), args[i+1:]...)
 	if args[i] == "help" {
-		return a.help(rest)
+		return a.help(helpWords(global, rest))
 	}
 	return a.exec(ctx, args[i], rest)
 }
@@ -133,12 +140,6 @@ func (a *app) help(args []string) int {
 		return exitOK
 	}
 	c := a.lookup(args[0])
-	if c == nil && strings.HasPrefix(args[0], "-") {
-		// "unknown command "-o"" did not say what was wrong.
-		fmt.Fprintf(a.stderr, "plcctl help: %s is a flag, not a command: help takes one COMMAND (plcctl help lists them)\n", quote(args[0]))
-		a.shortUsage(a.stderr)
-		return exitUsage
-	}
 	if c == nil {
 		fmt.Fprintf(a.stderr, "plcctl help: unknown command %s%s\n", quote(args[0]), didYouMean(args[0], commandWords()))
 		a.shortUsage(a.stderr)
@@ -146,6 +147,23 @@ func (a *app) help(args []string) int {
 	}
 	c.writeHelp(a.stdout)
 	return exitOK
+}
+
+// helpWords are the words of "help" without the shared flags and their
+// values, which say nothing to help but were taken for the command:
+// "plcctl -a HOST help read-coils" said unknown command "-a". -h and --help
+// stay (help --help).
+func helpWords(global *pflag.FlagSet, args []string) []string {
+	var words []string
+	for i := 0; i < len(args); i++ {
+		switch s := args[i]; {
+		case s == "-h" || s == "--help" || !strings.HasPrefix(s, "-") || s == "-":
+			words = append(words, s)
+		case takesValue(global, s):
+			i++ // its value
+		}
+	}
+	return words
 }
 
 const helpHelp = `Usage: plcctl help [COMMAND]
@@ -474,6 +492,38 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// outWriter is stdout. It keeps the first write error and fails every
+// write after it, so that the commands that print round after round
+// (watch, ping) can stop at it: they went on polling, printed nothing and
+// exited 0 with stdout on a full disk or a closed pipe.
+type outWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+func (o *outWriter) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	o.err = err
+	return n, err
+}
+
+// stdoutErr returns the first error writing stdout, if any.
+func (a *app) stdoutErr() error {
+	o, ok := a.stdout.(*outWriter)
+	if !ok {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
+}
+
 // isTerminal reports whether w is a terminal (term_*.go say what counts
 // as one on each platform).
 func isTerminal(w any) bool {
@@ -498,7 +548,10 @@ func termSize(w any) (cols, rows int) {
 
 // termFile is the *os.File behind w, or nil.
 func termFile(w any) *os.File {
-	if l, ok := w.(*lockedWriter); ok {
+	switch l := w.(type) {
+	case *lockedWriter:
+		w = l.w
+	case *outWriter:
 		w = l.w
 	}
 	f, _ := w.(*os.File)

@@ -95,7 +95,6 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"watch", "read-coils", "0", "--intervall", "1s"}, "unknown flag: --intervall; did you mean --interval?"},
 		{[]string{"watch", "read-coil", "0"}, `; did you mean read-coils?`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"` + "\n"},
-		{[]string{"help", "-o", "json"}, `plcctl help: "-o" is a flag, not a command: help takes one COMMAND (plcctl help lists them)` + "\n"},
 	} {
 		r := runCLI(t, tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) {
@@ -129,6 +128,25 @@ func TestLongWordsBounded(t *testing.T) {
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) || len(r.stderr) > 500 {
 			t.Errorf("plcctl %.60q...: exit %d, stderr (%d bytes) %.300q, want exit 2 and %q", tc.args, r.code, len(r.stderr), r.stderr, tc.msg)
 		}
+	}
+}
+
+// TestHelpIgnoresSharedFlags: shared flags given with help (before or
+// after it) are not taken for the command it describes: "plcctl -a HOST
+// help read-coils" said unknown command "-a".
+func TestHelpIgnoresSharedFlags(t *testing.T) {
+	want := mustRun(t, "read-coils", "--help")
+	for _, args := range [][]string{
+		{"-a", "127.0.0.1:1", "help", "read-coils"},
+		{"help", "-o", "json", "read-coils"},
+		{"help", "read-coils", "--one-based", "-u", "3"},
+	} {
+		if r := runCLI(t, args...); r.code != 0 || r.stdout != want || r.stderr != "" {
+			t.Errorf("plcctl %v: exit %d, stderr %q; want read-coils' help", args, r.code, r.stderr)
+		}
+	}
+	if r := runCLI(t, "-o", "json", "help"); r.code != 0 || !strings.HasPrefix(r.stdout, "plcctl talks Modbus TCP") {
+		t.Errorf("plcctl -o json help: exit %d, stdout %.60q", r.code, r.stdout)
 	}
 }
 

@@ -107,6 +107,9 @@ func (a *app) ping(ctx context.Context, addr uint16, count int, interval time.Du
 			lastErr = err
 		}
 		a.printPing(ev, &headed)
+		if werr := a.stdoutErr(); werr != nil {
+			return fmt.Errorf("ping stopped at seq %d: its output cannot be written: %w", ev.Seq, werr)
+		}
 		if count != 0 && sent >= count {
 			break
 		}

@@ -158,6 +158,9 @@ func (a *app) watch(ctx context.Context, w *watchState, count int) error {
 		if ctx.Err() != nil { // the round was interrupted, not shown
 			return watchInterrupted(w, lastErr)
 		}
+		if werr := a.stdoutErr(); werr != nil {
+			return fmt.Errorf("watch stopped at round %d: its output cannot be written: %w", w.round, werr)
+		}
 		lastErr = err
 		if count != 0 && w.round >= count {
 			break
@@ -271,9 +274,7 @@ func (a *app) watchJSON(w *watchState, t time.Time, v *values, err error, reconn
 		}
 		rec.Error = reason(err)
 	}
-	if werr := writeJSON(a.stdout, rec); werr != nil {
-		a.log.Error().Err(werr).Msg("write")
-	}
+	_ = writeJSON(a.stdout, rec) // a failed write stops the watch (stdoutErr)
 }
 
 func (a *app) watchCSV(w *watchState, t time.Time, v *values, err error) {

@@ -122,9 +122,7 @@ func (a *app) showTagRound(w *watchState, t time.Time, tags []*plant.Tag, vs, la
 				rec.Values[v.tag.Name] = jsonValue(v.tag.Type, v.value)
 			}
 		}
-		if werr := writeJSON(a.stdout, rec); werr != nil {
-			a.log.Error().Err(werr).Msg("write")
-		}
+		_ = writeJSON(a.stdout, rec) // a failed write stops the watch (stdoutErr)
 		return
 	case a.opts.output == "csv":
 		var rows [][]string
