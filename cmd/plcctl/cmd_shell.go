@@ -110,6 +110,12 @@ func (a *app) scriptShell(ctx context.Context, in io.Reader, stopOnError bool) e
 		if quit {
 			break
 		}
+		if err := a.stdoutErr(); err != nil {
+			// The results of the lines after it could not be recorded
+			// either, and they may write to the device: stop here.
+			fmt.Fprintf(a.stderr, "plcctl shell: stopped at line %d: the output cannot be written (%v); the lines after it were not run\n", n, err)
+			return exitStatus(exitFailure)
+		}
 		if code != exitOK {
 			status = code
 			// The error above names the command, not where it is in the

@@ -46,3 +46,21 @@ func TestStdoutWriteError(t *testing.T) {
 		})
 	}
 }
+
+// TestShellStopsWhenStdoutFails: a script stops at the first line whose
+// output cannot be written, before the lines after it (which may write to
+// the device) are sent; it ran every line, each failing.
+func TestShellStopsWhenStdoutFails(t *testing.T) {
+	s := startSim(t)
+	var errb bytes.Buffer
+	a := &app{stdout: &outWriter{w: &fullWriter{}}, stderr: &errb, stdin: strings.NewReader("read-coils 0\nwrite-register 5 42\n")}
+	code := a.dispatch(context.Background(), []string{"shell", "--history", "", "-a", s.Addr})
+	a.close()
+	want := "plcctl shell: stopped at line 1: the output cannot be written (write /dev/stdout: no space left on device); the lines after it were not run\n"
+	if code != exitFailure || !strings.HasSuffix(errb.String(), want) {
+		t.Errorf("exit %d, stderr %q, want it to end with %q", code, errb.String(), want)
+	}
+	if got := s.HoldingRegisters(5, 1)[0]; got != 0 {
+		t.Errorf("register 5 = %d: the write after the line whose output failed was sent", got)
+	}
+}
