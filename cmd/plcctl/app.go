@@ -92,9 +92,13 @@ func (a *app) dispatch(ctx context.Context, args []string) int {
 	}
 	i := a.findCommand(global, args)
 	if i < 0 {
-		if err == nil {
-			err = fmt.Errorf("unknown command %s%s", quote(global.Arg(0)), didYouMean(global.Arg(0), commandWords()))
-		} else {
+		switch w := global.Arg(0); {
+		case err == nil && (w == "help" || findSpec(w) != nil):
+			// After "--": "unknown command "read-coils"; did you mean read-coils?"
+			err = fmt.Errorf("the command %s comes after \"--\", which makes every word after it an argument: put the command before \"--\"", quote(w))
+		case err == nil:
+			err = fmt.Errorf("unknown command %s%s", quote(w), didYouMean(w, commandWords()))
+		default:
 			err = flagError(err, global)
 		}
 		fmt.Fprintf(a.stderr, "plcctl: %v\n", err)

@@ -95,6 +95,9 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"watch", "read-coils", "0", "--intervall", "1s"}, "unknown flag: --intervall; did you mean --interval?"},
 		{[]string{"watch", "read-coil", "0"}, `; did you mean read-coils?`},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"` + "\n"},
+		// after "--" a command is an argument: it said unknown command
+		// "read-coils"; did you mean read-coils?
+		{[]string{"--", "read-coils", "0"}, `plcctl: the command "read-coils" comes after "--", which makes every word after it an argument: put the command before "--"` + "\n"},
 	} {
 		r := runCLI(t, tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.msg) {
