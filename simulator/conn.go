@@ -45,8 +45,6 @@ type conn struct {
 	// rawsock_linux.go), and inRaw is true while they are.
 	rs       *rawSocket
 	inRaw    bool
-	ahead    bool      // read ahead before waiting (readAhead, rawsock_linux.go)
-	skips    uint8     // waits without reading ahead since the last try
 	now      time.Time // inside the raw read: when the last read returned
 	rdl, wdl time.Time
 	writeDue time.Time

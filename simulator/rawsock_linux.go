@@ -136,14 +136,16 @@ func (s *rawSocket) opError(op string, e syscall.Errno) error {
 
 // serveIn serves plain requests from inside the socket's raw read
 // (syscall.RawConn.Read), answering each batch there too, until it meets
-// what only serve's loop may do. Its point is the read it saves: after an
-// answer, a net.Conn-style read (and so rawSocket.Read) first reads the
-// socket, which can only find nothing when the client waits for the
-// answer, and only then waits. Inside one raw read the wait needs no such
-// read when the last one came back short (every byte that had arrived was
-// taken): the poller was armed before that read, so a request that arrives
-// since then wakes the wait; a new raw read could not skip it, as it
-// forgets readiness seen before it started.
+// what only serve's loop may do: a request is read, handled and answered
+// without leaving the raw read, and the next read is the one that finds
+// the socket empty and waits (one read that comes back EAGAIN per wait,
+// as in a net.Conn-style loop, but no raw read to set up per request).
+//
+// After a read that came back short it still reads again before waiting:
+// a short read says every byte that had arrived was taken, but not
+// whether the peer's FIN came with them (only a read reports it, as 0),
+// and the wake-up that brought both is spent, so a wait would never see
+// the FIN (TestFINWithRequest).
 //
 // The socket cannot be closed, nor waited on for writing, from inside its
 // raw read (a close waits for the read to end), so serveIn handles only
@@ -179,15 +181,11 @@ func (c *conn) serveIn() error {
 // It returns false to wait for readability, true to leave the raw read.
 func (c *conn) inRead(fd uintptr) bool {
 	rs, br := c.rs, c.br
-	guessed := false // this read is readAhead's
 	for {
 		br.r, br.w = 0, 0
 		n, e := rawRead(fd, br.buf)
 		switch {
 		case e == syscall.EAGAIN:
-			if guessed {
-				c.ahead = false
-			}
 			return false // the idle deadline is armed
 		case e != 0:
 			rs.rerr = rs.opError("read", e)
@@ -195,9 +193,6 @@ func (c *conn) inRead(fd uintptr) bool {
 		case n == 0:
 			rs.rerr = io.EOF
 			return true
-		}
-		if guessed {
-			c.ahead = true
 		}
 		br.w = n
 		c.now = time.Now() // the batch's time: its requests', answers' and the next idle wait's start
@@ -208,37 +203,9 @@ func (c *conn) inRead(fd uintptr) bool {
 			rs.rerr = errStopping
 			return true
 		}
-		guessed = false
-		if n < len(br.buf) {
-			// All that had arrived is answered: wait, without a read
-			// unless readAhead guesses the next request is there.
-			if !c.readAhead() {
-				return false
-			}
-			guessed = true
-		}
-		// Read again: the buffer was filled, or a guess.
+		// Read again, the buffer filled or not: only a read finds a FIN
+		// that came with the requests just answered (serveIn).
 	}
-}
-
-// readAhead says whether to read once more before waiting, once every
-// request that had arrived is answered. That read finds the next request
-// when the client is quick to send it: on the same CPU, where the answer's
-// arrival lets the client preempt plcsim, it is always there, and reading
-// saves a wait (a park, a netpoller round); with the client on another CPU
-// it never is, and the read is a system call for nothing. So a read that
-// finds a request keeps reading ahead, one that finds nothing stops it,
-// and every 8th wait without it tries again.
-func (c *conn) readAhead() bool {
-	if c.ahead {
-		return true
-	}
-	c.skips++
-	if c.skips < 8 {
-		return false
-	}
-	c.skips = 0
-	return true
 }
 
 // serveBuffered handles the complete frames in br and writes their
