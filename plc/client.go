@@ -195,19 +195,47 @@ loop:
 	return first
 }
 
+// SpanError is the error of a read or write of a range of items that
+// failed: which items, and for a write that plc split into several
+// requests, how many of them the requests before the failed one had
+// written. Err is the failed request's error (a *transport.OpError, a
+// *ValueError...); errors.Is and errors.As see through it.
+type SpanError struct {
+	What    string // the items, as "holding registers" or "coil"
+	Address uint16 // the first item of the request that failed
+	Count   int    // its items
+	Total   int    // the items of the whole call (Count unless split)
+	// Written is how many items of a split write the requests before the
+	// failed one wrote (they succeeded); 0 for a read, or when the first
+	// request failed. The failed request's own items are not counted:
+	// whether they were written is Err's to say (transport.ErrOutcomeUnknown).
+	Written int
+	Err     error
+}
+
+func (e *SpanError) Error() string {
+	items := strconv.Itoa(int(e.Address))
+	if e.Count > 1 {
+		items += ".." + strconv.Itoa(int(e.Address)+e.Count-1)
+	}
+	switch {
+	case e.Count == e.Total:
+		return fmt.Sprintf("plc: %s %s: %v", e.What, items, e.Err)
+	case e.Written > 0:
+		return fmt.Sprintf("plc: %s %s (part of %d; the %d before it were written): %v",
+			e.What, items, e.Total, e.Written, e.Err)
+	}
+	return fmt.Sprintf("plc: %s %s (part of %d): %v", e.What, items, e.Total, e.Err)
+}
+
+func (e *SpanError) Unwrap() error { return e.Err }
+
 // spanError wraps err with the span that failed, and for a split write what
 // was already written.
 func spanError(what string, s span, total int, written bool, err error) error {
-	items := strconv.Itoa(int(s.addr))
-	if s.n > 1 {
-		items += ".." + strconv.Itoa(int(s.addr)+s.n-1)
+	e := &SpanError{What: what, Address: s.addr, Count: s.n, Total: total, Err: err}
+	if written {
+		e.Written = s.off
 	}
-	switch {
-	case s.n == total:
-		return fmt.Errorf("plc: %s %s: %w", what, items, err)
-	case written && s.off > 0:
-		return fmt.Errorf("plc: %s %s (part of %d; the %d before it were written): %w",
-			what, items, total, s.off, err)
-	}
-	return fmt.Errorf("plc: %s %s (part of %d): %w", what, items, total, err)
+	return e
 }

@@ -238,6 +238,10 @@ func TestSplitWriteFails(t *testing.T) {
 	if !errors.Is(err, modbus.ServerDeviceFailure) || !strings.Contains(err.Error(), "the 123 before it were written") {
 		t.Fatalf("WriteRegisters = %v, want exception 04 naming the 123 written", err)
 	}
+	var se *plc.SpanError
+	if !errors.As(err, &se) || se.Written != 123 || se.Total != 300 || se.Address != 123 || se.Count != 123 {
+		t.Errorf("SpanError = %+v, want Written 123, Total 300, Address 123, Count 123", se)
+	}
 	if got := sim.HoldingRegisters(0, 124); !slices.Equal(got[:123], pattern(0, 123)) || got[123] != 0 {
 		t.Errorf("simulator holds %v..., want the first 123 written only", got[120:])
 	}

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -162,8 +160,8 @@ func reason(err error) string {
 func explain(e *opError, h hintContext) (why, try string) {
 	err := e.err
 	why, try = explainCause(e, err, h)
-	if m := writtenBefore().FindStringSubmatch(err.Error()); e.split && m != nil {
-		why += "; the split write had written " + m[2] + " of " + m[1] + " items before the part that failed"
+	if se := (*plc.SpanError)(nil); e.split && errors.As(err, &se) && se.Written > 0 {
+		why += "; the split write had written " + strconv.Itoa(se.Written) + " of " + strconv.Itoa(se.Total) + " items before the part that failed"
 	}
 	var top *transport.OpError
 	switch {
@@ -183,25 +181,16 @@ func explain(e *opError, h hintContext) (why, try string) {
 }
 
 // writtenBefore returns how many items a --split write wrote before the
-// part that failed: what plc said, or none when the first part failed.
+// part that failed (plc.SpanError), 0 when the first part failed.
 func (e *opError) writtenBefore() (int, bool) {
 	if !e.split {
 		return 0, false
 	}
-	m := writtenBefore().FindStringSubmatch(e.err.Error())
-	if m == nil {
-		return 0, true
+	if se := (*plc.SpanError)(nil); errors.As(e.err, &se) {
+		return se.Written, true
 	}
-	n, err := strconv.Atoi(m[2])
-	return n, err == nil
+	return 0, true
 }
-
-// writtenBefore finds what plc says of a split write that failed part way.
-// (compiled when first used: package-level regexps cost every run, --help
-// included, their compile time and allocations)
-var writtenBefore = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`\(part of (\d+); the (\d+) before it were written\)`)
-})
 
 // isAny reports whether err is one of targets.
 func isAny(err error, targets []error) bool {
