@@ -96,7 +96,7 @@ func TestTagsWordOrder(t *testing.T) {
 	for _, tc := range []struct{ tag, text, json string }{
 		{"hr.uint16.abcd", "uint16", ""},
 		{"hr.uint32.abcd", "uint32", "ABCD"}, // JSON and CSV name the order of every wider value
-		{"hr.uint16.cdab", "uint16", ""}, // a word swap of one register changes nothing
+		{"hr.uint16.cdab", "uint16", ""},     // a word swap of one register changes nothing
 		{"hr.uint16.badc", "uint16 BADC", "BADC"},
 		{"hr.int16.dcba", "int16 DCBA", "DCBA"},
 		{"hr.float32.cdab", "float32 CDAB", "CDAB"},
