@@ -18,7 +18,7 @@ REVISION := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X github.com/plcctl/plcctl/internal/version.Revision=$(REVISION)
 GOBUILD  = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)'
 
-.PHONY: all build dist test vet cross-vet static-check fmt-check unit fuzz demo interop bench bench-micro bench-compare clean
+.PHONY: all build dist test vet cross-vet static-check fmt-check repo-check unit fuzz demo interop bench bench-micro bench-compare clean
 
 all: build
 
@@ -40,7 +40,7 @@ dist:
 
 # test: static checks, then every test with the race detector (the interop
 # suite included: it skips a missing peer locally and fails on it with CI=true).
-test: vet cross-vet static-check fmt-check unit
+test: vet cross-vet static-check fmt-check repo-check unit
 
 vet:
 	$(GO) vet ./...
@@ -56,6 +56,20 @@ cross-vet:
 	done
 
 # static-check: make build gives binaries without cgo that know their version.
+# repo-check: no build output is committed (three binaries of 10-11 MB were,
+# by a go build or go test -c in a package directory): every tracked file is
+# under 1 MiB and none is an executable (ELF, PE, Mach-O).
+repo-check:
+	@set -e; bad=0; \
+	big=$$(git ls-files -z | xargs -0 stat -c '%s %n' | awk '$$1 >= 1048576 { print $$2 }'); \
+	for f in $$big; do echo "repo-check: $$f is 1 MiB or more: build output or data that belongs elsewhere"; bad=1; done; \
+	for f in $$(git ls-files --eol | awk '$$1 == "i/-text" { print $$NF }'); do \
+		case "$$(head -c 4 "$$f" | od -An -tx1 | tr -d ' \n')" in \
+		7f454c46|4d5a*|cffaedfe|cefaedfe|feedfacf|feedface) echo "repo-check: $$f is an executable"; bad=1;; \
+		esac; \
+	done; \
+	[ $$bad -eq 0 ] && echo "== repo-check: $$(git ls-files | wc -l) tracked files, none 1 MiB or more, no executables"
+
 static-check: build
 	@set -e; for b in plcctl plcsim; do \
 		$(GO) version -m $(BIN)/$$b | grep -q 'CGO_ENABLED=0' || { echo "$(BIN)/$$b was built with cgo"; exit 1; }; \
