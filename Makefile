@@ -18,7 +18,7 @@ REVISION := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X github.com/plcctl/plcctl/internal/version.Revision=$(REVISION)
 GOBUILD  = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)'
 
-.PHONY: all build dist test vet cross-vet static-check fmt-check repo-check unit fuzz demo interop bench bench-micro bench-compare clean
+.PHONY: all build dist test vet cross-vet static-check fmt-check repo-check unit fuzz demo interop bench bench-uring bench-micro bench-compare clean
 
 all: build
 
@@ -104,6 +104,12 @@ interop:
 # hello-world, allocations; plots with gnuplot (bench/run.sh).
 bench:
 	bash bench/run.sh
+
+# bench-uring: can any server reach 1.5x libmodbus at 64 connections, split
+# placement? epoll tricks and an io_uring ceiling under two load generators
+# (bench/uring.sh, see bench/README.md).
+bench-uring:
+	bash bench/uring.sh
 
 # bench-micro: the in-process Go micro-benchmarks of every package.
 bench-micro:
