@@ -153,18 +153,19 @@ function add(k, x) { vals[k] = vals[k] " " x }
 	add(k "/rps", get(j, "rps")); add(k "/cpu", $5 / 1000 / n); add(k "/lg", get(j, "cpu_us_per_req"))
 	add(k "/seg", $6 / n); add(k "/csw", $7 / n); add(k "/wk", n / (get(j, "wakeups") + 1e-9))
 	add(k "/p99", get(j, "p99_us")); add(k "/la", $8); add(k "/fo", fo); errs += get(j, "errors")
+	cnt[k]++
 	add(k "/su", get(j, "rps") * $5 / 1e9 / n); add(k "/lu", get(j, "rps") * get(j, "cpu_us_per_req") / 1e6)
 }
 END {
-	printf "%-9s %-17s %9s %7s %6s %8s %7s %6s %8s %6s %7s %6s %7s %5s %7s %8s %7s\n", "conns/lg", "server", "req/s", "vs libmb", "rnd",
-		"srv µs", "vs libmb", "rnd", "load µs", "seg/rq", "csw/rq", "rq/wk", "p99 µs", "load", "foreign", "srv busy", "lg busy"
+	printf "%-9s %-17s %9s %7s %6s %8s %7s %6s %8s %6s %7s %6s %7s %5s %7s %8s %7s %4s\n", "conns/lg", "server", "req/s", "vs libmb", "rnd",
+		"srv µs", "vs libmb", "rnd", "load µs", "seg/rq", "csw/rq", "rq/wk", "p99 µs", "load", "foreign", "srv busy", "lg busy", "runs"
 	for (i = 1; i <= no; i++) {
 		k = order[i]; split(k, kk, "/"); rk = "libmodbus/" kk[2] "/" kk[3]
 		for (r = 1; r <= nr; r++) if ((r, k) in R && (r, rk) in R && R[r, rk] > 0) { add(k "/rr", R[r, k] / R[r, rk]); add(k "/cr", C[r, rk] / C[r, k]) }
 		lr = med(rk "/rps"); lc = med(rk "/cpu")
-		printf "%-9s %-17s %9.0f %7.2fx %5.2fx %8.2f %7.2fx %5.2fx %8.2f %6.2f %7.3f %6.1f %7.0f %5s %7.2f %8.2f %7.2f\n", kk[2] "/" kk[3], kk[1],
+		printf "%-9s %-17s %9.0f %7.2fx %5.2fx %8.2f %7.2fx %5.2fx %8.2f %6.2f %7.3f %6.1f %7.0f %5s %7.2f %8.2f %7.2f %4d\n", kk[2] "/" kk[3], kk[1],
 			med(k "/rps"), lr ? med(k "/rps") / lr : 0, med(k "/rr"), med(k "/cpu"), med(k "/cpu") ? lc / med(k "/cpu") : 0, med(k "/cr"),
-			med(k "/lg"), med(k "/seg"), med(k "/csw"), med(k "/wk"), med(k "/p99"), med(k "/la"), med(k "/fo"), med(k "/su"), med(k "/lu")
+			med(k "/lg"), med(k "/seg"), med(k "/csw"), med(k "/wk"), med(k "/p99"), med(k "/la"), med(k "/fo"), med(k "/su"), med(k "/lu"), cnt[k]
 	}
 	if (dropped) printf "(%d runs dropped: other processes used more than %s CPU during them)\n", dropped, maxfo
 	if (errs) printf "ERRORS: %d answers were wrong or missing\n", errs
