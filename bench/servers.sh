@@ -7,6 +7,7 @@
 #   BEFORE=12c6295 bash bench/servers.sh        # adds plcsim built from that commit
 #   CONNS="64" bash bench/servers.sh            # only some connection counts
 #   ENGINE=goroutines bash bench/servers.sh     # the load generator's old engine
+#   ENGINE=uring bash bench/servers.sh          # bench/testdata/uring_loadgen.c (batched, io_uring)
 #
 # Servers, all under bench/loadgen (FC 3 x 10, exact frames, one request
 # outstanding per connection), rounds interleaved so that load from elsewhere
@@ -70,6 +71,7 @@ servers+=(libmodbus ceiling)
 # shellcheck disable=SC2046
 gcc -O2 -Wall -o "$tmp/libmodbus_server" bench/testdata/libmodbus_server.c $(pkg-config --cflags --libs libmodbus)
 gcc -O2 -Wall -o "$tmp/epoll_server" bench/testdata/epoll_server.c
+[ "$ENGINE" = uring ] && gcc -O2 -Wall -o "$tmp/uring_loadgen" bench/testdata/uring_loadgen.c
 # shellcheck disable=SC2046
 gcc -O2 -Wall -o "$tmp/libmodbus_bench" bench/testdata/libmodbus_bench.c $(pkg-config --cflags --libs libmodbus)
 
@@ -106,7 +108,11 @@ measure() {
 	shift 3
 	[ "$place" = all ] || lg=(taskset -c 1)
 	a=$(runns) ta=$(ticks)
-	j=$("${lg[@]}" "$tmp/loadgen" -addr "$addr" -conns "$c" -duration "${SECONDS_PER}s" -engine "$ENGINE" "$@")
+	if [ "$ENGINE" = uring ]; then
+		j=$("${lg[@]}" "$tmp/uring_loadgen" -addr "$addr" -conns "$c" -duration "${SECONDS_PER}s" "$@")
+	else
+		j=$("${lg[@]}" "$tmp/loadgen" -addr "$addr" -conns "$c" -duration "${SECONDS_PER}s" -engine "$ENGINE" "$@")
+	fi
 	b=$(runns) tb=$(ticks)
 	echo "$place $name $j $a $b $ta $tb" >>"$raw"
 }
@@ -134,7 +140,7 @@ echo >&2
 log "load$(uptime | sed 's/.*load average//')"
 
 # The table: medians over the rounds.
-awk -v conns="$CONNS" -v servers="${servers[*]}" '
+awk -v conns="$CONNS" -v servers="${servers[*]}" -v engine="$ENGINE" '
 function med(k,   n, i, j, t, v) {
 	n = split(vals[k], v, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -156,7 +162,7 @@ function add(k, x) { vals[k] = vals[k] " " x }
 }
 END {
 	ns = split(servers, sv, " "); nc = split(conns, cv, " ")
-	print "## Servers under bench/loadgen (FC 3 x 10, one request outstanding per connection), medians"
+	print "## Servers under " (engine == "uring" ? "bench/testdata/uring_loadgen.c" : "bench/loadgen -engine " engine) " (FC 3 x 10, one request outstanding per connection), medians"
 	print "## split = server on CPU 0, load generator on CPU 1; all = plcsim and load generator unpinned"
 	printf "%-6s %-16s %11s %9s %9s %10s %9s %9s %10s\n", "conns", "server", "requests/s", "vs libmb", "p99 µs", "CPU µs/req", "user µs", "sys µs", "load µs/req"
 	for (i = 1; i <= nc; i++) {
