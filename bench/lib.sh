@@ -12,3 +12,15 @@ server_addr() {
 	done
 	echo "$a"
 }
+
+# stop_server_and_clean: the EXIT trap of the scripts that start servers
+# (servers.sh, uring.sh): stops the server $spid if one runs (SIGINT, its
+# graceful stop), waits for what the script started, removes $tmp.
+stop_server_and_clean() {
+	[ -n "${spid:-}" ] && kill -INT "$spid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+
+# log MESSAGE...: one "== " line on stderr.
+log() { echo "== $*" >&2; }

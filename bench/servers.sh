@@ -48,13 +48,7 @@ raw="$OUT/servers-cpu.txt"
 rm -f "$raw" "$OUT/servers-cpu0.txt"
 tmp="$(mktemp -d)"
 spid=""
-cleanup() {
-	[ -n "$spid" ] && kill -INT "$spid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-log() { echo "== $*" >&2; }
+trap stop_server_and_clean EXIT
 
 log "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), load$(uptime | sed 's/.*load average//')"
 log "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)')${BEFORE:+, before = $BEFORE}"

@@ -59,13 +59,7 @@ raw="$OUT/uring-raw.txt"
 : >"$raw"
 tmp="$(mktemp -d)"
 spid=""
-cleanup() {
-	[ -n "$spid" ] && kill -INT "$spid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-log() { echo "== $*" >&2; }
+trap stop_server_and_clean EXIT
 
 log "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), Linux $(uname -r)," \
 	"io_uring_disabled $(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo '?'), load$(uptime | sed 's/.*load average//')"

@@ -37,6 +37,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ceiling.h"
+
 #define BUFSZ 4096
 
 static int opt_et, opt_sock, opt_reno, opt_quickack, opt_batch;
@@ -47,42 +49,6 @@ struct conn {
 	uint8_t in[BUFSZ];
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* answer appends the answers to the complete requests in c->in to out and
- * returns their length, or -1 for a request it does not serve. */
-static int answer(struct conn *c, uint8_t *out, int room)
-{
-	int off = 0, n = 0;
-	while (c->have - off >= 12) {
-		uint8_t *q = c->in + off;
-		int len = (q[4] << 8) | q[5];
-		if (len != 6 || q[7] != 3)
-			return -1;
-		int addr = (q[8] << 8) | q[9], qty = (q[10] << 8) | q[11];
-		if (qty < 1 || qty > 125 || addr + qty > 10000 || n + 9 + 2 * qty > room)
-			return -1;
-		uint8_t *a = out + n;
-		a[0] = q[0], a[1] = q[1], a[2] = 0, a[3] = 0;
-		a[4] = (uint8_t)((3 + 2 * qty) >> 8), a[5] = (uint8_t)(3 + 2 * qty);
-		a[6] = q[6], a[7] = 3, a[8] = (uint8_t)(2 * qty);
-		for (int i = 0; i < qty; i++) {
-			a[9 + 2 * i] = (uint8_t)((addr + i) >> 8);
-			a[10 + 2 * i] = (uint8_t)(addr + i);
-		}
-		n += 9 + 2 * qty;
-		off += 12;
-	}
-	memmove(c->in, c->in + off, c->have - off);
-	c->have -= off;
-	return n;
-}
 
 static void drop(int ep, struct conn *c, int *open)
 {
@@ -121,32 +87,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "epoll_server: MAXCONNS %d outside 1..4096\n", maxconns);
 		return 2;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_stop_signals();
 
-	int srv = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof sin;
-	if (srv == -1 || bind(srv, (struct sockaddr *)&sin, sizeof sin) == -1 || listen(srv, 1024) == -1 ||
-	    getsockname(srv, (struct sockaddr *)&sin, &sl) == -1) {
-		perror("epoll_server: listen");
+	int srv = listen_loopback("epoll_server");
+	if (srv < 0)
 		return 1;
-	}
 	int ep = epoll_create1(0);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	if (ep == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, srv, &ev) == -1) {
 		perror("epoll_server: epoll");
 		return 1;
 	}
-	printf("READY 127.0.0.1:%d\n", ntohs(sin.sin_port));
-	fflush(stdout);
 
 	int open = 0;
 	static uint8_t out[64 * 1024];
@@ -193,7 +144,7 @@ int main(int argc, char **argv)
 					evs[i].events = 0xffffffff;
 					continue;
 				}
-				w = answer(c, out, sizeof out);
+				w = canned_answers(c->in, &c->have, out, sizeof out);
 			}
 			if (w > 0 && (opt_sock ? send(c->fd, out, w, 0) : write(c->fd, out, w)) != w)
 				w = -1;
@@ -204,7 +155,7 @@ int main(int argc, char **argv)
 			struct conn *c = evs[i].data.ptr;
 			if (c == NULL || evs[i].events != 0xffffffff)
 				continue;
-			int w = answer(c, out, sizeof out);
+			int w = canned_answers(c->in, &c->have, out, sizeof out);
 			if (w > 0 && (opt_sock ? send(c->fd, out, w, 0) : write(c->fd, out, w)) != w)
 				w = -1;
 			if (w < 0)

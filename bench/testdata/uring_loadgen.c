@@ -22,19 +22,19 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "uring_ring.h"
 
 enum { OP_SEND = 1, OP_RECV = 2, OP_STOP = 3 };
 
@@ -49,44 +49,11 @@ struct conn {
 	uint8_t buf[260];
 };
 
-static int ring_fd;
-static unsigned *sq_head, *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
-static struct io_uring_sqe *sqes;
-static struct io_uring_cqe *cqes;
-static unsigned sq_entries, to_submit, sq_local_tail;
-
 static int64_t now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-static int enter(unsigned submit, unsigned wait, unsigned flags)
-{
-	return (int)syscall(__NR_io_uring_enter, ring_fd, submit, wait, flags, NULL, 0);
-}
-
-static struct io_uring_sqe *get_sqe(void)
-{
-	unsigned head = __atomic_load_n(sq_head, __ATOMIC_ACQUIRE);
-	if (sq_local_tail - head >= sq_entries) {
-		__atomic_store_n(sq_tail, sq_local_tail, __ATOMIC_RELEASE);
-		int r = enter(to_submit, 0, 0);
-		if (r < 0)
-			return NULL;
-		to_submit -= (unsigned)r;
-		head = __atomic_load_n(sq_head, __ATOMIC_ACQUIRE);
-		if (sq_local_tail - head >= sq_entries)
-			return NULL;
-	}
-	unsigned idx = sq_local_tail & *sq_mask;
-	struct io_uring_sqe *s = &sqes[idx];
-	memset(s, 0, sizeof *s);
-	sq_array[idx] = idx;
-	sq_local_tail++;
-	to_submit++;
-	return s;
 }
 
 static uint64_t ud(int idx, int op) { return ((uint64_t)idx << 2) | (uint64_t)op; }
@@ -101,7 +68,7 @@ static int send_next(struct conn *c, int64_t t)
 	c->req[0] = (uint8_t)(c->tid >> 8), c->req[1] = (uint8_t)c->tid;
 	c->sent_ns = t;
 	c->have = 0;
-	struct io_uring_sqe *s = get_sqe();
+	struct io_uring_sqe *s = ring_sqe();
 	if (!s)
 		return -1;
 	s->opcode = IORING_OP_SEND;
@@ -109,7 +76,7 @@ static int send_next(struct conn *c, int64_t t)
 	s->addr = (uint64_t)(uintptr_t)c->req;
 	s->len = 12;
 	s->user_data = ud(c->idx, OP_SEND);
-	s = get_sqe();
+	s = ring_sqe();
 	if (!s)
 		return -1;
 	s->opcode = IORING_OP_RECV;
@@ -122,7 +89,7 @@ static int send_next(struct conn *c, int64_t t)
 
 static int recv_rest(struct conn *c)
 {
-	struct io_uring_sqe *s = get_sqe();
+	struct io_uring_sqe *s = ring_sqe();
 	if (!s)
 		return -1;
 	s->opcode = IORING_OP_RECV;
@@ -216,12 +183,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 125; i++)
 		values[2 * i] = (uint8_t)(i >> 8), values[2 * i + 1] = (uint8_t)i;
 
-	struct io_uring_params p;
-	memset(&p, 0, sizeof p);
+	unsigned flags = 0;
 	if (!strcmp(mode, "coop"))
-		p.flags = IORING_SETUP_COOP_TASKRUN;
+		flags = IORING_SETUP_COOP_TASKRUN;
 	else if (!strcmp(mode, "defer"))
-		p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+		flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	else if (strcmp(mode, "plain")) {
 		fprintf(stderr, "uring_loadgen: -mode %s is coop, defer or plain\n", mode);
 		return 2;
@@ -229,35 +195,10 @@ int main(int argc, char **argv)
 	unsigned entries = 16;
 	while (entries < 2u * (unsigned)conns + 8)
 		entries <<= 1;
-	ring_fd = (int)syscall(__NR_io_uring_setup, entries, &p);
-	if (ring_fd < 0) {
+	if (ring_setup(entries, flags) < 0) {
 		perror("uring_loadgen: io_uring_setup");
 		return 1;
 	}
-	size_t sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	size_t cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		sqsz = cqsz = sqsz > cqsz ? sqsz : cqsz;
-	uint8_t *sq = mmap(NULL, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_SQ_RING);
-	uint8_t *cq = sq;
-	if (!(p.features & IORING_FEAT_SINGLE_MMAP))
-		cq = mmap(NULL, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_CQ_RING);
-	sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		    ring_fd, IORING_OFF_SQES);
-	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) {
-		perror("uring_loadgen: mmap");
-		return 1;
-	}
-	sq_head = (unsigned *)(sq + p.sq_off.head);
-	sq_tail = (unsigned *)(sq + p.sq_off.tail);
-	sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
-	sq_array = (unsigned *)(sq + p.sq_off.array);
-	cq_head = (unsigned *)(cq + p.cq_off.head);
-	cq_tail = (unsigned *)(cq + p.cq_off.tail);
-	cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
-	cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	sq_entries = p.sq_entries;
-	sq_local_tail = *sq_tail;
 
 	struct conn *cs = calloc((size_t)conns, sizeof *cs);
 	size_t latcap = maxreq < (1 << 22) ? (size_t)maxreq : (1 << 22);
@@ -287,7 +228,7 @@ int main(int argc, char **argv)
 	int64_t t0 = now_ns(), deadline = t0 + (int64_t)(dur * 1e9);
 	/* the hard stop: answers still due 2 s after the end are errors */
 	struct __kernel_timespec hard = {.tv_sec = (long long)dur + 2, .tv_nsec = (long)((dur - (long long)dur) * 1e9)};
-	struct io_uring_sqe *s = get_sqe();
+	struct io_uring_sqe *s = ring_sqe();
 	s->opcode = IORING_OP_TIMEOUT;
 	s->addr = (uint64_t)(uintptr_t)&hard;
 	s->len = 1;
@@ -305,15 +246,12 @@ int main(int argc, char **argv)
 	}
 	int stopped = 0;
 	while (active > 0 && !stopped) {
-		__atomic_store_n(sq_tail, sq_local_tail, __ATOMIC_RELEASE);
-		int r = enter(to_submit, 1, IORING_ENTER_GETEVENTS);
-		if (r < 0) {
+		if (ring_submit_wait(1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("uring_loadgen: io_uring_enter");
 			return 1;
 		}
-		to_submit -= (unsigned)r;
 		wakeups++;
 		int64_t t = now_ns();
 		unsigned head = *cq_head, tail = __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE);

@@ -27,7 +27,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -35,10 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "ceiling.h"
+#include "uring_ring.h"
 
 #define BUFSZ 4096
 #define OUTSZ 8192
@@ -56,53 +57,12 @@ struct conn {
 	uint8_t out[OUTSZ];
 };
 
-static volatile sig_atomic_t stop;
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int ring_fd;
-static unsigned *sq_head, *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
-static struct io_uring_sqe *sqes;
-static struct io_uring_cqe *cqes;
-static unsigned sq_entries, to_submit, sq_local_tail;
-static unsigned long enters, cqes_seen;
-
-static int enter(unsigned submit, unsigned wait, unsigned flags)
-{
-	enters++;
-	return (int)syscall(__NR_io_uring_enter, ring_fd, submit, wait, flags, NULL, 0);
-}
-
-static struct io_uring_sqe *get_sqe(void)
-{
-	unsigned head = __atomic_load_n(sq_head, __ATOMIC_ACQUIRE);
-	if (sq_local_tail - head >= sq_entries) {
-		/* full: hand what is queued to the kernel first */
-		__atomic_store_n(sq_tail, sq_local_tail, __ATOMIC_RELEASE);
-		if (enter(to_submit, 0, 0) < 0)
-			return NULL;
-		to_submit = 0;
-		head = __atomic_load_n(sq_head, __ATOMIC_ACQUIRE);
-		if (sq_local_tail - head >= sq_entries)
-			return NULL;
-	}
-	unsigned idx = sq_local_tail & *sq_mask;
-	struct io_uring_sqe *sqe = &sqes[idx];
-	memset(sqe, 0, sizeof *sqe);
-	sq_array[idx] = idx;
-	sq_local_tail++;
-	to_submit++;
-	return sqe;
-}
 
 static uint64_t ud(struct conn *c, int op) { return (uint64_t)(uintptr_t)c | (uint64_t)op; }
 
 static int queue_accept(int srv)
 {
-	struct io_uring_sqe *s = get_sqe();
+	struct io_uring_sqe *s = ring_sqe();
 	if (!s)
 		return -1;
 	s->opcode = IORING_OP_ACCEPT;
@@ -113,7 +73,7 @@ static int queue_accept(int srv)
 
 static int queue_recv(struct conn *c)
 {
-	struct io_uring_sqe *s = get_sqe();
+	struct io_uring_sqe *s = ring_sqe();
 	if (!s)
 		return -1;
 	s->opcode = IORING_OP_RECV;
@@ -127,7 +87,7 @@ static int queue_recv(struct conn *c)
 
 static int queue_send(struct conn *c)
 {
-	struct io_uring_sqe *s = get_sqe();
+	struct io_uring_sqe *s = ring_sqe();
 	if (!s)
 		return -1;
 	s->opcode = IORING_OP_SEND;
@@ -140,36 +100,8 @@ static int queue_send(struct conn *c)
 	return 0;
 }
 
-/* answer writes the answers to the complete requests in c->in to c->out
- * and returns their length, or -1 for a request it does not serve. */
-static int answer(struct conn *c)
-{
-	int off = 0, n = 0;
-	while (c->have - off >= 12) {
-		uint8_t *q = c->in + off;
-		int len = (q[4] << 8) | q[5];
-		if (len != 6 || q[7] != 3)
-			return -1;
-		int addr = (q[8] << 8) | q[9], qty = (q[10] << 8) | q[11];
-		if (qty < 1 || qty > 125 || addr + qty > 10000 || n + 9 + 2 * qty > OUTSZ)
-			return -1;
-		uint8_t *a = c->out + n;
-		a[0] = q[0], a[1] = q[1], a[2] = 0, a[3] = 0;
-		a[4] = (uint8_t)((3 + 2 * qty) >> 8), a[5] = (uint8_t)(3 + 2 * qty);
-		a[6] = q[6], a[7] = 3, a[8] = (uint8_t)(2 * qty);
-		for (int i = 0; i < qty; i++) {
-			a[9 + 2 * i] = (uint8_t)((addr + i) >> 8);
-			a[10 + 2 * i] = (uint8_t)(addr + i);
-		}
-		n += 9 + 2 * qty;
-		off += 12;
-	}
-	memmove(c->in, c->in + off, c->have - off);
-	c->have -= off;
-	return n;
-}
-
 static int open_conns;
+static unsigned long cqes_seen; /* completions handled */
 
 static void finish(struct conn *c)
 {
@@ -180,7 +112,7 @@ static void finish(struct conn *c)
 		open_conns--;
 	} else if (c->pending > 0) {
 		/* a receive still armed: cancel it so that the close can happen */
-		struct io_uring_sqe *s = get_sqe();
+		struct io_uring_sqe *s = ring_sqe();
 		if (s) {
 			s->opcode = IORING_OP_ASYNC_CANCEL;
 			s->addr = ud(c, OP_RECV);
@@ -194,7 +126,7 @@ static void serve(struct conn *c)
 {
 	if (c->sending || c->closing)
 		return;
-	int w = answer(c);
+	int w = canned_answers(c->in, &c->have, c->out, OUTSZ);
 	if (w < 0) {
 		finish(c);
 		return;
@@ -219,81 +151,37 @@ int main(int argc, char **argv)
 	}
 	const char *mode = argc >= 3 ? argv[2] : "defer";
 	int reno = argc == 4;
-	struct io_uring_params p;
-	memset(&p, 0, sizeof p);
+	unsigned flags = 0;
 	if (!strcmp(mode, "defer"))
-		p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+		flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	else if (!strcmp(mode, "coop"))
-		p.flags = IORING_SETUP_COOP_TASKRUN;
+		flags = IORING_SETUP_COOP_TASKRUN;
 	else if (strcmp(mode, "plain")) {
 		fprintf(stderr, "uring_server: MODE %s is defer, coop or plain\n", mode);
 		return 2;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_stop_signals();
 
 	unsigned entries = 16;
 	while (entries < 2u * (unsigned)maxconns + 16)
 		entries <<= 1;
-	ring_fd = (int)syscall(__NR_io_uring_setup, entries, &p);
-	if (ring_fd < 0) {
+	if (ring_setup(entries, flags) < 0) {
 		perror("uring_server: io_uring_setup");
 		return 1;
 	}
-	size_t sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	size_t cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		sqsz = cqsz = sqsz > cqsz ? sqsz : cqsz;
-	uint8_t *sq = mmap(NULL, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_SQ_RING);
-	uint8_t *cq = sq;
-	if (!(p.features & IORING_FEAT_SINGLE_MMAP))
-		cq = mmap(NULL, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring_fd, IORING_OFF_CQ_RING);
-	sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		    ring_fd, IORING_OFF_SQES);
-	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) {
-		perror("uring_server: mmap");
-		return 1;
-	}
-	sq_head = (unsigned *)(sq + p.sq_off.head);
-	sq_tail = (unsigned *)(sq + p.sq_off.tail);
-	sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
-	sq_array = (unsigned *)(sq + p.sq_off.array);
-	cq_head = (unsigned *)(cq + p.cq_off.head);
-	cq_tail = (unsigned *)(cq + p.cq_off.tail);
-	cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
-	cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	sq_entries = p.sq_entries;
-	sq_local_tail = *sq_tail;
 
-	int srv = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof sin;
-	if (srv == -1 || bind(srv, (struct sockaddr *)&sin, sizeof sin) == -1 || listen(srv, 1024) == -1 ||
-	    getsockname(srv, (struct sockaddr *)&sin, &sl) == -1) {
-		perror("uring_server: listen");
+	int srv = listen_loopback("uring_server");
+	if (srv < 0)
 		return 1;
-	}
-	printf("READY 127.0.0.1:%d\n", ntohs(sin.sin_port));
-	fflush(stdout);
 	queue_accept(srv);
 
 	while (!stop) {
-		__atomic_store_n(sq_tail, sq_local_tail, __ATOMIC_RELEASE);
-		int r = enter(to_submit, 1, IORING_ENTER_GETEVENTS);
-		if (r < 0) {
+		if (ring_submit_wait(1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("uring_server: io_uring_enter");
 			return 1;
 		}
-		to_submit -= (unsigned)r < to_submit ? (unsigned)r : to_submit;
 		unsigned head = *cq_head, tail = __atomic_load_n(cq_tail, __ATOMIC_ACQUIRE);
 		for (; head != tail; head++) {
 			struct io_uring_cqe *e = &cqes[head & *cq_mask];
@@ -344,7 +232,7 @@ int main(int argc, char **argv)
 		}
 		__atomic_store_n(cq_head, head, __ATOMIC_RELEASE);
 	}
-	fprintf(stderr, "uring_server: %lu io_uring_enter calls, %lu completions\n", enters, cqes_seen);
+	fprintf(stderr, "uring_server: %lu io_uring_enter calls, %lu completions\n", ring_enters, cqes_seen);
 	close(srv);
 	return 0;
 }
