@@ -37,13 +37,16 @@ type result struct {
 	code           int
 }
 
-// runCLI runs plcctl in-process with args. A safety timer cancels it after
-// 20 s; the ctx has no deadline, as main's has none, so --timeout applies.
+// runCLI runs plcctl in-process with args. A safety timer cancels a hung
+// run after 60 s (a hang guard, not a bound on speed: the README's
+// snapshot --probe-step 10 example takes 11 s under -race alone and went
+// past 20 s at a load average of 10); the ctx has no deadline, as main's
+// has none, so --timeout applies.
 func runCLI(t *testing.T, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	timer := time.AfterFunc(20*time.Second, cancel)
+	timer := time.AfterFunc(60*time.Second, cancel)
 	defer timer.Stop()
 	var out, errb bytes.Buffer
 	code := run(ctx, args, &out, &errb)
