@@ -121,6 +121,8 @@ It logs one readiness line, "plcsim ready", naming the real address (use
 --listen 127.0.0.1:0 for a free port); with several devices one per device,
 every device's port bound before the first. SIGINT/SIGTERM stop it gracefully:
 it stops accepting, half-closes every connection, drains, closes, exits 0.
+SIGHUP reloads --fault-file and the access rules; with neither it is logged
+and plcsim goes on serving.
 
 Exit codes: 0 clean shutdown, 1 failure (e.g. cannot listen), 2 usage error.
 
@@ -298,12 +300,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctl.serve(ctx, []*simulator.Server{srv}, nil) // one device: cannot fail
 	defer ctl.stop()
-	if rl := secFlags.reloader([]*simulator.Server{srv}, servedBy(pl, cfg), *faultFile, fixed, log); rl.active() {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go rl.loop(ctx, hup)
-	}
+	defer secFlags.reloader([]*simulator.Server{srv}, servedBy(pl, cfg), *faultFile, fixed, log).watch(ctx)()
 	var keeper *stateKeeper
 	saverDone := make(chan struct{})
 	if *statePath != "" {

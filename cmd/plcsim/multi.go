@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -88,12 +85,7 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if rl := o.sec.reloader(srvs, servedUnits{runs: runs}, o.faultFile, o.fixed, log); rl.active() {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go rl.loop(ctx, hup)
-	}
+	defer o.sec.reloader(srvs, servedUnits{runs: runs}, o.faultFile, o.fixed, log).watch(ctx)()
 	var savers sync.WaitGroup
 	for _, k := range keepers {
 		savers.Add(1)

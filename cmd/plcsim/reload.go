@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"slices"
+	"syscall"
 
 	"github.com/rs/zerolog"
 
@@ -60,6 +62,19 @@ func (r *reloader) active() bool {
 	return r.faultFile != "" || r.accessFile != "" || r.plantFile != ""
 }
 
+// watch handles SIGHUP from now until ctx ends (stop ends it sooner): each
+// one reloads what there is to reload, and with nothing to reload it is
+// logged and the server goes on. Go's default for SIGHUP ends the process
+// (status 129, no "plcsim stopped" line, the state file not saved since
+// its last interval): a "kill -HUP" meant to reload, sent to a plcsim
+// started without --fault-file, --access or a plant file, killed it.
+func (r *reloader) watch(ctx context.Context) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go r.loop(ctx, hup)
+	return func() { signal.Stop(hup) }
+}
+
 // loop reloads each time a signal arrives on hup, until ctx ends.
 func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 	for {
@@ -67,6 +82,10 @@ func (r *reloader) loop(ctx context.Context, hup <-chan os.Signal) {
 		case <-ctx.Done():
 			return
 		case <-hup:
+		}
+		if !r.active() {
+			r.log.Warn().Msg("SIGHUP: nothing to reload (no --fault-file, --access or plant file); still serving")
+			continue
 		}
 		if r.faultFile != "" {
 			r.reloadFaults()

@@ -7,9 +7,13 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plcctl/plcctl/internal/testutil"
+	"github.com/plcctl/plcctl/modbus"
 )
 
 // TestSignals builds the plcsim binary and stops it with a real SIGTERM and
@@ -99,5 +103,38 @@ func TestSignals(t *testing.T) {
 				t.Fatal("plcsim still accepts after exiting")
 			}
 		})
+	}
+}
+
+// TestSIGHUPNothingToReload: a SIGHUP to a plcsim with nothing to reload
+// (no --fault-file, --access or plant file) is logged and it goes on
+// serving; SIGTERM then stops it as usual (exit 0, the summary line).
+// Go's default action for SIGHUP killed it (status 129, no summary).
+func TestSIGHUPNothingToReload(t *testing.T) {
+	p := startProc(t, buildPlcsim(t))
+	c := dialClient(t, p.addr)
+	if _, err := c.do(modbus.NewReadHoldingRegisters(0, 1)); err != nil {
+		t.Fatalf("read before SIGHUP: %v", err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	const said = `"message":"SIGHUP: nothing to reload (no --fault-file, --access or plant file); still serving"`
+	testutil.WaitFor(t, 5*time.Second, "the SIGHUP logged", func() bool {
+		select {
+		case err := <-p.exited:
+			t.Fatalf("plcsim exited at SIGHUP: %v\n%s", err, p.stderr.String())
+		default:
+		}
+		return strings.Contains(p.stderr.String(), said)
+	})
+	if _, err := c.do(modbus.NewReadHoldingRegisters(0, 1)); err != nil {
+		t.Fatalf("read after SIGHUP on the same connection: %v", err)
+	}
+	c.nc.Close()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v, want status 0\n%s", err, p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), `"message":"plcsim stopped"`) {
+		t.Errorf("no \"plcsim stopped\" line:\n%s", p.stderr.String())
 	}
 }
