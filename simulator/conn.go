@@ -302,7 +302,7 @@ type pendingDrop struct {
 func (c *conn) dropMalformed(d pendingDrop) {
 	c.flush()
 	c.drop(ResetMalformedPDU, "malformed pdu", d.err)
-	c.s.obsRequest(c, d.h, d.fc, nil, d.t0, false)
+	c.s.obsRequest(c, d.h, d.fc, nil, d.t0, false, true)
 }
 
 // transact answers one request; it returns false when the connection ended.
@@ -334,7 +334,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 		if oc = s.unknownUnit(fc, h.UnitID); oc.rsp == nil {
 			s.log.Info().Str("remote", c.remote).Uint16("tid", h.TID).Uint8("unit_id", h.UnitID).Uint8("fc", uint8(fc)).
 				Msg("no device at this unit id: no answer (unknown-unit silent)")
-			s.obsRequest(c, h, fc, nil, t0, true)
+			s.obsRequest(c, h, fc, nil, t0, true, false)
 			return out, true
 		}
 	case rule.Action == FaultException:
@@ -342,7 +342,8 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 	case req != nil:
 		oc = s.execute(mem, req, &c.sc)
 	}
-	if oc.malformed != nil {
+	malformed := oc.malformed != nil
+	if malformed {
 		s.stats.malformed.Add(1)
 		if s.cfg.MalformedPDU == PDUException {
 			s.event(logMalformed, zerolog.WarnLevel).Uint64("conn", c.id).Str("remote", c.remote).Uint16("tid", h.TID).
@@ -378,7 +379,7 @@ func (c *conn) transact(h modbus.Header, pdu []byte, out []byte) ([]byte, bool) 
 		s.stats.exceptions.Add(1)
 	}
 	s.obsWrite(c, h, req, out)
-	s.obsRequest(c, h, fc, out, t0, false)
+	s.obsRequest(c, h, fc, out, t0, false, malformed)
 	if (c.more || len(c.wbuf) > 0) && rule.Action == FaultNone && len(c.held) == 0 && len(c.wbuf)+len(out) <= wbufLen {
 		// The next request is here already, or this answers the last of
 		// a batch: one write for all of them.

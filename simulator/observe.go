@@ -58,9 +58,12 @@ type RequestEvent struct {
 	UnitID    uint8
 	Function  modbus.FunctionCode  // the request's function code
 	Exception modbus.ExceptionCode // the exception answered; 0 for a normal answer or none
-	Malformed bool                 // the PDU was malformed and the connection dropped without an answer
-	Silent    bool                 // not answered on purpose: a unit without a memory under UnknownUnitSilent
-	Duration  time.Duration        // from the complete request to the answer ready to send
+	// Malformed: the PDU's length was not what its function code implies
+	// (Stats.MalformedPDUs): the connection was dropped without an answer,
+	// or under MalformedPDU exception it was answered 03 (Exception).
+	Malformed bool
+	Silent    bool          // not answered on purpose: a unit without a memory under UnknownUnitSilent
+	Duration  time.Duration // from the complete request to the answer ready to send
 }
 
 // WriteEvent is one executed client write. Address is the first item written
@@ -121,11 +124,12 @@ func (s *Server) obsStart() time.Time {
 // obsRequest reports a request; out is its answer ADU, nil when none was
 // built: the PDU was malformed, or (silent) the unit has no memory and
 // UnknownUnitSilent says to stay quiet, which is no fault of the request.
-func (s *Server) obsRequest(c *conn, h modbus.Header, fc modbus.FunctionCode, out []byte, t0 time.Time, silent bool) {
+// malformed says the PDU was, answered (03) or not.
+func (s *Server) obsRequest(c *conn, h modbus.Header, fc modbus.FunctionCode, out []byte, t0 time.Time, silent, malformed bool) {
 	if s.obs == nil {
 		return
 	}
-	ev := RequestEvent{Remote: c.remote, UnitID: h.UnitID, Function: fc, Malformed: out == nil && !silent, Silent: silent, Duration: time.Since(t0)}
+	ev := RequestEvent{Remote: c.remote, UnitID: h.UnitID, Function: fc, Malformed: malformed, Silent: silent, Duration: time.Since(t0)}
 	if len(out) > modbus.MBAPHeaderLen+1 && modbus.FunctionCode(out[modbus.MBAPHeaderLen]).IsException() {
 		ev.Exception = modbus.ExceptionCode(out[modbus.MBAPHeaderLen+1])
 	}

@@ -164,6 +164,7 @@ func openapiPath(path string) string { return strings.ReplaceAll(path, "...}", "
 func (a *Admin) Handler(srv *simulator.Server) http.Handler {
 	a.once.Do(func() {
 		a.srv = srv
+		a.metrics.srv.Store(srv)
 		a.mux = http.NewServeMux()
 		for _, r := range a.routes() {
 			h := r.h

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,6 +31,14 @@ type metrics struct {
 	resets      *prometheus.CounterVec // reason
 	faults      *prometheus.CounterVec // action
 	malformedRq prometheus.Counter
+	framing     prometheus.CounterFunc // from srv's Stats at each scrape
+	foreign     prometheus.CounterFunc
+
+	// srv is the server Handler serves (nil before: its series read 0).
+	// The events the Observer does not see, framing faults and frames of
+	// another protocol, are read from its Stats, so they agree with
+	// /api/v1/counters and the "plcsim stopped" line exactly.
+	srv atomic.Pointer[simulator.Server]
 }
 
 func newMetrics() *metrics {
@@ -52,8 +61,14 @@ func newMetrics() *metrics {
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "plcsim_faults_injected_total",
 			Help: "Fault rules applied to transactions, by action."}, []string{"action"}),
 		malformedRq: prometheus.NewCounter(prometheus.CounterOpts{Name: "plcsim_malformed_pdus_total",
-			Help: "Requests whose PDU was malformed; the connection was dropped without an answer."}),
+			Help: "Requests whose PDU length was not what the function code implies: dropped without an answer, or answered 03 under --malformed-pdu exception."}),
 	}
+	m.framing = m.fromStats("plcsim_framing_faults_total",
+		"Framing faults: an MBAP length outside 2..254, a frame not completed within the frame timeout, or the peer closing mid-frame; the connection was dropped.",
+		func(st simulator.Stats) uint64 { return st.FramingFaults })
+	m.foreign = m.fromStats("plcsim_foreign_protocol_frames_total",
+		"Frames with a protocol id other than 0 (not Modbus), discarded without an answer; the connection stays.",
+		func(st simulator.Stats) uint64 { return st.ForeignProtocol })
 	m.reg.MustRegister(m.collectors()...)
 	// Series that exist from the start, so a rate() has its zero.
 	for _, r := range []simulator.ConnResult{simulator.ConnAccepted, simulator.ConnRefused, simulator.ConnEvicted} {
@@ -66,7 +81,18 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.exceptions, m.duration, m.conns, m.connsTotal, m.resets, m.faults, m.malformedRq}
+	return []prometheus.Collector{m.requests, m.exceptions, m.duration, m.conns, m.connsTotal, m.resets, m.faults, m.malformedRq,
+		m.framing, m.foreign}
+}
+
+// fromStats is a counter read from the server's Stats at each scrape.
+func (m *metrics) fromStats(name, help string, f func(simulator.Stats) uint64) prometheus.CounterFunc {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+		if srv := m.srv.Load(); srv != nil {
+			return float64(f(srv.Stats()))
+		}
+		return 0
+	})
 }
 
 func (m *metrics) handler() http.Handler {
@@ -80,7 +106,9 @@ func (a *Admin) Request(ev simulator.RequestEvent) {
 	m.requests.WithLabelValues(u, fc).Inc()
 	if ev.Malformed {
 		m.malformedRq.Inc()
-		return
+		if ev.Exception == 0 { // dropped; under --malformed-pdu exception answered 03
+			return
+		}
 	}
 	if ev.Silent { // no answer on purpose: nothing to time, no exception
 		return

@@ -147,3 +147,76 @@ func TestMetricsSilentUnknownUnit(t *testing.T) {
 		t.Errorf("Stats().MalformedPDUs = %d, want 0", st.MalformedPDUs)
 	}
 }
+
+// TestMetricsBadInput: malformed PDUs, framing faults and frames of another
+// protocol are in /metrics as Stats counts them, under either policy.
+// Under MalformedPDU exception the answered 03 was not counted in
+// plcsim_malformed_pdus_total (0 while Stats said 1), and framing faults
+// and foreign frames were in no series at all (with OnMalformed close no
+// reset counts them either).
+func TestMetricsBadInput(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy simulator.PDUPolicy
+		action simulator.MalformedAction
+		frame  []byte // the framing fault
+	}{
+		{"strict reset", simulator.PDUStrict, simulator.ActionReset, []byte{0, 2, 0, 0, 0, 1, 1}},
+		{"exception close", simulator.PDUException, simulator.ActionClose, []byte{0, 2, 0, 0, 1, 0, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, Options{}, simulator.Config{MalformedPDU: tc.policy, OnMalformed: tc.action})
+			// A malformed FC 3: one byte too many.
+			c := dialMB(t, r.sim.Addr)
+			malformed := []byte{0, 1, 0, 0, 0, 7, 1, 3, 0, 0, 0, 1, 0}
+			if tc.policy == simulator.PDUException {
+				if p := c.raw(malformed); string(p) != "\x83\x03" {
+					t.Fatalf("malformed PDU answered % X, want 83 03", p)
+				}
+			} else {
+				c.nc.Write(malformed)
+				c.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+				if _, err := c.nc.Read(make([]byte, 1)); err == nil {
+					t.Fatal("malformed PDU answered under strict")
+				}
+			}
+			// Two framing faults, each on its own connection.
+			for range 2 {
+				f := dialMB(t, r.sim.Addr)
+				f.nc.Write(tc.frame)
+				f.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+				if _, err := f.nc.Read(make([]byte, 1)); err == nil {
+					t.Fatalf("framing fault % X answered", tc.frame)
+				}
+			}
+			// Three frames of protocol 5, then a request answered on the
+			// same connection: they were read and discarded.
+			g := dialMB(t, r.sim.Addr)
+			for range 3 {
+				g.nc.Write([]byte{0, 9, 0, 5, 0, 6, 1, 3, 0, 0, 0, 1})
+			}
+			g.call(1, modbus.NewReadHoldingRegisters(0, 1))
+			waitFor(t, 3*time.Second, "two framing faults counted", func() bool { return r.sim.Stats().FramingFaults == 2 })
+
+			m := scrape(t, r)
+			st := r.sim.Stats()
+			want := map[string]float64{
+				`plcsim_malformed_pdus_total`:          1,
+				`plcsim_framing_faults_total`:          2,
+				`plcsim_foreign_protocol_frames_total`: 3,
+			}
+			if tc.policy == simulator.PDUException {
+				want[`plcsim_exceptions_total{code="3",fc="3",unit="1"}`] = 1
+			}
+			for k, v := range want {
+				if got, ok := m[k]; !ok || got != v {
+					t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
+				}
+			}
+			if st.MalformedPDUs != 1 || st.FramingFaults != 2 || st.ForeignProtocol != 3 {
+				t.Errorf("Stats: malformed %d, framing %d, foreign %d; want 1, 2, 3", st.MalformedPDUs, st.FramingFaults, st.ForeignProtocol)
+			}
+		})
+	}
+}
