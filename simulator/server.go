@@ -43,6 +43,7 @@ type Server struct {
 	nextID   uint64
 	closing  bool
 	done     chan struct{} // closed on Shutdown/Close
+	ready    chan struct{} // closed when Serve first has its listener (Ready)
 	wg       sync.WaitGroup
 	stats    counters
 	logs     rateLog
@@ -57,7 +58,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, conns: make(map[*conn]struct{}), done: make(chan struct{}),
-		logs: rateLog{limit: cfg.LogLimit}}
+		ready: make(chan struct{}), logs: rateLog{limit: cfg.LogLimit}}
 	s.m, s.units = newMemories(cfg)
 	s.sec = newSecurity(cfg.Security)
 	s.SetFaults(cfg.Faults...)
@@ -94,6 +95,12 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return err
 }
 
+// Ready is closed once Serve has its listener: Addr is the address
+// connections are accepted on from then on (they wait in the listener's
+// backlog until the accept loop takes them), as the "plcsim ready" log
+// line says, whatever the log level.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
 // Addr returns the listening address, or nil before Serve.
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
@@ -120,6 +127,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.runOnce.Do(func() {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.logs.run(s.log, s.done) }()
+		close(s.ready)
 	})
 	s.mu.Unlock()
 	s.log.Info().Str("addr", ln.Addr().String()).Str("on_malformed", s.cfg.OnMalformed.String()).

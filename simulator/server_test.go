@@ -270,3 +270,34 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Fatalf("after restart: % X", got)
 	}
 }
+
+// TestReady: Ready is closed once Serve has its listener, not before, and
+// Addr is then the address served.
+func TestReady(t *testing.T) {
+	srv, err := simulator.New(simulator.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-srv.Ready():
+		t.Fatal("Ready closed before Serve")
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(ctx) }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatalf("ListenAndServe: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Ready not closed after ListenAndServe")
+	}
+	if srv.Addr() == nil {
+		t.Error("Addr nil once Ready")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("ListenAndServe after cancel: %v", err)
+	}
+}

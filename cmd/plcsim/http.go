@@ -148,6 +148,14 @@ func (c *control) serve(ctx context.Context, srvs []*simulator.Server, lns []net
 	return nil
 }
 
+// addr is the HTTP side's address, "" without --http.
+func (c *control) addr() string {
+	if c == nil || c.ln == nil {
+		return ""
+	}
+	return c.ln.Addr().String()
+}
+
 // stop ends the HTTP side and flushes the journal.
 func (c *control) stop() {
 	if c == nil {

@@ -119,7 +119,9 @@ certificates to try it with.
 
 It logs one readiness line, "plcsim ready", naming the real address (use
 --listen 127.0.0.1:0 for a free port); with several devices one per device,
-every device's port bound before the first. SIGINT/SIGTERM stop it gracefully:
+every device's port bound before the first. --ready-file FILE says it
+whatever the log level: one JSON line with pid, modbus and http addresses,
+written atomically once every port listens, removed at exit. SIGINT/SIGTERM stop it gracefully:
 it stops accepting, half-closes every connection, drains, closes, exits 0.
 SIGHUP reloads --fault-file and the access rules; with neither it is logged
 and plcsim goes on serving.
@@ -167,6 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		httpAddr     = fs.String("http", "", "serve the control API, /metrics and the live page on `ADDR`; a port alone or :PORT is loopback only (off unless given)")
 		httpToken    = fs.String("http-token", "", "bearer `TOKEN` that API requests changing the simulator must send (default $"+tokenEnv+")")
 		journal      = fs.String("journal", "", "append every write a client makes to `FILE`, one JSON object per line")
+		readyPath    = fs.String("ready-file", "", "once every port listens, write `FILE` (atomically): one JSON line with pid, modbus and http addresses; removed at exit")
 	)
 	secFlags := addSecurityFlags(fs) // --tls-*, --allow, --read-only, --max-conns-per-ip (security.go)
 	if err := fs.Parse(args); err != nil {
@@ -245,6 +248,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
+	var ready *readyFile
+	if *readyPath != "" {
+		if ready, err = openReadyFile(*readyPath); err != nil {
+			fmt.Fprintf(stderr, "plcsim: %v\n", err)
+			return exitUsage
+		}
+	}
 	var pl *plantRun
 	if *plantPath != "" {
 		runs, err := loadPlant(fs, *plantPath, *deviceName, *scan, cfg)
@@ -260,7 +270,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if len(runs) > 1 {
 			return serveDevices(ctx, runs, multiOptions{sec: secFlags, faultFile: *faultFile, fixed: fixed,
-				httpAddr: *httpAddr, httpToken: *httpToken, journal: *journal, statePath: *statePath, stateEvery: *stateEvery}, log, stderr)
+				httpAddr: *httpAddr, httpToken: *httpToken, journal: *journal, statePath: *statePath, stateEvery: *stateEvery, ready: ready}, log, stderr)
 		}
 		pl, cfg = runs[0], runs[0].cfg
 	} else if *deviceName != "" || *scan != 0 {
@@ -320,6 +330,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	ready.start(ctx, []*simulator.Server{srv}, nil, ctl.addr(), log)
+	defer ready.remove()
 	if err := srv.ListenAndServe(ctx); err != nil && !errors.Is(err, simulator.ErrServerClosed) {
 		log.Error().Err(err).Msg("plcsim failed")
 		return exitFailure

@@ -106,6 +106,12 @@ func serveDevices(ctx context.Context, runs []*plantRun, o multiOptions, log *ze
 		fmt.Fprintf(stderr, "plcsim: %v\n", err)
 		return exitUsage
 	}
+	names := make([]string, len(runs))
+	for i, r := range runs {
+		names[i] = r.dev.Name
+	}
+	o.ready.start(ctx, srvs, names, ctl.addr(), log)
+	defer o.ready.remove()
 	errs := make([]error, len(srvs))
 	var wg sync.WaitGroup
 	for i, srv := range srvs {
@@ -152,6 +158,7 @@ type multiOptions struct {
 	journal             string // --journal: one file, each entry naming its device
 	statePath           string // --state: one file per device, statePathOf
 	stateEvery          time.Duration
+	ready               *readyFile // --ready-file, or nil
 }
 
 // statePathOf is device name's state file with --state path and several

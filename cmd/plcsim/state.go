@@ -71,21 +71,27 @@ func checkStatePath(path string) error {
 	dir := filepath.Dir(path)
 	// A save writes a temporary file next to path, then renames it: try the
 	// first half (the name is one RemoveStaleStateTemps removes).
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		var why string
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			why = "directory " + dir + " does not exist"
-		case errors.Is(err, fs.ErrPermission):
-			why = "directory " + dir + " is not writable"
-		default:
-			why = strings.TrimPrefix(err.Error(), "open ")
-		}
+	if why := cannotCreateIn(dir, path); why != "" {
 		return fmt.Errorf("--state %s: cannot save it: %s", path, why)
 	}
-	tmp.Close()
-	return os.Remove(tmp.Name())
+	return nil
+}
+
+// cannotCreateIn tries to create a temporary file beside path in dir, as
+// an atomic write does, and says why it cannot ("" when it can).
+func cannotCreateIn(dir, path string) string {
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	switch {
+	case err == nil:
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return ""
+	case errors.Is(err, fs.ErrNotExist):
+		return "directory " + dir + " does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "directory " + dir + " is not writable"
+	}
+	return strings.TrimPrefix(err.Error(), "open ")
 }
 
 // save writes the state file when the retentive memory changed since the
