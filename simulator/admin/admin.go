@@ -291,10 +291,34 @@ func fail(w http.ResponseWriter, err error) {
 	}
 }
 
+// bodyReader is r's body limited to limit bytes. A Content-Length over
+// limit is refused at once (a *http.MaxBytesError, 413): the request used
+// to wait for the body until the read timeout, 10 s, and only then be
+// refused, a client announcing gigabytes holding the connection that long.
+func bodyReader(w http.ResponseWriter, r *http.Request, limit int64) (io.Reader, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	return http.MaxBytesReader(w, r.Body, limit), nil
+}
+
+// readBody reads r's body of at most limit bytes (bodyReader).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	br, err := bodyReader(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(br)
+}
+
 // decodeBody decodes a JSON body of at most limit bytes into v, refusing
 // unknown fields and trailing data.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	br, err := bodyReader(w, r, limit)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var me *http.MaxBytesError

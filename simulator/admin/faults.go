@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -114,7 +113,7 @@ func (a *Admin) putFaults(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) readFaults(w http.ResponseWriter, r *http.Request) ([]faultEntry, error) {
 	list := []faultEntry{}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "text/plain" {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		body, err := readBody(w, r, maxBody)
 		if err != nil {
 			return nil, err
 		}
