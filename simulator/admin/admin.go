@@ -332,7 +332,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		case errors.As(err, &te): // the body itself: every body here is an object
 			return fmt.Errorf("want a JSON object, got JSON %s", te.Value)
 		case errors.As(err, &se):
-			return fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, err)
+			return fmt.Errorf("not valid JSON at byte %d: %w", se.Offset, err)
 		case errors.Is(err, io.EOF):
 			return errors.New("empty: want a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):

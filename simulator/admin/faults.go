@@ -3,6 +3,8 @@ package admin
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -134,6 +136,12 @@ func (a *Admin) readFaults(w http.ResponseWriter, r *http.Request) ([]faultEntry
 	}
 	var body faultsBody
 	if err := decodeBody(w, r, maxBody, &body); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// curl -d sends application/x-www-form-urlencoded: rule lines
+			// sent so were refused as bad JSON with no word on why.
+			return nil, fmt.Errorf("%w (rules one a line, as --fault-file has them, go with Content-Type: text/plain, not %q)", err, r.Header.Get("Content-Type"))
+		}
 		return nil, err
 	}
 	if body.Rules == nil {

@@ -122,3 +122,15 @@ func TestFaultsReplacedOutside(t *testing.T) {
 		t.Errorf("rules after an outside replace = %s", body)
 	}
 }
+
+// TestFaultsFormBody: rule lines sent as curl -d sends them (a form's
+// content type) are refused saying that lines go with text/plain; the
+// answer said only "not valid JSON at byte 1".
+func TestFaultsFormBody(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{})
+	code, body := r.do(t, "PUT", "/api/v1/faults", "action=drop,fc=6", "Content-Type", "application/x-www-form-urlencoded")
+	const want = `(rules one a line, as --fault-file has them, go with Content-Type: text/plain, not \"application/x-www-form-urlencoded\")`
+	if code != http.StatusBadRequest || !strings.Contains(body, want) || !strings.Contains(body, "not valid JSON at byte 1") {
+		t.Errorf("PUT rule lines as a form = %d %s, want 400 saying %s", code, body, want)
+	}
+}
