@@ -415,17 +415,26 @@ type counters struct {
 	MalformedPDUs   uint64 `json:"malformed_pdus"`
 	ForeignProtocol uint64 `json:"foreign_protocol"`
 	Resets          uint64 `json:"resets"`
-	PeerEOF         uint64 `json:"peer_eof"`
-	PeerResets      uint64 `json:"peer_resets"`
-	Faults          uint64 `json:"faults"`
-	Writes          uint64 `json:"writes"` // client writes journaled
+	// ResetsBy is Resets by reason, every reason present ("fault": 0), as
+	// plcsim_resets_total has them.
+	ResetsBy   map[string]uint64 `json:"resets_by"`
+	Evicted    uint64            `json:"evicted"`     // closed to make room (max conns)
+	IdleClosed uint64            `json:"idle_closed"` // closed for --idle-timeout
+	PeerEOF    uint64            `json:"peer_eof"`
+	PeerResets uint64            `json:"peer_resets"`
+	Faults     uint64            `json:"faults"`
+	Writes     uint64            `json:"writes"` // client writes journaled
 }
 
 func (a *Admin) counters() counters {
 	st := a.srv.Stats()
+	by := make(map[string]uint64, len(st.ResetsBy))
+	for r, n := range st.ResetsBy {
+		by[simulator.ResetReason(r).String()] = n
+	}
 	return counters{st.Conns, st.Accepted, st.Refused, st.Requests, st.Responses, st.Exceptions,
-		st.FramingFaults, st.MalformedPDUs, st.ForeignProtocol, st.Resets, st.PeerEOF, st.PeerResets, st.Faults,
-		a.journal.total()}
+		st.FramingFaults, st.MalformedPDUs, st.ForeignProtocol, st.Resets, by, st.Evicted, st.IdleClosed,
+		st.PeerEOF, st.PeerResets, st.Faults, a.journal.total()}
 }
 
 func (a *Admin) getCounters(w http.ResponseWriter, r *http.Request) {

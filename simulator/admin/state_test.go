@@ -82,6 +82,35 @@ func TestCounters(t *testing.T) {
 	}
 }
 
+// TestCountersByReason: /api/v1/counters has the resets by reason, the
+// evictions and the idle closes that the "plcsim stopped" line and
+// /metrics have; a CI job reading only the API could not tell a reset
+// fault from a framing fault, or see an eviction at all.
+func TestCountersByReason(t *testing.T) {
+	r := newRig(t, Options{}, simulator.Config{MaxConns: 1,
+		Faults: []simulator.FaultRule{{Action: simulator.FaultCloseRST, Function: modbus.FuncWriteSingleRegister}}})
+	c := dialMB(t, r.sim.Addr)
+	adu, _ := modbus.AppendADU(nil, 1, 1, &modbus.WriteSingleRegister{Address: 0, Value: 1})
+	c.nc.Write(adu)
+	c.nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.nc.Read(make([]byte, 1)); err == nil {
+		t.Fatal("answer under close-rst")
+	}
+	idle := dialMB(t, r.sim.Addr)
+	idle.call(1, modbus.NewReadHoldingRegisters(0, 1))
+	dialMB(t, r.sim.Addr) // evicts idle (MaxConns 1)
+	waitFor(t, 3*time.Second, "the reset and the eviction", func() bool { st := r.sim.Stats(); return st.Evicted == 1 && st.Resets == 1 })
+	var got counters
+	_, body := r.do(t, "GET", "/api/v1/counters", "")
+	mustJSON(t, body, &got)
+	if got.ResetsBy["fault"] != 1 || got.Resets != 1 || got.Evicted != 1 || got.IdleClosed != 0 {
+		t.Errorf("counters = %s, want resets_by.fault 1, resets 1, evicted 1", body)
+	}
+	if len(got.ResetsBy) != simulator.NumResetReasons {
+		t.Errorf("resets_by = %v, want every one of %d reasons", got.ResetsBy, simulator.NumResetReasons)
+	}
+}
+
 func TestConnections(t *testing.T) {
 	r := newRig(t, Options{}, simulator.Config{})
 	c := dialMB(t, r.sim.Addr)
