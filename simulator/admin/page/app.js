@@ -197,7 +197,7 @@ $("#clear-faults").addEventListener("click", async () => {
 // ---- counters ----
 const counterNames = { conns: "open connections", accepted: "accepted", refused: "refused", requests: "requests", responses: "responses",
   exceptions: "exceptions", writes: "client writes", framing_faults: "framing faults", malformed_pdus: "malformed PDUs",
-  foreign_protocol: "foreign protocol", resets: "resets sent", peer_eof: "closed by peer", peer_resets: "reset by peer", faults: "faults injected" };
+  foreign_protocol: "foreign protocol", resets: "resets sent", evicted: "evicted (max conns)", idle_closed: "closed idle", peer_eof: "closed by peer", peer_resets: "reset by peer", faults: "faults injected" };
 
 function renderCounters(c) {
   const dl = $("#counters");
