@@ -53,6 +53,7 @@ const (
 	maxBody       = 1 << 20 // a request body, except a state restore
 	maxStateBody  = 8 << 20 // a state restore: four full tables as JSON
 	maxEventConns = 16      // concurrent live event streams
+	maxHTTPConns  = 128     // concurrent HTTP connections; more wait to be accepted
 	maxCount      = 65535   // items per table read or write (a full table is 65536: use two)
 )
 
@@ -74,6 +75,7 @@ type Admin struct {
 
 	events chan struct{}                        // one slot per open event stream
 	limits struct{ header, body time.Duration } // Serve's timeouts; tests shorten them
+	conns  int                                  // Serve's connection limit, maxHTTPConns unless a test sets it
 	tags   map[string]*plant.Tag
 }
 
@@ -229,13 +231,15 @@ func IsLoopback(addr net.Addr) bool {
 // Serve serves h on ln until ctx ends, then shuts down (open event streams
 // are cut; other requests get 2s to finish). Every request is bounded in
 // time: 5s for the headers, 10s for the body and for the answer, except the
-// event stream, which sets its own write deadline per event.
+// event stream, which sets its own write deadline per event. At most 128
+// connections are served at a time; more wait in the listen backlog until
+// one closes.
 func (a *Admin) Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: a.limits.header, ReadTimeout: a.limits.body,
 		WriteTimeout: a.limits.body, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(limitListen(ln, a.maxConns())) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("admin: %w", err)
@@ -248,6 +252,13 @@ func (a *Admin) Serve(ctx context.Context, ln net.Listener, h http.Handler) erro
 		err = e
 	}
 	return err
+}
+
+func (a *Admin) maxConns() int {
+	if a.conns > 0 {
+		return a.conns
+	}
+	return maxHTTPConns
 }
 
 // apiError is the body of every error answer.
