@@ -298,11 +298,13 @@ type pendingDrop struct {
 }
 
 // dropMalformed ends the connection on a malformed PDU (ResetMalformedPDU
-// or a FIN, per OnMalformed), after the answers before it.
+// or a FIN, per OnMalformed), after the answers before it. The observer
+// hears of the request first, as Stats has counted it already: a client
+// that reads the metrics once it sees the reset finds it counted.
 func (c *conn) dropMalformed(d pendingDrop) {
 	c.flush()
-	c.drop(ResetMalformedPDU, "malformed pdu", d.err)
 	c.s.obsRequest(c, d.h, d.fc, nil, d.t0, false, true)
+	c.drop(ResetMalformedPDU, "malformed pdu", d.err)
 }
 
 // transact answers one request; it returns false when the connection ended.
