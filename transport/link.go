@@ -379,12 +379,46 @@ func (l *link) failFor(cause error, bystanders bool) bool {
 		by[i] = bystanders && !l.closing && !cl.party
 	}
 	l.mu.Unlock()
-	l.nc.Close()
+	if linger := (bystanders || errors.Is(cause, errRetired)) && !l.closing; linger {
+		l.c.wg.Add(1)
+		go l.lingerClose()
+	} else {
+		l.nc.Close()
+	}
 	close(l.done)
 	for i, cl := range pending {
 		cl.done <- result{err: cause, down: true, bystander: by[i]}
 	}
 	return lost
+}
+
+// lingerClose closes a link dropped while its peer still talks: an answer
+// refused or malformed, or a link retired with an answer still to come.
+// Closed at once, with answers to requests still in flight arriving, our
+// kernel would reset the connection (data unread, or data for a closed
+// socket). Instead it sends our FIN, reads and discards until the peer's
+// FIN, a read error or Options.Timeout (Close waits for it), then closes.
+// The callers heard of the failure already; the reader of the moment, if
+// any, is kicked out of its read (and may read on, discarding, until its
+// own deadline).
+func (l *link) lingerClose() {
+	defer l.c.wg.Done()
+	nc := l.nc
+	now := time.Now()
+	nc.SetWriteDeadline(now) // a write under way ends: no byte may follow the FIN
+	nc.SetReadDeadline(now)
+	if err := nc.CloseWrite(); err != nil {
+		nc.Close()
+		return
+	}
+	nc.SetReadDeadline(time.Now().Add(l.c.opts.Timeout))
+	var buf [512]byte
+	for {
+		if _, err := nc.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	nc.Close()
 }
 
 // cause returns why the link went down, or nil.
