@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -284,6 +285,7 @@ func (b *blockConn) SetWriteDeadline(t time.Time) error {
 func (b *blockConn) SetDeadline(t time.Time) error         { return b.SetWriteDeadline(t) }
 func (b *blockConn) SetReadDeadline(time.Time) error       { return nil }
 func (b *blockConn) Close() error                          { return nil }
+func (b *blockConn) Read([]byte) (int, error)              { return 0, io.EOF } // the link's linger after its failure
 func (b *blockConn) CloseWrite() error                     { return nil }
 func (b *blockConn) SyscallConn() (syscall.RawConn, error) { return nil, errors.New("no raw conn") }
 

@@ -363,7 +363,8 @@ func (l *link) failFor(cause error, bystanders bool) bool {
 		l.mu.Unlock()
 		return false
 	}
-	if l.closing {
+	closing := l.closing
+	if closing {
 		cause = ErrClosed
 	}
 	l.err = cause
@@ -379,7 +380,7 @@ func (l *link) failFor(cause error, bystanders bool) bool {
 		by[i] = bystanders && !l.closing && !cl.party
 	}
 	l.mu.Unlock()
-	if linger := (bystanders || errors.Is(cause, errRetired)) && !l.closing; linger {
+	if !closing { // else Close's shutdown has drained the link already
 		l.c.wg.Add(1)
 		go l.lingerClose()
 	} else {
@@ -392,11 +393,13 @@ func (l *link) failFor(cause error, bystanders bool) bool {
 	return lost
 }
 
-// lingerClose closes a link dropped while its peer still talks: an answer
-// refused or malformed, or a link retired with an answer still to come.
-// Closed at once, with answers to requests still in flight arriving, our
-// kernel would reset the connection (data unread, or data for a closed
-// socket). Instead it sends our FIN, reads and discards until the peer's
+// lingerClose closes a link that went down while its peer may still talk:
+// an answer refused or malformed, junk in the stream, a link retired with
+// an answer still to come, timeouts enough to call it dead while the
+// answers were only late. Closed at once, with answers to requests still
+// in flight arriving, our kernel would reset the connection (data unread,
+// or data for a closed socket). A link the peer closed or reset costs
+// nothing more: the half-close or the first read fails at once. Instead it sends our FIN, reads and discards until the peer's
 // FIN, a read error or Options.Timeout (Close waits for it), then closes.
 // The callers heard of the failure already; the reader of the moment, if
 // any, is kicked out of its read (and may read on, discarding, until its
