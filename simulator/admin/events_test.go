@@ -109,17 +109,10 @@ func TestEventsOutliveServerTimeouts(t *testing.T) {
 	a, _ := New(Options{EventInterval: 10 * time.Millisecond})
 	a.limits.header, a.limits.body = 100*time.Millisecond, 100*time.Millisecond
 	srv, _ := simulator.New(simulator.Config{Listen: "127.0.0.1:0"})
-	ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln, a.Handler(srv)) }()
-	defer func() { cancel(); <-done }()
+	addr := serveAdmin(t, a, srv)
 	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer rcancel()
-	req, _ := http.NewRequestWithContext(rctx, "GET", "http://"+ln.Addr().String()+"/api/v1/events?unit=1&table=coils&address=0&count=1", nil)
+	req, _ := http.NewRequestWithContext(rctx, "GET", "http://"+addr+"/api/v1/events?unit=1&table=coils&address=0&count=1", nil)
 	rsp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -133,4 +126,20 @@ func TestEventsOutliveServerTimeouts(t *testing.T) {
 		srv.SetCoils(0, j%2 == 0) // a change each time: the stream sends only changes
 		readEvent(t, br)
 	}
+}
+
+// serveAdmin serves a's handler of srv with Serve (its timeouts and
+// connection limit, unlike httptest) on a loopback port 0 until the test
+// ends, and returns the address.
+func serveAdmin(t *testing.T, a *Admin, srv *simulator.Server) string {
+	t.Helper()
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, a.Handler(srv)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
 }

@@ -19,15 +19,7 @@ func TestConnLimit(t *testing.T) {
 	a, _ := New(Options{})
 	a.conns = 2
 	srv, _ := simulator.New(simulator.Config{Listen: "127.0.0.1:0"})
-	ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln, a.Handler(srv)) }()
-	defer func() { cancel(); <-done }()
-	addr := ln.Addr().String()
+	addr := serveAdmin(t, a, srv)
 
 	var idle []net.Conn
 	for i := 0; i < 2; i++ {
