@@ -1,7 +1,7 @@
 /*
  * ceiling.h: what bench/'s ceiling servers (epoll_server.c, uring_server.c)
- * share: the stop signals, a listening socket on 127.0.0.1, and the canned
- * answers (holding register i = i, 0..9999).
+ * share: the stop signals (stopsig.h), a listening socket on 127.0.0.1,
+ * and the canned answers (holding register i = i, 0..9999).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,26 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* catch_stop_signals makes SIGTERM and SIGINT set stop (without
- * SA_RESTART, so that a waiting system call returns EINTR) and ignores
- * SIGPIPE. */
-static void catch_stop_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
+#include "stopsig.h"
 
 /* listen_loopback listens on 127.0.0.1 on a port the kernel picks and
  * prints "READY 127.0.0.1:PORT" on stdout; -1 after a message naming who. */

@@ -25,13 +25,7 @@
 
 #include <modbus.h>
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#include "stopsig.h"
 
 int main(int argc, char **argv)
 {
@@ -44,12 +38,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "libmodbus_server: MAXCONNS %d outside 1..%d\n", maxconns, FD_SETSIZE - 16);
 		return 2;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_stop_signals();
 
 	/* Port 0: the kernel picks a free one, read back with getsockname. */
 	modbus_t *ctx = modbus_new_tcp("127.0.0.1", 0);
